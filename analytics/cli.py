@@ -1,0 +1,263 @@
+"""`python -m analytics`: the same capabilities as the dashboard, for automation.
+
+Exit code 0 on success; on bad input a one-paragraph message on stderr and a non-zero exit,
+never a traceback (anything else is a bug and surfaces as one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import TextIO
+
+import polars as pl
+
+from analytics import contract
+from analytics.errors import MappingError, ReadError, TouchpointError
+from analytics.ingest.mapping import list_profiles, save_profile
+from analytics.ingest.pipeline import ingest
+from analytics.settings import load_settings
+from analytics.warehouse import Warehouse, history_frame
+
+EXIT_REFUSED = 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings(os.environ, warehouse=args.warehouse)
+        warehouse = Warehouse(settings.warehouse, rollback_days=settings.rollback_days)
+        handler: Callable[[argparse.Namespace, Warehouse, str], int] = args.handler
+        return handler(args, warehouse, settings.user)
+    except TouchpointError as exc:
+        print(f"touchpoint: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("touchpoint: interrupted; nothing was committed.", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m analytics",
+        description="Touchpoint: load customer exports into a versioned warehouse and query it.",
+    )
+    parser.add_argument(
+        "--warehouse",
+        help="warehouse folder (default: $TOUCHPOINT_WAREHOUSE or data/warehouse)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, handler: Callable[..., int], help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(handler=handler)
+        return p
+
+    p = add("sample", _cmd_sample, "Write the seeded sample company's exports to a folder.")
+    p.add_argument("--customers", type=int, default=20_000, help="number of customers (20000)")
+    p.add_argument("--seed", type=int, default=7, help="random seed (7)")
+    p.add_argument("--out", type=Path, default=Path("data/sample"), help="folder (data/sample)")
+    p.add_argument("--load", action="store_true", help="also load the files into the warehouse")
+    _format_arg(p)
+
+    p = add("ingest", _cmd_ingest, "Read, map, validate and load one export.")
+    p.add_argument("file", type=Path, help="CSV/TSV, Excel (.xlsx), Parquet or JSON Lines file")
+    p.add_argument("--dataset", required=True, choices=list(contract.DATASETS))
+    p.add_argument("--mapping", help="name of a saved mapping profile to apply")
+    p.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="SRC=DST",
+        help="map source column SRC onto DST (a contract column, 'attribute' or 'ignore')",
+    )
+    p.add_argument("--save-mapping", metavar="NAME", help="save the mapping used under NAME")
+    p.add_argument("--sheet", help="Excel sheet to read (default: the first with data)")
+    p.add_argument("--mode", choices=["append", "replace"], default="append")
+    p.add_argument("--on-error", choices=["reject", "quarantine"], default="reject")
+    p.add_argument("--dry-run", action="store_true", help="validate and report; load nothing")
+    _format_arg(p)
+
+    p = add("history", _cmd_history, "List the loads and rollbacks of each dataset.")
+    p.add_argument("--dataset", choices=list(contract.DATASETS))
+    _format_arg(p, csv=True)
+
+    p = add("rollback", _cmd_rollback, "Restore a dataset to an earlier version (a new commit).")
+    p.add_argument("dataset", choices=list(contract.DATASETS))
+    p.add_argument("--to", type=int, required=True, metavar="VERSION")
+    _format_arg(p)
+
+    p = add("mappings", _cmd_mappings, "List the saved mapping profiles.")
+    p.add_argument("--dataset", choices=list(contract.DATASETS))
+    _format_arg(p, csv=True)
+
+    p = add("contract", _cmd_contract, "Print the data contract as Markdown.")
+    p.add_argument("--write", type=Path, help="write it to this file instead")
+    return parser
+
+
+def _format_arg(p: argparse.ArgumentParser, *, csv: bool = False) -> None:
+    choices = ["table", "json", "csv"] if csv else ["table", "json"]
+    p.add_argument("--format", choices=choices, default="table", help="output format")
+
+
+# ----- commands ---------------------------------------------------------------------------------
+
+
+def _cmd_ingest(args: argparse.Namespace, warehouse: Warehouse, user: str) -> int:
+    if not args.file.is_file():
+        raise ReadError(f"{args.file} does not exist or is not a file.")
+    overrides = _parse_map(args.map)
+    progress = _Progress(sys.stderr) if args.format != "json" and sys.stderr.isatty() else None
+    result = ingest(
+        args.file,
+        dataset_name=args.dataset,
+        warehouse=warehouse,
+        sheet=args.sheet,
+        profile=args.mapping,
+        overrides=overrides,
+        mode=args.mode,
+        on_error=args.on_error,
+        dry_run=args.dry_run,
+        user=user,
+        progress=progress,
+    )
+    if progress:
+        progress.done()
+    if args.save_mapping:
+        save_profile(warehouse.mappings_dir, args.save_mapping, args.dataset, result.mapping)
+    if args.format == "json":
+        print(json.dumps(result.to_dict(), indent=2, default=str))
+    else:
+        print(result.report.summary())
+        if result.quarantine_path:
+            print(f"Quarantined rows: {result.quarantine_path}")
+        print(result.message)
+    refused = not result.loaded and not args.dry_run
+    return EXIT_REFUSED if refused or (args.dry_run and not result.report.ok) else 0
+
+
+def _cmd_history(args: argparse.Namespace, warehouse: Warehouse, user: str) -> int:
+    frame = history_frame(warehouse.history(args.dataset))
+    frame = frame.filter(pl.col("action") != "vacuum")
+    _print_frame(frame, args.format, empty="No loads yet.")
+    return 0
+
+
+def _cmd_rollback(args: argparse.Namespace, warehouse: Warehouse, user: str) -> int:
+    version = warehouse.rollback(args.dataset, args.to, user=user)
+    message = f"Restored {args.dataset} to version {args.to} as new version {version}."
+    if args.format == "json":
+        print(json.dumps({"dataset": args.dataset, "restored": args.to, "version": version}))
+    else:
+        print(message)
+    return 0
+
+
+def _cmd_mappings(args: argparse.Namespace, warehouse: Warehouse, user: str) -> int:
+    profiles = list_profiles(warehouse.mappings_dir, args.dataset)
+    frame = pl.DataFrame(
+        {
+            "name": [p.name for p in profiles],
+            "dataset": [p.dataset for p in profiles],
+            "columns": [len(p.headers) for p in profiles],
+            "mapping": [", ".join(f"{k} -> {v}" for k, v in p.mapping.items()) for p in profiles],
+            "created": [p.created for p in profiles],
+        },
+        schema={
+            "name": pl.String,
+            "dataset": pl.String,
+            "columns": pl.Int64,
+            "mapping": pl.String,
+            "created": pl.String,
+        },
+    )
+    _print_frame(frame, args.format, empty="No saved mapping profiles.")
+    return 0
+
+
+def _cmd_sample(args: argparse.Namespace, warehouse: Warehouse, user: str) -> int:
+    from analytics.bootstrap import load_sample_files
+    from analytics.sample import write_sample_company
+
+    files = write_sample_company(args.out, customers=args.customers, seed=args.seed)
+    output: dict[str, object] = {
+        "files": [{"path": str(f.path), "dataset": f.dataset} for f in files]
+    }
+    if args.load:
+        results = load_sample_files(warehouse, files, user=user)
+        output["loaded"] = {r.dataset: r.rows_loaded for r in results}
+    if args.format == "json":
+        print(json.dumps(output, indent=2))
+    else:
+        for f in files:
+            print(f"{f.dataset:<10} {f.path}")
+        if args.load:
+            print(f"Loaded into {warehouse.root}.")
+    return 0
+
+
+def _cmd_contract(args: argparse.Namespace, warehouse: Warehouse, user: str) -> int:
+    text = contract.render_markdown()
+    if args.write:
+        args.write.write_text(text, encoding="utf-8")
+    else:
+        print(text)
+    return 0
+
+
+# ----- helpers ------------------------------------------------------------------------------
+
+
+def _parse_map(pairs: list[str]) -> dict[str, str]:
+    overrides: dict[str, str] = {}
+    for pair in pairs:
+        source, sep, target = pair.partition("=")
+        if not sep or not source.strip() or not target.strip():
+            raise MappingError(
+                f"--map needs SOURCE=TARGET, e.g. --map 'Order Total=amount'. Got {pair!r}."
+            )
+        overrides[source.strip()] = target.strip()
+    return overrides
+
+
+def _print_frame(frame: pl.DataFrame, fmt: str, *, empty: str) -> None:
+    if fmt == "json":
+        print(json.dumps(frame.to_dicts(), indent=2, default=_json_value))
+    elif fmt == "csv":
+        sys.stdout.write(frame.write_csv())
+    elif frame.height == 0:
+        print(empty)
+    else:
+        with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=160, fmt_str_lengths=40):
+            print(frame)
+
+
+def _json_value(value: object) -> str:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
+
+
+class _Progress:
+    """One progress line on stderr, rewritten in place (only when stderr is a terminal)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def __call__(self, stage: str, fraction: float) -> None:
+        width = 30
+        filled = int(width * fraction)
+        bar = "#" * filled + "-" * (width - filled)
+        self.stream.write(f"\r[{bar}] {fraction:4.0%} {stage:<20}")
+        self.stream.flush()
+
+    def done(self) -> None:
+        self.stream.write("\n")
+        self.stream.flush()

@@ -1,0 +1,573 @@
+"""Validation: one pass over a mapped export that types every value and collects every problem.
+
+Each row-level rule is a `_Check`: a flag expression, a reason expression for the quarantine
+file, and a severity. All checks run in a single lazy Polars query, so a 10M-row export is
+validated in one streaming pass; the report counts each problem and keeps its first examples.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import polars as pl
+
+from analytics.contract import STATUS_SYNONYMS, Column, Dataset, attribute_name
+from analytics.ingest.mapping import IGNORE, KEEP_AS_ATTRIBUTE, ColumnMatch
+from analytics.ingest.parse import (
+    DateFormat,
+    date_expr,
+    detect_date_format,
+    detect_decimal_comma,
+    number_expr,
+)
+from analytics.ingest.readers import PROBLEM_COLUMN, ROW_COLUMN, RawTable
+
+Severity = Literal["error", "warning"]
+EXAMPLES = 5
+_SAMPLE_ROWS = 20_000
+REASON = "reason"
+_FORMAT_LABEL = {
+    "iso": "YYYY-MM-DD",
+    "yyyymmdd": "YYYYMMDD",
+    "dmy": "DD/MM/YYYY",
+    "mdy": "MM/DD/YYYY",
+    "excel_serial": "an Excel date number",
+    "empty": "a date",
+}
+
+
+@dataclass(frozen=True)
+class Example:
+    row: int | None
+    value: str | None
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One kind of problem in one column, with how many rows have it and the first examples."""
+
+    code: str
+    severity: Severity
+    column: str | None
+    message: str
+    count: int
+    examples: tuple[Example, ...] = ()
+
+    def describe(self) -> str:
+        if not self.examples:
+            return self.message
+        shown = ", ".join(
+            f"row {e.row}: {e.value!r}" if e.value is not None else f"row {e.row}"
+            for e in self.examples
+        )
+        return f"{self.message} (e.g. {shown})"
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """Everything wrong with one export, found in one pass."""
+
+    dataset: str
+    file_name: str
+    rows_read: int
+    rows_invalid: int
+    problems: tuple[Problem, ...] = ()
+    notes: tuple[str, ...] = ()
+    blocking: bool = False  # a file-level problem: nothing can load whatever the policy
+
+    @property
+    def rows_valid(self) -> int:
+        return 0 if self.blocking else self.rows_read - self.rows_invalid
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.severity == "error")
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.severity == "warning")
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def summary(self) -> str:
+        if self.blocking:
+            head = f"{self.file_name}: cannot be loaded into {self.dataset}."
+        elif self.ok:
+            head = f"{self.file_name}: all {self.rows_read:,} rows are valid for {self.dataset}."
+        else:
+            head = (
+                f"{self.file_name}: {self.rows_invalid:,} of {self.rows_read:,} rows have "
+                f"problems for {self.dataset}."
+            )
+        lines = [head]
+        lines += [f"  error: {p.describe()}" for p in self.errors]
+        lines += [f"  warning: {p.describe()}" for p in self.warnings]
+        lines += [f"  note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+    def to_frame(self) -> pl.DataFrame:
+        """One row per problem: for the report table on the Data page."""
+        return pl.DataFrame(
+            {
+                "severity": [p.severity for p in self.problems],
+                "column": [p.column or "" for p in self.problems],
+                "problem": [p.message for p in self.problems],
+                "rows": [p.count for p in self.problems],
+                "examples": [
+                    "; ".join(
+                        f"row {e.row}: {e.value}" if e.value is not None else f"row {e.row}"
+                        for e in p.examples
+                    )
+                    for p in self.problems
+                ],
+            },
+            schema={
+                "severity": pl.String,
+                "column": pl.String,
+                "problem": pl.String,
+                "rows": pl.Int64,
+                "examples": pl.String,
+            },
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "dataset": self.dataset,
+            "file": self.file_name,
+            "rows_read": self.rows_read,
+            "rows_valid": self.rows_valid,
+            "rows_invalid": self.rows_invalid,
+            "ok": self.ok,
+            "problems": [
+                {
+                    "code": p.code,
+                    "severity": p.severity,
+                    "column": p.column,
+                    "message": p.message,
+                    "count": p.count,
+                    "examples": [{"row": e.row, "value": e.value} for e in p.examples],
+                }
+                for p in self.problems
+            ],
+            "notes": list(self.notes),
+        }
+
+
+@dataclass
+class Validated:
+    """A validated export: the report, the typed valid rows and the invalid rows with reasons."""
+
+    report: ValidationReport
+    valid: pl.DataFrame
+    invalid: pl.DataFrame
+    matches: list[ColumnMatch] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Check:
+    code: str
+    severity: Severity
+    column: str | None
+    message: str  # with {n} for the count
+    flag: pl.Expr
+    reason: pl.Expr | None  # None for warnings: the row still loads
+    example: pl.Expr
+
+
+def validate(
+    raw: RawTable,
+    ds: Dataset,
+    matches: Sequence[ColumnMatch],
+    *,
+    existing_keys: pl.Series | None = None,
+    known_customers: pl.Series | None = None,
+) -> Validated:
+    """Type and check every row of `raw` for dataset `ds` in one pass.
+
+    Parameters
+    ----------
+    raw : RawTable
+        The export as read (all String columns plus the row number and read-problem columns).
+    ds : Dataset
+        The contract dataset it is loaded into.
+    matches : sequence of ColumnMatch
+        Where each source header goes.
+    existing_keys : pl.Series, optional
+        Keys already loaded (append mode): rows repeating one are invalid.
+    known_customers : pl.Series, optional
+        Customer ids already loaded: other ids are reported as orphans (a warning).
+    """
+    targets = {
+        m.target: m.source
+        for m in matches
+        if m.target is not None and m.target not in (KEEP_AS_ATTRIBUTE, IGNORE)
+    }
+    attributes = {
+        attribute_name(m.source): m.source
+        for m in matches
+        if m.target is None or m.target == KEEP_AS_ATTRIBUTE
+    }
+    missing = [c for c in ds.required if c not in targets and not (c == ds.key and ds.derive_key)]
+    file_name = raw.info.file_name
+    if missing:
+        return _blocked(raw, ds, matches, _missing_columns_problem(missing, ds, raw.headers))
+
+    sample = _sample(raw, targets, ds)
+    notes: list[str] = list(raw.info.notes)
+    checks: list[_Check] = []
+    typed: dict[str, pl.Expr] = {}
+    extra_problems: list[Problem] = []
+    for name, source in targets.items():
+        col = ds.column(name)
+        expr, col_checks, fmt = _typed_column(col, source, sample.get(source))
+        typed[name] = expr
+        checks += col_checks
+        if fmt is not None and fmt.ambiguous and fmt.note:
+            extra_problems.append(Problem("ambiguous_date", "warning", name, fmt.note, 0))
+
+    key = ds.key
+    if key and key not in targets and ds.derive_key:
+        typed[key] = _derived_key(ds, typed)
+        extra_problems.append(
+            Problem(
+                "derived_key",
+                "warning",
+                key,
+                f"The export has no {key} column; each row got a {key} derived from its "
+                "values, so loading the same file again is recognised as a duplicate.",
+                0,
+            )
+        )
+    checks.append(
+        _Check(
+            "unreadable_row",
+            "error",
+            None,
+            "{n} {rows} could not be read cleanly",
+            pl.col(PROBLEM_COLUMN).is_not_null(),
+            pl.col(PROBLEM_COLUMN),
+            pl.col(PROBLEM_COLUMN),
+        )
+    )
+    checks += _row_rules(ds, typed, targets, existing_keys, known_customers)
+
+    frame = raw.frame.with_columns(pl.col(PROBLEM_COLUMN).cast(pl.String))
+    # A row that could not be read is reported once as such, not again per column.
+    readable = pl.col(PROBLEM_COLUMN).is_null()
+    flags = [
+        (c.flag if c.code == "unreadable_row" else c.flag & readable)
+        .fill_null(False)
+        .alias(f"__flag{i}")
+        for i, c in enumerate(checks)
+    ]
+    reasons = [
+        pl.when(pl.col(f"__flag{i}")).then(c.reason)
+        for i, c in enumerate(checks)
+        if c.reason is not None
+    ]
+    examples = [
+        pl.when(pl.col(f"__flag{i}")).then(c.example.cast(pl.String)).alias(f"__example{i}")
+        for i, c in enumerate(checks)
+    ]
+    reason = pl.concat_str(reasons, separator="; ", ignore_nulls=True)
+    reason = pl.when(reason.str.len_chars() > 0).then(reason).alias(REASON)
+    sources = list(dict.fromkeys(raw.headers))
+    result = (
+        frame.with_columns(flags)
+        .with_columns(reason)
+        .select(
+            pl.col(ROW_COLUMN).alias("__row"),
+            *[expr.alias(name) for name, expr in typed.items()],
+            *[pl.col(src).alias(attr) for attr, src in attributes.items()],
+            *[pl.col(f"__flag{i}") for i in range(len(checks))],
+            *examples,
+            pl.col(REASON),
+            *[
+                pl.when(pl.col(REASON).is_not_null()).then(pl.col(s)).alias(f"__raw{j}")
+                for j, s in enumerate(sources)
+            ],
+        )
+        .collect(engine="streaming")
+    )
+    problems = extra_problems + _problems(checks, result)
+    if result.height == 0:
+        problems.insert(
+            0,
+            Problem(
+                "no_rows",
+                "error",
+                None,
+                f"{file_name} has a header but no data rows. Export the data again with rows.",
+                0,
+            ),
+        )
+    invalid_mask = pl.col(REASON).is_not_null()
+    valid = result.filter(~invalid_mask).select(
+        *[c for c in ds.column_names if c in typed], *attributes
+    )
+    valid = _type_attributes(valid, list(attributes))
+    invalid = result.filter(invalid_mask).select(
+        pl.col("__row").alias("row"),
+        *[pl.col(f"__raw{j}").alias(s) for j, s in enumerate(sources)],
+        pl.col(REASON),
+    )
+    report = ValidationReport(
+        dataset=ds.name,
+        file_name=file_name,
+        rows_read=result.height,
+        rows_invalid=invalid.height,
+        problems=tuple(problems),
+        notes=tuple(notes),
+        blocking=result.height == 0,
+    )
+    return Validated(report, valid, invalid, list(matches))
+
+
+def _blocked(
+    raw: RawTable, ds: Dataset, matches: Sequence[ColumnMatch], problem: Problem
+) -> Validated:
+    rows = raw.frame.select(pl.len()).collect().item()
+    report = ValidationReport(
+        ds.name, raw.info.file_name, rows, rows, (problem,), tuple(raw.info.notes), blocking=True
+    )
+    return Validated(report, pl.DataFrame(), pl.DataFrame(), list(matches))
+
+
+def _missing_columns_problem(missing: list[str], ds: Dataset, headers: Sequence[str]) -> Problem:
+    names = ", ".join(missing)
+    found = ", ".join(repr(h) for h in headers) or "none"
+    plural = "s" if len(missing) > 1 else ""
+    verb = "are" if len(missing) > 1 else "is"
+    return Problem(
+        "missing_column",
+        "error",
+        names,
+        f"Required column{plural} {names} {verb} missing: no column of the file maps to "
+        f"{'them' if len(missing) > 1 else 'it'}. Columns found: {found}. Choose the matching "
+        f"column in the mapping (CLI: --map 'Header={missing[0]}').",
+        0,
+    )
+
+
+def _sample(raw: RawTable, targets: dict[str, str], ds: Dataset) -> dict[str, pl.Series]:
+    """The first rows of every date and number column, to decide their formats from data."""
+    wanted = [
+        src
+        for name, src in targets.items()
+        if ds.column(name).kind in ("date", "datetime", "int", "float")
+    ]
+    if not wanted:
+        return {}
+    head = raw.frame.select(list(dict.fromkeys(wanted))).head(_SAMPLE_ROWS).collect()
+    return {c: head[c].drop_nulls() for c in head.columns}
+
+
+def _typed_column(
+    col: Column, source: str, sample: pl.Series | None
+) -> tuple[pl.Expr, list[_Check], DateFormat | None]:
+    raw = pl.col(source)
+    checks: list[_Check] = []
+    fmt: DateFormat | None = None
+    label = col.name
+    if col.kind in ("date", "datetime"):
+        fmt = detect_date_format(
+            sample if sample is not None else pl.Series([], dtype=pl.String), col.name
+        )
+        parsed = date_expr(source, fmt)
+        expr = parsed.dt.date() if col.kind == "date" else parsed
+        what = f"not a date (read as {_FORMAT_LABEL[fmt.kind]})"
+    elif col.kind in ("int", "float"):
+        comma = detect_decimal_comma(sample) if sample is not None else False
+        number = number_expr(source, decimal_comma=comma)
+        if col.kind == "int":
+            expr = pl.when(number == number.round()).then(number).cast(pl.Int64)
+            what = "not a whole number"
+        else:
+            expr = number
+            what = "not a number"
+    elif col.allowed:
+        expr = raw.str.to_lowercase().replace_strict(STATUS_SYNONYMS, default=None)
+        if col.name == "status":
+            expr = pl.when(raw.is_null()).then(pl.lit("completed")).otherwise(expr)
+        allowed = ", ".join(col.allowed)
+        what = f"not one of {allowed}"
+    else:
+        expr = raw
+        what = ""
+    if what:
+        checks.append(
+            _Check(
+                "unparseable",
+                "error",
+                label,
+                f"{{n}} {{values}} of {label} {{are}} {what}",
+                raw.is_not_null() & expr.is_null(),
+                pl.format(f"{label}: '{{}}' is {what}", raw),
+                raw,
+            )
+        )
+    if col.required:
+        checks.append(
+            _Check(
+                "required_missing",
+                "error",
+                label,
+                f"{{n}} {{rows}} {{have}} no {label} (it is required)",
+                raw.is_null(),
+                pl.lit(f"{label} is empty (required)"),
+                pl.lit(None, dtype=pl.String),
+            )
+        )
+    if col.minimum is not None or col.maximum is not None:
+        lo = col.minimum if col.minimum is not None else float("-inf")
+        hi = col.maximum if col.maximum is not None else float("inf")
+        bounds = col.rule_text.split(";")[0]
+        checks.append(
+            _Check(
+                "out_of_range",
+                "error",
+                label,
+                f"{{n}} {{values}} of {label} {{are}} outside {bounds}",
+                (expr < lo) | (expr > hi),
+                pl.format(f"{label}: {{}} is outside {bounds}", expr.cast(pl.String)),
+                raw,
+            )
+        )
+    return expr, checks, fmt
+
+
+def _derived_key(ds: Dataset, typed: dict[str, pl.Expr]) -> pl.Expr:
+    parts = [typed[c].cast(pl.String).fill_null("") for c in ds.column_names if c in typed]
+    base = pl.concat_str(parts, separator="|")
+    occurrence = pl.int_range(1, pl.len() + 1).over(base).cast(pl.String)
+    return pl.concat_str([base, occurrence], separator="#")
+
+
+def _row_rules(
+    ds: Dataset,
+    typed: dict[str, pl.Expr],
+    targets: dict[str, str],
+    existing_keys: pl.Series | None,
+    known_customers: pl.Series | None,
+) -> list[_Check]:
+    checks: list[_Check] = []
+    key = ds.key
+    if key and key in typed:
+        k = typed[key]
+        checks.append(
+            _Check(
+                "duplicate_key",
+                "error",
+                key,
+                f"{{n}} {{rows}} repeat{{s}} {_article(key)} {key} that appears earlier in "
+                "the file",
+                k.is_not_null() & ~k.is_first_distinct(),
+                pl.format(f"{key} '{{}}' appears earlier in the file", k),
+                k,
+            )
+        )
+        if existing_keys is not None and existing_keys.len() > 0:
+            checks.append(
+                _Check(
+                    "duplicate_existing",
+                    "error",
+                    key,
+                    f"{{n}} {{rows}} {{have}} {_article(key)} {key} that is already loaded "
+                    "(use replace mode to load the file instead of what is there)",
+                    k.is_in(existing_keys.implode()),
+                    pl.format(f"{key} '{{}}' is already loaded", k),
+                    k,
+                )
+            )
+    if ds.at_least_one_of:
+        # A score given but invalid is reported as such, not also as "no score".
+        present = [pl.col(targets[c]) for c in ds.at_least_one_of if c in targets]
+        names = ", ".join(ds.at_least_one_of)
+        no_score = pl.all_horizontal([e.is_null() for e in present]) if present else pl.lit(True)
+        checks.append(
+            _Check(
+                "no_score",
+                "error",
+                names,
+                f"{{n}} {{rows}} {{have}} none of {names}",
+                no_score,
+                pl.lit(f"none of {names} is given"),
+                pl.lit(None, dtype=pl.String),
+            )
+        )
+    if (
+        ds.references_customers
+        and "customer_id" in typed
+        and known_customers is not None
+        and known_customers.len() > 0
+    ):
+        cid = typed["customer_id"]
+        checks.append(
+            _Check(
+                "orphan_customer",
+                "warning",
+                "customer_id",
+                "{n} {rows} reference{s} a customer_id that is not in customers ({they} loaded; "
+                "load the customers export to link them)",
+                cid.is_not_null() & ~cid.is_in(known_customers.implode()),
+                None,
+                cid,
+            )
+        )
+    return checks
+
+
+def _problems(checks: list[_Check], result: pl.DataFrame) -> list[Problem]:
+    if result.height == 0:
+        return []
+    counts = result.select(pl.col(f"__flag{i}").sum() for i in range(len(checks))).row(0)
+    problems = []
+    for i, (check, count) in enumerate(zip(checks, counts, strict=True)):
+        if not count:
+            continue
+        head = result.filter(pl.col(f"__flag{i}")).head(EXAMPLES)
+        examples = tuple(
+            Example(int(r), v) for r, v in zip(head["__row"], head[f"__example{i}"], strict=True)
+        )
+        problems.append(
+            Problem(
+                check.code,
+                check.severity,
+                check.column,
+                check.message.format(n=f"{count:,}", **_grammar(int(count))),
+                int(count),
+                examples,
+            )
+        )
+    return sorted(problems, key=lambda p: (p.severity != "error", -p.count))
+
+
+def _grammar(count: int) -> dict[str, str]:
+    one = count == 1
+    return {
+        "rows": "row" if one else "rows",
+        "values": "value" if one else "values",
+        "are": "is" if one else "are",
+        "have": "has" if one else "have",
+        "s": "s" if one else "",
+        "they": "it is" if one else "they are",
+    }
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
+
+
+def _type_attributes(frame: pl.DataFrame, attributes: list[str]) -> pl.DataFrame:
+    """Keep extra columns as numbers when every value is one (rating attributes), else text."""
+    numeric = []
+    for name in attributes:
+        values = frame[name]
+        as_number = values.cast(pl.Float64, strict=False)
+        if values.null_count() < values.len() and as_number.null_count() == values.null_count():
+            numeric.append(name)
+    return frame.with_columns(pl.col(c).cast(pl.Float64, strict=False) for c in numeric)

@@ -1,0 +1,114 @@
+"""Configuration: one declared table of settings, read once at start-up and passed down.
+
+Analytics code never reads the environment itself; the CLI and the dashboard call
+`load_settings(os.environ)` and hand the values on as arguments.
+"""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from analytics.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    env: str
+    default: str
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "warehouse",
+        "TOUCHPOINT_WAREHOUSE",
+        "data/warehouse",
+        "Folder holding the Delta tables (one per dataset), mapping profiles and quarantines.",
+    ),
+    Setting(
+        "sample_on_empty",
+        "TOUCHPOINT_SAMPLE_ON_EMPTY",
+        "true",
+        "Load the sample company when the dashboard starts on an empty warehouse "
+        "(`false` starts empty, ready for uploads).",
+    ),
+    Setting(
+        "max_upload_mb",
+        "TOUCHPOINT_MAX_UPLOAD_MB",
+        "200",
+        "Largest file the Data page accepts, in MB (bigger files load through the CLI).",
+    ),
+    Setting(
+        "rollback_days",
+        "TOUCHPOINT_ROLLBACK_DAYS",
+        "30",
+        "How long every earlier version stays restorable; older unreferenced files are vacuumed.",
+    ),
+    Setting(
+        "user",
+        "TOUCHPOINT_USER",
+        "",
+        "Name recorded in the load history (defaults to the operating-system user).",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    warehouse: Path
+    sample_on_empty: bool
+    max_upload_mb: int
+    rollback_days: int
+    user: str
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def load_settings(environ: Mapping[str, str], **overrides: str) -> Settings:
+    """Read every declared setting from `environ` (then `overrides`), validated with a hint."""
+    raw = {s.name: environ.get(s.env, s.default) for s in SETTINGS}
+    raw.update({k: v for k, v in overrides.items() if v is not None})
+    by_name = {s.name: s for s in SETTINGS}
+
+    def flag(name: str) -> bool:
+        value = raw[name].strip().lower()
+        if value in _TRUE:
+            return True
+        if value in _FALSE:
+            return False
+        raise ConfigError(
+            f"The setting {by_name[name].env} must be true or false. Got {raw[name]!r} instead."
+        )
+
+    def positive_int(name: str) -> int:
+        try:
+            value = int(raw[name])
+        except ValueError:
+            value = 0
+        if value < 1:
+            raise ConfigError(
+                f"The setting {by_name[name].env} must be a whole number >= 1. "
+                f"Got {raw[name]!r} instead."
+            )
+        return value
+
+    return Settings(
+        warehouse=Path(raw["warehouse"]).expanduser(),
+        sample_on_empty=flag("sample_on_empty"),
+        max_upload_mb=positive_int("max_upload_mb"),
+        rollback_days=positive_int("rollback_days"),
+        user=raw["user"] or _os_user(),
+    )
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"

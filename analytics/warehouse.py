@@ -1,0 +1,409 @@
+"""The warehouse: versioned Delta tables on disk, and the one SQL gateway that reads them.
+
+Every load is one Delta commit (atomic, versioned, safe across processes); rollback is a
+restore committed as a new version. Queries run in an in-process DuckDB database whose
+connection is locked down (no extensions, no file access outside the warehouse, configuration
+locked) and whose every query runs on its own cursor (DuckDB 2.0 refuses concurrent use of one
+connection). Values are always bound parameters; table names are the contract's constants.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import functools
+import json
+import re
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+import duckdb
+import polars as pl
+from deltalake import CommitProperties, DeltaTable, write_deltalake
+from deltalake.exceptions import DeltaError
+
+from analytics.contract import DATASETS, dataset
+from analytics.errors import WarehouseError
+
+LoadMode = Literal["append", "replace"]
+
+_LOG_NAME = re.compile(r"^(\d{20})\.json$")
+# Compact once a table has more than this many data files; checkpoint every N versions.
+_COMPACT_ABOVE_FILES = 16
+_CHECKPOINT_EVERY = 10
+_META_PREFIX = "touchpoint."
+
+
+@dataclass(frozen=True)
+class LoadRecord:
+    """What the history shows for one version of one dataset."""
+
+    dataset: str
+    version: int
+    when: datetime
+    action: str
+    mode: str
+    source_file: str
+    sha256: str
+    rows_read: int | None
+    rows_loaded: int | None
+    rows_rejected: int | None
+    mapping: str
+    user: str
+    note: str
+
+
+class Warehouse:
+    """A folder of Delta tables, one per dataset, plus `_mappings/` and `_quarantine/`.
+
+    Parameters
+    ----------
+    root : Path
+        The warehouse folder; created when missing.
+    rollback_days : int
+        How long replaced files are kept so that any version of that age can be restored.
+    """
+
+    def __init__(self, root: Path, *, rollback_days: int = 30) -> None:
+        self.root = Path(root).resolve()
+        self.rollback_days = rollback_days
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    # ----- paths and versions -------------------------------------------------------------
+
+    def table_path(self, name: str) -> Path:
+        return self.root / dataset(name).name
+
+    @property
+    def mappings_dir(self) -> Path:
+        return self.root / "_mappings"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.root / "_quarantine"
+
+    def version(self, name: str) -> int | None:
+        """Latest committed version of a dataset, or None when nothing was ever loaded.
+
+        Read from the log folder's listing (cheap enough to call on every page render).
+        """
+        log = self.table_path(name) / "_delta_log"
+        if not log.is_dir():
+            return None
+        found = [int(m.group(1)) for p in log.iterdir() if (m := _LOG_NAME.match(p.name))]
+        return max(found) if found else None
+
+    def versions(self) -> dict[str, int | None]:
+        return {name: self.version(name) for name in DATASETS}
+
+    def data_version(self) -> str:
+        """One string naming the current version of every dataset: the cache key of the app."""
+        return ",".join(f"{k}={'-' if v is None else v}" for k, v in self.versions().items())
+
+    def is_empty(self) -> bool:
+        return all(v is None for v in self.versions().values())
+
+    def files(self, name: str, version: int) -> tuple[str, ...]:
+        """Parquet files making up `version` of a dataset (immutable, so cached)."""
+        return _table_files(str(self.table_path(name)), version)
+
+    # ----- reading --------------------------------------------------------------------------
+
+    def read(
+        self, name: str, *, columns: list[str] | None = None, version: int | None = None
+    ) -> pl.DataFrame:
+        """Read a dataset (or some of its columns) at a version; empty frame when never loaded."""
+        current = self.version(name) if version is None else version
+        if current is None:
+            schema = dataset(name).schema
+            if columns is not None:
+                schema = {c: schema[c] for c in columns if c in schema}
+            return pl.DataFrame(schema=schema)
+        table = DeltaTable(str(self.table_path(name)), version=current)
+        if columns is not None:
+            present = set(table.schema().to_arrow().names)
+            columns = [c for c in columns if c in present]
+        return pl.from_arrow(table.to_pyarrow_table(columns=columns))  # type: ignore[return-value]
+
+    def row_count(self, name: str) -> int:
+        current = self.version(name)
+        if current is None:
+            return 0
+        table = DeltaTable(str(self.table_path(name)), version=current)
+        return int(table.count())
+
+    # ----- writing --------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def lock(self, name: str) -> Iterator[None]:
+        """Serialise loads of one dataset across threads and processes.
+
+        The duplicate-key check against loaded data and the commit must see the same version;
+        an OS file lock is released by the kernel even when the loading process is killed.
+        """
+        lock_dir = self.root / "_locks"
+        lock_dir.mkdir(exist_ok=True)
+        with open(lock_dir / f"{dataset(name).name}.lock", "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def commit(
+        self,
+        name: str,
+        frame: pl.DataFrame,
+        *,
+        mode: LoadMode,
+        metadata: Mapping[str, object],
+    ) -> int:
+        """Write `frame` as one Delta commit and return the new version.
+
+        The data files are written first and the commit record last, atomically: a process
+        killed at any moment leaves the previous version intact and readable.
+        """
+        path = str(self.table_path(name))
+        meta = {_META_PREFIX + k: str(v) for k, v in metadata.items()}
+        meta[_META_PREFIX + "action"] = "load"
+        meta[_META_PREFIX + "mode"] = mode
+        try:
+            write_deltalake(
+                path,
+                frame.to_arrow(),
+                mode="overwrite" if mode == "replace" else "append",
+                schema_mode="overwrite" if mode == "replace" else "merge",
+                commit_properties=CommitProperties(custom_metadata=meta),
+            )
+        except DeltaError as exc:
+            raise WarehouseError(
+                f"The load of {name} could not be committed: {exc}. Nothing was changed; try again."
+            ) from exc
+        version = self.version(name)
+        assert version is not None
+        self.maintain(name, version)
+        return version
+
+    def maintain(self, name: str, version: int) -> None:
+        """Keep reads fast after appends: compact small files, checkpoint, vacuum old files."""
+        path = str(self.table_path(name))
+        table = DeltaTable(path)
+        if len(table.file_uris()) > _COMPACT_ABOVE_FILES:
+            table.optimize.compact(
+                commit_properties=CommitProperties(
+                    custom_metadata={_META_PREFIX + "action": "compact"}
+                )
+            )
+            table = DeltaTable(path)
+            version = table.version()
+        if version % _CHECKPOINT_EVERY == 0:
+            table.create_checkpoint()
+        table.vacuum(
+            retention_hours=self.rollback_days * 24,
+            dry_run=False,
+            enforce_retention_duration=False,
+        )
+
+    def rollback(self, name: str, to_version: int, *, user: str) -> int:
+        """Restore a dataset to an earlier version, committed as a new version."""
+        current = self.version(name)
+        if current is None:
+            raise WarehouseError(f"{name} has never been loaded, so there is nothing to roll back.")
+        if not 0 <= to_version < current:
+            raise WarehouseError(
+                f"Cannot roll {name} back to version {to_version}: choose a version from 0 to "
+                f"{current - 1} (the current version is {current}; see `history`)."
+            )
+        path = str(self.table_path(name))
+        meta = {
+            _META_PREFIX + "action": "rollback",
+            _META_PREFIX + "user": user,
+            _META_PREFIX + "note": f"restored version {to_version}",
+        }
+        with self.lock(name):
+            try:
+                DeltaTable(path).restore(
+                    to_version, commit_properties=CommitProperties(custom_metadata=meta)
+                )
+            except (DeltaError, OSError) as exc:
+                raise WarehouseError(
+                    f"Version {to_version} of {name} can no longer be restored ({exc}). Versions "
+                    f"stay restorable for {self.rollback_days} days."
+                ) from exc
+        version = self.version(name)
+        assert version is not None
+        return version
+
+    # ----- history ----------------------------------------------------------------------------
+
+    def history(self, name: str | None = None) -> list[LoadRecord]:
+        """Loads, rollbacks and compactions, newest first, for one dataset or all."""
+        names = [dataset(name).name] if name else list(DATASETS)
+        records: list[LoadRecord] = []
+        for ds in names:
+            if self.version(ds) is None:
+                continue
+            for entry in DeltaTable(str(self.table_path(ds))).history():
+                records.append(_record(ds, entry))
+        records.sort(key=lambda r: (r.when, r.version), reverse=True)
+        return records
+
+    def last_loaded(self) -> dict[str, datetime | None]:
+        """When each dataset last changed (the freshness line of the Overview)."""
+        out: dict[str, datetime | None] = {}
+        for ds in DATASETS:
+            if self.version(ds) is None:
+                out[ds] = None
+                continue
+            latest = DeltaTable(str(self.table_path(ds))).history(1)
+            out[ds] = _record(ds, latest[0]).when if latest else None
+        return out
+
+
+def history_frame(records: list[LoadRecord]) -> pl.DataFrame:
+    """History as a tidy frame (for tables, CSV and JSON output)."""
+    schema: dict[str, pl.DataType] = {
+        "dataset": pl.String(),
+        "version": pl.Int64(),
+        "when": pl.Datetime("us", "UTC"),
+        "action": pl.String(),
+        "mode": pl.String(),
+        "source_file": pl.String(),
+        "sha256": pl.String(),
+        "rows_read": pl.Int64(),
+        "rows_loaded": pl.Int64(),
+        "rows_rejected": pl.Int64(),
+        "mapping": pl.String(),
+        "user": pl.String(),
+        "note": pl.String(),
+    }
+    rows = [r.__dict__ for r in records]
+    return pl.DataFrame(rows, schema=schema) if rows else pl.DataFrame(schema=schema)
+
+
+def _record(name: str, entry: dict[str, Any]) -> LoadRecord:
+    meta = {k[len(_META_PREFIX) :]: v for k, v in entry.items() if k.startswith(_META_PREFIX)}
+    operation = str(entry.get("operation", ""))
+    action = meta.get("action") or {
+        "RESTORE": "rollback",
+        "OPTIMIZE": "compact",
+        "VACUUM START": "vacuum",
+        "VACUUM END": "vacuum",
+    }.get(operation, operation.lower())
+
+    def count(key: str) -> int | None:
+        value = meta.get(key)
+        return int(value) if value not in (None, "") else None
+
+    return LoadRecord(
+        dataset=name,
+        version=int(entry["version"]),
+        when=datetime.fromtimestamp(int(entry["timestamp"]) / 1000, tz=UTC),
+        action=str(action),
+        mode=str(meta.get("mode", "")),
+        source_file=str(meta.get("source_file", "")),
+        sha256=str(meta.get("sha256", "")),
+        rows_read=count("rows_read"),
+        rows_loaded=count("rows_loaded"),
+        rows_rejected=count("rows_rejected"),
+        mapping=str(meta.get("mapping", "")),
+        user=str(meta.get("user", "")),
+        note=str(meta.get("note", "")),
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _table_files(path: str, version: int) -> tuple[str, ...]:
+    return tuple(DeltaTable(path, version=version).file_uris())
+
+
+# ----- the SQL gateway ------------------------------------------------------------------------
+
+_DUCKDB_TYPES = {
+    "id": "VARCHAR",
+    "text": "VARCHAR",
+    "category": "VARCHAR",
+    "date": "DATE",
+    "datetime": "TIMESTAMP",
+    "int": "BIGINT",
+    "float": "DOUBLE",
+}
+
+
+class QueryGateway:
+    """The only place SQL runs. One locked-down DuckDB database per process, a cursor per query.
+
+    Each query sees one consistent snapshot: the datasets it names are bound, as temporary
+    views on its own cursor, to the Parquet files of their current Delta versions.
+    """
+
+    def __init__(self, warehouse: Warehouse, *, memory_limit: str = "4GB", threads: int = 2):
+        self.warehouse = warehouse
+        self._root = duckdb.connect(
+            ":memory:",
+            config={
+                "autoinstall_known_extensions": False,
+                "autoload_known_extensions": False,
+                "memory_limit": memory_limit,
+                "threads": threads,
+            },
+        )
+        allowed = str(warehouse.root) + "/"
+        self._root.execute("SET allowed_directories = [$dir]", {"dir": allowed})
+        self._root.execute("SET enable_external_access = false")
+        self._root.execute("SET lock_configuration = true")
+        self._lock = threading.Lock()
+
+    def query(self, sql: str, params: Mapping[str, object] | None = None) -> pl.DataFrame:
+        """Run `sql` with bound `params` and return a Polars frame.
+
+        Dataset names used in `sql` (`customers`, `orders`, ...) resolve to the current
+        version of that dataset.
+        """
+        with self._lock:
+            cursor = self._root.cursor()
+        try:
+            for name in _datasets_named(sql):
+                cursor.execute(self._view_sql(name))
+            return cursor.sql(sql, params=dict(params or {})).pl()
+        finally:
+            cursor.close()
+
+    def _view_sql(self, name: str) -> str:
+        version = self.warehouse.version(name)
+        files = self.warehouse.files(name, version) if version is not None else ()
+        if not files:
+            cols = ", ".join(
+                f"CAST(NULL AS {_DUCKDB_TYPES[c.kind]}) AS {c.name}" for c in DATASETS[name].columns
+            )
+            return f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {cols} WHERE false"
+        # Views cannot take bound parameters; the paths are the warehouse's own Delta files.
+        listed = ", ".join(_sql_string(f) for f in files)
+        return (
+            f"CREATE OR REPLACE TEMP VIEW {name} AS "
+            f"SELECT * FROM read_parquet([{listed}], union_by_name = true)"
+        )
+
+
+def _datasets_named(sql: str) -> list[str]:
+    words = set(re.findall(r"[a-z_]+", sql.lower()))
+    return [name for name in DATASETS if name in words]
+
+
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def rows_json(frame: pl.DataFrame) -> str:
+    """Frame as a JSON list of records (dates ISO), for `--format json`."""
+    return json.dumps(frame.to_dicts(), default=_json_default, indent=2)
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, datetime | timedelta):
+        return value.isoformat() if isinstance(value, datetime) else str(value)
+    return str(value)

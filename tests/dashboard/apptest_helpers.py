@@ -1,0 +1,33 @@
+"""Helpers shared by the AppTest modules (imported by name: tests/ has no packages)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.element_tree import Button
+
+APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
+OVERVIEW = "views/overview.py"
+DATA = "views/data.py"
+
+
+def open_app(page: str | None = None) -> AppTest:
+    """Run the app as a browser opening it would, then switch to `page` when given."""
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    assert not at.exception, at.exception
+    if page is not None:
+        at.switch_page(page).run()
+        assert not at.exception, at.exception
+    return at
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def button(at: AppTest, label: str) -> Button:
+    """The one button with this label (file panels key their buttons by the upload's id)."""
+    found = [b for b in at.button if b.label == label]
+    assert len(found) == 1, f"expected one {label!r} button, found {[b.label for b in at.button]}"
+    return found[0]
