@@ -220,10 +220,12 @@ def validate(
     notes: list[str] = list(raw.info.notes)
     checks: list[_Check] = []
     typed: dict[str, pl.Expr] = {}
+    helpers: dict[str, pl.Expr] = {}
     extra_problems: list[Problem] = []
     for name, source in targets.items():
         col = ds.column(name)
-        expr, col_checks, fmt = _typed_column(col, source, sample.get(source))
+        expr, col_checks, fmt, fallback = _typed_column(col, source, sample.get(source))
+        helpers.update(fallback)
         typed[name] = expr
         checks += col_checks
         if fmt is not None and fmt.ambiguous and fmt.note:
@@ -255,7 +257,7 @@ def validate(
     )
     checks += _row_rules(ds, typed, targets, existing_keys, known_customers)
 
-    frame = raw.frame.with_columns(pl.col(PROBLEM_COLUMN).cast(pl.String))
+    frame = raw.frame.with_columns(pl.col(PROBLEM_COLUMN).cast(pl.String), **helpers)
     # A row that could not be read is reported once as such, not again per column.
     readable = pl.col(PROBLEM_COLUMN).is_null()
     flags = [
@@ -264,36 +266,31 @@ def validate(
         .alias(f"__flag{i}")
         for i, c in enumerate(checks)
     ]
-    reasons = [
-        pl.when(pl.col(f"__flag{i}")).then(c.reason)
-        for i, c in enumerate(checks)
-        if c.reason is not None
-    ]
-    examples = [
-        pl.when(pl.col(f"__flag{i}")).then(c.example.cast(pl.String)).alias(f"__example{i}")
-        for i, c in enumerate(checks)
-    ]
-    reason = pl.concat_str(reasons, separator="; ", ignore_nulls=True)
-    reason = pl.when(reason.str.len_chars() > 0).then(reason).alias(REASON)
     sources = list(dict.fromkeys(raw.headers))
+    is_error = [pl.col(f"__flag{i}") for i, c in enumerate(checks) if c.severity == "error"]
+    invalid_row = pl.any_horizontal(is_error) if is_error else pl.lit(False)
+    # Pass 1 over the whole file: typed values and one boolean per check. The original text
+    # is kept only for invalid rows, so memory follows the clean data, not the raw text.
     result = (
         frame.with_columns(flags)
-        .with_columns(reason)
+        .with_columns(invalid_row.alias("__invalid"))
         .select(
             pl.col(ROW_COLUMN).alias("__row"),
             *[expr.alias(name) for name, expr in typed.items()],
             *[pl.col(src).alias(attr) for attr, src in attributes.items()],
             *[pl.col(f"__flag{i}") for i in range(len(checks))],
-            *examples,
-            pl.col(REASON),
+            pl.col("__invalid"),
+            pl.when(pl.col("__invalid")).then(pl.col(PROBLEM_COLUMN)).alias(PROBLEM_COLUMN),
             *[
-                pl.when(pl.col(REASON).is_not_null()).then(pl.col(s)).alias(f"__raw{j}")
+                pl.when(pl.col("__invalid")).then(pl.col(s)).alias(f"__raw{j}")
                 for j, s in enumerate(sources)
             ],
         )
         .collect(engine="streaming")
     )
-    problems = extra_problems + _problems(checks, result)
+    # Pass 2 over the invalid rows only: the sentences for the quarantine file and report.
+    rejected = _explain(result.filter(pl.col("__invalid")), checks, sources, helpers)
+    problems = extra_problems + _problems(checks, result, rejected)
     if result.height == 0:
         problems.insert(
             0,
@@ -305,16 +302,11 @@ def validate(
                 0,
             ),
         )
-    invalid_mask = pl.col(REASON).is_not_null()
-    valid = result.filter(~invalid_mask).select(
+    valid = result.filter(~pl.col("__invalid")).select(
         *[c for c in ds.column_names if c in typed], *attributes
     )
     valid = _type_attributes(valid, list(attributes))
-    invalid = result.filter(invalid_mask).select(
-        pl.col("__row").alias("row"),
-        *[pl.col(f"__raw{j}").alias(s) for j, s in enumerate(sources)],
-        pl.col(REASON),
-    )
+    invalid = rejected.select(pl.col("__row").alias("row"), *sources, pl.col(REASON))
     report = ValidationReport(
         dataset=ds.name,
         file_name=file_name,
@@ -368,21 +360,22 @@ def _sample(raw: RawTable, targets: dict[str, str], ds: Dataset) -> dict[str, pl
 
 def _typed_column(
     col: Column, source: str, sample: pl.Series | None
-) -> tuple[pl.Expr, list[_Check], DateFormat | None]:
+) -> tuple[pl.Expr, list[_Check], DateFormat | None, dict[str, pl.Expr]]:
     raw = pl.col(source)
     checks: list[_Check] = []
     fmt: DateFormat | None = None
+    fallback: dict[str, pl.Expr] = {}
     label = col.name
     if col.kind in ("date", "datetime"):
         fmt = detect_date_format(
             sample if sample is not None else pl.Series([], dtype=pl.String), col.name
         )
-        parsed = date_expr(source, fmt)
+        parsed, fallback = _fast_dates(source, fmt, sample)
         expr = parsed.dt.date() if col.kind == "date" else parsed
         what = f"not a date (read as {_FORMAT_LABEL[fmt.kind]})"
     elif col.kind in ("int", "float"):
         comma = detect_decimal_comma(sample) if sample is not None else False
-        number = number_expr(source, decimal_comma=comma)
+        number, fallback = _fast_numbers(source, comma)
         if col.kind == "int":
             expr = pl.when(number == number.round()).then(number).cast(pl.Int64)
             what = "not a whole number"
@@ -437,7 +430,60 @@ def _typed_column(
                 raw,
             )
         )
-    return expr, checks, fmt
+    return expr, checks, fmt, fallback
+
+
+# Fast paths. Most exports use one plain layout per column, which Polars parses natively in a
+# fraction of the time of the general parsers; only the values the plain layout misses (a
+# mostly-null helper column) go through the general, regex-based parsers.
+_PLAIN_LAYOUTS = {
+    "iso": ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"),
+    "yyyymmdd": ("%Y%m%d",),
+    "dmy": ("%d/%m/%Y", "%d/%m/%Y %H:%M", "%d.%m.%Y", "%d-%m-%Y"),
+    "mdy": ("%m/%d/%Y", "%m/%d/%Y %H:%M"),
+}
+
+
+def _fast_dates(
+    source: str, fmt: DateFormat, sample: pl.Series | None
+) -> tuple[pl.Expr, dict[str, pl.Expr]]:
+    layout = _plain_layout(fmt, sample)
+    if layout is None:
+        return date_expr(source, fmt), {}
+    fast = pl.col(source).str.to_datetime(layout, strict=False, time_unit="us")
+    helper = f"__fallback_date_{source}"
+    rest = {helper: pl.when(fast.is_null()).then(pl.col(source))}
+    return pl.coalesce(fast, date_expr(helper, fmt)), rest
+
+
+def _plain_layout(fmt: DateFormat, sample: pl.Series | None) -> str | None:
+    """The plain layout that reads the most sample values exactly as the general parser does."""
+    if sample is None or sample.len() == 0:
+        return None
+    frame = sample.to_frame("value")
+    general = frame.select(date_expr("value", fmt)).to_series()
+    best, best_count = None, 0
+    for layout in _PLAIN_LAYOUTS.get(fmt.kind, ()):
+        fast = frame.select(
+            pl.col("value").str.to_datetime(layout, strict=False, time_unit="us")
+        ).to_series()
+        agrees = (fast.is_null() | (fast == general)).all()
+        count = fast.is_not_null().sum()
+        if agrees and count > best_count:
+            best, best_count = layout, count
+    return best
+
+
+def _fast_numbers(source: str, decimal_comma: bool) -> tuple[pl.Expr, dict[str, pl.Expr]]:
+    if decimal_comma:
+        # "1.234" means 1234 here, so the plain reading would be wrong, not just slow.
+        return number_expr(source, decimal_comma=True), {}
+    plain = pl.col(source).cast(pl.Float64, strict=False)
+    helper = f"__fallback_number_{source}"
+    rest = {helper: pl.when(plain.is_null()).then(pl.col(source))}
+    general = number_expr(helper, decimal_comma=False)
+    # Plain casting accepts "inf" and "nan", which are not amounts.
+    return pl.when(plain.is_finite()).then(plain).otherwise(general), rest
 
 
 def _derived_key(ds: Dataset, typed: dict[str, pl.Expr]) -> pl.Expr:
@@ -521,7 +567,31 @@ def _row_rules(
     return checks
 
 
-def _problems(checks: list[_Check], result: pl.DataFrame) -> list[Problem]:
+def _explain(
+    invalid: pl.DataFrame, checks: list[_Check], sources: list[str], helpers: dict[str, pl.Expr]
+) -> pl.DataFrame:
+    """Reasons and examples for the invalid rows, from their original text and flags."""
+    frame = invalid.select(
+        "__row",
+        PROBLEM_COLUMN,
+        *[pl.col(f"__flag{i}") for i in range(len(checks))],
+        *[pl.col(f"__raw{j}").alias(s) for j, s in enumerate(sources)],
+    ).with_columns(**helpers)
+    reasons = [
+        pl.when(pl.col(f"__flag{i}")).then(c.reason)
+        for i, c in enumerate(checks)
+        if c.reason is not None
+    ]
+    reason = pl.concat_str(reasons, separator="; ", ignore_nulls=True) if reasons else pl.lit("")
+    examples = [
+        pl.when(pl.col(f"__flag{i}")).then(c.example.cast(pl.String)).alias(f"__example{i}")
+        for i, c in enumerate(checks)
+        if c.severity == "error"
+    ]
+    return frame.with_columns(reason.alias(REASON), *examples)
+
+
+def _problems(checks: list[_Check], result: pl.DataFrame, rejected: pl.DataFrame) -> list[Problem]:
     if result.height == 0:
         return []
     counts = result.select(pl.col(f"__flag{i}").sum() for i in range(len(checks))).row(0)
@@ -529,10 +599,14 @@ def _problems(checks: list[_Check], result: pl.DataFrame) -> list[Problem]:
     for i, (check, count) in enumerate(zip(checks, counts, strict=True)):
         if not count:
             continue
-        head = result.filter(pl.col(f"__flag{i}")).head(EXAMPLES)
-        examples = tuple(
-            Example(int(r), v) for r, v in zip(head["__row"], head[f"__example{i}"], strict=True)
-        )
+        if check.severity == "error":
+            head = rejected.filter(pl.col(f"__flag{i}")).head(EXAMPLES)
+            values = head[f"__example{i}"]
+        else:
+            # Warned rows load, so their example is the loaded (typed) value.
+            head = result.filter(pl.col(f"__flag{i}")).head(EXAMPLES)
+            values = head[check.column or ""].cast(pl.String)
+        examples = tuple(Example(int(r), v) for r, v in zip(head["__row"], values, strict=True))
         problems.append(
             Problem(
                 check.code,
