@@ -48,7 +48,7 @@ SNIFF_BYTES = 64 * 1024
 IN_MEMORY_LIMIT = 200 * 1024 * 1024
 """Text that must be re-encoded is kept in memory below this size, in a temporary file above."""
 
-_CHUNK_BYTES = 8 * 1024 * 1024
+_CHUNK_BYTES = 1024 * 1024
 _HEADER_SEARCH_ROWS = 50
 _UPLOAD = "Upload the data as CSV, Excel (.xlsx), Parquet or JSON Lines instead."
 
@@ -696,23 +696,27 @@ def _records_with_quotes(lines: pl.LazyFrame, delimiter: str, data_line: int) ->
     a record ends on a line that the next line does not continue.
     """
     line = pl.col("line")
-    odd = line.str.count_matches('"', literal=True) % 2
-    continues = (odd.cum_sum() - odd) % 2 == 1
-    counted = pl.col("delimiters").cum_sum()
+    odd = pl.col("odd")
+    continues = pl.col("continues")
+    counted = pl.col("counted")
+    # Counting first lets the text go before the running sums, which need the rows in order.
+    counts = lines.select(
+        ROW_COLUMN,
+        (line.str.count_matches('"', literal=True) % 2).alias("odd"),
+        line.str.count_matches(delimiter, literal=True).alias("delimiters"),
+        (line.str.len_bytes() == 0).alias("empty"),
+    )
     return (
-        lines.with_columns(
-            continues.alias("continues"),
-            line.str.count_matches(delimiter, literal=True).alias("delimiters"),
-        )
+        counts.with_columns(((odd.cum_sum() - odd) % 2 == 1).alias("continues"))
         .with_columns(
-            pl.col("continues").shift(-1, fill_value=False).not_().alias("ends_record"),
-            ((line.str.len_bytes() == 0) & pl.col("continues").not_()).alias("blank"),
-            counted.alias("counted"),
+            continues.shift(-1, fill_value=False).not_().alias("ends_record"),
+            (pl.col("empty") & continues.not_()).alias("blank"),
+            pl.col("delimiters").cum_sum().alias("counted"),
         )
         .filter(pl.col("ends_record"))
         .select(
             (pl.col(ROW_COLUMN).shift(1, fill_value=data_line) + 1).alias(ROW_COLUMN),
-            (pl.col("counted") - pl.col("counted").shift(1, fill_value=0)).alias("delimiters"),
+            (counted - counted.shift(1, fill_value=0)).alias("delimiters"),
             "blank",
         )
     )

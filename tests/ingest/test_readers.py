@@ -314,6 +314,16 @@ def test_large_re_encoded_file_is_spilled_to_a_temporary_file_that_is_removed(
     assert not spilled[0].exists()
 
 
+def test_failed_re_encoding_removes_its_temporary_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(readers, "IN_MEMORY_LIMIT", 0)
+    monkeypatch.setattr(readers.tempfile, "tempdir", str(tmp_path))
+    path = tmp_path / "customers.csv"
+    path.write_bytes(b"id,name\n1,Caf\xe9\n2,\x81\n")
+    with pytest.raises(ReadError, match="is not readable as cp1252 text"):
+        read_export(path)
+    assert [p.name for p in tmp_path.iterdir()] == ["customers.csv"]
+
+
 def test_wrong_extension_but_csv_content_is_read_as_csv(tmp_path):
     path = tmp_path / "orders.xlsx"
     path.write_bytes(b"order_id,amount\nO1,5\n")
@@ -392,6 +402,11 @@ UPLOAD = "Upload the data as CSV, Excel (.xlsx), Parquet or JSON Lines instead."
             "Export it as JSON Lines or CSV and upload that file.",
         ),
         (
+            b',,\n"",  \n',
+            "orders.csv has no values: every field in it is empty. "
+            "Export the data again and upload the new file.",
+        ),
+        (
             b"id,name\n1,\x81\x8d\n",
             "orders.csv is not readable as cp1252 text (nor UTF-8). Save it as 'CSV UTF-8' "
             "from your spreadsheet or export tool and upload the new file.",
@@ -409,6 +424,7 @@ UPLOAD = "Upload the data as CSV, Excel (.xlsx), Parquet or JSON Lines instead."
         "broken-zip",
         "binary",
         "json-array",
+        "no-values",
         "undecodable",
     ],
 )
@@ -491,6 +507,14 @@ def test_excel_unknown_or_empty_sheet_is_refused(book, sheet, message):
     with pytest.raises(ReadError) as error:
         read_export(book, sheet=sheet)
     assert str(error.value) == message
+
+
+def test_excel_table_away_from_the_top_left_keeps_sheet_row_numbers(tmp_path):
+    path = tmp_path / "offset.xlsx"
+    workbook(path, {"Data": [[], [], [], [], [None, None, "id", "amount"], [None, None, "A", 1]]})
+    table = read_export(path)
+    assert (table.headers, table.info.header_row, table.info.notes) == (("id", "amount"), 5, ())
+    assert table.frame.collect().rows() == [("A", "1", 6, None)]
 
 
 def test_excel_with_only_empty_sheets_is_refused(tmp_path):
