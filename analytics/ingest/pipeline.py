@@ -17,6 +17,7 @@ from typing import Literal
 import polars as pl
 
 from analytics.contract import DATASETS, dataset
+from analytics.errors import ReadError
 from analytics.exports import safe_csv_bytes
 from analytics.ingest.mapping import (
     ColumnMatch,
@@ -144,7 +145,16 @@ def check_export(
         customers = warehouse.read("customers", columns=["customer_id"]).get_column(
             "customer_id", default=None
         )
-    return validate(raw, ds, matches, existing_keys=existing, known_customers=customers)
+    try:
+        return validate(raw, ds, matches, existing_keys=existing, known_customers=customers)
+    except pl.exceptions.PolarsError as exc:
+        # The readers sniff the start of a file; damage further in (a stray quote deep in
+        # a CSV) only shows when the whole file is parsed.
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ReadError(
+            f"{raw.info.file_name} cannot be read past its first rows: {detail}. Export it "
+            "again (as CSV with quoted text, or as Excel) and upload the new file."
+        ) from None
 
 
 def ingest(

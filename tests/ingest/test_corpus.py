@@ -334,3 +334,20 @@ def test_replace_mode_replaces_and_keeps_history(warehouse):
     assert snapshot(warehouse)[1] == [("O9", 99.0)]
     warehouse.rollback("orders", 0, user="test")
     assert snapshot(warehouse)[1] == [("O1", 10.0), ("O2", 20.0)]
+
+
+def test_stray_quote_deep_in_a_csv_is_a_read_error(warehouse):
+    """Regression: a quote problem past the sniffed first 64 KB raised Polars' ComputeError."""
+    rows = ["order_id,customer_id,order_date,amount"]
+    rows += [f"O{i},C1,2025-01-01,{i}" for i in range(20_000)]
+    rows.insert(15_000, 'O99999,C1,2025-01-01,5" TV,"x')
+    before = snapshot(warehouse)
+    with pytest.raises(TouchpointError) as err:
+        ingest(
+            ("\n".join(rows) + "\n").encode(),
+            dataset_name="orders",
+            warehouse=warehouse,
+            file_name="quote.csv",
+        )
+    assert str(err.value).startswith("quote.csv cannot be read past its first rows: ")
+    assert snapshot(warehouse) == before
