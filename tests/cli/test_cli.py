@@ -257,3 +257,33 @@ def test_progress_line_in_a_terminal_and_quiet_with_json(tmp_path):
         ["ingest", str(path), "--dataset", "orders", "--format", "json"], tmp_path / "b"
     )
     assert quiet == ""
+
+
+def test_cli_loads_while_a_reader_process_is_serving(tmp_path):
+    """The dashboard's gateway keeps serving while the CLI commits from another process."""
+    from analytics.warehouse import QueryGateway, Warehouse
+
+    warehouse = Warehouse(tmp_path / "wh")
+    gateway = QueryGateway(warehouse)
+    assert gateway.query("SELECT count(*) FROM orders").item() == 0
+    path = write(tmp_path, "orders.csv", ORDERS)
+    before = warehouse.data_version()
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "analytics",
+            "--warehouse",
+            str(warehouse.root),
+            "ingest",
+            str(path),
+            "--dataset",
+            "orders",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert warehouse.data_version() != before
+    assert gateway.query("SELECT count(*), sum(amount) FROM orders").row(0) == (2, 30.5)
