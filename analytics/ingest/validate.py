@@ -452,7 +452,7 @@ def _fast_dates(
         return date_expr(source, fmt), {}
     fast = pl.col(source).str.to_datetime(layout, strict=False, time_unit="us")
     helper = f"__fallback_date_{source}"
-    rest = {helper: pl.when(fast.is_null()).then(pl.col(source))}
+    rest: dict[str, pl.Expr] = {helper: pl.when(fast.is_null()).then(pl.col(source))}
     return pl.coalesce(fast, date_expr(helper, fmt)), rest
 
 
@@ -468,7 +468,7 @@ def _plain_layout(fmt: DateFormat, sample: pl.Series | None) -> str | None:
             pl.col("value").str.to_datetime(layout, strict=False, time_unit="us")
         ).to_series()
         agrees = (fast.is_null() | (fast == general)).all()
-        count = fast.is_not_null().sum()
+        count = int(fast.is_not_null().sum())
         if agrees and count > best_count:
             best, best_count = layout, count
     return best
@@ -480,7 +480,7 @@ def _fast_numbers(source: str, decimal_comma: bool) -> tuple[pl.Expr, dict[str, 
         return number_expr(source, decimal_comma=True), {}
     plain = pl.col(source).cast(pl.Float64, strict=False)
     helper = f"__fallback_number_{source}"
-    rest = {helper: pl.when(plain.is_null()).then(pl.col(source))}
+    rest: dict[str, pl.Expr] = {helper: pl.when(plain.is_null()).then(pl.col(source))}
     general = number_expr(helper, decimal_comma=False)
     # Plain casting accepts "inf" and "nan", which are not amounts.
     return pl.when(plain.is_finite()).then(plain).otherwise(general), rest
