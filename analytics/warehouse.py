@@ -13,18 +13,23 @@ import contextlib
 import fcntl
 import functools
 import json
+import math
 import re
 import threading
+import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
 import duckdb
 import polars as pl
-from deltalake import CommitProperties, DeltaTable, write_deltalake
+import pyarrow as pa
+import pyarrow.parquet as pq
+from deltalake import CommitProperties, DeltaTable, Schema, write_deltalake
 from deltalake.exceptions import DeltaError
+from deltalake.transaction import AddAction, create_table_with_add_actions
 
 from analytics.contract import DATASETS, dataset
 from analytics.errors import WarehouseError
@@ -36,6 +41,12 @@ _LOG_NAME = re.compile(r"^(\d{20})\.json$")
 _COMPACT_ABOVE_FILES = 16
 _CHECKPOINT_EVERY = 10
 _META_PREFIX = "touchpoint."
+# Data files of one load hold at most this many rows each (a 10M-row load is 2 files).
+_ROWS_PER_FILE = 5_000_000
+_COMPRESSION: Literal["snappy"] = "snappy"
+# Table features this module's own writer honours; a table needing any other falls back to
+# `write_deltalake`.
+_OWN_WRITER_FEATURES = frozenset({"timestampNtz"})
 
 
 @dataclass(frozen=True)
@@ -165,21 +176,37 @@ class Warehouse:
         """Write `frame` as one Delta commit and return the new version.
 
         The data files are written first and the commit record last, atomically: a process
-        killed at any moment leaves the previous version intact and readable.
+        killed at any moment leaves the previous version intact and readable (the files it
+        wrote are referenced by no commit, so no reader sees them).
+
+        The Parquet files are written by Polars and committed with their statistics
+        (`numRecords`, `minValues`, `maxValues`, `nullCount`) through Delta's transaction API;
+        an append that adds columns (schema merge) or a table needing a feature this writer
+        does not honour goes through `write_deltalake` instead.
         """
-        path = str(self.table_path(name))
+        path = self.table_path(name)
         meta = {_META_PREFIX + k: str(v) for k, v in metadata.items()}
         meta[_META_PREFIX + "action"] = "load"
         meta[_META_PREFIX + "mode"] = mode
+        properties = CommitProperties(custom_metadata=meta)
+        before = self.version(name)
         try:
-            write_deltalake(
-                path,
-                frame.to_arrow(),
-                mode="overwrite" if mode == "replace" else "append",
-                schema_mode="overwrite" if mode == "replace" else "merge",
-                commit_properties=CommitProperties(custom_metadata=meta),
-            )
-        except DeltaError as exc:
+            table = DeltaTable(str(path)) if before is not None else None
+            if table is not None and mode == "append":
+                conformed = _conform_to_table(frame, table)
+            else:
+                conformed = frame
+            if conformed is None or (table is not None and not _own_writer_fits(table, frame)):
+                write_deltalake(
+                    str(path),
+                    frame.to_arrow(),
+                    mode="overwrite" if mode == "replace" else "append",
+                    schema_mode="overwrite" if mode == "replace" else "merge",
+                    commit_properties=properties,
+                )
+            else:
+                self._commit_files(name, table, conformed, mode, properties, before)
+        except (DeltaError, pl.exceptions.PolarsError, OSError) as exc:
             raise WarehouseError(
                 f"The load of {name} could not be committed: {exc}. Nothing was changed; try again."
             ) from exc
@@ -187,6 +214,49 @@ class Warehouse:
         assert version is not None
         self.maintain(name, version)
         return version
+
+    def _commit_files(
+        self,
+        name: str,
+        table: DeltaTable | None,
+        frame: pl.DataFrame,
+        mode: LoadMode,
+        properties: CommitProperties,
+        before: int | None,
+    ) -> None:
+        """Write the data files, then commit them (and only them) as one new version."""
+        folder = self.table_path(name)
+        folder.mkdir(parents=True, exist_ok=True)
+        written: list[Path] = []
+        committing = False
+        try:
+            actions = _write_data_files(folder, frame, written)
+            committing = True
+            if table is None:
+                create_table_with_add_actions(
+                    str(folder),
+                    Schema.from_arrow(frame.head(0).to_arrow().schema),
+                    actions,
+                    mode="error",
+                    commit_properties=properties,
+                )
+            else:
+                # An append keeps the table's schema (the frame was conformed to it); a replace
+                # overwrites it, and "overwrite" removes every file of the current version.
+                schema = table.schema() if mode == "append" else frame.head(0).to_arrow().schema
+                table.create_write_transaction(
+                    actions,  # type: ignore[arg-type]
+                    mode="overwrite" if mode == "replace" else "append",
+                    schema=schema,
+                    commit_properties=properties,
+                )
+        except BaseException:
+            # Remove the new files unless a commit may reference them (a failure after the
+            # commit record was written, in a post-commit hook, must not orphan the version).
+            if not committing or self.version(name) == before:
+                for file in written:
+                    file.unlink(missing_ok=True)
+            raise
 
     def maintain(self, name: str, version: int) -> None:
         """Keep reads fast after appends: compact small files, checkpoint, vacuum old files."""
@@ -314,6 +384,147 @@ def _record(name: str, entry: dict[str, Any]) -> LoadRecord:
         user=str(meta.get("user", "")),
         note=str(meta.get("note", "")),
     )
+
+
+# ----- the Delta writer's helpers -------------------------------------------------------------
+
+
+def _conform_to_table(frame: pl.DataFrame, table: DeltaTable) -> pl.DataFrame | None:
+    """`frame` with the table's columns, order and types, for an append without schema change.
+
+    Columns the frame lacks are added as nulls; a column of another type is cast to the
+    table's type (strictly: a value that does not fit fails the load). None when the frame
+    has columns the table lacks, so that the schema must be merged.
+    """
+    target = pl.DataFrame(pa.schema(table.schema().to_arrow()).empty_table()).schema
+    if not set(frame.columns) <= set(target):
+        return None
+    columns = []
+    for column, dtype in target.items():
+        if column not in frame.columns:
+            columns.append(pl.lit(None, dtype=dtype).alias(column))
+        elif frame.schema[column] != dtype:
+            try:
+                frame.select(pl.col(column).cast(dtype, strict=True))
+            except pl.exceptions.PolarsError:
+                raise WarehouseError(
+                    f"Column {column} holds {_type_name(frame.schema[column])} values, but "
+                    f"earlier loads stored it as {_type_name(dtype)}. Nothing was changed; load "
+                    "the file with mode replace, or rename the column."
+                ) from None
+            columns.append(pl.col(column).cast(dtype, strict=True))
+        else:
+            columns.append(pl.col(column))
+    return frame.select(columns)
+
+
+def _type_name(dtype: pl.DataType) -> str:
+    if dtype.is_numeric():
+        return "number"
+    if dtype == pl.String:
+        return "text"
+    return str(dtype).lower()
+
+
+def _own_writer_fits(table: DeltaTable, frame: pl.DataFrame) -> bool:
+    """Whether the table's protocol allows committing `frame`'s files without upgrading it."""
+    protocol = table.protocol()
+    features = set(protocol.writer_features or ())
+    if not features <= _OWN_WRITER_FEATURES or protocol.min_writer_version > 7:
+        return False
+    needs_ntz = any(
+        isinstance(dtype, pl.Datetime) and dtype.time_zone is None
+        for dtype in frame.schema.values()
+    )
+    return not needs_ntz or "timestampNtz" in features
+
+
+def _write_data_files(folder: Path, frame: pl.DataFrame, written: list[Path]) -> list[AddAction]:
+    """Write `frame` as Parquet files in `folder`, appending each to `written` as it starts."""
+    prefix = uuid.uuid4()
+    actions = []
+    for index, offset in enumerate(range(0, max(frame.height, 1), _ROWS_PER_FILE)):
+        part = frame.slice(offset, _ROWS_PER_FILE)
+        file = folder / f"part-{index:05d}-{prefix}-c000.{_COMPRESSION}.parquet"
+        written.append(file)
+        _write_parquet(part, file)
+        info = file.stat()
+        actions.append(
+            AddAction(
+                path=file.name,
+                size=info.st_size,
+                partition_values={},
+                modification_time=info.st_mtime_ns // 1_000_000,
+                data_change=True,
+                stats=_file_stats(file, part),
+            )
+        )
+    return actions
+
+
+def _write_parquet(frame: pl.DataFrame, file: Path) -> None:
+    frame.write_parquet(file, compression=_COMPRESSION, statistics=True)
+
+
+def _file_stats(file: Path, part: pl.DataFrame) -> str:
+    """Delta statistics of one data file: row and null counts from the frame, bounds from
+    the Parquet footer (exact, or widened where long strings were truncated)."""
+    footer = pq.read_metadata(file)
+    groups = [footer.row_group(i) for i in range(footer.num_row_groups)]
+    # Leaf columns by path; a nested column has no leaf named as itself and gets no bounds.
+    leaves = {footer.schema.column(i).path: i for i in range(footer.num_columns)}
+    lows: dict[str, Any] = {}
+    highs: dict[str, Any] = {}
+    for column, dtype in part.schema.items():
+        if column not in leaves:
+            continue
+        low: Any = None
+        high: Any = None
+        known = True
+        for group in groups:
+            chunk = group.column(leaves[column])
+            stats = chunk.statistics
+            if stats is not None and stats.has_min_max:
+                low = stats.min if low is None else min(low, stats.min)
+                high = stats.max if high is None else max(high, stats.max)
+            elif stats is None or not stats.has_null_count or stats.null_count < group.num_rows:
+                known = False  # values without bounds: this column gets none
+                break
+        if known and low is not None:
+            lo, hi = _stat_value(low, dtype, upper=False), _stat_value(high, dtype, upper=True)
+            if lo is not None and hi is not None:
+                lows[column], highs[column] = lo, hi
+    stats_json = {
+        "numRecords": part.height,
+        "minValues": lows,
+        "maxValues": highs,
+        "nullCount": {c: n for c, n in part.null_count().row(0, named=True).items() if c in leaves},
+    }
+    return json.dumps(stats_json, ensure_ascii=False)
+
+
+def _stat_value(value: object, dtype: pl.DataType, *, upper: bool) -> object | None:
+    """A Parquet bound as Delta writes it in stats JSON, or None when it has no safe form.
+
+    Timestamps are written to the millisecond as delta-rs does, an upper bound rounded up.
+    """
+    if dtype == pl.String:
+        return value if isinstance(value, str) else None
+    if dtype.is_integer() and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if dtype.is_float() and isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if dtype == pl.Date and isinstance(value, date) and not isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(dtype, pl.Datetime) and dtype.time_zone is None and isinstance(value, datetime):
+        bound = value.replace(microsecond=value.microsecond // 1000 * 1000)
+        try:
+            if upper and bound != value:
+                bound += timedelta(milliseconds=1)
+        except OverflowError:
+            return None
+        return bound.isoformat(sep=" ", timespec="milliseconds" if bound.microsecond else "seconds")
+    return None
 
 
 @functools.lru_cache(maxsize=256)

@@ -1,12 +1,16 @@
 """Delta storage: commits, history, rollback, snapshots, and the locked-down SQL gateway."""
 
+import json
 import threading
-from datetime import date
+from datetime import date, datetime
 
 import duckdb
 import polars as pl
 import pytest
+from deltalake import DeltaTable, write_deltalake
+from deltalake.exceptions import CommitFailedError
 
+import analytics.warehouse as warehouse_module
 from analytics.errors import WarehouseError
 from analytics.warehouse import QueryGateway, Warehouse, history_frame
 
@@ -170,3 +174,175 @@ def test_concurrent_readers_each_get_a_cursor(warehouse):
         t.join()
     assert errors == []
     assert sums == [3.0] * 160
+
+
+# ----- the write path: Parquet written by Polars, committed through Delta's transaction API ---
+
+
+def log_actions(table_path) -> list[list[dict]]:
+    """Every commit's actions, oldest first."""
+    logs = sorted((table_path / "_delta_log").glob("*.json"))
+    return [[json.loads(line) for line in log.read_text().splitlines()] for log in logs]
+
+
+def add_stats(actions: list[dict]) -> list[dict]:
+    return [json.loads(a["add"]["stats"]) for a in actions if "add" in a]
+
+
+def every_type() -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "order_id": ["a" * 300 + "z", "b" * 100, "é" * 70],
+            "customer_id": ["c1", None, "c3"],
+            "order_date": [date(1900, 1, 1), date(2024, 2, 29), None],
+            "amount": [float("nan"), 1.5, -2.0],
+            "quantity": [1, None, -5],
+            "attr_empty": [None, None, None],
+            "attr_at": [datetime(2024, 1, 1, 12, 30, 45, 123000), None, datetime(1960, 1, 1)],
+        },
+        schema_overrides={"attr_empty": pl.String},
+    )
+
+
+def test_file_stats_match_what_delta_rs_writes(warehouse, tmp_path):
+    frame = every_type()
+    warehouse.commit("orders", frame, mode="append", metadata={})
+    write_deltalake(str(tmp_path / "reference"), frame.to_arrow())
+    ours = add_stats(log_actions(warehouse.table_path("orders"))[0])
+    reference = add_stats(log_actions(tmp_path / "reference")[0])
+    assert ours == reference
+    assert ours[0]["numRecords"] == 3
+    assert warehouse.row_count("orders") == 3
+
+
+def test_timestamp_upper_bound_is_rounded_up_to_the_millisecond(warehouse):
+    frame = pl.DataFrame(
+        {
+            "order_id": ["a", "b"],
+            "attr_at": [datetime(2024, 1, 1, 0, 0, 0, 1), datetime(2024, 1, 1)],
+        }
+    )
+    warehouse.commit("orders", frame, mode="append", metadata={})
+    (stats,) = add_stats(log_actions(warehouse.table_path("orders"))[0])
+    assert stats["minValues"]["attr_at"] == "2024-01-01 00:00:00"
+    assert stats["maxValues"]["attr_at"] == "2024-01-01 00:00:00.001"
+
+
+def test_a_big_load_is_several_files_in_one_commit(warehouse, monkeypatch):
+    monkeypatch.setattr(warehouse_module, "_ROWS_PER_FILE", 2)
+    warehouse.commit(
+        "orders", orders(["a", "b", "c", "d", "e"], [1.0] * 5), mode="append", metadata={}
+    )
+    (commit,) = log_actions(warehouse.table_path("orders"))
+    stats = add_stats(commit)
+    assert [s["numRecords"] for s in stats] == [2, 2, 1]
+    assert [(s["minValues"]["order_id"], s["maxValues"]["order_id"]) for s in stats] == [
+        ("a", "b"),
+        ("c", "d"),
+        ("e", "e"),
+    ]
+    assert len(warehouse.files("orders", 0)) == 3
+    assert warehouse.row_count("orders") == 5
+    gateway = QueryGateway(warehouse)
+    assert gateway.query("SELECT count(*), sum(amount) FROM orders").row(0) == (5, 5.0)
+
+
+def test_commit_records_metadata_once_and_writes_no_extra_versions(warehouse):
+    warehouse.commit("orders", orders(["a"], [1.0]), mode="replace", metadata={"user": "ana"})
+    warehouse.commit("orders", orders(["b"], [2.0]), mode="append", metadata={"user": "bo"})
+    warehouse.commit("orders", orders(["c"], [3.0]), mode="replace", metadata={"user": "cy"})
+    infos = [actions[0]["commitInfo"] for actions in log_actions(warehouse.table_path("orders"))]
+    touchpoint = [{k: v for k, v in i.items() if k.startswith("touchpoint.")} for i in infos]
+    assert touchpoint == [
+        {"touchpoint.user": "ana", "touchpoint.action": "load", "touchpoint.mode": "replace"},
+        {"touchpoint.user": "bo", "touchpoint.action": "load", "touchpoint.mode": "append"},
+        {"touchpoint.user": "cy", "touchpoint.action": "load", "touchpoint.mode": "replace"},
+    ]
+
+
+def test_append_conforms_to_the_table_schema(warehouse):
+    gateway = QueryGateway(warehouse)
+    first = orders(["a"], [1.0]).with_columns(attr_rating=pl.lit(4.0))
+    warehouse.commit("orders", first, mode="append", metadata={})
+    # Fewer columns, an int amount and a numeric text attribute: nulls and casts, same schema.
+    second = pl.DataFrame({"order_id": ["b"], "amount": [2], "attr_rating": ["5"]})
+    assert warehouse.commit("orders", second, mode="append", metadata={}) == 1
+    assert "metaData" not in {k for a in log_actions(warehouse.table_path("orders"))[1] for k in a}
+    rows = gateway.query(
+        "SELECT order_id, customer_id, amount, attr_rating FROM orders ORDER BY order_id"
+    ).rows()
+    assert rows == [("a", "c1", 1.0, 4.0), ("b", None, 2.0, 5.0)]
+    assert warehouse.read("orders").schema == first.schema
+
+
+def test_append_of_a_mistyped_column_changes_nothing(warehouse):
+    first = orders(["a"], [1.0]).with_columns(attr_rating=pl.lit(4.0))
+    warehouse.commit("orders", first, mode="append", metadata={})
+    files_before = sorted(warehouse.table_path("orders").glob("*.parquet"))
+    bad = pl.DataFrame({"order_id": ["b"], "attr_rating": ["great"]})
+    with pytest.raises(WarehouseError) as err:
+        warehouse.commit("orders", bad, mode="append", metadata={})
+    assert str(err.value) == (
+        "Column attr_rating holds text values, but earlier loads stored it as number. Nothing "
+        "was changed; load the file with mode replace, or rename the column."
+    )
+    assert warehouse.version("orders") == 0
+    assert sorted(warehouse.table_path("orders").glob("*.parquet")) == files_before
+
+
+def test_failed_commit_removes_its_files(warehouse, monkeypatch):
+    warehouse.commit("orders", orders(["a"], [1.0]), mode="append", metadata={})
+    files_before = sorted(warehouse.table_path("orders").glob("*.parquet"))
+
+    def conflict(self, *args, **kwargs):
+        raise CommitFailedError("concurrent commit")
+
+    monkeypatch.setattr(DeltaTable, "create_write_transaction", conflict)
+    with pytest.raises(WarehouseError, match="could not be committed: concurrent commit"):
+        warehouse.commit("orders", orders(["b"], [2.0]), mode="append", metadata={})
+    assert warehouse.version("orders") == 0
+    assert sorted(warehouse.table_path("orders").glob("*.parquet")) == files_before
+
+
+def test_replace_overwrites_schema_and_files(warehouse):
+    gateway = QueryGateway(warehouse)
+    first = orders(["a", "b"], [1.0, 2.0]).with_columns(attr_coupon=pl.lit("X"))
+    warehouse.commit("orders", first, mode="append", metadata={})
+    old_files = set(warehouse.files("orders", 0))
+    v1 = warehouse.commit("orders", orders(["z"], [9.0]), mode="replace", metadata={})
+    assert v1 == 1
+    assert not old_files & set(warehouse.files("orders", 1))
+    assert warehouse.read("orders").columns == ["order_id", "customer_id", "order_date", "amount"]
+    assert warehouse.row_count("orders") == 1
+    assert gateway.query("SELECT sum(amount) FROM orders").item() == 9.0
+    # The replaced files stay on disk for rollback.
+    warehouse.rollback("orders", 0, user="ana")
+    assert gateway.query("SELECT sum(amount), min(attr_coupon) FROM orders").row(0) == (3.0, "X")
+
+
+def test_replace_with_a_timestamp_upgrades_the_protocol(warehouse):
+    warehouse.commit("orders", orders(["a"], [1.0]), mode="append", metadata={})
+    assert not DeltaTable(str(warehouse.table_path("orders"))).protocol().writer_features
+    stamped = orders(["b"], [2.0]).with_columns(attr_at=pl.lit(datetime(2025, 1, 1, 8, 30)))
+    assert warehouse.commit("orders", stamped, mode="replace", metadata={"user": "x"}) == 1
+    table = DeltaTable(str(warehouse.table_path("orders")))
+    assert "timestampNtz" in (table.protocol().writer_features or [])
+    assert warehouse.read("orders").rows() == stamped.rows()
+    assert warehouse.history("orders")[0].user == "x"
+
+
+def test_empty_load_commits_a_typed_empty_version(warehouse):
+    gateway = QueryGateway(warehouse)
+    assert warehouse.commit("orders", orders([], []), mode="append", metadata={}) == 0
+    assert warehouse.row_count("orders") == 0
+    assert gateway.query("SELECT count(*), sum(amount) FROM orders").row(0) == (0, None)
+
+
+def test_leftovers_of_a_killed_first_load_are_ignored(warehouse):
+    table = warehouse.table_path("orders")
+    table.mkdir(parents=True)
+    orders(["ghost"], [99.0]).write_parquet(table / "part-00000-killed-c000.snappy.parquet")
+    assert warehouse.version("orders") is None
+    assert warehouse.commit("orders", orders(["a"], [1.0]), mode="append", metadata={}) == 0
+    assert QueryGateway(warehouse).query("SELECT order_id FROM orders").rows() == [("a",)]
+    assert warehouse.row_count("orders") == 1

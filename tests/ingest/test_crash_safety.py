@@ -34,28 +34,25 @@ def big_csv(tmp_path_factory) -> Path:
     return path
 
 
-# The loader runs the real CLI and the real Delta writer; only the rows are handed to the
-# writer slowly, in small files, so that the kill reliably lands after data files are on disk
-# and before the commit record is written.
+# The loader runs the real CLI and the real Delta writer; only the data files are made small
+# (20,000 rows each) and, after the first ten, written slowly, so that the kill reliably lands
+# after data files are on disk and before the commit record is written.
 _SLOW_LOADER = """
 import sys, time
-import pyarrow as pa
 import analytics.warehouse as warehouse
 from analytics.cli import main
 
-real_write = warehouse.write_deltalake
+real_write = warehouse._write_parquet
+written = []
 
-def slow_write(path, data, **kwargs):
-    table = pa.table(data)
-    def batches():
-        for i, batch in enumerate(table.to_batches(max_chunksize=20_000)):
-            if i >= 10:
-                time.sleep(0.05)
-            yield batch
-    reader = pa.RecordBatchReader.from_batches(table.schema, batches())
-    return real_write(path, reader, target_file_size=2_000_000, **kwargs)
+def slow_write(frame, file):
+    if len(written) >= 10:
+        time.sleep(0.05)
+    real_write(frame, file)
+    written.append(file)
 
-warehouse.write_deltalake = slow_write
+warehouse._ROWS_PER_FILE = 20_000
+warehouse._write_parquet = slow_write
 raise SystemExit(main(sys.argv[1:]))
 """
 
