@@ -276,6 +276,9 @@ class Warehouse:
             retention_hours=self.rollback_days * 24,
             dry_run=False,
             enforce_retention_duration=False,
+            # At checkpoints also remove files no commit ever referenced (left by a killed
+            # load); only those older than the rollback window, so a running load is safe.
+            full=version % _CHECKPOINT_EVERY == 0,
         )
 
     def rollback(self, name: str, to_version: int, *, user: str) -> int:

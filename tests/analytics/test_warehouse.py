@@ -346,3 +346,23 @@ def test_leftovers_of_a_killed_first_load_are_ignored(warehouse):
     assert warehouse.commit("orders", orders(["a"], [1.0]), mode="append", metadata={}) == 0
     assert QueryGateway(warehouse).query("SELECT order_id FROM orders").rows() == [("a",)]
     assert warehouse.row_count("orders") == 1
+
+
+def test_files_left_by_a_killed_load_are_vacuumed_after_the_rollback_window(warehouse):
+    import os
+    import time
+
+    warehouse.commit("orders", orders(["a"], [1.0]), mode="append", metadata={})
+    folder = warehouse.table_path("orders")
+    stale = folder / "part-00000-left-by-a-killed-load.parquet"
+    fresh = folder / "part-00000-being-written-now.parquet"
+    orders(["x"], [9.0]).write_parquet(stale)
+    orders(["y"], [9.0]).write_parquet(fresh)
+    old = time.time() - (warehouse.rollback_days + 1) * 86_400
+    os.utime(stale, (old, old))
+    for i in range(10):  # version 10 is a checkpoint version
+        warehouse.commit("orders", orders([f"o{i}"], [1.0]), mode="append", metadata={})
+    assert warehouse.version("orders") >= 10
+    assert not stale.exists()
+    assert fresh.exists()
+    assert warehouse.row_count("orders") == 11
