@@ -176,6 +176,8 @@ class _Check:
     flag: pl.Expr
     reason: pl.Expr | None  # None for warnings: the row still loads
     example: pl.Expr
+    # Decided on the collected frame instead of in the streaming pass (see _flag_duplicates).
+    deferred: bool = False
 
 
 def validate(
@@ -288,6 +290,9 @@ def validate(
         )
         .collect(engine="streaming")
     )
+    for i, check in enumerate(checks):
+        if check.deferred and check.column is not None:
+            result = _flag_duplicates(result, i, check.column, targets, attributes, sources)
     # Pass 2 over the invalid rows only: the sentences for the quarantine file and report.
     rejected = _explain(result.filter(pl.col("__invalid")), checks, sources, helpers)
     problems = extra_problems + _problems(checks, result, rejected)
@@ -511,9 +516,10 @@ def _row_rules(
                 key,
                 f"{{n}} {{rows}} repeat{{s}} {_article(key)} {key} that appears earlier in "
                 "the file",
-                k.is_not_null() & ~k.is_first_distinct(),
+                pl.lit(False),
                 pl.format(f"{key} '{{}}' appears earlier in the file", k),
                 k,
+                deferred=True,
             )
         )
         if existing_keys is not None and existing_keys.len() > 0:
@@ -565,6 +571,43 @@ def _row_rules(
             )
         )
     return checks
+
+
+def _flag_duplicates(
+    result: pl.DataFrame,
+    index: int,
+    key: str,
+    targets: dict[str, str],
+    attributes: dict[str, str],
+    sources: list[str],
+) -> pl.DataFrame:
+    """Flag rows repeating an earlier row's key.
+
+    Distinct hashes prove distinct keys, and hashing is several times faster than finding
+    first occurrences, so the exact check only runs when some hash repeats.
+    """
+    keys = result.get_column(key).drop_nulls()
+    if keys.hash().n_unique() == keys.len():
+        return result
+    flag = pl.col(key).is_not_null() & ~pl.col(key).is_first_distinct()
+    result = result.with_columns(flag.alias(f"__flag{index}"))
+    newly = pl.col(f"__flag{index}") & ~pl.col("__invalid")
+    # Pass 1 kept the original text of invalid rows only; rows invalid just for a repeated
+    # key get theirs back from the typed values (ids and text as given; dates, numbers and
+    # statuses as normalised).
+    value_of = {src: name for name, src in targets.items()}
+    value_of.update({src: name for name, src in attributes.items()})
+    restored = [
+        pl.when(newly)
+        .then(pl.col(value_of[s]).cast(pl.String))
+        .otherwise(pl.col(f"__raw{j}"))
+        .alias(f"__raw{j}")
+        for j, s in enumerate(sources)
+        if s in value_of
+    ]
+    return result.with_columns(restored).with_columns(
+        (pl.col("__invalid") | pl.col(f"__flag{index}")).alias("__invalid")
+    )
 
 
 def _explain(

@@ -351,3 +351,30 @@ def test_stray_quote_deep_in_a_csv_is_a_read_error(warehouse):
         )
     assert str(err.value).startswith("quote.csv cannot be read past its first rows: ")
     assert snapshot(warehouse) == before
+
+
+def test_quarantined_duplicates_keep_their_values(warehouse):
+    content = HEADER + (
+        b"O3,C1,2025-02-01,5,1,paid\nO3,C2,2025-02-02,6.5,2,refunded\nO4,C3,2025-02-03,7,1,\n"
+    )
+    result = ingest(
+        content,
+        dataset_name="orders",
+        warehouse=warehouse,
+        file_name="dups.csv",
+        on_error="quarantine",
+    )
+    assert (result.loaded, result.rows_loaded) == (True, 2)
+    quarantine = pl.read_csv(result.quarantine_path, infer_schema=False)
+    assert quarantine.rows() == [
+        (
+            "3",
+            "O3",
+            "C2",
+            "2025-02-02",
+            "6.5",
+            "2",
+            "returned",
+            "order_id 'O3' appears earlier in the file",
+        ),
+    ]
