@@ -610,14 +610,3 @@ def _datasets_named(sql: str) -> list[str]:
 
 def _sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
-
-
-def rows_json(frame: pl.DataFrame) -> str:
-    """Frame as a JSON list of records (dates ISO), for `--format json`."""
-    return json.dumps(frame.to_dicts(), default=_json_default, indent=2)
-
-
-def _json_default(value: object) -> str:
-    if isinstance(value, datetime | timedelta):
-        return value.isoformat() if isinstance(value, datetime) else str(value)
-    return str(value)
