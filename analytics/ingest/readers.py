@@ -10,7 +10,9 @@ cleanly, e.g. it has more fields than the header). Anything wrong with the file 
 
 Large UTF-8 CSV files stay lazy: the frame is a `pl.scan_csv` of the file itself, zipped with a
 `pl.scan_lines` of the same file that supplies line numbers and field counts, so a 500 MB export
-is read by Polars in bounded memory and never passes through Python.
+is read by Polars in bounded memory and never passes through Python. When such a file is
+plain (no quote characters, no blank lines: every line is one record), `RawTable.plain` also
+offers a typed scan of it, so validation can let Polars parse numbers and dates while reading.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import re
 import tempfile
 import weakref
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Literal
@@ -103,12 +105,65 @@ class SourceInfo:
 
 
 @dataclass(frozen=True)
+class PlainText:
+    """A UTF-8 delimited text whose lines are its records: no quote character, no blank line."""
+
+    target: str | bytes
+    delimiter: str
+    data_line: int  # lines before the first data record
+    headers: tuple[str, ...]
+
+    def scan(self, dtypes: Mapping[str, pl.DataType]) -> pl.LazyFrame:
+        """Scan the records with some columns parsed by Polars while reading.
+
+        Parameters
+        ----------
+        dtypes : mapping of str to pl.DataType
+            The type of each header column Polars should parse; the others stay `pl.String`
+            (stripped, empty values null, as in `RawTable.frame`).
+
+        Returns
+        -------
+        pl.LazyFrame
+            The header columns, `ROW_COLUMN` and `PROBLEM_COLUMN`, in the layout of
+            `RawTable.frame`. Collecting it raises `pl.exceptions.PolarsError` when a value
+            does not fit its type or a row has more fields than the header. Rows whose last
+            field is empty get a `PROBLEM_COLUMN` sentence, because Polars pads rows with
+            fewer fields than the header in the same way: a caller that needs to tell them
+            apart reads `RawTable.frame` instead.
+        """
+        schema = {name: dtypes.get(name, pl.String) for name in self.headers}
+        frame = pl.scan_csv(
+            self.target,
+            has_header=False,
+            separator=self.delimiter,
+            skip_lines=self.data_line,
+            schema=schema,
+            row_index_name=ROW_COLUMN,
+            row_index_offset=self.data_line + 1,
+            raise_if_empty=False,
+        )
+        maybe_short = pl.when(pl.col(self.headers[-1]).is_null()).then(
+            pl.lit("row may have fewer fields than the header")
+        )
+        frame = frame.select(
+            *self.headers, pl.col(ROW_COLUMN).cast(pl.Int64), maybe_short.alias(PROBLEM_COLUMN)
+        )
+        text = [i for i, name in enumerate(self.headers) if schema[name] == pl.String]
+        return _finish(frame, len(self.headers), text)
+
+
+@dataclass(frozen=True)
 class RawTable:
-    """An export as strings: one `pl.String` column per header plus the two helper columns."""
+    """An export as strings: one `pl.String` column per header plus the two helper columns.
+
+    `plain` is set when the export is a plain delimited text that can also be scanned typed.
+    """
 
     frame: pl.LazyFrame
     info: SourceInfo
     headers: tuple[str, ...]
+    plain: PlainText | None = None
 
 
 def read_export(
@@ -146,11 +201,11 @@ def read_export(
         return _read_parquet(src)
     if kind == "excel":
         return _read_excel(src, sheet)
-    encoding, has_quote = _detect_encoding(src)
+    encoding, has_quote, has_blank_line = _detect_encoding(src)
     text = _sniff_text(src, encoding)
     if _is_json_lines(src, text):
         return _read_json_lines(src, encoding)
-    table, spill = _read_delimited(src, encoding, text, has_quote)
+    table, spill = _read_delimited(src, encoding, text, has_quote, has_blank_line)
     if spill is not None:
         # The scan reads the temporary copy when collected; it goes when the table does.
         weakref.finalize(table, spill.unlink, missing_ok=True)
@@ -257,45 +312,57 @@ def _require_workbook(src: _Source) -> None:
 # --- text: encoding and sniffing -----------------------------------------------------------
 
 
-def _detect_encoding(src: _Source) -> tuple[str, bool]:
-    """The encoding name, and whether the file may contain quote characters."""
+def _detect_encoding(src: _Source) -> tuple[str, bool, bool]:
+    """The encoding name, and whether the file may contain quote characters and blank lines."""
     if src.head.startswith(codecs.BOM_UTF16_LE):
-        return "utf-16-le", True
+        return "utf-16-le", True, True
     if src.head.startswith(codecs.BOM_UTF16_BE):
-        return "utf-16-be", True
+        return "utf-16-be", True, True
     if b"\x00" in src.head:
         raise _binary(src)
-    bad_at, has_quote = _scan_utf8(src)
+    bad_at, has_quote, has_blank_line = _scan_utf8(src)
     if src.head.startswith(codecs.BOM_UTF8):
         if bad_at is not None:
             raise ReadError(
                 f"{src.name} starts with a UTF-8 marker but byte {bad_at + 1} is not UTF-8 "
                 "text. Export it again as 'CSV UTF-8' and upload the new file."
             )
-        return "utf-8-sig", has_quote
-    return ("utf-8" if bad_at is None else "cp1252"), has_quote
+        return "utf-8-sig", has_quote, has_blank_line
+    return ("utf-8" if bad_at is None else "cp1252"), has_quote, has_blank_line
 
 
-def _scan_utf8(src: _Source) -> tuple[int | None, bool]:
-    """Validate UTF-8 over the whole file in chunks: (offset of the first bad byte, any quote)."""
+def _scan_utf8(src: _Source) -> tuple[int | None, bool, bool]:
+    """Validate UTF-8 over the whole file in chunks.
+
+    Returns the offset of the first bad byte (None when valid), whether any quote character
+    occurs and whether any blank line does (both True from a bad byte on: not looked for).
+    """
     decoder = codecs.getincrementaldecoder("utf-8")()
-    has_quote = False
+    has_quote = has_blank_line = False
     offset = 0
+    previous = b""
     with src.stream() as stream:
         while chunk := stream.read(_CHUNK_BYTES):
             has_quote = has_quote or b'"' in chunk
+            if not has_blank_line:
+                # Two bytes back from the last chunk catch a blank line split between chunks.
+                seam = previous[-2:] + chunk[:2]
+                has_blank_line = any(
+                    blank in part for part in (chunk, seam) for blank in (b"\n\n", b"\n\r\n")
+                )
+            previous = chunk
             try:
                 # ASCII is valid UTF-8; skipping its decode keeps this pass cheap on big files.
                 if not chunk.isascii():
                     decoder.decode(chunk)
             except UnicodeDecodeError as error:
-                return offset + error.start, True
+                return offset + error.start, True, True
             offset += len(chunk)
     try:
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
-        return offset - 1, True
-    return None, has_quote
+        return offset - 1, True, True
+    return None, has_quote, has_blank_line
 
 
 def _sniff_text(src: _Source, encoding: str) -> str:
@@ -548,7 +615,7 @@ def _quotes_are_clean(text: str, delimiter: str, partial: bool) -> bool:
 
 
 def _read_delimited(
-    src: _Source, encoding: str, text: str, has_quote: bool
+    src: _Source, encoding: str, text: str, has_quote: bool, has_blank_line: bool
 ) -> tuple[RawTable, Path | None]:
     partial = src.size > len(src.head)
     delimiter = _choose_delimiter(text, partial)
@@ -570,9 +637,12 @@ def _read_delimited(
         and (not has_quote or _quotes_are_clean(text, delimiter, partial))
     )
     spill: Path | None = None
+    plain = None
     if fast:
         target: str | bytes = src.scan_target()
         frame = _scan_delimited(target, delimiter, layout.headers, layout.data_line, has_quote)
+        if not has_quote and not has_blank_line:
+            plain = PlainText(target, delimiter, layout.data_line, layout.headers)
     else:
         target, spill, data_line = _rewrite_as_utf8_csv(src, encoding, delimiter, layout)
         frame = _scan_delimited(target, ",", layout.headers, data_line, True)
@@ -584,7 +654,7 @@ def _read_delimited(
         header_row=layout.header_row,
         notes=tuple(notes),
     )
-    return RawTable(frame, info, layout.headers), spill
+    return RawTable(frame, info, layout.headers, plain), spill
 
 
 def _rewrite_as_utf8_csv(
@@ -722,14 +792,18 @@ def _records_with_quotes(lines: pl.LazyFrame, delimiter: str, data_line: int) ->
     )
 
 
-def _finish(frame: pl.LazyFrame, width: int) -> pl.LazyFrame:
-    """Strip values, make empty ones null and drop rows with neither a value nor a problem."""
+def _finish(frame: pl.LazyFrame, width: int, text: Sequence[int] | None = None) -> pl.LazyFrame:
+    """Strip values, make empty ones null and drop rows with neither a value nor a problem.
+
+    `text` lists the positions of the String columns when not all `width` columns are.
+    """
     columns = pl.nth(list(range(width)))
+    texts = pl.nth(list(range(width)) if text is None else list(text))
     # Two steps so the strip runs once; when/then rather than `replace("", None)`, which
     # stops Polars from streaming the scan.
     return (
-        frame.with_columns(columns.str.strip_chars())
-        .with_columns(pl.when(columns.str.len_bytes() > 0).then(columns))
+        frame.with_columns(texts.str.strip_chars())
+        .with_columns(pl.when(texts.str.len_bytes() > 0).then(texts))
         .filter(pl.any_horizontal(columns.is_not_null()) | pl.col(PROBLEM_COLUMN).is_not_null())
         .select(columns, ROW_COLUMN, PROBLEM_COLUMN)
     )
