@@ -11,8 +11,8 @@ cleanly, e.g. it has more fields than the header). Anything wrong with the file 
 Large UTF-8 CSV files stay lazy: the frame is a `pl.scan_csv` of the file itself, zipped with a
 `pl.scan_lines` of the same file that supplies line numbers and field counts, so a 500 MB export
 is read by Polars in bounded memory and never passes through Python. When such a file is
-plain (no quote characters, no blank lines: every line is one record), `RawTable.plain` also
-offers a typed scan of it, so validation can let Polars parse numbers and dates while reading.
+plain (no quote character, so every line is one record), `RawTable.plain` also offers a
+typed scan of it, so validation can let Polars parse numbers and dates while reading.
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ class SourceInfo:
 
 @dataclass(frozen=True)
 class PlainText:
-    """A UTF-8 delimited text whose lines are its records: no quote character, no blank line."""
+    """A UTF-8 delimited text whose lines are its records: it has no quote character."""
 
     target: str | bytes
     delimiter: str
@@ -129,8 +129,8 @@ class PlainText:
             `RawTable.frame`. Collecting it raises `pl.exceptions.PolarsError` when a value
             does not fit its type or a row has more fields than the header. Rows whose last
             field is empty get a `PROBLEM_COLUMN` sentence, because Polars pads rows with
-            fewer fields than the header in the same way: a caller that needs to tell them
-            apart reads `RawTable.frame` instead.
+            fewer fields than the header, and reads a blank line as a row of nulls, in the
+            same way: a caller that needs to tell them apart reads `RawTable.frame` instead.
         """
         schema = {name: dtypes.get(name, pl.String) for name in self.headers}
         frame = pl.scan_csv(
@@ -201,11 +201,11 @@ def read_export(
         return _read_parquet(src)
     if kind == "excel":
         return _read_excel(src, sheet)
-    encoding, has_quote, has_blank_line = _detect_encoding(src)
+    encoding, has_quote = _detect_encoding(src)
     text = _sniff_text(src, encoding)
     if _is_json_lines(src, text):
         return _read_json_lines(src, encoding)
-    table, spill = _read_delimited(src, encoding, text, has_quote, has_blank_line)
+    table, spill = _read_delimited(src, encoding, text, has_quote)
     if spill is not None:
         # The scan reads the temporary copy when collected; it goes when the table does.
         weakref.finalize(table, spill.unlink, missing_ok=True)
@@ -312,57 +312,45 @@ def _require_workbook(src: _Source) -> None:
 # --- text: encoding and sniffing -----------------------------------------------------------
 
 
-def _detect_encoding(src: _Source) -> tuple[str, bool, bool]:
-    """The encoding name, and whether the file may contain quote characters and blank lines."""
+def _detect_encoding(src: _Source) -> tuple[str, bool]:
+    """The encoding name, and whether the file may contain quote characters."""
     if src.head.startswith(codecs.BOM_UTF16_LE):
-        return "utf-16-le", True, True
+        return "utf-16-le", True
     if src.head.startswith(codecs.BOM_UTF16_BE):
-        return "utf-16-be", True, True
+        return "utf-16-be", True
     if b"\x00" in src.head:
         raise _binary(src)
-    bad_at, has_quote, has_blank_line = _scan_utf8(src)
+    bad_at, has_quote = _scan_utf8(src)
     if src.head.startswith(codecs.BOM_UTF8):
         if bad_at is not None:
             raise ReadError(
                 f"{src.name} starts with a UTF-8 marker but byte {bad_at + 1} is not UTF-8 "
                 "text. Export it again as 'CSV UTF-8' and upload the new file."
             )
-        return "utf-8-sig", has_quote, has_blank_line
-    return ("utf-8" if bad_at is None else "cp1252"), has_quote, has_blank_line
+        return "utf-8-sig", has_quote
+    return ("utf-8" if bad_at is None else "cp1252"), has_quote
 
 
-def _scan_utf8(src: _Source) -> tuple[int | None, bool, bool]:
-    """Validate UTF-8 over the whole file in chunks.
-
-    Returns the offset of the first bad byte (None when valid), whether any quote character
-    occurs and whether any blank line does (both True from a bad byte on: not looked for).
-    """
+def _scan_utf8(src: _Source) -> tuple[int | None, bool]:
+    """Validate UTF-8 over the whole file in chunks: (offset of the first bad byte, any quote)."""
     decoder = codecs.getincrementaldecoder("utf-8")()
-    has_quote = has_blank_line = False
+    has_quote = False
     offset = 0
-    previous = b""
     with src.stream() as stream:
         while chunk := stream.read(_CHUNK_BYTES):
             has_quote = has_quote or b'"' in chunk
-            if not has_blank_line:
-                # Two bytes back from the last chunk catch a blank line split between chunks.
-                seam = previous[-2:] + chunk[:2]
-                has_blank_line = any(
-                    blank in part for part in (chunk, seam) for blank in (b"\n\n", b"\n\r\n")
-                )
-            previous = chunk
             try:
                 # ASCII is valid UTF-8; skipping its decode keeps this pass cheap on big files.
                 if not chunk.isascii():
                     decoder.decode(chunk)
             except UnicodeDecodeError as error:
-                return offset + error.start, True, True
+                return offset + error.start, True
             offset += len(chunk)
     try:
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
-        return offset - 1, True, True
-    return None, has_quote, has_blank_line
+        return offset - 1, True
+    return None, has_quote
 
 
 def _sniff_text(src: _Source, encoding: str) -> str:
@@ -615,7 +603,7 @@ def _quotes_are_clean(text: str, delimiter: str, partial: bool) -> bool:
 
 
 def _read_delimited(
-    src: _Source, encoding: str, text: str, has_quote: bool, has_blank_line: bool
+    src: _Source, encoding: str, text: str, has_quote: bool
 ) -> tuple[RawTable, Path | None]:
     partial = src.size > len(src.head)
     delimiter = _choose_delimiter(text, partial)
@@ -641,7 +629,7 @@ def _read_delimited(
     if fast:
         target: str | bytes = src.scan_target()
         frame = _scan_delimited(target, delimiter, layout.headers, layout.data_line, has_quote)
-        if not has_quote and not has_blank_line:
+        if not has_quote:
             plain = PlainText(target, delimiter, layout.data_line, layout.headers)
     else:
         target, spill, data_line = _rewrite_as_utf8_csv(src, encoding, delimiter, layout)

@@ -87,6 +87,8 @@ FALLBACK = [
     ("orders", ORDERS + b"O5,C1,2025-01-09,1,1,delivered,\n"),  # an empty last field
     ("orders", ORDERS + b"O5,C1,2025-01-09,1,1,delivered,Books,extra\n"),  # too many fields
     ("orders", ORDERS + b",,,,,,\n"),  # an empty record
+    ("orders", ORDERS + b"\nO5,C1,2025-01-09,1,1,delivered,Books\n"),  # a blank line
+    ("orders", CRLF + b"\r\nO5,C1,2025-01-09,1,1,delivered,Books\r\n"),  # a blank CRLF line
     ("orders", ORDERS + b"O5,C1,2025-01-09,   ,1,delivered,Books\n"),  # blank required value
     ("orders", ORDERS + b"O5,C1,2025-01-09,1 ,1,delivered,Books\n"),  # Polars rejects "1 "
     ("orders", ORDERS + b"O5,,2025-01-09,1,1,delivered,Books\n"),  # missing customer
@@ -149,13 +151,6 @@ def test_typed_read_warns_about_orphans_like_the_text_pass():
     assert [p.code for p in typed.report.warnings] == ["derived_key", "orphan_customer"]
 
 
-@pytest.mark.parametrize(
-    "content",
-    [
-        ORDERS.replace(b"O3,", b'"O3",'),  # a quote character
-        ORDERS + b"\n" + b"O5,C1,2025-01-09,1,1,delivered,Books\n",  # a blank line
-        ORDERS + b"\r\n" + b"O5,C1,2025-01-09,1,1,delivered,Books\n",  # a blank CRLF line
-    ],
-)
-def test_quotes_and_blank_lines_keep_the_text_pass(content):
+def test_a_quote_character_keeps_the_text_pass():
+    content = ORDERS.replace(b"O3,", b'"O3",')
     assert read_export(content, file_name="orders.csv").plain is None
