@@ -226,13 +226,13 @@ def validate(
             checked = None  # a value that does not fit its type, or a row that is too long
         if checked is not None and checked.report.ok and not checked.report.blocking:
             return checked
-    return _validate(raw, raw.frame, {}, ds, matches, sample, existing_keys, known_customers)
+    return _validate(raw, raw.frame, None, ds, matches, sample, existing_keys, known_customers)
 
 
 def _validate(
     raw: RawTable,
     frame: pl.LazyFrame,
-    native: Mapping[str, pl.DataType],
+    native: Mapping[str, pl.DataType] | None,
     ds: Dataset,
     matches: Sequence[ColumnMatch],
     sample: dict[str, pl.Series],
@@ -241,8 +241,8 @@ def _validate(
 ) -> Validated:
     """The validation pass over `frame`, whose `native` columns Polars has already typed.
 
-    Typed columns keep no original text, so the invalid rows of a typed pass lack it: only
-    a typed pass that finds no error is meant to be used.
+    `native` is None for the text pass over `raw.frame`. A typed pass keeps no original text,
+    so its invalid rows lack it: only a typed pass that finds no error is meant to be used.
     """
     targets, attributes = _targets(matches)
     file_name = raw.info.file_name
@@ -254,7 +254,7 @@ def _validate(
     for name, source in targets.items():
         col = ds.column(name)
         expr, col_checks, fmt, fallback = _typed_column(
-            col, source, sample.get(source), native.get(source)
+            col, source, sample.get(source), (native or {}).get(source)
         )
         helpers.update(fallback)
         typed[name] = expr
@@ -314,9 +314,9 @@ def _validate(
             pl.when(pl.col("__invalid")).then(pl.col(PROBLEM_COLUMN)).alias(PROBLEM_COLUMN),
             *[
                 (
-                    pl.lit(None, pl.String)
-                    if s in native
-                    else pl.when(pl.col("__invalid")).then(pl.col(s))
+                    pl.when(pl.col("__invalid")).then(pl.col(s))
+                    if native is None
+                    else pl.lit(None, pl.String)
                 ).alias(f"__raw{j}")
                 for j, s in enumerate(sources)
             ],
