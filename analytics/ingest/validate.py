@@ -214,8 +214,8 @@ def validate(
     if missing:
         return _blocked(raw, ds, matches, _missing_columns_problem(missing, ds, raw.headers))
 
-    sample = _sample(raw, targets, ds)
-    native = _native_types(raw, ds, targets, sample)
+    sample, clean_start = _first_rows(raw, targets, ds)
+    native = _native_types(raw, ds, targets, sample) if clean_start else None
     if raw.plain is not None and native is not None:
         frame = raw.plain.scan(native)
         try:
@@ -377,16 +377,9 @@ def _native_types(
 ) -> dict[str, pl.DataType] | None:
     """The columns a typed read can parse: numbers with a decimal point, plain ISO dates.
 
-    None when the file is not plain, or when its first rows already show a value that needs
-    the text pass (a ragged row or an empty last field), so such files are read only once.
+    None when the file is not plain.
     """
     if raw.plain is None:
-        return None
-    last = pl.col(raw.headers[-1])
-    head = raw.frame.head(_SAMPLE_ROWS).select(
-        (last.is_null() | pl.col(PROBLEM_COLUMN).is_not_null()).any()
-    )
-    if head.collect().item():
         return None
     native: dict[str, pl.DataType] = {}
     for name, source in targets.items():
@@ -429,17 +422,25 @@ def _missing_columns_problem(missing: list[str], ds: Dataset, headers: Sequence[
     )
 
 
-def _sample(raw: RawTable, targets: dict[str, str], ds: Dataset) -> dict[str, pl.Series]:
-    """The first rows of every date and number column, to decide their formats from data."""
-    wanted = [
-        src
-        for name, src in targets.items()
-        if ds.column(name).kind in ("date", "datetime", "int", "float")
-    ]
-    if not wanted:
-        return {}
-    head = raw.frame.select(list(dict.fromkeys(wanted))).head(_SAMPLE_ROWS).collect()
-    return {c: head[c].drop_nulls() for c in head.columns}
+def _first_rows(
+    raw: RawTable, targets: dict[str, str], ds: Dataset
+) -> tuple[dict[str, pl.Series], bool]:
+    """One look at the first rows: every date and number column, to decide its format from
+    data, and whether they are clean enough for a typed read (no ragged row, no empty last
+    field), so that files which would fail it are read only once.
+    """
+    wanted = list(
+        dict.fromkeys(
+            src
+            for name, src in targets.items()
+            if ds.column(name).kind in ("date", "datetime", "int", "float")
+        )
+    )
+    last = pl.col(raw.headers[-1]) if raw.headers else pl.lit(None)
+    unclean = (last.is_null() | pl.col(PROBLEM_COLUMN).is_not_null()).alias("__unclean")
+    head = raw.frame.head(_SAMPLE_ROWS).select(*wanted, unclean).collect()
+    sample = {c: head[c].drop_nulls() for c in wanted}
+    return sample, not bool(head["__unclean"].any())
 
 
 def _typed_column(
