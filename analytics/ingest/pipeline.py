@@ -298,6 +298,12 @@ def write_quarantine(
     return path
 
 
+def quarantine_preview(path: Path, rows: int = 200) -> tuple[pl.DataFrame, int]:
+    """The first `rows` quarantined rows of a quarantine file (as text) and how many it holds."""
+    frame = pl.read_csv(path, infer_schema=False, encoding="utf8-lossy")
+    return frame.head(rows), frame.height
+
+
 def list_quarantines(warehouse: Warehouse) -> list[Path]:
     folder = warehouse.quarantine_dir
     return sorted(folder.glob("*.csv"), reverse=True) if folder.is_dir() else []
@@ -339,6 +345,7 @@ __all__ = [
     "ingest",
     "list_quarantines",
     "quarantine_csv",
+    "quarantine_preview",
     "resolve_mapping",
     "suggest_mapping",
 ]

@@ -10,7 +10,7 @@ import streamlit as st
 
 from analytics.contract import DATASETS
 from analytics.errors import TouchpointError
-from analytics.ingest.pipeline import list_quarantines
+from analytics.ingest.pipeline import list_quarantines, quarantine_preview
 from analytics.settings import Settings
 from analytics.warehouse import Warehouse
 from dashboard import data
@@ -157,6 +157,12 @@ def quarantine_section(wh: Warehouse) -> None:
             icon=":material/download:",
             key="quarantine_download",
         )
+    preview, total = quarantine_preview(path)
+    shown = "all" if preview.height == total else f"the first {fmt.count(preview.height)} of"
+    st.caption(
+        f"Showing {shown} {fmt.count(total)} quarantined rows; `row` is the line in the file."
+    )
+    st.dataframe(preview, hide_index=True, width="stretch")
 
 
 def _quarantine_label(name: str) -> str:

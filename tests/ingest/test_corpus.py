@@ -378,3 +378,30 @@ def test_quarantined_duplicates_keep_their_values(warehouse):
             "order_id 'O3' appears earlier in the file",
         ),
     ]
+
+
+def test_quarantine_preview_reads_back_the_file(warehouse):
+    from analytics.ingest.pipeline import quarantine_preview
+
+    content = HEADER + b"O3,C1,never,5,1,paid\nO4,C1,2025-02-01,x,1,paid\nO5,C1,2025-02-01,5,1,\n"
+    result = ingest(
+        content,
+        dataset_name="orders",
+        warehouse=warehouse,
+        file_name="q.csv",
+        on_error="quarantine",
+    )
+    preview, total = quarantine_preview(result.quarantine_path, rows=1)
+    assert total == 2
+    assert preview.rows() == [
+        (
+            "2",
+            "O3",
+            "C1",
+            "never",
+            "5",
+            "1",
+            "paid",
+            "order_date: 'never' is not a date (read as YYYY-MM-DD)",
+        ),
+    ]
