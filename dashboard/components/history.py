@@ -158,10 +158,13 @@ def quarantine_section(wh: Warehouse) -> None:
             key="quarantine_download",
         )
     preview, total = quarantine_preview(path)
-    shown = "all" if preview.height == total else f"the first {fmt.count(preview.height)} of"
-    st.caption(
-        f"Showing {shown} {fmt.count(total)} quarantined rows; `row` is the line in the file."
-    )
+    if total == 1:
+        shown = "the 1 quarantined row"
+    elif preview.height == total:
+        shown = f"all {fmt.count(total)} quarantined rows"
+    else:
+        shown = f"the first {fmt.count(preview.height)} of {fmt.count(total)} quarantined rows"
+    st.caption(f"Showing {shown}; `row` is the line in the file.")
     st.dataframe(preview, hide_index=True, width="stretch")
 
 
