@@ -1,0 +1,854 @@
+"""The KPI registry and the engine that computes any KPI by period, with honest uncertainty.
+
+Pages, the CLI, reports and docs/metrics.md all loop over `KPIS`. Each KPI names the
+statistics it is computed from; one query per family (orders and customers, surveys,
+tickets) computes those statistics per period and breakdown group, and `stats` turns them
+into a value, a sample size, a 95 % interval and two-period significance tests.
+
+Periods are calendar days, ISO weeks, months, quarters or years; "completed" orders are those
+whose status is neither `returned` nor `cancelled` (a missing status counts as completed).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Literal
+
+import polars as pl
+
+from analytics import stats
+from analytics.errors import ConfigError
+from analytics.filters import Filters, data_range, scoped_rows
+from analytics.periods import (
+    Grain,
+    check_grain,
+    period_end,
+    period_label,
+    period_start,
+    periods_between,
+    shift,
+    year_ago,
+)
+from analytics.warehouse import QueryGateway
+
+Unit = Literal["currency", "count", "percent", "score", "hours"]
+Estimator = Literal["total", "proportion", "nps", "mean", "median"]
+Family = Literal["orders", "surveys", "tickets"]
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """One KPI: what it is called, how it reads, and which statistics it is computed from.
+
+    `inputs` name columns of its family's statistics, by estimator:
+    total (value), proportion (successes, n), nps (promoters, detractors, n),
+    mean (sum, sum of squares, n), median (values list).
+    """
+
+    key: str
+    label: str
+    unit: Unit
+    better: Literal["up", "down"]
+    datasets: tuple[str, ...]
+    definition: str
+    family: Family
+    estimator: Estimator
+    inputs: tuple[str, ...]
+    headline: bool = False
+
+    @property
+    def has_interval(self) -> bool:
+        return self.estimator != "total"
+
+
+KPIS: tuple[Kpi, ...] = (
+    Kpi(
+        key="revenue",
+        label="Revenue",
+        unit="currency",
+        better="up",
+        datasets=("orders",),
+        definition=("Sum of the amount of completed orders placed in the period."),
+        family="orders",
+        estimator="total",
+        inputs=("revenue",),
+        headline=True,
+    ),
+    Kpi(
+        key="orders",
+        label="Orders",
+        unit="count",
+        better="up",
+        datasets=("orders",),
+        definition=("Number of completed orders placed in the period."),
+        family="orders",
+        estimator="total",
+        inputs=("orders",),
+        headline=True,
+    ),
+    Kpi(
+        key="aov",
+        label="Average order value",
+        unit="currency",
+        better="up",
+        datasets=("orders",),
+        definition=("Revenue divided by orders: the mean amount of a completed order."),
+        family="orders",
+        estimator="mean",
+        inputs=("revenue", "revenue_sq", "orders"),
+        headline=True,
+    ),
+    Kpi(
+        key="active_customers",
+        label="Active customers",
+        unit="count",
+        better="up",
+        datasets=("orders",),
+        definition=("Distinct customers with at least one completed order in the period."),
+        family="orders",
+        estimator="total",
+        inputs=("active",),
+        headline=True,
+    ),
+    Kpi(
+        key="new_customers",
+        label="New customers",
+        unit="count",
+        better="up",
+        datasets=("orders",),
+        definition=("Customers whose first completed order ever falls in the period."),
+        family="orders",
+        estimator="total",
+        inputs=("new",),
+        headline=True,
+    ),
+    Kpi(
+        key="repeat_purchase_rate",
+        label="Repeat purchase rate",
+        unit="percent",
+        better="up",
+        datasets=("orders",),
+        definition=(
+            "Share of the period’s active customers who have placed at least two completed "
+            "orders up to the end of the period."
+        ),
+        family="orders",
+        estimator="proportion",
+        inputs=("repeaters", "active"),
+    ),
+    Kpi(
+        key="retention_rate",
+        label="Retention rate",
+        unit="percent",
+        better="up",
+        datasets=("orders",),
+        definition=(
+            "Share of the previous period’s active customers who are active again in this period."
+        ),
+        family="orders",
+        estimator="proportion",
+        inputs=("retained", "prev_active"),
+        headline=True,
+    ),
+    Kpi(
+        key="churn_rate",
+        label="Churn rate",
+        unit="percent",
+        better="down",
+        datasets=("orders",),
+        definition=(
+            "Share of the previous period’s active customers who are not active in this "
+            "period (100 % minus the retention rate)."
+        ),
+        family="orders",
+        estimator="proportion",
+        inputs=("churned", "prev_active"),
+    ),
+    Kpi(
+        key="return_rate",
+        label="Return rate",
+        unit="percent",
+        better="down",
+        datasets=("orders",),
+        definition=(
+            "Returned orders as a share of completed and returned orders placed in the period."
+        ),
+        family="orders",
+        estimator="proportion",
+        inputs=("returned", "settled"),
+    ),
+    Kpi(
+        key="clv_historical",
+        label="Historical customer value",
+        unit="currency",
+        better="up",
+        datasets=("orders",),
+        definition=(
+            "Mean, over customers with at least one completed order up to the end of the "
+            "period, of their cumulative revenue to that day."
+        ),
+        family="orders",
+        estimator="mean",
+        inputs=("clv_sum", "clv_sumsq", "clv_n"),
+    ),
+    Kpi(
+        key="nps",
+        label="NPS",
+        unit="score",
+        better="up",
+        datasets=("surveys",),
+        definition=(
+            "Net Promoter Score: 100 × (promoters scoring 9–10 − detractors scoring 0–6) / "
+            "responses with an NPS score, from −100 to 100."
+        ),
+        family="surveys",
+        estimator="nps",
+        inputs=("promoters", "detractors", "nps_n"),
+        headline=True,
+    ),
+    Kpi(
+        key="csat",
+        label="CSAT",
+        unit="percent",
+        better="up",
+        datasets=("surveys",),
+        definition=("Share of CSAT answers scoring 4 or 5 (on 1–5)."),
+        family="surveys",
+        estimator="proportion",
+        inputs=("csat_ok", "csat_n"),
+        headline=True,
+    ),
+    Kpi(
+        key="ces",
+        label="Customer effort (CES)",
+        unit="score",
+        better="down",
+        datasets=("surveys",),
+        definition=("Mean Customer Effort Score (1–7); lower means less effort."),
+        family="surveys",
+        estimator="mean",
+        inputs=("ces_sum", "ces_sumsq", "ces_n"),
+    ),
+    Kpi(
+        key="responses",
+        label="Survey responses",
+        unit="count",
+        better="up",
+        datasets=("surveys",),
+        definition=("Survey responses received in the period."),
+        family="surveys",
+        estimator="total",
+        inputs=("responses",),
+    ),
+    Kpi(
+        key="tickets",
+        label="Tickets",
+        unit="count",
+        better="down",
+        datasets=("tickets",),
+        definition=("Support tickets opened in the period."),
+        family="tickets",
+        estimator="total",
+        inputs=("tickets",),
+        headline=True,
+    ),
+    Kpi(
+        key="first_response_hours",
+        label="First response time",
+        unit="hours",
+        better="down",
+        datasets=("tickets",),
+        definition=(
+            "Median hours from a ticket’s opening to the first response, over the period’s "
+            "tickets that have one."
+        ),
+        family="tickets",
+        estimator="median",
+        inputs=("frt",),
+    ),
+    Kpi(
+        key="resolution_hours",
+        label="Resolution time",
+        unit="hours",
+        better="down",
+        datasets=("tickets",),
+        definition=(
+            "Median hours from a ticket’s opening to its resolution, over the period’s "
+            "resolved tickets."
+        ),
+        family="tickets",
+        estimator="median",
+        inputs=("res",),
+    ),
+    Kpi(
+        key="ticket_csat",
+        label="Ticket CSAT",
+        unit="percent",
+        better="up",
+        datasets=("tickets",),
+        definition=("Share of rated tickets rated 4 or 5 (on 1–5)."),
+        family="tickets",
+        estimator="proportion",
+        inputs=("tcsat_ok", "tcsat_n"),
+    ),
+)
+
+KPI_BY_KEY: dict[str, Kpi] = {k.key: k for k in KPIS}
+HEADLINE: tuple[str, ...] = tuple(k.key for k in KPIS if k.headline)
+
+
+def kpi(key: str) -> Kpi:
+    """The KPI named `key`, or a ConfigError listing the known ones."""
+    if key not in KPI_BY_KEY:
+        raise ConfigError(f"There is no KPI {key!r}. Known KPIs: {', '.join(KPI_BY_KEY)}.")
+    return KPI_BY_KEY[key]
+
+
+# ----- statistics per family ---------------------------------------------------------------
+
+# Previous-period expressions per grain: constants, never user input.
+_PREVIOUS = {
+    "day": "CAST(p - INTERVAL '1 day' AS DATE)",
+    "week": "CAST(p - INTERVAL '7 days' AS DATE)",
+    "month": "CAST(p - INTERVAL '1 month' AS DATE)",
+    "quarter": "CAST(p - INTERVAL '3 months' AS DATE)",
+    "year": "CAST(p - INTERVAL '1 year' AS DATE)",
+}
+
+# Orders and the customers behind them, in one pass over the orders: `cp` holds one row per
+# customer, period and group; `inside` marks orders in the reported days (comparison periods
+# included), while cumulative measures (first order ever, orders and revenue to date) use all
+# history. `lag` finds whether the customer was active in the period before.
+_ORDERS_SQL = """
+WITH o AS (
+    SELECT grp, customer_id, order_date, amount,
+           coalesce(status, 'completed') NOT IN ('returned', 'cancelled') AS done,
+           coalesce(status = 'returned', false) AS ret,
+           order_date >= $since AND NOT (order_date >= $skip_from AND order_date < $skip_to)
+               AS inside
+    FROM ({rows})
+), cp AS (
+    SELECT grp, customer_id, CAST(date_trunc('{grain}', order_date) AS DATE) AS p,
+           count(*) FILTER (WHERE done AND inside) AS n_in,
+           coalesce(sum(amount) FILTER (WHERE done AND inside), 0) AS rev_in,
+           coalesce(sum(amount * amount) FILTER (WHERE done AND inside), 0) AS sq_in,
+           count(*) FILTER (WHERE ret AND inside) AS ret_in,
+           count(*) FILTER (WHERE done) AS n_all,
+           coalesce(sum(amount) FILTER (WHERE done), 0) AS rev_all,
+           min(order_date) FILTER (WHERE done) AS first_day,
+           bool_or(inside AND done) AS any_inside
+    FROM o GROUP BY ALL
+), w AS (
+    SELECT *,
+           sum(n_all) OVER c AS cum_orders,
+           sum(rev_all) OVER c AS cum_rev,
+           lag(p) OVER c AS lag_p,
+           lag(n_in) OVER c AS lag_n_in
+    FROM cp
+    WINDOW c AS (PARTITION BY grp, customer_id ORDER BY p)
+)
+SELECT grp, p,
+       sum(n_in) AS orders,
+       sum(rev_in) AS revenue,
+       sum(sq_in) AS revenue_sq,
+       sum(ret_in) AS returned,
+       count(*) FILTER (WHERE n_in > 0) AS active,
+       count(*) FILTER (WHERE n_all > 0 AND cum_orders = n_all AND first_day >= $since
+                         AND NOT (first_day >= $skip_from AND first_day < $skip_to)) AS new,
+       count(*) FILTER (WHERE n_in > 0 AND cum_orders >= 2) AS repeaters,
+       count(*) FILTER (WHERE n_in > 0 AND lag_n_in > 0 AND lag_p = {previous}) AS retained,
+       count(*) FILTER (WHERE n_all > 0 AND cum_orders = n_all) AS firsts,
+       sum(rev_all) AS rev_all,
+       sum(cum_rev * cum_rev - (cum_rev - rev_all) * (cum_rev - rev_all)) AS delta_sq
+FROM w GROUP BY grp, p
+"""
+
+_SURVEYS_SQL = """
+SELECT grp, CAST(date_trunc('{grain}', responded_at) AS DATE) AS p,
+       count(*) AS responses,
+       count(nps) AS nps_n,
+       count(*) FILTER (WHERE nps >= 9) AS promoters,
+       count(*) FILTER (WHERE nps <= 6) AS detractors,
+       count(csat) AS csat_n,
+       count(*) FILTER (WHERE csat >= 4) AS csat_ok,
+       count(ces) AS ces_n,
+       coalesce(sum(ces), 0) AS ces_sum,
+       coalesce(sum(ces * ces), 0) AS ces_sumsq
+FROM ({rows}) GROUP BY ALL
+"""
+
+_TICKETS_SQL = """
+WITH t AS (
+    SELECT grp, CAST(date_trunc('{grain}', opened_at) AS DATE) AS p, csat,
+           epoch(first_response_at - opened_at) / 3600.0 AS frt,
+           epoch(resolved_at - opened_at) / 3600.0 AS res
+    FROM ({rows})
+)
+SELECT grp, p,
+       count(*) AS tickets,
+       count(csat) AS tcsat_n,
+       count(*) FILTER (WHERE csat >= 4) AS tcsat_ok,
+       {lists}
+FROM t GROUP BY ALL
+"""
+_TICKET_LISTS = (
+    "list_sort(list(frt) FILTER (WHERE frt >= 0)) AS frt, "
+    "list_sort(list(res) FILTER (WHERE res >= 0)) AS res"
+)
+
+_COUNT_COLUMNS = {
+    "orders": (
+        "orders",
+        "revenue",
+        "revenue_sq",
+        "returned",
+        "active",
+        "new",
+        "repeaters",
+        "retained",
+        "firsts",
+        "rev_all",
+        "delta_sq",
+    ),
+    "surveys": (
+        "responses",
+        "nps_n",
+        "promoters",
+        "detractors",
+        "csat_n",
+        "csat_ok",
+        "ces_n",
+        "ces_sum",
+        "ces_sumsq",
+    ),
+    "tickets": ("tickets", "tcsat_n", "tcsat_ok"),
+}
+
+
+@dataclass(frozen=True)
+class _Window:
+    """The days a computation reports on, and the whole periods it compares them with."""
+
+    grain: Grain
+    first: date  # start of the first reported period
+    start: date  # first reported day (may fall inside the first period)
+    end: date  # last reported day
+    since: date  # start of the earliest comparison period
+
+    @property
+    def skip(self) -> tuple[date, date]:
+        """Days of the first period before `start`: outside the window, never compared."""
+        return (self.first, self.start)
+
+
+def _family_stats(
+    gateway: QueryGateway,
+    family: Family,
+    filters: Filters,
+    window: _Window,
+    by: str | None,
+    *,
+    medians: bool,
+) -> pl.DataFrame:
+    grain = window.grain
+    if family == "orders":
+        # Cumulative measures need the whole history up to the end, not just the window.
+        rows, params = scoped_rows("orders", filters, by=by, until=window.end)
+        sql = _ORDERS_SQL.format(rows=rows, grain=grain, previous=_PREVIOUS[grain])
+        params.update(since=window.since, skip_from=window.first, skip_to=window.start)
+    else:
+        dataset_name = "surveys" if family == "surveys" else "tickets"
+        rows, params = scoped_rows(
+            dataset_name, filters, by=by, since=window.since, until=window.end, skip=window.skip
+        )
+        if family == "surveys":
+            sql = _SURVEYS_SQL.format(rows=rows, grain=grain)
+        else:
+            lists = _TICKET_LISTS if medians else "NULL AS frt, NULL AS res"
+            sql = _TICKETS_SQL.format(rows=rows, grain=grain, lists=lists)
+    return gateway.query(sql, params)
+
+
+# ----- estimates --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A KPI's value in one period and group, with what a comparison needs."""
+
+    value: float | None
+    n: int | None
+    ci_low: float | None
+    ci_high: float | None
+    basis: tuple[Any, ...] = ()
+
+    @property
+    def small_sample(self) -> bool:
+        return self.n is not None and self.n < stats.SMALL_SAMPLE
+
+
+def estimate(item: Kpi, row: dict[str, Any]) -> Estimate:
+    """The KPI's estimate from one row of its family's statistics."""
+    inputs = [row.get(name) for name in item.inputs]
+    if item.estimator == "total":
+        return Estimate(float(inputs[0] or 0), None, None, None)
+    if item.estimator == "proportion":
+        k, n = int(inputs[0] or 0), int(inputs[1] or 0)
+        interval = stats.wilson_interval(k, n)
+        if interval is None:
+            return Estimate(None, n, None, None, (k, n))
+        return Estimate(100.0 * k / n, n, 100.0 * interval.low, 100.0 * interval.high, (k, n))
+    if item.estimator == "nps":
+        promoters, detractors, n = (int(v or 0) for v in inputs)
+        interval = stats.nps_interval(promoters, detractors, n)
+        if interval is None:
+            return Estimate(None, n, None, None, (promoters, detractors, n))
+        value = 100.0 * (promoters - detractors) / n
+        return Estimate(value, n, interval.low, interval.high, (promoters, detractors, n))
+    if item.estimator == "mean":
+        total, squares, n = float(inputs[0] or 0), float(inputs[1] or 0), int(inputs[2] or 0)
+        if n == 0:
+            return Estimate(None, 0, None, None, (math.nan, math.nan, 0))
+        mean = total / n
+        sd = stats.sample_sd(total, squares, n)
+        mean_ci = stats.mean_interval(mean, sd, n)
+        low, high = (mean_ci.low, mean_ci.high) if mean_ci else (None, None)
+        return Estimate(mean, n, low, high, (mean, sd, n))
+    values = list(inputs[0] or [])
+    if not values:
+        return Estimate(None, 0, None, None)
+    median_ci = stats.median_interval(values)
+    assert median_ci is not None
+    middle = len(values) // 2
+    median = values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+    return Estimate(median, len(values), median_ci.low, median_ci.high)
+
+
+def change_p(item: Kpi, before: Estimate, after: Estimate) -> float | None:
+    """p-value of the change from `before` to `after` (None where no test applies)."""
+    if before.value is None or after.value is None:
+        return None
+    if item.estimator == "proportion":
+        return stats.proportion_change_p(before.basis, after.basis)
+    if item.estimator == "nps":
+        return stats.nps_change_p(before.basis, after.basis)
+    if item.estimator == "mean":
+        return stats.mean_change_p(before.basis, after.basis)
+    return None
+
+
+def change_significant(item: Kpi, before: Estimate, after: Estimate) -> bool | None:
+    """Whether the change is significant at 5 % (None for totals and missing values).
+
+    Medians have no test statistic here: their change counts as significant when the two
+    95 % intervals do not overlap, which is conservative.
+    """
+    if before.value is None or after.value is None or item.estimator == "total":
+        return None
+    if item.estimator == "median":
+        if None in (before.ci_low, before.ci_high, after.ci_low, after.ci_high):
+            return None
+        assert before.ci_low is not None and before.ci_high is not None
+        assert after.ci_low is not None and after.ci_high is not None
+        return after.ci_low > before.ci_high or after.ci_high < before.ci_low
+    return stats.significant(change_p(item, before, after))
+
+
+# ----- trends -----------------------------------------------------------------------------
+
+TREND_SCHEMA = pl.Schema(
+    {
+        "kpi": pl.String,
+        "period": pl.String,
+        "period_start": pl.Date,
+        "group": pl.String,
+        "value": pl.Float64,
+        "n": pl.Int64,
+        "ci_low": pl.Float64,
+        "ci_high": pl.Float64,
+        "small_sample": pl.Boolean,
+        "partial": pl.Boolean,
+        "previous": pl.Float64,
+        "delta": pl.Float64,
+        "delta_p": pl.Float64,
+        "delta_significant": pl.Boolean,
+        "year_ago": pl.Float64,
+        "yoy_delta": pl.Float64,
+        "yoy_p": pl.Float64,
+        "yoy_significant": pl.Boolean,
+    }
+)
+
+
+def trend(
+    gateway: QueryGateway,
+    keys: Sequence[str],
+    filters: Filters,
+    grain: str = "month",
+    *,
+    by: str | None = None,
+) -> pl.DataFrame:
+    """KPIs per period over the filters' date range, with period-over-period and
+    same-period-last-year deltas and their significance.
+
+    Parameters
+    ----------
+    gateway : QueryGateway
+        Where the data is read.
+    keys : sequence of str
+        KPI keys from `KPIS`.
+    filters : Filters
+        The narrowing; its date range picks the periods (the whole data range when unset).
+        A period cut by the range is computed over the days inside it (`partial` is true).
+    grain : {"day", "week", "month", "quarter", "year"}
+        The period length.
+    by : str, optional
+        A dimension of `analytics.filters.DIMENSIONS` to break each period down by.
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per KPI, period and group, with the columns of `TREND_SCHEMA`. Empty periods
+        are present: totals are 0 there and rates have no value.
+    """
+    items = [kpi(k) for k in dict.fromkeys(keys)]
+    checked = check_grain(grain)
+    window = _window(gateway, items, filters, checked)
+    if window is None:
+        return pl.DataFrame(schema=TREND_SCHEMA)
+    return _trend(gateway, items, filters, window, by)
+
+
+def _window(
+    gateway: QueryGateway, items: Sequence[Kpi], filters: Filters, grain: Grain
+) -> _Window | None:
+    start, end = filters.start, filters.end
+    if start is None or end is None:
+        datasets = sorted({d for item in items for d in item.datasets})
+        bounds = data_range(gateway, datasets)
+        if bounds is None and (start is None or end is None):
+            return None
+        if bounds is not None:
+            start = start or bounds[0]
+            end = end or bounds[1]
+    assert start is not None and end is not None
+    if start > end:
+        return None
+    first = period_start(start, grain)
+    since = min(shift(first, grain, -1), year_ago(first, grain))
+    return _Window(grain, first, start, end, since)
+
+
+def _trend(
+    gateway: QueryGateway,
+    items: Sequence[Kpi],
+    filters: Filters,
+    window: _Window,
+    by: str | None,
+) -> pl.DataFrame:
+    grain = window.grain
+    needs_medians = any(item.estimator == "median" for item in items)
+    families = list(dict.fromkeys(item.family for item in items))
+    tables = {
+        family: _family_stats(gateway, family, filters, window, by, medians=needs_medians)
+        for family in families
+    }
+    groups = sorted(
+        {g for table in tables.values() for g in table["grp"].to_list()},
+        key=lambda g: (g is None, g),
+    )
+    if by is None or not groups:
+        groups = [None] if by is None else []
+    spine = periods_between(window.since, window.end, grain)
+    reported = [p for p in spine if p >= window.first]
+    rows: list[dict[str, Any]] = []
+    for family in families:
+        lookup = _rows_by_period(tables[family], family, spine, groups)
+        for group in groups:
+            series = lookup[group]
+            for item in (i for i in items if i.family == family):
+                estimates = {p: estimate(item, series[p]) for p in spine}
+                for p in reported:
+                    rows.append(_trend_row(item, p, group, estimates, window))
+    frame = pl.DataFrame(rows, schema=TREND_SCHEMA, orient="row")
+    order = {item.key: i for i, item in enumerate(items)}
+    return frame.sort(
+        pl.col("kpi").replace_strict(order, return_dtype=pl.Int64),
+        pl.col("group"),
+        "period_start",
+        nulls_last=True,
+    )
+
+
+def _rows_by_period(
+    table: pl.DataFrame, family: Family, spine: list[date], groups: list[str | None]
+) -> dict[str | None, dict[date, dict[str, Any]]]:
+    """Statistics per group and period, every period present (empty ones as zeros), with the
+    cumulative and previous-period columns the estimators need."""
+    found: dict[tuple[str | None, date], dict[str, Any]] = {
+        (row["grp"], row["p"]): row for row in table.iter_rows(named=True)
+    }
+    zeros = dict.fromkeys(_COUNT_COLUMNS[family], 0)
+    out: dict[str | None, dict[date, dict[str, Any]]] = {}
+    history_before: dict[str | None, tuple[float, float, int]] = {}
+    if family == "orders":
+        # Cumulative customer value starts before the first compared period.
+        first = spine[0]
+        for (group, p), row in found.items():
+            if p < first:
+                rev, sq, n = history_before.get(group, (0.0, 0.0, 0))
+                history_before[group] = (
+                    rev + float(row["rev_all"] or 0),
+                    sq + float(row["delta_sq"] or 0),
+                    n + int(row["firsts"] or 0),
+                )
+    for group in groups:
+        series: dict[date, dict[str, Any]] = {}
+        cum_rev, cum_sq, cum_n = history_before.get(group, (0.0, 0.0, 0))
+        previous_active = None
+        for p in spine:
+            row = dict(found.get((group, p)) or {**zeros, "frt": None, "res": None})
+            if family == "orders":
+                cum_rev += float(row["rev_all"] or 0)
+                cum_sq += float(row["delta_sq"] or 0)
+                cum_n += int(row["firsts"] or 0)
+                row.update(clv_sum=cum_rev, clv_sumsq=cum_sq, clv_n=cum_n)
+                row["settled"] = int(row["orders"] or 0) + int(row["returned"] or 0)
+                if previous_active is not None:
+                    row["prev_active"] = previous_active
+                    row["churned"] = previous_active - int(row["retained"] or 0)
+                previous_active = int(row["active"] or 0)
+            series[p] = row
+        out[group] = series
+    return out
+
+
+def _trend_row(
+    item: Kpi,
+    p: date,
+    group: str | None,
+    estimates: dict[date, Estimate],
+    window: _Window,
+) -> dict[str, Any]:
+    now = estimates[p]
+    before = estimates.get(shift(p, window.grain, -1))
+    last_year = estimates.get(year_ago(p, window.grain))
+    end = period_end(p, window.grain)
+    row = {
+        "kpi": item.key,
+        "period": period_label(p, window.grain),
+        "period_start": p,
+        "group": group,
+        "value": now.value,
+        "n": now.n,
+        "ci_low": now.ci_low,
+        "ci_high": now.ci_high,
+        "small_sample": now.small_sample,
+        "partial": p < window.start or end > window.end,
+    }
+    for prefix, other in (("delta", before), ("yoy", last_year)):
+        then = other.value if other is not None else None
+        row["previous" if prefix == "delta" else "year_ago"] = then
+        diff = None if then is None or now.value is None else now.value - then
+        row["delta" if prefix == "delta" else "yoy_delta"] = diff
+        p_value = change_p(item, other, now) if other is not None else None
+        row[f"{prefix}_p"] = p_value
+        row[f"{prefix}_significant"] = (
+            change_significant(item, other, now) if other is not None else None
+        )
+    return row
+
+
+# ----- the Overview's scorecard -----------------------------------------------------------
+
+SCORECARD_SCHEMA = pl.Schema(
+    {
+        "kpi": pl.String,
+        "label": pl.String,
+        "unit": pl.String,
+        "better": pl.String,
+        "period": pl.String,
+        "value": pl.Float64,
+        "n": pl.Int64,
+        "ci_low": pl.Float64,
+        "ci_high": pl.Float64,
+        "small_sample": pl.Boolean,
+        "prev_value": pl.Float64,
+        "delta": pl.Float64,
+        "delta_p": pl.Float64,
+        "delta_significant": pl.Boolean,
+        "spark": pl.List(pl.Float64()),
+    }
+)
+
+
+def latest_period(
+    gateway: QueryGateway, filters: Filters, grain: str, keys: Sequence[str] = HEADLINE
+) -> date | None:
+    """Start of the latest period with data inside the filters' range (None: no data)."""
+    checked = check_grain(grain)
+    datasets = sorted({d for k in keys for d in kpi(k).datasets})
+    bounds = data_range(gateway, datasets)
+    if bounds is None:
+        return None
+    last = bounds[1] if filters.end is None else min(bounds[1], filters.end)
+    return period_start(last, checked)
+
+
+def scorecard(
+    gateway: QueryGateway,
+    filters: Filters,
+    grain: str = "quarter",
+    period: date | None = None,
+    *,
+    keys: Sequence[str] = HEADLINE,
+    spark_periods: int = 8,
+) -> pl.DataFrame:
+    """One row per KPI for one period: value, interval, change against the previous period
+    and its significance, and a sparkline of the last `spark_periods` periods.
+
+    `period` is any day of the period (default: the latest period with data); the filters'
+    date range is replaced by the sparkline's periods.
+    """
+    checked = check_grain(grain)
+    if spark_periods < 1:
+        raise ConfigError(f"spark_periods must be at least 1. Got {spark_periods} instead.")
+    if period is None:
+        period = latest_period(gateway, filters, checked, keys)
+        if period is None:
+            return pl.DataFrame(schema=SCORECARD_SCHEMA)
+    current = period_start(period, checked)
+    first = shift(current, checked, -(spark_periods - 1))
+    items = [kpi(k) for k in keys]
+    window = _window(
+        gateway, items, filters.with_range(first, period_end(current, checked)), checked
+    )
+    assert window is not None
+    table = _trend(gateway, items, filters.with_range(window.start, window.end), window, None)
+    rows = []
+    for item in items:
+        series = table.filter(pl.col("kpi") == item.key).sort("period_start")
+        last = series.row(series.height - 1, named=True)
+        rows.append(
+            {
+                "kpi": item.key,
+                "label": item.label,
+                "unit": item.unit,
+                "better": item.better,
+                "period": last["period"],
+                "value": last["value"],
+                "n": last["n"] if item.has_interval else None,
+                "ci_low": last["ci_low"],
+                "ci_high": last["ci_high"],
+                "small_sample": last["small_sample"],
+                "prev_value": last["previous"],
+                "delta": last["delta"],
+                "delta_p": last["delta_p"],
+                "delta_significant": last["delta_significant"],
+                "spark": series["value"].to_list(),
+            }
+        )
+    return pl.DataFrame(rows, schema=SCORECARD_SCHEMA, orient="row")
