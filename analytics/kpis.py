@@ -577,8 +577,8 @@ TREND_SCHEMA = pl.Schema(
         "delta_significant": pl.Boolean,
         "year_ago": pl.Float64,
         "yoy_delta": pl.Float64,
-        "yoy_p": pl.Float64,
-        "yoy_significant": pl.Boolean,
+        "yoy_p": pl.Float64(),
+        "yoy_significant": pl.Boolean(),
     }
 )
 
@@ -766,20 +766,20 @@ def _trend_row(
 
 SCORECARD_SCHEMA = pl.Schema(
     {
-        "kpi": pl.String,
-        "label": pl.String,
-        "unit": pl.String,
-        "better": pl.String,
-        "period": pl.String,
-        "value": pl.Float64,
-        "n": pl.Int64,
-        "ci_low": pl.Float64,
-        "ci_high": pl.Float64,
-        "small_sample": pl.Boolean,
-        "prev_value": pl.Float64,
-        "delta": pl.Float64,
-        "delta_p": pl.Float64,
-        "delta_significant": pl.Boolean,
+        "kpi": pl.String(),
+        "label": pl.String(),
+        "unit": pl.String(),
+        "better": pl.String(),
+        "period": pl.String(),
+        "value": pl.Float64(),
+        "n": pl.Int64(),
+        "ci_low": pl.Float64(),
+        "ci_high": pl.Float64(),
+        "small_sample": pl.Boolean(),
+        "prev_value": pl.Float64(),
+        "delta": pl.Float64(),
+        "delta_p": pl.Float64(),
+        "delta_significant": pl.Boolean(),
         "spark": pl.List(pl.Float64()),
     }
 )
