@@ -21,7 +21,7 @@ import polars as pl
 
 from analytics import stats
 from analytics.errors import ConfigError
-from analytics.filters import Filters, data_range, scoped_rows
+from analytics.filters import DIMENSIONS, Filters, data_range, scoped_rows
 from analytics.periods import (
     Grain,
     check_grain,
@@ -852,3 +852,89 @@ def scorecard(
             }
         )
     return pl.DataFrame(rows, schema=SCORECARD_SCHEMA, orient="row")
+
+
+# ----- docs/metrics.md --------------------------------------------------------------------
+
+_UNIT_TEXT = {
+    "currency": "currency",
+    "count": "count",
+    "percent": "% (0–100)",
+    "score": "score",
+    "hours": "hours",
+}
+_ESTIMATOR_TEXT = {
+    "total": "a total: no interval, changes not tested",
+    "proportion": "Wilson interval; two-proportion z-test",
+    "nps": "normal interval, se = √((p + q − (p − q)²) / n); z-test",
+    "mean": "Student t interval; Welch's t-test",
+    "median": "order-statistic interval; significant when intervals do not overlap",
+}
+
+
+def render_markdown() -> str:
+    """Render the registry as the Markdown page `docs/metrics.md`."""
+    lines = [
+        "# Metrics",
+        "",
+        "Generated from `analytics/kpis.py` by `python -m analytics metrics`; a test fails "
+        "when this page and the code disagree.",
+        "",
+        "A period is the calendar day, ISO week (Monday to Sunday, labelled `2025-W27`), month "
+        "(`2025-07`), quarter (`2025-Q3`) or year (`2025`) an event falls in. *Completed* "
+        "orders are those whose status is neither `returned` nor `cancelled`; an order with "
+        "no status counts as completed.",
+        "",
+        "| KPI | key | unit | better | uncertainty | definition |",
+        "|---|---|---|---|---|---|",
+    ]
+    for item in KPIS:
+        better = "higher" if item.better == "up" else "lower"
+        lines.append(
+            f"| {item.label} | `{item.key}` | {_UNIT_TEXT[item.unit]} | {better} | "
+            f"{_ESTIMATOR_TEXT[item.estimator]} | {item.definition} |"
+        )
+    headline = ", ".join(KPI_BY_KEY[k].label for k in HEADLINE)
+    lines += [
+        "",
+        f"The Overview's scorecard shows: {headline}.",
+        "",
+        "## Uncertainty and significance",
+        "",
+        "Every rate, score and mean carries its sample size *n* and a 95 % confidence "
+        f"interval. A value from fewer than {stats.SMALL_SAMPLE} observations is flagged as a "
+        "small sample. A change between two periods (against the previous period, and "
+        "against the same period a year earlier) is called significant only when a "
+        "two-sided test at the 5 % level says so, using the test named in the table. "
+        "Totals (revenue, counts) describe everything that happened rather than a sample, so "
+        "they carry no interval and their changes are not tested.",
+        "",
+        "The retention rate's *n* is the previous period's active customers; the repeat "
+        "purchase rate's is the period's active customers; historical customer value's is "
+        "the number of customers with a completed order up to the end of the period.",
+        "",
+        "## Periods cut by the date range",
+        "",
+        "When the date range starts or ends inside a period, that period is computed over the "
+        "days inside the range and marked as partial. The periods it is compared with are "
+        "always whole. Measures that look back (first order ever, orders and revenue to "
+        "date) always use the whole history before the period.",
+        "",
+        "## Filters",
+        "",
+        "A filter narrows the data first; every KPI is then computed over what remains.",
+        "",
+        "| filter | narrows |",
+        "|---|---|",
+        "| date range | each dataset by its own date: order date, response time, ticket "
+        "opening, event time |",
+    ]
+    for dimension in DIMENSIONS.values():
+        if dimension.level == "customer":
+            narrows = "every dataset, through the customer's attribute in `customers`"
+        else:
+            narrows = ", ".join(dimension.datasets) + " (datasets without the column are not "
+            narrows += "narrowed by it, and pages say so)"
+        lines.append(f"| {dimension.label.lower()} | {narrows} |")
+    lines.append("")
+    return "\n".join(lines)
