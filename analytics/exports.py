@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import polars as pl
 
 # A spreadsheet treats a cell starting with one of these as a formula (OWASP CWE-1236),
@@ -28,3 +30,10 @@ def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
 def safe_csv_bytes(frame: pl.DataFrame) -> bytes:
     """CSV (UTF-8 with BOM so Excel reads accents) with formula cells neutralised."""
     return b"\xef\xbb\xbf" + neutralise_formulas(frame).write_csv().encode("utf-8")
+
+
+def xlsx_bytes(frame: pl.DataFrame, sheet: str = "Touchpoint") -> bytes:
+    """An Excel workbook of `frame` (text is written as text, never as a formula)."""
+    buffer = io.BytesIO()
+    frame.write_excel(buffer, worksheet=sheet[:31], autofit=True)
+    return buffer.getvalue()

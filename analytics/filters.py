@@ -211,12 +211,14 @@ def scoped_rows(
     customer_filters = []
     for key, values in filters.selections().items():
         dimension = DIMENSIONS[key]
+        if not dimension.applies_to(dataset_name):
+            continue  # a dataset without the column is not narrowed by it (nor bound)
         params[f"f_{key}"] = list(values)
         if dimension.level == "customer" and dataset_name == "customers":
             where.append(f"d.{key} = ANY($f_{key})")
         elif dimension.level == "customer":
             customer_filters.append(f"{key} = ANY($f_{key})")
-        elif dimension.applies_to(dataset_name):
+        else:
             where.append(f"d.{key} = ANY($f_{key})")
     if customer_filters:
         where.append(

@@ -638,7 +638,9 @@ def _window(
     if start > end:
         return None
     first = period_start(start, grain)
-    since = min(shift(first, grain, -1), year_ago(first, grain))
+    # Comparisons reach back a period and a year; a period more gives the earliest of them
+    # its own previous period (retention needs it).
+    since = shift(min(shift(first, grain, -1), year_ago(first, grain)), grain, -1)
     return _Window(grain, first, start, end, since)
 
 
@@ -822,10 +824,11 @@ def scorecard(
             return pl.DataFrame(schema=SCORECARD_SCHEMA)
     current = period_start(period, checked)
     first = shift(current, checked, -(spark_periods - 1))
+    last = period_end(current, checked)
+    if filters.end is not None and current <= filters.end < last:
+        last = filters.end  # the range ends inside the chosen period: report its days only
     items = [kpi(k) for k in keys]
-    window = _window(
-        gateway, items, filters.with_range(first, period_end(current, checked)), checked
-    )
+    window = _window(gateway, items, filters.with_range(first, last), checked)
     assert window is not None
     table = _trend(gateway, items, filters.with_range(window.start, window.end), window, None)
     rows = []

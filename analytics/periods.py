@@ -51,9 +51,13 @@ def period_end(start: date, grain: Grain) -> date:
 
 
 def year_ago(start: date, grain: Grain) -> date:
-    """The same period one year earlier (for weeks: the same ISO week number, 52 weeks back)."""
+    """The same period one year earlier (for weeks: the same ISO week of the previous ISO
+    year; 29 February maps to 28 February)."""
     if grain == "week":
-        return start - timedelta(weeks=52)
+        year, week, _ = start.isocalendar()
+        # Week 53 has no twin in a 52-week year: compare with that year's last week.
+        last_week = date(year - 1, 12, 28).isocalendar()[1]
+        return date.fromisocalendar(year - 1, min(week, last_week), 1)
     if grain == "day":
         try:
             return start.replace(year=start.year - 1)

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from scipy import stats as sps
 
 CONFIDENCE = 0.95
-ALPHA = 1 - CONFIDENCE
+ALPHA = 0.05
 SMALL_SAMPLE = 30
 _Z = float(sps.norm.ppf(1 - ALPHA / 2))
+_MEDIAN_Z = 1.96  # the rank rule is stated with 1.96 (docs/metrics.md)
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def median_interval(sorted_values: list[float]) -> Interval | None:
     n = len(sorted_values)
     if n == 0:
         return None
-    half_width = _Z * math.sqrt(n) / 2
+    half_width = _MEDIAN_Z * math.sqrt(n) / 2
     low_rank = max(1, math.floor(n / 2 - half_width))
     high_rank = min(n, math.ceil(1 + n / 2 + half_width))
     return Interval(sorted_values[low_rank - 1], sorted_values[high_rank - 1])

@@ -120,7 +120,11 @@ class Warehouse:
 
     def files(self, name: str, version: int) -> tuple[str, ...]:
         """Parquet files making up `version` of a dataset (immutable, so cached)."""
-        return _table_files(str(self.table_path(name)), version)
+        return _table_files(str(self.table_path(name)), version)[0]
+
+    def columns(self, name: str, version: int) -> frozenset[str]:
+        """Columns of `version` of a dataset: what its loads have provided so far."""
+        return _table_files(str(self.table_path(name)), version)[1]
 
     # ----- reading --------------------------------------------------------------------------
 
@@ -531,8 +535,11 @@ def _stat_value(value: object, dtype: pl.DataType, *, upper: bool) -> object | N
 
 
 @functools.lru_cache(maxsize=256)
-def _table_files(path: str, version: int) -> tuple[str, ...]:
-    return tuple(DeltaTable(path, version=version).file_uris())
+def _table_files(path: str, version: int) -> tuple[tuple[str, ...], frozenset[str]]:
+    """The data files of one table version, and the columns its schema has."""
+    table = DeltaTable(path, version=version)
+    columns = frozenset(field.name for field in table.schema().fields)
+    return tuple(table.file_uris()), columns
 
 
 # ----- the SQL gateway ------------------------------------------------------------------------
@@ -588,18 +595,24 @@ class QueryGateway:
             cursor.close()
 
     def _view_sql(self, name: str) -> str:
+        """A view of the dataset with every contract column: ones no load has provided yet
+        are typed NULLs, so queries never depend on which optional columns an export had."""
         version = self.warehouse.version(name)
         files = self.warehouse.files(name, version) if version is not None else ()
+        present = self.warehouse.columns(name, version) if version is not None else frozenset()
+        missing = [
+            f"CAST(NULL AS {_DUCKDB_TYPES[c.kind]}) AS {c.name}"
+            for c in DATASETS[name].columns
+            if c.name not in present
+        ]
         if not files:
-            cols = ", ".join(
-                f"CAST(NULL AS {_DUCKDB_TYPES[c.kind]}) AS {c.name}" for c in DATASETS[name].columns
-            )
-            return f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {cols} WHERE false"
+            return f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {', '.join(missing)} WHERE false"
         # Views cannot take bound parameters; the paths are the warehouse's own Delta files.
         listed = ", ".join(_sql_string(f) for f in files)
+        extra = "".join(", " + column for column in missing)
         return (
             f"CREATE OR REPLACE TEMP VIEW {name} AS "
-            f"SELECT * FROM read_parquet([{listed}], union_by_name = true)"
+            f"SELECT *{extra} FROM read_parquet([{listed}], union_by_name = true)"
         )
 
 

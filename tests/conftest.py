@@ -79,3 +79,15 @@ def tiny_warehouse(warehouse: Warehouse) -> Warehouse:
         )
         assert result.loaded, result.message
     return warehouse
+
+
+@pytest.fixture(scope="session")
+def sample_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
+    """The committed sample company loaded into a warehouse, once per test session (read-only)."""
+    from analytics.bootstrap import ensure_sample_loaded
+
+    root = tmp_path_factory.mktemp("sample") / "warehouse"
+    loaded = Warehouse(root)
+    sample_dir = Path(__file__).resolve().parents[1] / "data" / "sample"
+    ensure_sample_loaded(loaded, sample_dir, user="tester", progress=lambda stage, done: None)
+    return loaded
