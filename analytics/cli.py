@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -18,11 +19,17 @@ from typing import TextIO
 import polars as pl
 
 from analytics import contract
-from analytics.errors import MappingError, ReadError, TouchpointError
+from analytics.cohorts import cohort_table
+from analytics.errors import ConfigError, MappingError, ReadError, TouchpointError
+from analytics.exports import neutralise_formulas
+from analytics.filters import DIMENSIONS, Filters, check_dimension
 from analytics.ingest.mapping import list_profiles, save_profile
 from analytics.ingest.pipeline import ingest
+from analytics.kpis import KPI_BY_KEY, trend
+from analytics.kpis import render_markdown as render_metrics
+from analytics.periods import GRAINS
 from analytics.settings import load_settings
-from analytics.warehouse import Warehouse, history_frame
+from analytics.warehouse import QueryGateway, Warehouse, history_frame
 
 EXIT_REFUSED = 1
 
@@ -99,7 +106,48 @@ def _parser() -> argparse.ArgumentParser:
 
     p = add("contract", _cmd_contract, "Print the data contract as Markdown.")
     p.add_argument("--write", type=Path, help="write it to this file instead")
+
+    p = add("kpis", _cmd_kpis, "KPIs by period, with sample sizes and 95%% intervals.")
+    p.add_argument("--period", choices=list(GRAINS), default="month", help="period (month)")
+    _scope_args(p)
+    p.add_argument(
+        "--kpi",
+        action="extend",
+        nargs="+",
+        metavar="KEY",
+        help=f"KPIs to compute (default: all): {', '.join(KPI_BY_KEY)}",
+    )
+    _format_arg(p, csv=True)
+
+    p = add("cohorts", _cmd_cohorts, "Cohort retention: customers or revenue by cohort.")
+    p.add_argument("--period", choices=["month", "quarter"], default="month")
+    p.add_argument("--measure", choices=["customers", "revenue"], default="customers")
+    _scope_args(p)
+    _format_arg(p, csv=True)
+
+    p = add("metrics", _cmd_metrics, "Print the KPI definitions (docs/metrics.md).")
+    p.add_argument("--write", type=Path, help="write it to this file instead")
     return parser
+
+
+def _scope_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--from", dest="start", type=_date_arg, metavar="DATE", help="first day")
+    p.add_argument("--to", dest="end", type=_date_arg, metavar="DATE", help="last day")
+    p.add_argument(
+        "--where",
+        action="append",
+        default=[],
+        metavar="COLUMN=VALUE",
+        help=f"keep only rows with this value (repeat for more); columns: {', '.join(DIMENSIONS)}",
+    )
+    p.add_argument("--by", choices=list(DIMENSIONS), help="break down by this dimension")
+
+
+def _date_arg(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
 
 
 def _format_arg(p: argparse.ArgumentParser, *, csv: bool = False) -> None:
@@ -212,7 +260,68 @@ def _cmd_contract(args: argparse.Namespace, warehouse: Warehouse, user: str) -> 
     return 0
 
 
+_KPI_COLUMNS = ["kpi", "period", "group", "value", "n", "ci_low", "ci_high"]
+
+
+def _cmd_kpis(args: argparse.Namespace, warehouse: Warehouse, user: str) -> int:
+    filters = _filters(args)
+    keys = args.kpi or list(KPI_BY_KEY)
+    table = trend(QueryGateway(warehouse), keys, filters, args.period, by=args.by)
+    if args.format == "table":
+        table = table.select(
+            "kpi",
+            "period",
+            "group",
+            "value",
+            "n",
+            "ci_low",
+            "ci_high",
+            "delta",
+            "delta_significant",
+        )
+        if args.by is None:
+            table = table.drop("group")
+    else:
+        table = table.select(_KPI_COLUMNS)
+    _print_frame(table, args.format, empty="No data in that range.")
+    return 0
+
+
+def _cmd_cohorts(args: argparse.Namespace, warehouse: Warehouse, user: str) -> int:
+    table = cohort_table(
+        QueryGateway(warehouse), _filters(args), args.period, args.measure, by=args.by
+    )
+    if args.by is None and args.format == "table":
+        table = table.drop("group")
+    _print_frame(table, args.format, empty="No completed orders in that range.")
+    return 0
+
+
+def _cmd_metrics(args: argparse.Namespace, warehouse: Warehouse, user: str) -> int:
+    text = render_metrics()
+    if args.write:
+        args.write.write_text(text, encoding="utf-8")
+    else:
+        print(text)
+    return 0
+
+
 # ----- helpers ------------------------------------------------------------------------------
+
+
+def _filters(args: argparse.Namespace) -> Filters:
+    chosen: dict[str, list[str]] = {}
+    for pair in args.where:
+        column, sep, value = pair.partition("=")
+        column = column.strip()
+        if not sep or not column or not value.strip():
+            raise ConfigError(
+                f"--where needs COLUMN=VALUE, e.g. --where region=EMEA. Got {pair!r}."
+            )
+        check_dimension(column)
+        chosen.setdefault(column, []).append(value.strip())
+    values = {k: tuple(v) for k, v in chosen.items()}
+    return Filters(start=args.start, end=args.end, **values)
 
 
 def _parse_map(pairs: list[str]) -> dict[str, str]:
@@ -229,9 +338,16 @@ def _parse_map(pairs: list[str]) -> dict[str, str]:
 
 def _print_frame(frame: pl.DataFrame, fmt: str, *, empty: str) -> None:
     if fmt == "json":
-        print(json.dumps(frame.to_dicts(), indent=2, default=_json_value))
+        records = [
+            {
+                k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                for k, v in r.items()
+            }
+            for r in frame.to_dicts()
+        ]
+        print(json.dumps(records, indent=2, default=_json_value))
     elif fmt == "csv":
-        sys.stdout.write(frame.write_csv())
+        sys.stdout.write(neutralise_formulas(frame).write_csv())
     elif frame.height == 0:
         print(empty)
     else:

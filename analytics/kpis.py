@@ -834,23 +834,23 @@ def scorecard(
     rows = []
     for item in items:
         series = table.filter(pl.col("kpi") == item.key).sort("period_start")
-        last = series.row(series.height - 1, named=True)
+        latest = series.row(series.height - 1, named=True)
         rows.append(
             {
                 "kpi": item.key,
                 "label": item.label,
                 "unit": item.unit,
                 "better": item.better,
-                "period": last["period"],
-                "value": last["value"],
-                "n": last["n"] if item.has_interval else None,
-                "ci_low": last["ci_low"],
-                "ci_high": last["ci_high"],
-                "small_sample": last["small_sample"],
-                "prev_value": last["previous"],
-                "delta": last["delta"],
-                "delta_p": last["delta_p"],
-                "delta_significant": last["delta_significant"],
+                "period": latest["period"],
+                "value": latest["value"],
+                "n": latest["n"] if item.has_interval else None,
+                "ci_low": latest["ci_low"],
+                "ci_high": latest["ci_high"],
+                "small_sample": latest["small_sample"],
+                "prev_value": latest["previous"],
+                "delta": latest["delta"],
+                "delta_p": latest["delta_p"],
+                "delta_significant": latest["delta_significant"],
                 "spark": series["value"].to_list(),
             }
         )

@@ -1,4 +1,4 @@
-"""Touchpoint's entry point: page setup, first-start sample data and navigation.
+"""Touchpoint's entry point: page setup, first-start sample data, filters and navigation.
 
 Run with `streamlit run dashboard/app.py` (or `make run`). Pages live in `dashboard/views/` and
 are registered here with `st.navigation`. The folder must not be called `pages/`: Streamlit then
@@ -11,9 +11,9 @@ from __future__ import annotations
 import streamlit as st
 
 from analytics.errors import TouchpointError
-from dashboard import data
+from dashboard import data, state
 from dashboard import format as fmt
-from dashboard.components import sample
+from dashboard.components import filters, sample
 
 
 def run() -> None:
@@ -31,19 +31,22 @@ def run() -> None:
     warehouse = data.warehouse(config)
     sample.load_sample_if_empty(config, warehouse)
 
-    overview = st.Page(
-        "views/overview.py",
-        title="Overview",
-        icon=":material/dashboard:",
-        url_path="overview",
-        default=True,
-    )
-    data_page = st.Page(
-        "views/data.py", title="Data", icon=":material/upload_file:", url_path="data"
-    )
-    page = st.navigation({"Explore": [overview], "Manage": [data_page]})
+    def page(path: str, title: str, icon: str, url: str, **kwargs: bool) -> st.Page:
+        return st.Page(path, title=title, icon=f":material/{icon}:", url_path=url, **kwargs)
+
+    explore = [
+        page("views/overview.py", "Overview", "dashboard", "overview", default=True),
+        page("views/kpis.py", "KPIs", "monitoring", "kpis"),
+        page("views/retention.py", "Retention", "event_repeat", "retention"),
+        page("views/customer.py", "Customer 360", "person", "customer"),
+    ]
+    manage = [page("views/data.py", "Data", "upload_file", "data")]
+    current = st.navigation({"Explore": explore, "Manage": manage})
     sample.show_notice()
-    page.run()
+    # Data loads everything and Customer 360 shows the whole customer: no filters there.
+    if current.url_path not in ("data", "customer"):
+        state.set_filters(filters.sidebar(warehouse))
+    current.run()
 
 
 run()

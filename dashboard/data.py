@@ -11,14 +11,16 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import polars as pl
 import streamlit as st
 
-from analytics import overview
+from analytics import cohorts, customer360, drill, kpis
 from analytics.bootstrap import ensure_sample_loaded
+from analytics.drill import DrillResult
+from analytics.filters import Filters, data_range, dimension_values
 from analytics.ingest.pipeline import LoadResult, guess_dataset
 from analytics.ingest.readers import PROBLEM_COLUMN, ROW_COLUMN, RawTable, read_export
 from analytics.settings import Settings, load_settings
@@ -64,15 +66,6 @@ def load_sample(
 # ----- results keyed by data version --------------------------------------------------------
 
 
-def headline(wh: Warehouse) -> overview.Headline:
-    return _headline(str(wh.root), wh.rollback_days, wh.data_version())
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def _headline(root: str, rollback_days: int, data_version: str) -> overview.Headline:
-    return overview.headline(_gateway(root, rollback_days))
-
-
 def last_loaded(wh: Warehouse) -> dict[str, datetime | None]:
     return _last_loaded(str(wh.root), wh.rollback_days, wh.data_version())
 
@@ -93,6 +86,203 @@ def _load_history(
 ) -> pl.DataFrame:
     records = _warehouse(root, rollback_days).history(dataset_name)
     return history_frame(records).filter(pl.col("action") != "vacuum")
+
+
+# ----- KPIs, trends and drill-downs ----------------------------------------------------------
+# Filters are small frozen values: their repr is the cache key, the value itself is passed
+# unhashed (underscore) so Streamlit never pickles it for hashing.
+
+
+def gateway(wh: Warehouse) -> QueryGateway:
+    return _gateway(str(wh.root), wh.rollback_days)
+
+
+def known_values(wh: Warehouse) -> dict[str, list[str]]:
+    """Each filter dimension's values present in the data."""
+    return _known_values(str(wh.root), wh.rollback_days, wh.data_version())
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _known_values(root: str, rollback_days: int, data_version: str) -> dict[str, list[str]]:
+    return dimension_values(_gateway(root, rollback_days))
+
+
+def bounds(wh: Warehouse) -> tuple[date, date] | None:
+    """First and last day with data in orders, surveys or tickets (what KPIs are made of)."""
+    return _bounds(str(wh.root), wh.rollback_days, wh.data_version())
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _bounds(root: str, rollback_days: int, data_version: str) -> tuple[date, date] | None:
+    return data_range(_gateway(root, rollback_days), ["orders", "surveys", "tickets"])
+
+
+def scorecard(wh: Warehouse, filters: Filters, grain: str, period: date | None) -> pl.DataFrame:
+    key = repr(filters)
+    return _scorecard(
+        str(wh.root), wh.rollback_days, wh.data_version(), key, grain, period, filters
+    )
+
+
+@st.cache_data(show_spinner="Computing the scorecard…", max_entries=64)
+def _scorecard(
+    root: str,
+    rollback_days: int,
+    data_version: str,
+    filters_key: str,
+    grain: str,
+    period: date | None,
+    _filters: Filters,
+) -> pl.DataFrame:
+    return kpis.scorecard(_gateway(root, rollback_days), _filters, grain, period)
+
+
+def trend(
+    wh: Warehouse, keys: tuple[str, ...], filters: Filters, grain: str, by: str | None
+) -> pl.DataFrame:
+    key = repr(filters)
+    return _trend(str(wh.root), wh.rollback_days, wh.data_version(), keys, key, grain, by, filters)
+
+
+@st.cache_data(show_spinner="Computing the trend…", max_entries=64)
+def _trend(
+    root: str,
+    rollback_days: int,
+    data_version: str,
+    keys: tuple[str, ...],
+    filters_key: str,
+    grain: str,
+    by: str | None,
+    _filters: Filters,
+) -> pl.DataFrame:
+    return kpis.trend(_gateway(root, rollback_days), keys, _filters, grain, by=by)
+
+
+def kpi_customers(
+    wh: Warehouse,
+    key: str,
+    filters: Filters,
+    grain: str,
+    period: date,
+    by: str | None,
+    group: str | None,
+    search: str,
+) -> DrillResult:
+    return _kpi_customers(
+        str(wh.root),
+        wh.rollback_days,
+        wh.data_version(),
+        key,
+        repr(filters),
+        grain,
+        period,
+        by,
+        group,
+        search,
+        filters,
+    )
+
+
+@st.cache_data(show_spinner="Finding the customers…", max_entries=32)
+def _kpi_customers(
+    root: str,
+    rollback_days: int,
+    data_version: str,
+    key: str,
+    filters_key: str,
+    grain: str,
+    period: date,
+    by: str | None,
+    group: str | None,
+    search: str,
+    _filters: Filters,
+) -> DrillResult:
+    return drill.kpi_customers(
+        _gateway(root, rollback_days),
+        key,
+        _filters,
+        grain,
+        period,
+        by=by,
+        group=group,
+        search=search,
+    )
+
+
+def cohort_table(
+    wh: Warehouse, filters: Filters, grain: str, measure: str, by: str | None
+) -> pl.DataFrame:
+    return _cohort_table(
+        str(wh.root),
+        wh.rollback_days,
+        wh.data_version(),
+        repr(filters),
+        grain,
+        measure,
+        by,
+        filters,
+    )
+
+
+@st.cache_data(show_spinner="Computing cohorts…", max_entries=32)
+def _cohort_table(
+    root: str,
+    rollback_days: int,
+    data_version: str,
+    filters_key: str,
+    grain: str,
+    measure: str,
+    by: str | None,
+    _filters: Filters,
+) -> pl.DataFrame:
+    return cohorts.cohort_table(_gateway(root, rollback_days), _filters, grain, measure, by=by)
+
+
+def cohort_customers(
+    wh: Warehouse,
+    filters: Filters,
+    grain: str,
+    cohort_start: date,
+    period_index: int,
+    by: str | None,
+    group: str | None,
+) -> pl.DataFrame:
+    return _cohort_customers(
+        str(wh.root),
+        wh.rollback_days,
+        wh.data_version(),
+        repr(filters),
+        grain,
+        cohort_start,
+        period_index,
+        by,
+        group,
+        filters,
+    )
+
+
+@st.cache_data(show_spinner="Finding the customers…", max_entries=32)
+def _cohort_customers(
+    root: str,
+    rollback_days: int,
+    data_version: str,
+    filters_key: str,
+    grain: str,
+    cohort_start: date,
+    period_index: int,
+    by: str | None,
+    group: str | None,
+    _filters: Filters,
+) -> pl.DataFrame:
+    return cohorts.cohort_customers(
+        _gateway(root, rollback_days),
+        _filters,
+        grain,
+        cohort_start,
+        period_index,
+        by=by,
+        group=group,
+    )
 
 
 # ----- uploads: read once per uploaded file, kept for that browser session only ---------------
@@ -121,3 +311,52 @@ def _read_upload(
     preview = preview.drop([c for c in (ROW_COLUMN, PROBLEM_COLUMN) if c in preview.columns])
     name, _ = guess_dataset(list(raw.headers))
     return UploadedExport(raw, preview, name)
+
+
+# ----- Customer 360 ---------------------------------------------------------------------------
+# (Imported here to keep this block self-contained; move to the top when convenient.)
+
+
+def customer_search(wh: Warehouse, text: str, limit: int = 50) -> pl.DataFrame:
+    """Customers matching what the reader typed (id prefix, name or e-mail)."""
+    return _customer_search(str(wh.root), wh.rollback_days, wh.data_version(), text, limit)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _customer_search(
+    root: str, rollback_days: int, data_version: str, text: str, limit: int
+) -> pl.DataFrame:
+    return customer360.find_customers(_gateway(root, rollback_days), text, limit=limit)
+
+
+def customer_profile(wh: Warehouse, customer_id: str) -> customer360.CustomerProfile | None:
+    return _customer_profile(str(wh.root), wh.rollback_days, wh.data_version(), customer_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _customer_profile(
+    root: str, rollback_days: int, data_version: str, customer_id: str
+) -> customer360.CustomerProfile | None:
+    return customer360.customer_profile(_gateway(root, rollback_days), customer_id)
+
+
+def customer_orders(wh: Warehouse, customer_id: str) -> pl.DataFrame:
+    return _customer_orders(str(wh.root), wh.rollback_days, wh.data_version(), customer_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _customer_orders(
+    root: str, rollback_days: int, data_version: str, customer_id: str
+) -> pl.DataFrame:
+    return customer360.customer_orders(_gateway(root, rollback_days), customer_id)
+
+
+def customer_timeline(wh: Warehouse, customer_id: str) -> pl.DataFrame:
+    return _customer_timeline(str(wh.root), wh.rollback_days, wh.data_version(), customer_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _customer_timeline(
+    root: str, rollback_days: int, data_version: str, customer_id: str
+) -> pl.DataFrame:
+    return customer360.customer_timeline(_gateway(root, rollback_days), customer_id)

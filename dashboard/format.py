@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 MISSING = "—"
 CURRENCY = "$"
@@ -83,3 +83,56 @@ def plain_text(value: str) -> str:
     """Escape Markdown so that text from files (names, headers) shows literally, never as markup."""
     special = "\\`*_{}[]()<>#+-.!|~$:"
     return "".join("\\" + ch if ch in special else ch for ch in value)
+
+
+def kpi_value(value: float | None, unit: str) -> str:
+    """A KPI value as its unit reads: currency whole, counts with separators, one decimal
+    for percentages, scores and hours."""
+    if value is None:
+        return MISSING
+    if unit == "currency":
+        return money(value) if abs(value) >= 1000 else money_exact(value)
+    if unit == "count":
+        return count(round(value))
+    if unit == "percent":
+        return percent(value)
+    if unit == "hours":
+        return f"{score(value)} h"
+    return score(value)
+
+
+def kpi_delta(delta: float | None, previous: float | None, unit: str) -> str | None:
+    """A change as people read it: totals as a relative change ('+12.3%'), rates and
+    scores in points ('+2.1 pts'), times in hours. None when there is nothing to compare."""
+    if delta is None or previous is None:
+        return None
+    sign = "+" if delta >= 0 else "-"  # ASCII: st.metric reads the direction from it
+    size = abs(delta)
+    if unit in ("currency", "count") and previous:
+        return f"{sign}{abs(delta / previous) * 100:.1f}%"
+    if unit == "currency":
+        return f"{sign}{money_exact(size)}"
+    if unit == "count":
+        return f"{sign}{count(round(size))}"
+    if unit == "percent":
+        return f"{sign}{size:.1f} pts"
+    if unit == "hours":
+        return f"{sign}{size:.1f} h"
+    return f"{sign}{size:.1f}"
+
+
+def interval(low: float | None, high: float | None, unit: str) -> str:
+    """A 95 % interval: '26.7 to 33.8', '$88.50 to $93.98'."""
+    if low is None or high is None:
+        return MISSING
+    return f"{kpi_value(low, unit)} to {kpi_value(high, unit)}"
+
+
+def day(value: date | None) -> str:
+    """A day as people read it, day first and unambiguous: '4 Jan 2023'."""
+    return MISSING if value is None else f"{value.day} {value:%b %Y}"
+
+
+def days_ago(days: int) -> str:
+    """'1 day ago', '31 days ago'."""
+    return f"{rows(days, 'day')} ago"

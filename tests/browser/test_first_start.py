@@ -33,7 +33,8 @@ def test_empty_warehouse_loads_the_sample_company_with_a_notice(warehouse_dir, s
     expect(notice).to_be_visible(timeout=SAMPLE_LOAD_TIMEOUT_MS)
     expect(notice).to_contain_text("upload your own exports on the Data page.")
     wait_for_app(page)
-    expect(page.get_by_test_id("stMetric")).to_have_count(6)
-    assert read_metrics(page)["Customers"] == "20,000"
+    expect(page.get_by_test_id("stMetric")).to_have_count(9)
+    # The sample's latest quarter, 2025-Q4 (data/sample/README.md).
+    assert read_metrics(page)["Active customers"] == "5,180"
     assert not page.get_by_test_id("stException").count()
     screenshot(page, "first-start-overview")

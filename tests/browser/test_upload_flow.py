@@ -17,15 +17,19 @@ pytestmark = pytest.mark.browser
 NEW_ORDERS = (
     b"Order Number;Customer ID;Order Date;Total\nO5;C2;2025-06-01;500,00\nO6;C3;2025-06-02;20,25\n"
 )
+# The scorecard of the tiny company's latest quarter, 2025-Q2 (see tests/conftest.py).
 BEFORE = {
-    "Customers": "3",
-    "Orders": "3",
     "Revenue": "$1,380",
-    "Survey responses": "4",
+    "Orders": "3",
+    "Average order value": "$459.92",
+    "Active customers": "3",
+    "New customers": "3",
+    "Retention rate": "—",
     "NPS": "25.0",
     "CSAT": "66.7%",
+    "Tickets": "0",
 }
-AFTER = {**BEFORE, "Orders": "5", "Revenue": "$1,900"}
+AFTER = {**BEFORE, "Orders": "5", "Revenue": "$1,900", "Average order value": "$380.00"}
 
 
 def go_to(page: Page, title: str) -> None:
@@ -42,7 +46,7 @@ def button(page: Page, label: str, scope=None):
 def test_upload_check_load_then_overview_shows_new_totals(tiny_warehouse, start_app, page):
     page.goto(start_app(tiny_warehouse.root))
     wait_for_app(page)
-    expect(page.get_by_test_id("stMetric")).to_have_count(6)
+    expect(page.get_by_test_id("stMetric")).to_have_count(9)
     assert read_metrics(page) == BEFORE
     screenshot(page, "overview-before")
 
@@ -70,13 +74,13 @@ def test_upload_check_load_then_overview_shows_new_totals(tiny_warehouse, start_
     screenshot(page, "data-loaded")
 
     go_to(page, "Overview")
-    expect(page.get_by_test_id("stMetric")).to_have_count(6)
+    expect(page.get_by_test_id("stMetric")).to_have_count(9)
     assert read_metrics(page) == AFTER
     screenshot(page, "overview-after")
     page.emulate_media(color_scheme="dark")  # config.toml defines both themes; the OS picks
     page.reload()
     wait_for_app(page)
-    expect(page.get_by_test_id("stMetric")).to_have_count(6)
+    expect(page.get_by_test_id("stMetric")).to_have_count(9)
     screenshot(page, "overview-after-dark")
 
 

@@ -16,25 +16,51 @@ from dashboard import data
 from dashboard import format as fmt
 from dashboard.components import sample
 
-TINY_HEADLINE = {
-    "Customers": "3",
-    "Orders": "3",
+# The tiny company's 2025-Q2 (its latest quarter), hand-computed in tests/conftest.py:
+# AOV = 1,379.75 / 3; nobody was active in Q1, so the retention rate has no value.
+TINY_SCORECARD = {
     "Revenue": "$1,380",
-    "Survey responses": "4",
+    "Orders": "3",
+    "Average order value": "$459.92",
+    "Active customers": "3",
+    "New customers": "3",
+    "Retention rate": "—",
     "NPS": "25.0",
     "CSAT": "66.7%",
+    "Tickets": "0",
 }
 
 
-def test_overview_shows_the_tiny_company_formatted_for_people(tiny_warehouse):
+def test_overview_scorecard_shows_the_tiny_company_formatted_for_people(tiny_warehouse):
     at = open_app()
 
-    assert metrics(at) == TINY_HEADLINE
+    assert metrics(at) == TINY_SCORECARD
+    assert at.selectbox(key="period").value == "2025-Q2"
+    captions = [c.value for c in at.caption]
+    # NPS: p = 2/4, q = 1/4, se = 100 * sqrt((0.75 - 0.0625) / 4) = 41.458; 25 ± 1.96 * se,
+    # clamped to 100 at the top.
+    assert "95% CI -56.3 to 100.0 · n = 4 · small sample" in captions
+    assert "95% CI 20.8% to 93.9% · n = 3 · small sample" in captions  # CSAT, Wilson 2 of 3
+    assert captions.count("Total for the period") == 5
     helps = {m.label: m.help for m in at.metric}
-    assert "$1,379.75" in helps["Revenue"]
-    assert "Based on 4 responses with an NPS score" in helps["NPS"]
-    assert "Based on 3 responses with a CSAT score" in helps["CSAT"]
+    assert helps["NPS"].startswith("Net Promoter Score: 100 × (promoters scoring 9–10")
     assert not at.error
+
+
+def test_overview_month_view_compares_with_the_month_before(tiny_warehouse):
+    at = open_app()
+    at.segmented_control(key="grain").set_value("month").run()
+    at.selectbox(key="period").set_value("2025-05").run()
+
+    values = metrics(at)
+    # May 2025 holds only the returned order O4: no revenue, no active customers, and
+    # April's three actives did not come back.
+    assert values["Revenue"] == "$0.00"
+    assert values["Active customers"] == "0"
+    assert values["Retention rate"] == "0.0%"
+    deltas = {m.label: m.delta for m in at.metric}
+    assert deltas["Revenue"] == "-100.0%"
+    assert deltas["Orders"] == "-100.0%"
 
 
 def test_overview_freshness_line_names_every_dataset(tiny_warehouse):
@@ -111,7 +137,7 @@ def test_first_start_loads_the_sample_and_says_so(warehouse_dir, tiny_sample_dir
         "support tickets and touchpoint events) so you can explore; upload your own exports on "
         "the Data page."
     )
-    assert metrics(at)["Customers"] == "3"
+    assert metrics(at)["Active customers"] == "3"
 
     at.run()  # the notice stays for the session; the sample is not loaded twice
     # (AppTest drops the entrypoint's elements on reruns; the browser test sees them.)

@@ -1,0 +1,80 @@
+"""Cohort heat maps: pure functions, frame in, `go.Figure` out."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import plotly.graph_objects as go
+import polars as pl
+
+from dashboard import format as fmt
+
+_MEASURE_TEXT = {
+    "customers": "active customers, % of the cohort",
+    "revenue": "revenue, % of the cohort's first period",
+}
+
+
+def cohort_heatmap(table: pl.DataFrame, measure: str, grain: str) -> go.Figure:
+    """Cohorts down, periods since the first order across; each cell's colour and text is the
+    measure's value in percent, its hover the counts behind it. A cell carries
+    `customdata` = [cohort start (ISO), period index] for drill-down."""
+    cohorts = table.select("cohort", "cohort_start", "size").unique().sort("cohort_start")
+    indices = sorted(table["period_index"].unique().to_list())
+    lookup = {(r["cohort_start"], r["period_index"]): r for r in table.iter_rows(named=True)}
+    z, text, hover, custom = [], [], [], []
+    for cohort in cohorts.iter_rows(named=True):
+        z_row, text_row, hover_row, custom_row = [], [], [], []
+        for k in indices:
+            cell = lookup.get((cohort["cohort_start"], k))
+            value = None if cell is None else cell["value"]
+            z_row.append(value)
+            text_row.append("" if value is None else f"{value:.0f}")
+            hover_row.append(_hover(cohort, k, cell, grain))
+            custom_row.append([cohort["cohort_start"].isoformat(), str(k)])
+        z.append(z_row)
+        text.append(text_row)
+        hover.append(hover_row)
+        custom.append(custom_row)
+    labels = [f"{c['cohort']} ({fmt.count(c['size'])})" for c in cohorts.iter_rows(named=True)]
+    figure = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=[str(k) for k in indices],
+            y=labels,
+            text=text,
+            texttemplate="%{text}",
+            hovertext=hover,
+            hovertemplate="%{hovertext}<extra></extra>",
+            customdata=custom,
+            colorscale="Blues",
+            zmin=0,
+            zmax=100,
+            colorbar={"title": "%", "ticksuffix": "%"},
+            xgap=1,
+            ygap=1,
+        )
+    )
+    figure.update_yaxes(autorange="reversed", title=f"Cohort (first order {grain}, size)")
+    figure.update_xaxes(title=f"{grain.capitalize()}s since the first order", type="category")
+    figure.update_layout(
+        title={"text": _MEASURE_TEXT[measure], "font": {"size": 14}},
+        height=max(320, 26 * len(labels) + 140),
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+    )
+    return figure
+
+
+def _hover(cohort: dict[str, Any], k: int, cell: dict[str, Any] | None, grain: str) -> str:
+    title = f"<b>{html.escape(str(cohort['cohort']))}</b> · {grain} {k}"
+    if cell is None:
+        return title + "<br>No data yet"
+    return "<br>".join(
+        [
+            title + f" ({html.escape(str(cell['period']))})",
+            f"Active: {fmt.count(int(cell['customers']))} of {fmt.count(int(cohort['size']))}",
+            f"Revenue: {fmt.money_exact(float(cell['revenue']))}",
+            f"Value: {fmt.percent(float(cell['value']))}",
+        ]
+    )

@@ -1,0 +1,178 @@
+"""Customer 360 page (AppTest): the tiny company's C1 from the URL, search and selection,
+unknown ids, customers known only from orders, and text from files shown literally.
+
+C1 Ada Lovelace: O1 1,200.00 completed (1 Apr 2025), O4 40.00 returned (1 May 2025), survey R1
+NPS 10 / CSAT 5 (5 Apr 2025 10:00). The latest day with data is 1 May 2025, 30 days after
+the last completed order.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from apptest_helpers import APP, button, metrics
+from streamlit.testing.v1 import AppTest
+
+from analytics.ingest.pipeline import ingest
+from dashboard import format as fmt
+
+CUSTOMER = "views/customer.py"
+RESULTS_KEY = "customer_results_0"  # drill.chart_key before any navigation
+
+
+def open_customer_page(customer: str | None = None) -> AppTest:
+    """Open the app as a browser would at /customer (optionally ?customer=...)."""
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    if customer is not None:
+        at.query_params["customer"] = customer
+    at.run()
+    at.switch_page(CUSTOMER).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_customer_from_the_url_shows_profile_cards_and_timeline(tiny_warehouse):
+    at = open_customer_page("C1")
+
+    assert at.title[0].value == "Ada Lovelace"
+    assert at.caption[0].value == fmt.plain_text("C1 · GB · customer since 5 Jan 2025")
+    assert metrics(at) == {
+        "Revenue to date": "$1,200",
+        "Orders": "1",
+        "Average order": "$1,200",
+        "Last order": "1 Apr 2025",
+        "Latest NPS": "10",
+        "Tickets": "0",
+    }
+    deltas = {m.label: m.proto.delta for m in at.metric}
+    assert deltas["Orders"] == "1 returned"
+    assert deltas["Last order"] == "30 days ago"
+    assert deltas["Latest NPS"] == "promoter"
+    helps = {m.label: m.help for m in at.metric}
+    assert "$1,200.00" in helps["Revenue to date"]
+    assert "1 May 2025, the latest day with data" in helps["Last order"]
+
+    timeline = at.dataframe[0].value
+    assert timeline["kind"].tolist() == ["order", "survey", "order"]
+    assert timeline["title"].tolist() == [
+        "Order O4 · returned",
+        "Survey · NPS 10 (promoter) · CSAT 5",
+        "Order O1 · completed",
+    ]
+    assert timeline["at"].tolist() == [
+        datetime(2025, 5, 1),
+        datetime(2025, 4, 5, 10),
+        datetime(2025, 4, 1),
+    ]
+    assert timeline["amount"].tolist()[::2] == [40.0, 1200.0]
+    assert not at.warning and not at.error
+
+
+def test_timeline_kinds_can_be_narrowed(tiny_warehouse):
+    at = open_customer_page("C1")
+    at.session_state["timeline_kinds"] = ["survey"]
+    at.run()
+
+    assert at.dataframe[0].value["title"].tolist() == ["Survey · NPS 10 (promoter) · CSAT 5"]
+
+
+@pytest.mark.parametrize("customer", ["C99", "x' OR 1=1 --", "**bold**"])
+def test_unknown_id_warns_and_offers_the_search(tiny_warehouse, customer):
+    at = open_customer_page(customer)
+
+    assert at.warning[0].value.startswith(f"No customer has the id {fmt.plain_text(customer)} ")
+    assert at.text_input(key="customer_search")
+    assert not at.metric and not at.error
+
+
+def test_search_then_selection_opens_the_customer(tiny_warehouse):
+    at = open_customer_page()
+    assert at.title[0].value == "Customer 360"
+    assert at.dataframe[0].value["customer_id"].tolist() == ["C1", "C3", "C2"]  # by revenue
+
+    at.text_input(key="customer_search").input("grace").run()
+    assert at.dataframe[0].value["customer_id"].tolist() == ["C2"]
+
+    at.session_state[RESULTS_KEY] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()
+
+    assert not at.exception, at.exception
+    assert at.query_params["customer"] == "C2"
+    assert at.title[0].value == "Grace Hopper"
+    assert metrics(at)["Revenue to date"] == "$80.50"
+
+
+def test_back_to_search_removes_the_customer_from_the_url(tiny_warehouse):
+    at = open_customer_page("C1")
+
+    button(at, "Back to search").click().run()
+
+    assert "customer" not in at.query_params
+    assert at.title[0].value == "Customer 360"
+    assert at.text_input(key="customer_search")
+    assert not at.metric
+
+
+def test_search_without_matches_says_so(tiny_warehouse):
+    at = open_customer_page()
+    at.text_input(key="customer_search").input("100%").run()
+
+    assert not at.dataframe
+    assert "No customer matches" in at.info[0].value
+
+
+def test_customer_known_only_from_orders(tiny_warehouse):
+    ingest(
+        b"order_id,customer_id,order_date,amount\nO9,C9,2025-04-02,12.50\n",
+        dataset_name="orders",
+        warehouse=tiny_warehouse,
+        file_name="more.csv",
+        user="t",
+    )
+    at = open_customer_page("C9")
+
+    assert at.title[0].value == "C9"
+    assert "Not in the customers dataset" in at.caption[0].value
+    assert metrics(at)["Revenue to date"] == "$12.50"
+    assert metrics(at)["Latest NPS"] == fmt.MISSING
+
+
+def test_names_from_files_are_shown_literally(tiny_warehouse):
+    ingest(
+        b"customer_id,name\nC7,**Evil** [link](http://x) <b>hi</b>\n",
+        dataset_name="customers",
+        warehouse=tiny_warehouse,
+        file_name="more.csv",
+        user="t",
+    )
+    at = open_customer_page("C7")
+
+    assert at.title[0].value == fmt.plain_text("**Evil** [link](http://x) <b>hi</b>")
+
+
+def test_empty_warehouse_shows_a_friendly_message(warehouse_dir):
+    at = open_customer_page("C1")
+
+    assert "No data is loaded yet" in at.info[0].value
+    assert not at.error and not at.warning
+
+
+def test_drilled_from_a_kpi_leads_back_to_its_customers(tiny_warehouse):
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.query_params["customer"] = "C1"
+    at.query_params["kpi"] = "revenue"
+    at.run()
+    at.switch_page(CUSTOMER).run()
+
+    button(at, "Back to the KPI's customers").click().run()
+
+    assert not at.exception, at.exception
+    assert at.title[0].value == "KPIs"
+    assert "customer" not in at.query_params
+
+
+def test_without_a_kpi_in_the_url_there_is_only_the_way_back_to_search(tiny_warehouse):
+    at = open_customer_page("C1")
+
+    assert [b.label for b in at.button if b.label.startswith("Back")] == ["Back to search"]

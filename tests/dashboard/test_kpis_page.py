@@ -1,0 +1,76 @@
+"""KPIs page (AppTest): the trend from a link, the drill to a period and the customers behind it."""
+
+from __future__ import annotations
+
+import json
+
+from apptest_helpers import APP
+from streamlit.testing.v1 import AppTest
+
+KPIS_PAGE = "views/kpis.py"
+
+
+def open_kpis(**params: str) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()
+    at.switch_page(KPIS_PAGE)
+    for name, value in params.items():
+        at.query_params[name] = value
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def chart_traces(at: AppTest, index: int = 0) -> list[dict]:
+    spec = json.loads(at.get("plotly_chart")[index].proto.spec)
+    return spec["data"]
+
+
+def test_link_opens_the_kpi_and_grain_it_names(tiny_warehouse):
+    at = open_kpis(kpi="nps", grain="quarter")
+
+    assert at.selectbox(key="kpi").value == "nps"
+    assert at.segmented_control(key="grain").value == "quarter"
+    traces = chart_traces(at)
+    line = traces[-1]
+    assert line["name"] == "NPS"
+    assert [c[0] for c in line["customdata"]] == ["2025-Q2"]
+
+
+def test_unknown_kpi_in_a_link_falls_back_with_a_notice(tiny_warehouse):
+    at = open_kpis(kpi="drop table", grain="quarter")
+
+    assert at.selectbox(key="kpi").value == "revenue"
+    assert [t.value for t in at.toast] == ["drop table in the link is not a choice for KPI."]
+    assert not at.error
+
+
+def test_a_period_in_the_link_shows_the_breakdown_and_the_customers(tiny_warehouse):
+    at = open_kpis(kpi="revenue", grain="quarter", at="2025-Q2")
+
+    assert [s.value for s in at.main.subheader] == ["Revenue in 2025-Q2"]
+    customers = at.dataframe[0].value
+    # O1 1,200.00 (C1), O2 80.50 (C2), O3 99.25 (C3); O4 (C1) was returned.
+    assert customers["customer_id"].to_list() == ["C1", "C3", "C2"]
+    assert customers["contribution"].to_list() == [1200.0, 99.25, 80.5]
+    assert "3 customers. Select one to open Customer 360." in [c.value for c in at.caption]
+
+
+def test_a_group_in_the_link_narrows_the_customers(tiny_warehouse):
+    at = open_kpis(kpi="nps", grain="quarter", at="2025-Q2", split="country", group="US")
+
+    assert [s.value for s in at.main.subheader] == ["NPS in 2025-Q2 · US"]
+    customers = at.dataframe[0].value
+    # US customers: C2 scored 9 (promoter), C3 scored 6 (detractor): NPS 0 of 2 answers.
+    assert customers["customer_id"].to_list() == ["C2", "C3"]
+    assert customers["contribution"].to_list() == [50.0, -50.0]
+
+
+def test_the_table_behind_the_chart_offers_csv_and_excel(tiny_warehouse):
+    at = open_kpis(kpi="orders", grain="month")
+
+    labels = [b.label for b in at.get("download_button")]
+    assert labels == ["Download CSV", "Download Excel"]
+    table = at.dataframe[-1].value
+    assert table["period"].to_list() == ["2025-04", "2025-05"]
+    assert table["value"].to_list() == [3.0, 0.0]

@@ -1,0 +1,47 @@
+"""Sidebar filters (AppTest): read from the link, applied to every page, bad links explained."""
+
+from __future__ import annotations
+
+from apptest_helpers import APP, metrics
+from streamlit.testing.v1 import AppTest
+
+
+def open_with(**params: str | list[str]) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    for name, value in params.items():
+        at.query_params[name] = value
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_a_country_in_the_link_narrows_the_scorecard(tiny_warehouse):
+    at = open_with(country="US")
+
+    assert at.multiselect(key="country").value == ["US"]
+    values = metrics(at)
+    # US customers C2 and C3: orders O2 80.50 and O3 99.25; NPS answers 9 and 6 -> 0.0.
+    assert (values["Revenue"], values["Orders"], values["NPS"]) == ("$179.75", "2", "0.0")
+
+
+def test_invalid_link_values_fall_back_with_a_notice_never_an_error(tiny_warehouse):
+    at = open_with(country=["US", "Atlantis"], **{"from": "2025-13-45"})
+
+    notices = [w.value for w in at.sidebar.warning]
+    assert notices == [
+        "The start date '2025\\-13\\-45' in the link is not a date \\(YYYY\\-MM\\-DD\\); it was "
+        "ignored\\.",
+        "Country 'Atlantis' from the link is not in the data; it was ignored\\.",
+    ]
+    assert at.multiselect(key="country").value == ["US"]
+    assert not at.error
+    assert metrics(at)["Orders"] == "2"
+
+
+def test_filters_apply_on_every_page(tiny_warehouse):
+    at = open_with(country="GB")
+    at.switch_page("views/kpis.py").run()
+
+    assert at.multiselect(key="country").value == ["GB"]
+    table = at.dataframe[-1].value
+    assert table["value"].sum() == 1200.0  # C1's O1 is the only completed GB order
