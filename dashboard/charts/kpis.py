@@ -30,7 +30,7 @@ def trend_figure(table: pl.DataFrame, item: Kpi, *, grouped: bool) -> go.Figure:
     groups = table["group"].unique(maintain_order=True).to_list() if grouped else [None]
     for group in groups:
         series = table.filter(pl.col("group") == group) if grouped else table
-        x = series["period_start"].to_list()
+        x = series["period"].to_list()
         if not grouped and item.has_interval:
             figure.add_trace(
                 go.Scatter(
@@ -106,8 +106,13 @@ def breakdown_figure(table: pl.DataFrame, item: Kpi, dimension_label: str) -> go
 def _axes(figure: go.Figure, item: Kpi) -> None:
     suffix = "%" if item.unit == "percent" else (" h" if item.unit == "hours" else "")
     figure.update_yaxes(
-        title=item.label, tickformat=_TICK_FORMAT.get(item.unit, ".1f"), ticksuffix=suffix
+        title=item.label,
+        tickformat=_TICK_FORMAT.get(item.unit, ".1f"),
+        ticksuffix=suffix,
+        # Totals start at zero so that bar heights and slopes are not exaggerated.
+        rangemode="tozero" if item.estimator == "total" else "normal",
     )
+    figure.update_xaxes(type="category")
     figure.update_layout(margin={"l": 10, "r": 10, "t": 30, "b": 10}, height=380)
 
 

@@ -10,6 +10,7 @@ import streamlit as st
 
 from analytics.drill import ANONYMOUS, DrillResult
 from analytics.exports import safe_csv_bytes
+from analytics.kpis import KPI_BY_KEY
 from dashboard import format as fmt
 
 NONCE = "drill_nonce"
@@ -61,6 +62,10 @@ def customer_table(result: DrillResult, key: str, *, origin: dict[str, str]) -> 
         )
     else:
         st.caption(f"{fmt.rows(result.total, 'customer')}. Select one to open Customer 360.")
+    front = ["customer_id", "name", "region", "country", "contribution"]
+    frame = frame.select(
+        [c for c in front if c in frame.columns] + [c for c in frame.columns if c not in front]
+    )
     event = st.dataframe(
         frame,
         key=key,
@@ -97,7 +102,21 @@ def _columns(frame: pl.DataFrame, result: DrillResult) -> dict[str, object]:
         "name": "Name",
         "region": "Region",
         "country": "Country",
+        "orders": st.column_config.NumberColumn("Orders", format="%d"),
         "revenue": st.column_config.NumberColumn("Revenue", format="dollar"),
+        "returned": st.column_config.NumberColumn("Returned", format="%d"),
+        "orders_to_date": st.column_config.NumberColumn("Orders to date", format="%d"),
+        "previous_orders": st.column_config.NumberColumn("Orders, period before", format="%d"),
+        "responses": st.column_config.NumberColumn("Responses", format="%d"),
+        "nps_answers": st.column_config.NumberColumn("NPS answers", format="%d"),
+        "promoters": st.column_config.NumberColumn("Promoters", format="%d"),
+        "detractors": st.column_config.NumberColumn("Detractors", format="%d"),
+        "csat_answers": st.column_config.NumberColumn("CSAT answers", format="%d"),
+        "satisfied": st.column_config.NumberColumn("Satisfied (4–5)", format="%d"),
+        "ces_answers": st.column_config.NumberColumn("CES answers", format="%d"),
+        "ces_sum": None,
+        "tickets": st.column_config.NumberColumn("Tickets", format="%d"),
+        "rated": st.column_config.NumberColumn("Rated", format="%d"),
         "revenue_to_date": st.column_config.NumberColumn("Revenue to date", format="dollar"),
         "first_order": st.column_config.DateColumn("First order"),
         "is_new": st.column_config.CheckboxColumn("New"),
@@ -112,3 +131,29 @@ def _columns(frame: pl.DataFrame, result: DrillResult) -> dict[str, object]:
         ),
     }
     return {c: v for c, v in config.items() if c in frame.columns}
+
+
+def customer_breadcrumb(customer_label: str) -> bool:
+    """On Customer 360 reached by a drill: the path back (KPI › period › group › customer),
+    each step reopening the KPIs page there. False when the customer was not drilled to."""
+    key = param("kpi")
+    if key not in KPI_BY_KEY:
+        return False
+    grain, at, group, split = param("grain"), param("at"), param("group"), param("split")
+    base = {"kpi": key} | ({"grain": grain} if grain else {})
+    steps: list[tuple[str, dict[str, str]]] = [
+        (f"{KPI_BY_KEY[key].label} by {grain or 'month'}", base)
+    ]
+    if at:
+        steps.append((at, base | {"at": at}))
+    if at and group and split:
+        steps.append((group, base | {"at": at, "group": group, "split": split}))
+    with st.container(horizontal=True, gap="small", vertical_alignment="center"):
+        for index, (label, target) in enumerate(steps):
+            if index:
+                st.markdown(":material/chevron_right:", width="content")
+            if st.button(label, key=f"customer_crumb_{index}", type="tertiary"):
+                st.switch_page("views/kpis.py", query_params=target)
+        st.markdown(":material/chevron_right:", width="content")
+        st.markdown(f"**{fmt.plain_text(customer_label)}**", width="content")
+    return True

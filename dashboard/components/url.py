@@ -45,13 +45,12 @@ def choice(
     if widget is st.segmented_control or getattr(widget, "__name__", "") == "segmented_control":
         kwargs.setdefault("required", True)
     value = widget(label, list(options), key=key, format_func=format_func, **kwargs)
-    _write(key, value, default)
+    _write(key, str(value))
     return str(value)
 
 
-def _write(key: str, value: str, default: str) -> None:
-    if value == default:
-        st.query_params.pop(key, None)
-    else:
-        st.query_params[key] = value
-    st.session_state[f"{key}__linked"] = st.query_params.get(key)
+def _write(key: str, value: str) -> None:
+    # Written even when it is the default: pages share keys (`grain`) but not defaults, so a
+    # link must say what it shows.
+    st.query_params[key] = value
+    st.session_state[f"{key}__linked"] = value

@@ -51,15 +51,11 @@ if profile is None:
         st.rerun()
     st.stop()
 
-back, origin = st.columns([1, 5])
-if back.button("Back to search", icon=":material/arrow_back:", type="tertiary"):
+if not drill.customer_breadcrumb(profile.display_name) and st.button(
+    "Back to search", icon=":material/arrow_back:", type="tertiary"
+):
     drill.go_to(customer=None)
     st.rerun()
-if drill.param("kpi") and origin.button(
-    "Back to the KPI's customers", icon=":material/monitoring:", type="tertiary"
-):
-    params = {k: st.query_params.get_all(k) for k in st.query_params if k != "customer"}
-    st.switch_page("views/kpis.py", query_params=params)
 
 customer.header(profile)
 customer.cards(profile)

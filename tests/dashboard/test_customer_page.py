@@ -158,18 +158,30 @@ def test_empty_warehouse_shows_a_friendly_message(warehouse_dir):
     assert not at.error and not at.warning
 
 
-def test_drilled_from_a_kpi_leads_back_to_its_customers(tiny_warehouse):
+def test_drilled_from_a_kpi_the_breadcrumb_leads_back_step_by_step(tiny_warehouse):
     at = AppTest.from_file(str(APP), default_timeout=60)
-    at.query_params["customer"] = "C1"
-    at.query_params["kpi"] = "revenue"
+    for name, value in {
+        "customer": "C1",
+        "kpi": "revenue",
+        "grain": "quarter",
+        "at": "2025-Q2",
+        "split": "country",
+        "group": "GB",
+    }.items():
+        at.query_params[name] = value
     at.run()
     at.switch_page(CUSTOMER).run()
 
-    button(at, "Back to the KPI's customers").click().run()
+    crumbs = [b.label for b in at.button if b.key and b.key.startswith("customer_crumb_")]
+    assert crumbs == ["Revenue by quarter", "2025-Q2", "GB"]
+    assert "Back to search" not in [b.label for b in at.button]
+
+    at.button(key="customer_crumb_1").click().run()
 
     assert not at.exception, at.exception
     assert at.title[0].value == "KPIs"
-    assert "customer" not in at.query_params
+    assert [s.value for s in at.main.subheader] == ["Revenue in 2025-Q2"]
+    assert "customer" not in at.query_params and "group" not in at.query_params
 
 
 def test_without_a_kpi_in_the_url_there_is_only_the_way_back_to_search(tiny_warehouse):
