@@ -40,6 +40,8 @@ sample: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/kpis.py
+	$(BIN)/python bench/browser_filters.py
 
 clean:
 	rm -rf $(VENV) test-artifacts .pytest_cache .mypy_cache .ruff_cache

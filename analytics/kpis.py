@@ -321,7 +321,10 @@ _PREVIOUS = {
 # Orders and the customers behind them, in one pass over the orders: `cp` holds one row per
 # customer, period and group; `inside` marks orders in the reported days (comparison periods
 # included), while cumulative measures (first order ever, orders and revenue to date) use all
-# history. `lag` finds whether the customer was active in the period before.
+# history. `lag` finds whether the customer was active in the period before. Cumulative revenue
+# (a second running window, as costly as the rest) is computed only for historical customer value.
+_CUMULATIVE_REVENUE = "sum(rev_all) OVER c"
+_DELTA_SQ = "sum(cum_rev * cum_rev - (cum_rev - rev_all) * (cum_rev - rev_all))"
 _ORDERS_SQL = """
 WITH o AS (
     SELECT grp, customer_id, order_date, amount,
@@ -338,13 +341,12 @@ WITH o AS (
            count(*) FILTER (WHERE ret AND inside) AS ret_in,
            count(*) FILTER (WHERE done) AS n_all,
            coalesce(sum(amount) FILTER (WHERE done), 0) AS rev_all,
-           min(order_date) FILTER (WHERE done) AS first_day,
-           bool_or(inside AND done) AS any_inside
+           min(order_date) FILTER (WHERE done) AS first_day
     FROM o GROUP BY ALL
 ), w AS (
     SELECT *,
            sum(n_all) OVER c AS cum_orders,
-           sum(rev_all) OVER c AS cum_rev,
+           {cumulative_revenue} AS cum_rev,
            lag(p) OVER c AS lag_p,
            lag(n_in) OVER c AS lag_n_in
     FROM cp
@@ -362,7 +364,7 @@ SELECT grp, p,
        count(*) FILTER (WHERE n_in > 0 AND lag_n_in > 0 AND lag_p = {previous}) AS retained,
        count(*) FILTER (WHERE n_all > 0 AND cum_orders = n_all) AS firsts,
        sum(rev_all) AS rev_all,
-       sum(cum_rev * cum_rev - (cum_rev - rev_all) * (cum_rev - rev_all)) AS delta_sq
+       {delta_sq} AS delta_sq
 FROM w GROUP BY grp, p
 """
 
@@ -452,12 +454,19 @@ def _family_stats(
     by: str | None,
     *,
     medians: bool,
+    customer_value: bool = True,
 ) -> pl.DataFrame:
     grain = window.grain
     if family == "orders":
         # Cumulative measures need the whole history up to the end, not just the window.
         rows, params = scoped_rows("orders", filters, by=by, until=window.end)
-        sql = _ORDERS_SQL.format(rows=rows, grain=grain, previous=_PREVIOUS[grain])
+        sql = _ORDERS_SQL.format(
+            rows=rows,
+            grain=grain,
+            previous=_PREVIOUS[grain],
+            cumulative_revenue=_CUMULATIVE_REVENUE if customer_value else "0",
+            delta_sq=_DELTA_SQ if customer_value else "0",
+        )
         params.update(since=window.since, skip_from=window.first, skip_to=window.start)
     else:
         dataset_name = "surveys" if family == "surveys" else "tickets"
@@ -653,9 +662,12 @@ def _trend(
 ) -> pl.DataFrame:
     grain = window.grain
     needs_medians = any(item.estimator == "median" for item in items)
+    needs_value = any(item.key == "clv_historical" for item in items)
     families = list(dict.fromkeys(item.family for item in items))
     tables = {
-        family: _family_stats(gateway, family, filters, window, by, medians=needs_medians)
+        family: _family_stats(
+            gateway, family, filters, window, by, medians=needs_medians, customer_value=needs_value
+        )
         for family in families
     }
     groups = sorted(

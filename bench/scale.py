@@ -1,0 +1,485 @@
+"""Scale company: a seeded, vectorised generator of a big company in canonical form.
+
+    .venv/bin/python bench/scale.py                       # 1M customers, 10M orders, 2M surveys
+    .venv/bin/python bench/scale.py --customers 100000 --orders 1000000 --surveys 200000
+    .venv/bin/python bench/scale.py --out /tmp/wh --force # build elsewhere, rebuilding
+
+Writes customers, orders, surveys and tickets, with the exact column names and types of
+`analytics.contract.DATASETS`, straight into a warehouse (one `Warehouse.commit` per dataset,
+no CSV ingest), by default under `bench/out/kpis_<customers>_<seed>/` (gitignored). A marker
+file, written last, records the parameters; a folder whose marker matches is reused as it is,
+anything else is rebuilt from scratch. The same parameters always give the same data.
+
+Shape of the company (dates 2023-01-01..2025-12-31): EMEA/Americas/APAC customers in 14
+countries (`analytics.sample.vocabulary`), three plans, six acquisition channels (some convert
+far less); 40 % signed up in the five years before the window, sign-ups grow within it.
+Purchase rates are Gamma(0.6) across buyers, so a few customers buy a lot; monthly seasonality
+peaks in November-December; six product categories have their own price levels; orders are
+~5 % returned, ~2 % cancelled, ~0.5 % without a status (counted as completed). Surveys are
+mostly sent after a purchase, some anonymous; tickets follow orders, the latest still open.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from analytics.contract import DATASETS
+from analytics.sample.arrays import nullable_int, sample_days, time_of_day
+from analytics.sample.profiles import ACQUISITION, MONTH_SEASONALITY
+from analytics.sample.vocabulary import (
+    CATEGORIES,
+    COUNTRIES,
+    DETRACTOR_COMMENTS,
+    EMAIL_DOMAINS,
+    FIRST_NAMES,
+    LAST_NAMES,
+    LATE_DELIVERY_COMMENTS,
+    PASSIVE_COMMENTS,
+    PLANS,
+    PRIORITIES,
+    PRODUCTS,
+    PROMOTER_COMMENTS,
+    REGIONS,
+    SALES_CHANNEL_WEIGHTS,
+    SALES_CHANNELS,
+    SURVEY_TOUCHPOINTS,
+    TICKET_CATEGORIES,
+    TICKET_CATEGORY_WEIGHTS,
+    TICKET_CHANNEL_WEIGHTS,
+    TICKET_CHANNELS,
+)
+from analytics.warehouse import Warehouse
+
+OUT = Path(__file__).resolve().parent / "out"
+GENERATOR_VERSION = 2  # bump when the generated data changes: cached warehouses are rebuilt
+MARKER = "_scale_complete.json"
+BUILDING = "_scale_building.json"  # written first: the folder is ours to replace
+START = date(2023, 1, 1)
+END = date(2025, 12, 31)
+DAYS = (END - START).days + 1
+_EPOCH_OFFSET = (START - date(1970, 1, 1)).days
+
+PLAN_WEIGHTS = (0.62, 0.28, 0.10)
+PLAN_RATE = (1.0, 1.3, 1.8)  # purchase rate multiplier per plan
+EXISTING_SHARE = 0.4  # customers who signed up before the window, up to EXISTING_YEARS earlier
+EXISTING_YEARS = 5
+RATE_SHAPE = 0.6  # Gamma shape of purchase rates across buyers: small = heavily skewed
+# Price level of each category in CATEGORIES order (Apparel, Footwear, Home, Electronics, ...).
+CATEGORY_PRICE = (1.0, 1.4, 0.9, 2.5, 0.5, 1.6)
+CATEGORY_WEIGHTS = (0.26, 0.14, 0.20, 0.14, 0.16, 0.10)
+ORDER_STATUS = ("completed", "returned", "cancelled", None)
+ORDER_STATUS_WEIGHTS = (0.925, 0.05, 0.02, 0.005)
+DISCOUNTED_SHARE = 0.22
+SURVEY_CHANNELS = ("Email", "Web", "App", "SMS")
+SURVEY_CHANNEL_WEIGHTS = (0.55, 0.25, 0.15, 0.05)
+SURVEY_KINDS = (0.70, 0.25, 0.05)  # after a purchase, about the relationship, anonymous
+SCORE_PRESENT = {"nps": 0.85, "csat": 0.55, "ces": 0.30}
+COMMENT_SHARE = 0.2
+TICKET_AFTER_ORDER = 0.8  # the rest are raised at a random time after sign-up
+
+
+@dataclass(frozen=True)
+class ScaleSpec:
+    """How big the company is and its seed; the same spec always gives the same data."""
+
+    customers: int = 1_000_000
+    orders: int = 10_000_000
+    surveys: int = 2_000_000
+    tickets: int = 500_000
+    seed: int = 1
+
+    @property
+    def folder_name(self) -> str:
+        return f"kpis_{self.customers}_{self.seed}"
+
+
+def scale_company(spec: ScaleSpec) -> dict[str, pl.DataFrame]:
+    """All four datasets as canonical frames (fine for small specs; big ones use `generate`)."""
+    return dict(generate(spec))
+
+
+def generate(spec: ScaleSpec) -> Iterator[tuple[str, pl.DataFrame]]:
+    """Yield (dataset, canonical frame) in load order, one at a time to bound memory.
+
+    Each dataset draws from its own child of `default_rng(seed)`: the customers do not depend
+    on the other sizes, and each later dataset only through the rows it refers to.
+    """
+    if min(spec.customers, spec.orders, spec.surveys, spec.tickets) < 1:
+        raise ValueError(f"Every size of the scale company must be >= 1. Got {spec} instead.")
+    rng_customers, rng_orders, rng_surveys, rng_tickets = np.random.default_rng(spec.seed).spawn(4)
+    season = _season()
+    people = _customers(rng_customers, spec.customers, season)
+    yield "customers", people.frame
+    orders, order_customer, order_day = _orders(rng_orders, spec.orders, people, season)
+    yield "orders", orders
+    del orders
+    yield "surveys", _surveys(rng_surveys, spec.surveys, people, order_customer, order_day)
+    yield "tickets", _tickets(rng_tickets, spec.tickets, people, order_customer, order_day)
+
+
+def build_warehouse(root: Path, spec: ScaleSpec, *, force: bool = False) -> dict[str, object]:
+    """Build the scale company into the warehouse at `root`, or reuse a complete one.
+
+    Returns the marker's content: the spec, row counts, and the seconds each dataset took
+    (generation and commit), plus `reused` telling whether the folder was reused. A folder
+    that is neither empty nor a scale warehouse (complete or not) is never replaced.
+    """
+    root = Path(root)
+    marker = root / MARKER
+    if not force and marker.exists():
+        built = json.loads(marker.read_text(encoding="utf-8"))
+        if built.get("spec") == asdict(spec) and built.get("version") == GENERATOR_VERSION:
+            return built | {"reused": True}
+    ours = marker.exists() or (root / BUILDING).exists()
+    if root.exists() and any(root.iterdir()) and not ours:
+        raise ValueError(f"{root} is not empty and holds no scale warehouse: not replacing it.")
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    (root / BUILDING).write_text(json.dumps({"spec": asdict(spec)}), encoding="utf-8")
+    warehouse = Warehouse(root)
+    seconds: dict[str, float] = {}
+    rows: dict[str, int] = {}
+    started = time.perf_counter()
+    tick = started
+    for name, frame in generate(spec):
+        warehouse.commit(
+            name,
+            frame,
+            mode="replace",
+            metadata={
+                "source_file": "bench/scale.py",
+                "rows_read": frame.height,
+                "rows_loaded": frame.height,
+                "rows_rejected": 0,
+                "mapping": "canonical",
+                "user": "bench",
+                "note": f"scale company, seed {spec.seed}",
+            },
+        )
+        rows[name] = frame.height
+        seconds[name] = round(time.perf_counter() - tick, 2)
+        del frame  # free it before the next dataset is generated
+        tick = time.perf_counter()
+    built = {
+        "spec": asdict(spec),
+        "version": GENERATOR_VERSION,
+        "rows": rows,
+        "seconds": seconds,
+        "total_seconds": round(time.perf_counter() - started, 2),
+    }
+    marker.write_text(json.dumps(built, indent=2), encoding="utf-8")
+    (root / BUILDING).unlink()
+    return built | {"reused": False}
+
+
+# ----- customers ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _People:
+    frame: pl.DataFrame
+    ids: pl.Series
+    active_from: np.ndarray  # day index from START of sign-up, 0 for earlier sign-ups
+    weight: np.ndarray  # probability of placing any one order
+    mood: np.ndarray  # satisfaction latent, standard normal
+
+
+def _customers(rng: np.random.Generator, n: int, season: np.ndarray) -> _People:
+    country = rng.choice(len(COUNTRIES), n, p=_norm([c.weight for c in COUNTRIES]))
+    region_of_country = np.array([REGIONS.index(c.region) for c in COUNTRIES])
+    region = region_of_country[country]
+    city = _pick_within(rng, [c.cities for c in COUNTRIES], country)
+    first = _pick_within(rng, [FIRST_NAMES[r] for r in REGIONS], region)
+    last = _pick_within(rng, [LAST_NAMES[r] for r in REGIONS], region)
+    growth = np.linspace(1.0, 2.0, DAYS)
+    signup_day = sample_days(
+        rng, season * growth, np.zeros(n, np.int64), np.full(n, DAYS - 1, np.int64)
+    )
+    existing = rng.random(n) < EXISTING_SHARE
+    signup_day[existing] = -rng.integers(1, EXISTING_YEARS * 365 + 1, int(existing.sum()))
+    active_from = np.maximum(signup_day, 0)
+    plan = rng.choice(len(PLANS), n, p=_norm(PLAN_WEIGHTS))
+    channel = rng.choice(len(ACQUISITION), n, p=_norm([a.share for a in ACQUISITION]))
+    conversion = np.array([a.conversion for a in ACQUISITION])[channel]
+    buys = rng.random(n) < conversion
+    rate = rng.gamma(RATE_SHAPE, 1.0, n) * np.asarray(PLAN_RATE)[plan] * buys
+    weight = rate * (DAYS - active_from)
+    birth_year = np.clip(np.round(rng.normal(1982, 13, n)), 1935, 2007)
+    birth_year[rng.random(n) < 0.08] = np.nan
+    gender = rng.choice(4, n, p=(0.49, 0.46, 0.02, 0.03))
+    number = rng.integers(100_000_000, 1_000_000_000, n)
+    domain = rng.choice(len(EMAIL_DOMAINS), n)
+
+    ids = _ids("C", n)
+    first_names = _lookup(_flat([FIRST_NAMES[r] for r in REGIONS]), first)
+    last_names = _lookup(_flat([LAST_NAMES[r] for r in REGIONS]), last)
+    frame = pl.DataFrame(
+        {
+            "customer_id": ids,
+            "signup_date": _dates(signup_day),
+            "first": first_names,
+            "last": last_names,
+            "serial": ids.str.slice(1),
+            "domain": _lookup(EMAIL_DOMAINS, domain),
+            "code": _lookup([c.calling_code for c in COUNTRIES], country),
+            "number": number,
+            "country": _lookup([c.name for c in COUNTRIES], country),
+            "region": _lookup(REGIONS, region),
+            "city": _lookup(_flat([c.cities for c in COUNTRIES]), city),
+            "plan": _lookup(PLANS, plan),
+            "acquisition_channel": _lookup([a.name for a in ACQUISITION], channel),
+            "birth_year": nullable_int(birth_year),
+            "gender": _lookup(("Female", "Male", "Non-binary", None), gender),
+        }
+    ).with_columns(
+        name=pl.concat_str("first", pl.lit(" "), "last"),
+        email=pl.concat_str(
+            pl.concat_str("first", pl.lit("."), "last")
+            .str.to_lowercase()
+            .str.replace_all(r"[^\p{L}\p{N}.]", ""),
+            "serial",
+            pl.lit("@"),
+            "domain",
+        ),
+        phone=pl.concat_str(pl.lit("+"), "code", pl.lit(" "), pl.col("number").cast(pl.String)),
+    )
+    mood = rng.normal(0.0, 1.0, n).astype(np.float32)
+    return _People(_canonical("customers", frame), ids, active_from, weight, mood)
+
+
+# ----- orders ---------------------------------------------------------------------------------
+
+
+def _orders(
+    rng: np.random.Generator, n: int, people: _People, season: np.ndarray
+) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
+    if people.weight.sum() == 0:  # a tiny company where nobody buys: let everyone buy alike
+        p = _norm(DAYS - people.active_from)
+    else:
+        p = people.weight / people.weight.sum()
+    # Orders per customer, then each order's day; customers come out ascending, so a stable
+    # sort by day numbers orders by (day, customer), as a shop numbers them.
+    customer = np.repeat(np.arange(p.size, dtype=np.int32), rng.multinomial(n, p))
+    day = sample_days(rng, season, people.active_from[customer], np.full(n, DAYS - 1, np.int64))
+    day = day.astype(np.int16)
+    order = np.argsort(day, kind="stable")
+    customer, day = customer[order], day[order]
+
+    spend = rng.gamma(4.0, 60.0 / 4.0, people.weight.size)  # each customer's own level
+    category = rng.choice(len(CATEGORIES), n, p=_norm(CATEGORY_WEIGHTS))
+    mean = spend[customer] * np.asarray(CATEGORY_PRICE)[category]
+    amount = np.round(np.maximum(rng.gamma(6.0, mean / 6.0), 1.0), 2)
+    product = _pick_within(rng, [PRODUCTS[c] for c in CATEGORIES], category)
+    discounted = rng.random(n) < DISCOUNTED_SHARE
+    discount = np.where(discounted, np.round(amount * rng.uniform(0.05, 0.3, n), 2), 0.0)
+    frame = pl.DataFrame(
+        {
+            "order_id": _ids("O", n),
+            "customer_id": people.ids.gather(customer),
+            "order_date": _dates(day),
+            "amount": amount,
+            "quantity": np.minimum(rng.geometric(0.6, n), 10),
+            "product": _lookup(_flat([PRODUCTS[c] for c in CATEGORIES]), product),
+            "product_category": _lookup(CATEGORIES, category),
+            "channel": _lookup(SALES_CHANNELS, rng.choice(3, n, p=_norm(SALES_CHANNEL_WEIGHTS))),
+            "status": _lookup(ORDER_STATUS, rng.choice(4, n, p=_norm(ORDER_STATUS_WEIGHTS))),
+            "discount": discount,
+        }
+    )
+    return _canonical("orders", frame), customer, day
+
+
+# ----- surveys --------------------------------------------------------------------------------
+
+
+def _surveys(
+    rng: np.random.Generator,
+    n: int,
+    people: _People,
+    order_customer: np.ndarray,
+    order_day: np.ndarray,
+) -> pl.DataFrame:
+    kind = rng.choice(3, n, p=_norm(SURVEY_KINDS))
+    anchor = rng.integers(0, order_customer.size, n)
+    anyone = rng.integers(0, people.ids.len(), n)
+    customer = np.where(kind == 0, order_customer[anchor], anyone)
+    after_order = order_day[anchor] + np.floor(rng.exponential(3.0, n))
+    any_time = people.active_from[anyone] + rng.random(n) * (DAYS - people.active_from[anyone])
+    day = np.where(kind == 0, after_order, np.where(kind == 1, any_time, rng.random(n) * DAYS))
+    day = np.minimum(np.floor(day), DAYS - 1) + time_of_day(rng, n)
+    order = np.argsort(day, kind="stable")
+    kind, customer, day = kind[order], customer[order], day[order]
+
+    latent = 0.7 * people.mood[customer] + 0.7 * rng.normal(0.0, 1.0, n)
+    latent[kind == 2] = rng.normal(0.0, 1.0, int((kind == 2).sum()))
+    present = {k: rng.random(n) < share for k, share in SCORE_PRESENT.items()}
+    present["nps"] |= ~(present["csat"] | present["ces"])
+    nps = np.clip(np.round(8.2 + 2.0 * latent), 0, 10)
+    csat = np.clip(np.round(3.9 + 0.9 * latent), 1, 5)
+    ces = np.clip(np.round(3.0 - 1.1 * latent), 1, 7)
+
+    band = np.where(nps >= 9, 0, np.where(nps >= 7, 1, 2))
+    pools = [
+        PROMOTER_COMMENTS,
+        PASSIVE_COMMENTS,
+        LATE_DELIVERY_COMMENTS + _flat(list(DETRACTOR_COMMENTS.values())),
+    ]
+    comment = _pick_within(rng, pools, band)
+    comment[rng.random(n) >= COMMENT_SHARE] = -1
+    frame = pl.DataFrame(
+        {
+            "response_id": _ids("R", n),
+            "customer_id": people.ids.gather(customer).set(pl.Series(kind == 2), None),
+            "responded_at": _datetimes(day),
+            "nps": nullable_int(np.where(present["nps"], nps, np.nan)),
+            "csat": nullable_int(np.where(present["csat"], csat, np.nan)),
+            "ces": nullable_int(np.where(present["ces"], ces, np.nan)),
+            "comment": _lookup(_flat(pools), comment),
+            "touchpoint": _lookup(
+                SURVEY_TOUCHPOINTS, np.where(kind == 0, 0, rng.integers(1, 4, n))
+            ),
+            "channel": _lookup(SURVEY_CHANNELS, rng.choice(4, n, p=_norm(SURVEY_CHANNEL_WEIGHTS))),
+        }
+    )
+    return _canonical("surveys", frame)
+
+
+# ----- tickets --------------------------------------------------------------------------------
+
+
+def _tickets(
+    rng: np.random.Generator,
+    n: int,
+    people: _People,
+    order_customer: np.ndarray,
+    order_day: np.ndarray,
+) -> pl.DataFrame:
+    after_order = rng.random(n) < TICKET_AFTER_ORDER
+    anchor = rng.integers(0, order_customer.size, n)
+    anyone = rng.integers(0, people.ids.len(), n)
+    customer = np.where(after_order, order_customer[anchor], anyone)
+    day = np.where(
+        after_order,
+        order_day[anchor] + rng.exponential(5.0, n),
+        people.active_from[anyone] + rng.random(n) * (DAYS - people.active_from[anyone]),
+    )
+    opened = np.minimum(np.floor(day), DAYS - 1) + time_of_day(rng, n)
+    order = np.argsort(opened, kind="stable")
+    customer, opened = customer[order], opened[order]
+
+    first_response = opened + rng.exponential(0.25, n)
+    first_response[rng.random(n) < 0.03] = np.nan
+    resolved = np.maximum(opened, np.nan_to_num(first_response)) + rng.exponential(1.5, n)
+    resolved[(resolved >= DAYS) | (rng.random(n) < 0.04)] = np.nan  # still open at the end
+    first_response[first_response >= DAYS] = np.nan
+    is_open = np.isnan(resolved)
+    status = np.where(is_open, rng.integers(0, 2, n), rng.integers(2, 4, n))
+    latent = 0.7 * people.mood[customer] + 0.7 * rng.normal(0.0, 1.0, n)
+    csat = np.clip(np.round(3.6 + 1.1 * latent), 1, 5)
+    csat[is_open | (rng.random(n) >= 0.35)] = np.nan
+    frame = pl.DataFrame(
+        {
+            "ticket_id": _ids("T", n),
+            "customer_id": people.ids.gather(customer),
+            "opened_at": _datetimes(opened),
+            "first_response_at": _datetimes(first_response),
+            "resolved_at": _datetimes(resolved),
+            "channel": _lookup(TICKET_CHANNELS, rng.choice(4, n, p=_norm(TICKET_CHANNEL_WEIGHTS))),
+            "category": _lookup(
+                TICKET_CATEGORIES, rng.choice(5, n, p=_norm(TICKET_CATEGORY_WEIGHTS))
+            ),
+            "priority": _lookup(PRIORITIES, rng.choice(4, n, p=(0.30, 0.50, 0.15, 0.05))),
+            "status": _lookup(("Open", "Pending", "Solved", "Closed"), status),
+            "csat": nullable_int(csat),
+        }
+    )
+    return _canonical("tickets", frame)
+
+
+# ----- helpers --------------------------------------------------------------------------------
+
+
+def _season() -> np.ndarray:
+    first = np.datetime64(START, "D")
+    months = np.arange(first, first + DAYS).astype("datetime64[M]").astype(np.int64) % 12
+    return np.asarray(MONTH_SEASONALITY)[months] / np.mean(MONTH_SEASONALITY)
+
+
+def _norm(weights: Sequence[float] | np.ndarray) -> np.ndarray:
+    array = np.asarray(weights, dtype=np.float64)
+    return array / array.sum()
+
+
+def _flat(groups: Sequence[Sequence[str]]) -> tuple[str, ...]:
+    return tuple(item for group in groups for item in group)
+
+
+def _pick_within(
+    rng: np.random.Generator, groups: Sequence[Sequence[str]], group: np.ndarray
+) -> np.ndarray:
+    """Index into `_flat(groups)` of a uniform pick from each row's own group."""
+    sizes = np.array([len(g) for g in groups])
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    return offsets[group] + np.floor(rng.random(group.size) * sizes[group]).astype(np.int64)
+
+
+def _lookup(values: Sequence[str | None], index: np.ndarray) -> pl.Series:
+    """`values[index]` as a string series; a negative index gives null."""
+    vocab = pl.Series([*values, None], dtype=pl.String)
+    return vocab.gather(np.where(index < 0, len(values), index))
+
+
+def _ids(prefix: str, n: int) -> pl.Series:
+    width = len(str(n))
+    digits = pl.int_range(1, n + 1, eager=True).cast(pl.String).str.zfill(width)
+    return (prefix + digits).rename("")
+
+
+def _dates(days: np.ndarray) -> pl.Series:
+    return pl.Series(_EPOCH_OFFSET + days.astype(np.int32)).cast(pl.Date)
+
+
+def _datetimes(days: np.ndarray) -> pl.Series:
+    """Datetimes to the second from fractional day indexes; NaN becomes null."""
+    missing = np.isnan(days)
+    seconds = _EPOCH_OFFSET * 86_400 + np.floor(np.where(missing, 0.0, days) * 86_400)
+    series = pl.Series(seconds.astype(np.int64) * 1_000_000).cast(pl.Datetime("us"))
+    return series.set(pl.Series(missing), None) if missing.any() else series
+
+
+def _canonical(name: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """The contract's columns, in its order, with its types."""
+    return frame.select(pl.col(c.name).cast(c.dtype, strict=True) for c in DATASETS[name].columns)
+
+
+def main() -> None:
+    defaults = ScaleSpec()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--customers", type=int, default=defaults.customers)
+    parser.add_argument("--orders", type=int, default=defaults.orders)
+    parser.add_argument("--surveys", type=int, default=defaults.surveys)
+    parser.add_argument("--tickets", type=int, default=defaults.tickets)
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--out", type=Path, help="warehouse folder (default bench/out/kpis_...)")
+    parser.add_argument("--force", action="store_true", help="rebuild even when complete")
+    args = parser.parse_args()
+    spec = ScaleSpec(args.customers, args.orders, args.surveys, args.tickets, args.seed)
+    root = args.out or OUT / spec.folder_name
+    built = build_warehouse(root, spec, force=args.force)
+    state = "reused" if built["reused"] else f"built in {built['total_seconds']} s"
+    print(f"{root}: {state}")
+    print(json.dumps({k: built[k] for k in ("rows", "seconds")}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
