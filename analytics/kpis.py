@@ -21,7 +21,7 @@ import polars as pl
 
 from analytics import stats
 from analytics.errors import ConfigError
-from analytics.filters import DIMENSIONS, Filters, data_range, scoped_rows
+from analytics.filters import DIMENSIONS, NOT_SET, Filters, data_range, scoped_rows
 from analytics.periods import (
     Grain,
     check_grain,
@@ -672,7 +672,7 @@ def _trend(
     }
     groups = sorted(
         {g for table in tables.values() for g in table["grp"].to_list()},
-        key=lambda g: (g is None, g),
+        key=lambda g: (g is None, g == NOT_SET, g),
     )
     if by is None or not groups:
         groups = [None] if by is None else []

@@ -11,15 +11,18 @@ import polars as pl
 from dashboard import format as fmt
 
 _MEASURE_TEXT = {
-    "customers": "active customers, % of the cohort",
-    "revenue": "revenue, % of the cohort's first period",
+    "customers": "Active customers, % of the cohort",
+    "revenue": "Revenue, % of the cohort's first period",
 }
 
 
-def cohort_heatmap(table: pl.DataFrame, measure: str, grain: str) -> go.Figure:
+def cohort_heatmap(
+    table: pl.DataFrame, measure: str, grain: str, *, compact: bool = False
+) -> go.Figure:
     """Cohorts down, periods since the first order across; each cell's colour and text is the
     measure's value in percent, its hover the counts behind it. A cell carries
-    `customdata` = [cohort start (ISO), period index] for drill-down."""
+    `customdata` = [cohort start (ISO), period index] for drill-down. `compact` (maps side
+    by side) drops the colour bar and the titles, which the page states once instead."""
     cohorts = table.select("cohort", "cohort_start", "size").unique().sort("cohort_start")
     indices = sorted(table["period_index"].unique().to_list())
     lookup = {(r["cohort_start"], r["period_index"]): r for r in table.iter_rows(named=True)}
@@ -52,16 +55,19 @@ def cohort_heatmap(table: pl.DataFrame, measure: str, grain: str) -> go.Figure:
             zmin=0,
             zmax=100,
             colorbar={"title": "%", "ticksuffix": "%"},
+            showscale=not compact,
             xgap=1,
             ygap=1,
         )
     )
-    figure.update_yaxes(autorange="reversed", title=f"Cohort (first order {grain}, size)")
+    figure.update_yaxes(
+        autorange="reversed", title=None if compact else f"Cohort (first order {grain}, size)"
+    )
     figure.update_xaxes(title=f"{grain.capitalize()}s since the first order", type="category")
     figure.update_layout(
-        title={"text": _MEASURE_TEXT[measure], "font": {"size": 14}},
+        title=None if compact else {"text": _MEASURE_TEXT[measure], "font": {"size": 14}},
         height=max(320, 26 * len(labels) + 140),
-        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        margin={"l": 10, "r": 10, "t": 10 if compact else 40, "b": 10},
     )
     return figure
 

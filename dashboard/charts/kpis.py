@@ -17,10 +17,14 @@ from dashboard import format as fmt
 
 BAND_COLOUR = "rgba(0, 114, 178, 0.15)"
 LINE_COLOUR = "#0072b2"
+SELECTED_COLOUR = "#d55e00"  # Okabe-Ito vermillion: the reader's current choice
+MUTED = "#9ab8d3"
 _TICK_FORMAT = {"currency": "$,.0f", "count": ",.0f", "percent": ".0f", "score": ".0f"}
 
 
-def trend_figure(table: pl.DataFrame, item: Kpi, *, grouped: bool) -> go.Figure:
+def trend_figure(
+    table: pl.DataFrame, item: Kpi, *, grouped: bool, selected: str | None = None
+) -> go.Figure:
     """The KPI over time: one line per group, or one line with its 95 % interval as a band.
 
     A hollow marker is a period only partly inside the date range; a ring marks a change
@@ -64,12 +68,21 @@ def trend_figure(table: pl.DataFrame, item: Kpi, *, grouped: bool) -> go.Figure:
             )
         )
     _axes(figure, item)
+    periods = table["period"].unique(maintain_order=True).to_list()
+    if selected in periods:
+        index = periods.index(selected)
+        figure.add_vrect(
+            x0=index - 0.5, x1=index + 0.5, fillcolor=SELECTED_COLOUR, opacity=0.12, line_width=0
+        )
     figure.update_layout(showlegend=grouped or item.has_interval, hovermode="closest")
     return figure
 
 
-def breakdown_figure(table: pl.DataFrame, item: Kpi, dimension_label: str) -> go.Figure:
-    """One bar per group for one period, with the 95 % interval as an error bar."""
+def breakdown_figure(
+    table: pl.DataFrame, item: Kpi, dimension_label: str, *, selected: str | None = None
+) -> go.Figure:
+    """One bar per group for one period, with the 95 % interval as an error bar; the
+    selected group's bar stands out."""
     ordered = table.sort("value", descending=True, nulls_last=True)
     values = ordered["value"].to_list()
     error: dict[str, object] | None = None
@@ -92,7 +105,14 @@ def breakdown_figure(table: pl.DataFrame, item: Kpi, dimension_label: str) -> go
             x=ordered["group"].to_list(),
             y=values,
             error_y=error,
-            marker={"color": LINE_COLOUR},
+            marker={
+                "color": [
+                    SELECTED_COLOUR
+                    if g == selected
+                    else (LINE_COLOUR if selected is None else MUTED)
+                    for g in ordered["group"].to_list()
+                ]
+            },
             customdata=[[p, g] for p, g in ordered.select("period", "group").iter_rows()],
             hovertext=[_hover(row, item) for row in ordered.iter_rows(named=True)],
             hovertemplate="%{hovertext}<extra></extra>",

@@ -76,7 +76,7 @@ if at:
     drill.breadcrumb(trail)
 
 event = st.plotly_chart(
-    charts.trend_figure(table, item, grouped=by is not None),
+    charts.trend_figure(table, item, grouped=by is not None, selected=at),
     key=drill.chart_key("trend"),
     on_select="rerun",
     selection_mode="points",
@@ -103,7 +103,7 @@ if at:
     st.subheader(f"{item.label} in {at}" + (f" · {group}" if group else ""))
     parts = data.trend(warehouse, (key,), filters, grain, split).filter(pl.col("period") == at)
     bar = st.plotly_chart(
-        charts.breakdown_figure(parts, item, DIMENSIONS[split].label),
+        charts.breakdown_figure(parts, item, DIMENSIONS[split].label, selected=group),
         key=drill.chart_key("breakdown"),
         on_select="rerun",
         selection_mode="points",

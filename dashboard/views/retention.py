@@ -80,13 +80,13 @@ if by and len(groups) > MAX_SIDE_BY_SIDE:
     groups = largest
 cell: list[str] | None = None
 cell_group: str | None = None
-columns = st.columns(len(groups)) if by else [st.container()]
-for column, group in zip(columns, groups, strict=True):
+slots = [c for _ in range(0, len(groups), 2) for c in st.columns(2)] if by else [st.container()]
+for column, group in zip(slots, groups, strict=False):
     part = table.filter(pl.col("group") == group) if by else table
     if by:
         column.markdown(f"**{fmt.plain_text(str(group))}**")
     event = column.plotly_chart(
-        cohort_charts.cohort_heatmap(part, measure, grain),
+        cohort_charts.cohort_heatmap(part, measure, grain, compact=by is not None),
         key=drill.chart_key(f"cohorts_{group}"),
         on_select="rerun",
         selection_mode="points",
