@@ -496,7 +496,7 @@ def _typed_column(
             expr = number
             what = "not a number"
     elif col.allowed:
-        expr = raw.str.to_lowercase().replace_strict(STATUS_SYNONYMS, default=None)
+        expr, fallback = _fast_categories(source)
         if col.name == "status":
             expr = pl.when(raw.is_null()).then(pl.lit("completed")).otherwise(expr)
         allowed = ", ".join(col.allowed)
@@ -597,6 +597,16 @@ def _fast_numbers(source: str, decimal_comma: bool) -> tuple[pl.Expr, dict[str, 
     general = number_expr(helper, decimal_comma=False)
     # Plain casting accepts "inf" and "nan", which are not amounts.
     return pl.when(plain.is_finite()).then(plain).otherwise(general), rest
+
+
+def _fast_categories(source: str) -> tuple[pl.Expr, dict[str, pl.Expr]]:
+    """The normalised category: most values are a synonym as written (they are lowercase), so
+    only the others (a mostly-null helper column) are lowercased before the lookup."""
+    raw = pl.col(source)
+    helper = f"__fallback_category_{source}"
+    rest: dict[str, pl.Expr] = {helper: pl.when(~raw.is_in(list(STATUS_SYNONYMS))).then(raw)}
+    general = pl.col(helper).str.to_lowercase().replace_strict(STATUS_SYNONYMS, default=None)
+    return raw.replace_strict(STATUS_SYNONYMS, default=general), rest
 
 
 def _derived_key(ds: Dataset, typed: dict[str, pl.Expr]) -> pl.Expr:

@@ -154,3 +154,18 @@ def test_typed_read_warns_about_orphans_like_the_text_pass():
 def test_a_quote_character_keeps_the_text_pass():
     content = ORDERS.replace(b"O3,", b'"O3",')
     assert read_export(content, file_name="orders.csv").plain is None
+
+
+def test_category_lookup_lowercases_like_the_general_rule():
+    from analytics.contract import STATUS_SYNONYMS
+
+    words = list(STATUS_SYNONYMS)
+    values = [*words, *(w.upper() for w in words), *(w.title() for w in words)]
+    values += [None, "", "lost", "DELİVERED", "İ", "Ok ", "ÉTÉ", "ǅ"]
+    frame = pl.DataFrame({"s": values}, schema={"s": pl.String})
+    expr, helpers = validation._fast_categories("s")
+    fast = frame.with_columns(**helpers).select(expr.alias("v"))["v"]
+    general = frame.select(
+        pl.col("s").str.to_lowercase().replace_strict(STATUS_SYNONYMS, default=None).alias("v")
+    )["v"]
+    assert fast.to_list() == general.to_list()
