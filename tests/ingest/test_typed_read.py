@@ -60,6 +60,11 @@ EVENTS = (
     b"C1,2025-01-05 10:00:00,visit,web\n"
     b"C1,2025-01-05 10:05:00,checkout,web\n"
 )
+WIDE_WHITESPACE = (
+    "order_id\tcustomer_id\torder_date\tamount\tchannel\tstatus\n"
+    "O1\tC1\u00a0\t2025-01-05\t10.5\t\u3000web\tDELIVERED\n"
+    "O2\tC2\t2025-01-06\t20\tapp\t Cancelled\u2003\n"
+).encode()
 CRLF = ORDERS.replace(b"\n", b"\r\n")
 SEMICOLON = ORDERS.replace(b",", b";")
 
@@ -67,6 +72,7 @@ CLEAN = [
     ("orders", ORDERS),
     ("orders", ORDERS_NO_ID),
     ("orders", WHITESPACE),
+    ("orders", WIDE_WHITESPACE),
     ("orders", CRLF),
     ("orders", SEMICOLON),
     ("customers", CUSTOMERS_ATTRIBUTES),
