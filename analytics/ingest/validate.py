@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
 import polars as pl
 
 from analytics.contract import STATUS_SYNONYMS, Column, Dataset, attribute_name
@@ -707,7 +708,7 @@ def _flag_duplicates(
     first occurrences, so the exact check only runs when some hash repeats.
     """
     keys = result.get_column(key).drop_nulls()
-    if keys.hash().n_unique() == keys.len():
+    if _distinct_hashes(keys):
         return result
     flag = pl.col(key).is_not_null() & ~pl.col(key).is_first_distinct()
     result = result.with_columns(flag.alias(f"__flag{index}"))
@@ -728,6 +729,16 @@ def _flag_duplicates(
     return result.with_columns(restored).with_columns(
         (pl.col("__invalid") | pl.col(f"__flag{index}")).alias("__invalid")
     )
+
+
+def _distinct_hashes(keys: pl.Series) -> bool:
+    """Whether the (non-null) keys all hash differently, which proves them distinct.
+
+    NumPy's sort of 64-bit integers (vectorised) is several times faster than counting
+    distinct hashes with Polars; equal neighbours in sorted order are repeated hashes.
+    """
+    hashes = np.sort(keys.hash().to_numpy())
+    return not bool((hashes[1:] == hashes[:-1]).any())
 
 
 def _explain(

@@ -175,3 +175,11 @@ def test_category_lookup_lowercases_like_the_general_rule():
         pl.col("s").str.to_lowercase().replace_strict(STATUS_SYNONYMS, default=None).alias("v")
     )["v"]
     assert fast.to_list() == general.to_list()
+
+
+def test_distinct_hashes_prove_distinct_keys():
+    assert validation._distinct_hashes(pl.Series([], dtype=pl.String))
+    assert validation._distinct_hashes(pl.Series(["O1"]))
+    assert validation._distinct_hashes(pl.Series([f"O{i}" for i in range(10_000)]))
+    assert not validation._distinct_hashes(pl.Series(["O1", "O2", "O3", "O2"]))
+    assert not validation._distinct_hashes(pl.Series([3, 1, 2, 1]))
