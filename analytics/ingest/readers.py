@@ -157,6 +157,7 @@ class PlainText:
             row_index_name=ROW_COLUMN,
             row_index_offset=self.data_line + 1,
             raise_if_empty=False,
+            empty_string_is_null=True,
         )
         maybe_short = pl.when(pl.col(self.headers[-1]).is_null()).then(
             pl.lit("row may have fewer fields than the header")
@@ -164,8 +165,9 @@ class PlainText:
         frame = frame.select(
             *self.headers, pl.col(ROW_COLUMN).cast(pl.Int64), maybe_short.alias(PROBLEM_COLUMN)
         )
+        # Empty fields are read as null; without padding no other value needs stripping.
         text = [i for i, name in enumerate(self.headers) if schema[name] == pl.String]
-        return _finish(frame, len(self.headers), text, strip=self.padded)
+        return _finish(frame, len(self.headers), text if self.padded else [])
 
 
 @dataclass(frozen=True)
@@ -846,25 +848,24 @@ def _records_with_quotes(lines: pl.LazyFrame, delimiter: str, data_line: int) ->
     )
 
 
-def _finish(
-    frame: pl.LazyFrame, width: int, text: Sequence[int] | None = None, *, strip: bool = True
-) -> pl.LazyFrame:
+def _finish(frame: pl.LazyFrame, width: int, text: Sequence[int] | None = None) -> pl.LazyFrame:
     """Strip values, make empty ones null and drop rows with neither a value nor a problem.
 
-    `text` lists the positions of the String columns when not all `width` columns are;
-    `strip=False` when no value can start or end with whitespace (the strip is costly).
+    `text` lists the positions of the String columns to strip when not all `width` columns
+    are text (or none needs it).
     """
     columns = pl.nth(list(range(width)))
-    texts = pl.nth(list(range(width)) if text is None else list(text))
-    if strip:
-        # Two steps so the strip runs once.
-        frame = frame.with_columns(texts.str.strip_chars())
-    # when/then rather than `replace("", None)`, which stops Polars from streaming the scan.
-    return (
-        frame.with_columns(pl.when(texts.str.len_bytes() > 0).then(texts))
-        .filter(pl.any_horizontal(columns.is_not_null()) | pl.col(PROBLEM_COLUMN).is_not_null())
-        .select(columns, ROW_COLUMN, PROBLEM_COLUMN)
-    )
+    positions = list(range(width)) if text is None else list(text)
+    if positions:
+        texts = pl.nth(positions)
+        # Two steps so the strip runs once; when/then rather than `replace("", None)`, which
+        # stops Polars from streaming the scan.
+        frame = frame.with_columns(texts.str.strip_chars()).with_columns(
+            pl.when(texts.str.len_bytes() > 0).then(texts)
+        )
+    return frame.filter(
+        pl.any_horizontal(columns.is_not_null()) | pl.col(PROBLEM_COLUMN).is_not_null()
+    ).select(columns, ROW_COLUMN, PROBLEM_COLUMN)
 
 
 # --- Excel ---------------------------------------------------------------------------------
