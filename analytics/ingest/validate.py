@@ -35,6 +35,9 @@ Severity = Literal["error", "warning"]
 EXAMPLES = 5
 _SAMPLE_ROWS = 20_000
 REASON = "reason"
+_SYNONYMS = list(STATUS_SYNONYMS)
+_SYNONYM_ENUM = pl.Enum(_SYNONYMS)
+_NORMALISED = pl.Series([STATUS_SYNONYMS[word] for word in _SYNONYMS], dtype=pl.String)
 _FORMAT_LABEL = {
     "iso": "YYYY-MM-DD",
     "yyyymmdd": "YYYYMMDD",
@@ -602,12 +605,18 @@ def _fast_numbers(source: str, decimal_comma: bool) -> tuple[pl.Expr, dict[str, 
 
 def _fast_categories(source: str) -> tuple[pl.Expr, dict[str, pl.Expr]]:
     """The normalised category: most values are a synonym as written (they are lowercase), so
-    only the others (a mostly-null helper column) are lowercased before the lookup."""
+    only the others (a mostly-null helper column) are lowercased before the lookup.
+
+    The lookup casts to an Enum of the synonyms and picks the normalised word by the Enum's
+    index: in a streaming query `replace_strict` costs several times more.
+    """
     raw = pl.col(source)
     helper = f"__fallback_category_{source}"
-    rest: dict[str, pl.Expr] = {helper: pl.when(~raw.is_in(list(STATUS_SYNONYMS))).then(raw)}
-    general = pl.col(helper).str.to_lowercase().replace_strict(STATUS_SYNONYMS, default=None)
-    return raw.replace_strict(STATUS_SYNONYMS, default=general), rest
+    rest: dict[str, pl.Expr] = {helper: pl.when(~raw.is_in(_SYNONYMS)).then(raw)}
+    as_written = raw.cast(_SYNONYM_ENUM, strict=False)
+    lowered = pl.col(helper).str.to_lowercase().cast(_SYNONYM_ENUM, strict=False)
+    index = pl.coalesce(as_written, lowered).to_physical()
+    return pl.lit(_NORMALISED).gather(index), rest
 
 
 def _derived_key(ds: Dataset, typed: dict[str, pl.Expr]) -> pl.Expr:
