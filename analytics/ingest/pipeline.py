@@ -323,10 +323,13 @@ class _Sha256:
 
     def _hash_file(self, path: Path) -> None:
         h = hashlib.sha256()
+        # One reused buffer that stays in cache: cheaper than reading fresh 8 MB chunks.
+        buffer = bytearray(1 << 20)
+        view = memoryview(buffer)
         try:
-            with open(path, "rb") as handle:
-                while chunk := handle.read(8 << 20):
-                    h.update(chunk)
+            with open(path, "rb", buffering=0) as handle:
+                while size := handle.readinto(buffer):
+                    h.update(view[:size])
         except OSError:
             return
         self._digest = h.hexdigest()

@@ -12,7 +12,9 @@ Large UTF-8 CSV files stay lazy: the frame is a `pl.scan_csv` of the file itself
 `pl.scan_lines` of the same file that supplies line numbers and field counts, so a 500 MB export
 is read by Polars in bounded memory and never passes through Python. When such a file is
 plain (no quote character, so every line is one record), `RawTable.plain` also offers a
-typed scan of it, so validation can let Polars parse numbers and dates while reading.
+typed scan of it, so validation can let Polars parse numbers and dates while reading; the
+pass that checks the encoding also notes where whitespace occurs, so that scan skips the
+strip when no value can start or end with whitespace.
 """
 
 from __future__ import annotations
@@ -85,6 +87,14 @@ _ZIP_KINDS: tuple[tuple[str, str], ...] = (
     ("ppt/", "a PowerPoint presentation (.pptx)"),
 )
 
+# What `str.strip_chars()` strips (Unicode White_Space), as the UTF-8 bytes that can show it:
+# ASCII whitespace other than the line feed, which ends every record of a plain text.
+_ASCII_BLANKS = (b"\t", b"\x0b", b"\x0c", b"\r", b" ")
+_WIDE_BLANKS = tuple(
+    chr(code).encode()
+    for code in (0x85, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x2028, 0x2029, 0x202F, 0x205F, 0x3000)
+)
+
 _QUALTRICS_IMPORT_ID = re.compile(r'^\{"ImportId":')
 _SURVEYMONKEY_SUBLABELS = frozenset({"Response", "Open-Ended Response"})
 _EXCEL_MIDNIGHT = r"^(\d{4}-\d{2}-\d{2}) 00:00:00$"
@@ -106,12 +116,17 @@ class SourceInfo:
 
 @dataclass(frozen=True)
 class PlainText:
-    """A UTF-8 delimited text whose lines are its records: it has no quote character."""
+    """A UTF-8 delimited text whose lines are its records: it has no quote character.
+
+    `padded` is False when no data line holds a whitespace character other than the
+    delimiter, so no value can need stripping.
+    """
 
     target: str | bytes
     delimiter: str
     data_line: int  # lines before the first data record
     headers: tuple[str, ...]
+    padded: bool = True
 
     def scan(self, dtypes: Mapping[str, pl.DataType]) -> pl.LazyFrame:
         """Scan the records with some columns parsed by Polars while reading.
@@ -142,6 +157,7 @@ class PlainText:
             row_index_name=ROW_COLUMN,
             row_index_offset=self.data_line + 1,
             raise_if_empty=False,
+            empty_string_is_null=True,
         )
         maybe_short = pl.when(pl.col(self.headers[-1]).is_null()).then(
             pl.lit("row may have fewer fields than the header")
@@ -149,8 +165,9 @@ class PlainText:
         frame = frame.select(
             *self.headers, pl.col(ROW_COLUMN).cast(pl.Int64), maybe_short.alias(PROBLEM_COLUMN)
         )
+        # Empty fields are read as null; without padding no other value needs stripping.
         text = [i for i, name in enumerate(self.headers) if schema[name] == pl.String]
-        return _finish(frame, len(self.headers), text)
+        return _finish(frame, len(self.headers), text if self.padded else [])
 
 
 @dataclass(frozen=True)
@@ -201,11 +218,11 @@ def read_export(
         return _read_parquet(src)
     if kind == "excel":
         return _read_excel(src, sheet)
-    encoding, has_quote = _detect_encoding(src)
+    encoding, scanned = _detect_encoding(src)
     text = _sniff_text(src, encoding)
     if _is_json_lines(src, text):
         return _read_json_lines(src, encoding)
-    table, spill = _read_delimited(src, encoding, text, has_quote)
+    table, spill = _read_delimited(src, encoding, text, scanned)
     if spill is not None:
         # The scan reads the temporary copy when collected; it goes when the table does.
         weakref.finalize(table, spill.unlink, missing_ok=True)
@@ -312,45 +329,79 @@ def _require_workbook(src: _Source) -> None:
 # --- text: encoding and sniffing -----------------------------------------------------------
 
 
-def _detect_encoding(src: _Source) -> tuple[str, bool]:
-    """The encoding name, and whether the file may contain quote characters."""
+@dataclass(frozen=True)
+class _Scanned:
+    """What one pass over the raw bytes found: quotes, and where whitespace last shows.
+
+    `tabs_end` and `blanks_end` are the offsets just past the last tab and the last other
+    whitespace character (0 when there is none); unknown (the file size) for a file that is
+    not UTF-8.
+    """
+
+    has_quote: bool
+    tabs_end: int
+    blanks_end: int
+
+
+def _detect_encoding(src: _Source) -> tuple[str, _Scanned]:
+    """The encoding name, and what a pass over the file found (quote characters may be in
+    a file that is not UTF-8)."""
+    unknown = _Scanned(True, src.size, src.size)
     if src.head.startswith(codecs.BOM_UTF16_LE):
-        return "utf-16-le", True
+        return "utf-16-le", unknown
     if src.head.startswith(codecs.BOM_UTF16_BE):
-        return "utf-16-be", True
+        return "utf-16-be", unknown
     if b"\x00" in src.head:
         raise _binary(src)
-    bad_at, has_quote = _scan_utf8(src)
+    bad_at, scanned = _scan_utf8(src)
     if src.head.startswith(codecs.BOM_UTF8):
         if bad_at is not None:
             raise ReadError(
                 f"{src.name} starts with a UTF-8 marker but byte {bad_at + 1} is not UTF-8 "
                 "text. Export it again as 'CSV UTF-8' and upload the new file."
             )
-        return "utf-8-sig", has_quote
-    return ("utf-8" if bad_at is None else "cp1252"), has_quote
+        return "utf-8-sig", scanned
+    return ("utf-8" if bad_at is None else "cp1252"), scanned
 
 
-def _scan_utf8(src: _Source) -> tuple[int | None, bool]:
-    """Validate UTF-8 over the whole file in chunks: (offset of the first bad byte, any quote)."""
+def _scan_utf8(src: _Source) -> tuple[int | None, _Scanned]:
+    """Validate UTF-8 over the whole file in chunks: (offset of the first bad byte, what the
+    pass found)."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     has_quote = False
+    tabs_end = blanks_end = 0
     offset = 0
+    carry = b""  # the end of the previous chunk, where a wide blank may start
+    unknown = _Scanned(True, src.size, src.size)
     with src.stream() as stream:
         while chunk := stream.read(_CHUNK_BYTES):
             has_quote = has_quote or b'"' in chunk
+            tabs_end = _end_of_last(b"\t", chunk, offset, tabs_end)
+            for blank in _ASCII_BLANKS[1:]:
+                blanks_end = _end_of_last(blank, chunk, offset, blanks_end)
             try:
                 # ASCII is valid UTF-8; skipping its decode keeps this pass cheap on big files.
                 if not chunk.isascii():
                     decoder.decode(chunk)
+                    joined = carry + chunk
+                    for blank in _WIDE_BLANKS:
+                        blanks_end = _end_of_last(blank, joined, offset - len(carry), blanks_end)
             except UnicodeDecodeError as error:
-                return offset + error.start, True
+                return offset + error.start, unknown
+            carry = chunk[-2:]
             offset += len(chunk)
     try:
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
-        return offset - 1, True
-    return None, has_quote
+        return offset - 1, unknown
+    return None, _Scanned(has_quote, tabs_end, blanks_end)
+
+
+def _end_of_last(needle: bytes, chunk: bytes, offset: int, known: int) -> int:
+    """The offset just past the last `needle` in `chunk` (which starts at `offset`), if later
+    than `known`."""
+    at = chunk.rfind(needle)
+    return known if at < 0 else max(known, offset + at + len(needle))
 
 
 def _sniff_text(src: _Source, encoding: str) -> str:
@@ -603,8 +654,9 @@ def _quotes_are_clean(text: str, delimiter: str, partial: bool) -> bool:
 
 
 def _read_delimited(
-    src: _Source, encoding: str, text: str, has_quote: bool
+    src: _Source, encoding: str, text: str, scanned: _Scanned
 ) -> tuple[RawTable, Path | None]:
+    has_quote = scanned.has_quote
     partial = src.size > len(src.head)
     delimiter = _choose_delimiter(text, partial)
     rows = _sniff_rows(text, delimiter, partial=partial)
@@ -630,7 +682,8 @@ def _read_delimited(
         target: str | bytes = src.scan_target()
         frame = _scan_delimited(target, delimiter, layout.headers, layout.data_line, has_quote)
         if not has_quote:
-            plain = PlainText(target, delimiter, layout.data_line, layout.headers)
+            padded = _may_be_padded(src, scanned, delimiter, layout.data_line)
+            plain = PlainText(target, delimiter, layout.data_line, layout.headers, padded)
     else:
         target, spill, data_line = _rewrite_as_utf8_csv(src, encoding, delimiter, layout)
         frame = _scan_delimited(target, ",", layout.headers, data_line, True)
@@ -643,6 +696,21 @@ def _read_delimited(
         notes=tuple(notes),
     )
     return RawTable(frame, info, layout.headers, plain), spill
+
+
+def _may_be_padded(src: _Source, scanned: _Scanned, delimiter: str, data_line: int) -> bool:
+    """Whether a value of a plain text may start or end with whitespace: whether any data
+    line (after the first `data_line` lines) holds a whitespace character other than the
+    delimiter."""
+    data_start = 0
+    for _ in range(data_line):
+        data_start = src.head.find(b"\n", data_start) + 1
+        if data_start == 0:
+            return True  # the data starts past the sniffed head: not known
+    blanks_end = scanned.blanks_end
+    if delimiter != "\t":
+        blanks_end = max(blanks_end, scanned.tabs_end)
+    return blanks_end > data_start
 
 
 def _rewrite_as_utf8_csv(
@@ -783,18 +851,21 @@ def _records_with_quotes(lines: pl.LazyFrame, delimiter: str, data_line: int) ->
 def _finish(frame: pl.LazyFrame, width: int, text: Sequence[int] | None = None) -> pl.LazyFrame:
     """Strip values, make empty ones null and drop rows with neither a value nor a problem.
 
-    `text` lists the positions of the String columns when not all `width` columns are.
+    `text` lists the positions of the String columns to strip when not all `width` columns
+    are text (or none needs it).
     """
     columns = pl.nth(list(range(width)))
-    texts = pl.nth(list(range(width)) if text is None else list(text))
-    # Two steps so the strip runs once; when/then rather than `replace("", None)`, which
-    # stops Polars from streaming the scan.
-    return (
-        frame.with_columns(texts.str.strip_chars())
-        .with_columns(pl.when(texts.str.len_bytes() > 0).then(texts))
-        .filter(pl.any_horizontal(columns.is_not_null()) | pl.col(PROBLEM_COLUMN).is_not_null())
-        .select(columns, ROW_COLUMN, PROBLEM_COLUMN)
-    )
+    positions = list(range(width)) if text is None else list(text)
+    if positions:
+        texts = pl.nth(positions)
+        # Two steps so the strip runs once; when/then rather than `replace("", None)`, which
+        # stops Polars from streaming the scan.
+        frame = frame.with_columns(texts.str.strip_chars()).with_columns(
+            pl.when(texts.str.len_bytes() > 0).then(texts)
+        )
+    return frame.filter(
+        pl.any_horizontal(columns.is_not_null()) | pl.col(PROBLEM_COLUMN).is_not_null()
+    ).select(columns, ROW_COLUMN, PROBLEM_COLUMN)
 
 
 # --- Excel ---------------------------------------------------------------------------------

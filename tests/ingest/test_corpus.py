@@ -405,3 +405,16 @@ def test_quarantine_preview_reads_back_the_file(warehouse):
             "order_date: 'never' is not a date (read as YYYY-MM-DD)",
         ),
     ]
+
+
+def test_the_history_records_the_sha256_of_the_file(warehouse, tmp_path):
+    import hashlib
+
+    lines = [b"order_id,customer_id,order_date,amount"]
+    lines += [f"O{i},C{i % 97},2025-01-{1 + i % 28:02d},{i % 500}".encode() for i in range(60_000)]
+    path = tmp_path / "orders.csv"
+    path.write_bytes(b"\n".join(lines) + b"\n")  # larger than the hashing buffer
+    result = ingest(path, dataset_name="orders", warehouse=warehouse, mode="replace")
+    assert result.loaded, result.message
+    assert result.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert warehouse.history("orders")[0].sha256 == result.sha256

@@ -569,3 +569,59 @@ def test_json_lines_with_a_bad_line_keeps_reading():
         ("O3", None, None, "true", 4, None),
         (None, None, None, None, 5, "line is JSON but not an object"),
     ]
+
+
+# --- plain texts: whether values may need stripping ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "padded"),
+    [
+        (b"Order ID,Customer ID\nO1,C1\nO2,C2\n", False),  # spaces in the header only
+        (b"order_id,customer_id\nO1, C1\n", True),
+        (b"order_id,customer_id\nO1,C 1\n", True),  # inside a value: not worth telling apart
+        (b"order_id\tcustomer_id\nO1\tC1\n", False),  # tabs that delimit
+        (b"order_id\tcustomer_id\nO1\tC1 \n", True),
+        (b"order_id;customer_id\nO1;C1\t\n", True),
+        (b"order_id,customer_id\r\nO1,C1\r\n", True),
+        ("order_id,name\nO1,Zoë\nO2,Ana’s\n".encode(), False),  # not whitespace
+        ("order_id,name\nO1,Zoë\nO2,Ana\u00a0\n".encode(), True),
+        ("order_id,name\nO1,\u3000Zoë\n".encode(), True),
+    ],
+)
+def test_plain_text_knows_whether_values_may_be_padded(content, padded):
+    plain = read_export(content).plain
+    assert plain is not None
+    assert plain.padded is padded
+
+
+def test_a_wide_blank_across_chunks_is_found(monkeypatch, tmp_path):
+    monkeypatch.setattr(readers, "_CHUNK_BYTES", 16)
+    head = "order_id,name\nO1,Zoë\nO2,".encode()
+    for cut in range(len(head), len(head) + 8):
+        # U+2003 (3 bytes) starts a few bytes before, at or after a chunk boundary.
+        content = head + b"x" * (cut - len(head)) + "\u2003y\n".encode()
+        plain = read_export(content).plain
+        assert plain is not None and plain.padded, cut
+
+
+def test_blank_characters_are_those_polars_strips():
+    code_points = [c for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+    values = pl.Series([chr(c) + "x" for c in code_points])
+    results = zip(code_points, values.str.strip_chars(), strict=True)
+    stripped = {chr(c) for c, value in results if value == "x"}
+    known = {blank.decode() for blank in readers._ASCII_BLANKS + readers._WIDE_BLANKS}
+    # A line feed ends the record of a plain text, so it is never inside a value.
+    assert stripped == known | {"\n"}
+
+
+def test_unpadded_plain_text_reads_as_the_text_pass():
+    content = "order_id,name,amount\nO1,Zoë,1.5\nO2,,2\n".encode()
+    table = read_export(content)
+    assert table.plain is not None and not table.plain.padded
+    typed = table.plain.scan({"amount": pl.Float64()}).collect()
+    text = table.frame.collect()
+    assert (
+        typed.select("order_id", "name", ROW_COLUMN).rows()
+        == text.select("order_id", "name", ROW_COLUMN).rows()
+    )

@@ -60,6 +60,11 @@ EVENTS = (
     b"C1,2025-01-05 10:00:00,visit,web\n"
     b"C1,2025-01-05 10:05:00,checkout,web\n"
 )
+WIDE_WHITESPACE = (
+    "order_id\tcustomer_id\torder_date\tamount\tchannel\tstatus\n"
+    "O1\tC1\u00a0\t2025-01-05\t10.5\t\u3000web\tDELIVERED\n"
+    "O2\tC2\t2025-01-06\t20\tapp\t Cancelled\u2003\n"
+).encode()
 CRLF = ORDERS.replace(b"\n", b"\r\n")
 SEMICOLON = ORDERS.replace(b",", b";")
 
@@ -67,6 +72,7 @@ CLEAN = [
     ("orders", ORDERS),
     ("orders", ORDERS_NO_ID),
     ("orders", WHITESPACE),
+    ("orders", WIDE_WHITESPACE),
     ("orders", CRLF),
     ("orders", SEMICOLON),
     ("customers", CUSTOMERS_ATTRIBUTES),
@@ -154,3 +160,26 @@ def test_typed_read_warns_about_orphans_like_the_text_pass():
 def test_a_quote_character_keeps_the_text_pass():
     content = ORDERS.replace(b"O3,", b'"O3",')
     assert read_export(content, file_name="orders.csv").plain is None
+
+
+def test_category_lookup_lowercases_like_the_general_rule():
+    from analytics.contract import STATUS_SYNONYMS
+
+    words = list(STATUS_SYNONYMS)
+    values = [*words, *(w.upper() for w in words), *(w.title() for w in words)]
+    values += [None, "", "lost", "DELİVERED", "İ", "Ok ", "ÉTÉ", "ǅ"]
+    frame = pl.DataFrame({"s": values}, schema={"s": pl.String})
+    expr, helpers = validation._fast_categories("s")
+    fast = frame.with_columns(**helpers).select(expr.alias("v"))["v"]
+    general = frame.select(
+        pl.col("s").str.to_lowercase().replace_strict(STATUS_SYNONYMS, default=None).alias("v")
+    )["v"]
+    assert fast.to_list() == general.to_list()
+
+
+def test_distinct_hashes_prove_distinct_keys():
+    assert validation._distinct_hashes(pl.Series([], dtype=pl.String))
+    assert validation._distinct_hashes(pl.Series(["O1"]))
+    assert validation._distinct_hashes(pl.Series([f"O{i}" for i in range(10_000)]))
+    assert not validation._distinct_hashes(pl.Series(["O1", "O2", "O3", "O2"]))
+    assert not validation._distinct_hashes(pl.Series([3, 1, 2, 1]))
