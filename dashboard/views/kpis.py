@@ -10,7 +10,6 @@ import polars as pl
 import streamlit as st
 
 from analytics.errors import ConfigError
-from analytics.exports import safe_csv_bytes, xlsx_bytes
 from analytics.filters import DIMENSIONS
 from analytics.kpis import KPI_BY_KEY, KPIS
 from analytics.periods import parse_period
@@ -18,9 +17,9 @@ from dashboard import data, state
 from dashboard import format as fmt
 from dashboard.charts import kpis as charts
 from dashboard.charts.selection import clicked
-from dashboard.components import drill, empty, url
+from dashboard.components import downloads, drill, empty, url
 
-GRAINS = {"week": "Week", "month": "Month", "quarter": "Quarter", "year": "Year"}
+GRAINS = {"day": "Day", "week": "Week", "month": "Month", "quarter": "Quarter", "year": "Year"}
 NO_BREAKDOWN = "none"
 
 warehouse = data.warehouse(data.settings())
@@ -86,12 +85,30 @@ if point and point[0] != at:
     drill.go_to(at=point[0], group=point[1] or None, split=by if point[1] else None)
     st.rerun()
 
+if by and not at and table.height:
+    latest = table["period"].max()
+    st.subheader(f"{item.label} in {latest} by {DIMENSIONS[by].label.lower()}")
+    st.caption("Click a bar (or a point above) to see the customers behind it.")
+    bar = st.plotly_chart(
+        charts.breakdown_figure(
+            table.filter(pl.col("period") == latest), item, DIMENSIONS[by].label
+        ),
+        key=drill.chart_key("latest"),
+        on_select="rerun",
+        selection_mode="points",
+    )
+    picked = clicked(bar)
+    if picked:
+        drill.go_to(at=picked[0], group=picked[1], split=by)
+        st.rerun()
+
 if at:
     try:
         period = parse_period(at, grain)
     except ConfigError:
         st.warning(f"{fmt.plain_text(at)} is not a {grain}; pick a point on the chart.")
         st.stop()
+    st.subheader(f"{item.label} in {at}" + (f" · {group}" if group else ""))
     if not split:
         split = st.selectbox(
             "Break the period down by",
@@ -100,7 +117,6 @@ if at:
             key="split_choice",
         )
     assert split is not None
-    st.subheader(f"{item.label} in {at}" + (f" · {group}" if group else ""))
     parts = data.trend(warehouse, (key,), filters, grain, split).filter(pl.col("period") == at)
     bar = st.plotly_chart(
         charts.breakdown_figure(parts, item, DIMENSIONS[split].label, selected=group),
@@ -138,22 +154,4 @@ with st.expander("The numbers behind the chart"):
     )
     if by is None:
         shown = shown.drop("group")
-    st.dataframe(shown, hide_index=True)
-    name = f"touchpoint-{key}-by-{grain}"
-    one, two = st.columns(2)
-    one.download_button(
-        "Download CSV",
-        safe_csv_bytes(shown),
-        f"{name}.csv",
-        "text/csv",
-        icon=":material/download:",
-        on_click="ignore",
-    )
-    two.download_button(
-        "Download Excel",
-        xlsx_bytes(shown, item.label),
-        f"{name}.xlsx",
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        icon=":material/download:",
-        on_click="ignore",
-    )
+    downloads.table(shown, f"touchpoint-{key}-by-{grain}", item.label)

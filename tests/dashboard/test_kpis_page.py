@@ -74,3 +74,20 @@ def test_the_table_behind_the_chart_offers_csv_and_excel(tiny_warehouse):
     table = at.dataframe[-1].value
     assert table["period"].to_list() == ["2025-04", "2025-05"]
     assert table["value"].to_list() == [3.0, 0.0]
+
+
+def test_a_breakdown_shows_the_latest_period_by_group_and_a_bar_drills(tiny_warehouse):
+    at = open_kpis(kpi="revenue", grain="quarter", by="country")
+
+    assert [s.value for s in at.main.subheader] == ["Revenue in 2025-Q2 by country"]
+    bars = chart_traces(at, 1)[0]
+    assert bars["x"] == ["GB", "US"]
+    assert bars["y"] == [1200.0, 179.75]
+
+    at.session_state[next(k for k in at.session_state if str(k).startswith("latest_"))] = {
+        "selection": {"points": [{"customdata": ["2025-Q2", "US"]}]}
+    }
+    at.run()
+
+    assert [s.value for s in at.main.subheader] == ["Revenue in 2025-Q2 · US"]
+    assert at.dataframe[0].value["customer_id"].to_list() == ["C3", "C2"]
