@@ -29,7 +29,7 @@ if warehouse.is_empty() or data.bounds(warehouse) is None:
     empty.empty_state()
     st.stop()
 
-left, middle, right = st.columns([2, 2, 2])
+left, middle, right = st.columns([2, 3, 2])
 key = url.choice(
     left.selectbox,
     "KPI",
