@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from apptest_helpers import APP
 from streamlit.testing.v1 import AppTest
+
+from analytics.kpis import KPI_BY_KEY
 
 KPIS_PAGE = "views/kpis.py"
 
@@ -91,3 +94,12 @@ def test_a_breakdown_shows_the_latest_period_by_group_and_a_bar_drills(tiny_ware
 
     assert [s.value for s in at.main.subheader] == ["Revenue in 2025-Q2 · US"]
     assert at.dataframe[0].value["customer_id"].to_list() == ["C3", "C2"]
+
+
+@pytest.mark.parametrize("key", list(KPI_BY_KEY))
+def test_every_kpi_renders_its_trend_and_drill(tiny_warehouse, key):
+    # The tiny company has no tickets and no CES answers: those KPIs must say so, not fail.
+    at = open_kpis(kpi=key, grain="month", at="2025-04")
+
+    assert not at.error
+    assert [s.value for s in at.main.subheader] == [f"{KPI_BY_KEY[key].label} in 2025-04"]

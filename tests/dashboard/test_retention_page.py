@@ -58,3 +58,14 @@ def test_revenue_measure_and_quarter_grain_from_the_link(tiny_warehouse):
     assert heatmap["y"] == ["2025-Q2 (3)"] and heatmap["text"] == [["100"]]
     subheaders = [s.value for s in at.main.subheader]
     assert subheaders == ["Retention and churn"]
+
+
+def test_cohorts_compared_by_region_side_by_side(tiny_warehouse):
+    at = open_retention(grain="month", compare="region")
+
+    # The tiny customers have no region: one group, "(not set)", drawn on its own.
+    charts = at.get("plotly_chart")
+    heatmap = json.loads(charts[0].proto.spec)["data"][0]
+    assert heatmap["y"] == ["2025-04 (3)"]
+    assert heatmap["showscale"] is False
+    assert "**\\(not set\\)**" in [m.value for m in at.main.markdown]
