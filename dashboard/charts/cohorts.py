@@ -21,8 +21,10 @@ def cohort_heatmap(
 ) -> go.Figure:
     """Cohorts down, periods since the first order across; each cell's colour and text is the
     measure's value in percent, its hover the counts behind it. A cell carries
-    `customdata` = [cohort start (ISO), period index] for drill-down. `compact` (maps side
-    by side) drops the colour bar and the titles, which the page states once instead."""
+    `customdata` = [cohort start (ISO), period index] for drill-down. Colours span 0 to the
+    largest value after period 0, so the first column simply shows as the darkest.
+    `compact` (maps side by side) drops the colour bar and the titles, which the page states
+    once instead."""
     cohorts = table.select("cohort", "cohort_start", "size").unique().sort("cohort_start")
     indices = sorted(table["period_index"].unique().to_list())
     lookup = {(r["cohort_start"], r["period_index"]): r for r in table.iter_rows(named=True)}
@@ -53,7 +55,7 @@ def cohort_heatmap(
             customdata=custom,
             colorscale="Blues",
             zmin=0,
-            zmax=100,
+            zmax=_colour_top(table),
             colorbar={"title": "%", "ticksuffix": "%"},
             showscale=not compact,
             xgap=1,
@@ -70,6 +72,13 @@ def cohort_heatmap(
         margin={"l": 10, "r": 10, "t": 10 if compact else 40, "b": 10},
     )
     return figure
+
+
+def _colour_top(table: pl.DataFrame) -> float:
+    """The top of the colour scale: the largest value after the first period (which is 100 %
+    by definition), so the later periods, where cohorts differ, get the whole colour range."""
+    later = table.filter(pl.col("period_index") > 0)["value"].drop_nulls()
+    return max(float(later.max()), 1.0) if later.len() else 100.0  # type: ignore[arg-type]
 
 
 def _hover(cohort: dict[str, Any], k: int, cell: dict[str, Any] | None, grain: str) -> str:
