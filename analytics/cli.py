@@ -7,6 +7,7 @@ never a traceback (anything else is a bug and surfaces as one).
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import math
 import os
@@ -19,6 +20,7 @@ from typing import TextIO
 import polars as pl
 
 from analytics import contract
+from analytics.accounts import AccountStore, check_password, check_role
 from analytics.cohorts import cohort_table
 from analytics.errors import ConfigError, MappingError, ReadError, TouchpointError
 from analytics.exports import neutralise_formulas
@@ -127,6 +129,40 @@ def _parser() -> argparse.ArgumentParser:
 
     p = add("metrics", _cmd_metrics, "Print the KPI definitions (docs/metrics.md).")
     p.add_argument("--write", type=Path, help="write it to this file instead")
+
+    users = sub.add_parser(
+        "users",
+        help="Manage local accounts: users, roles and passwords.",
+        description="Manage local accounts: users, roles (viewer, analyst, admin) and passwords. "
+        "With no accounts Touchpoint runs in single-user local mode.",
+    )
+    accounts_help = "accounts file (default: $TOUCHPOINT_ACCOUNTS or .streamlit/accounts.toml)"
+    users.add_argument("--accounts", type=Path, metavar="PATH", help=accounts_help)
+    actions = users.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    def action(name: str, handler: Callable[..., int], help_text: str) -> argparse.ArgumentParser:
+        p = actions.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(handler=handler)
+        # Also accepted after the action; SUPPRESS keeps an earlier --accounts when absent here.
+        p.add_argument(
+            "--accounts", type=Path, metavar="PATH", default=argparse.SUPPRESS, help=accounts_help
+        )
+        return p
+
+    p = action("list", _cmd_users_list, "List the accounts and roles (never password hashes).")
+    _format_arg(p)
+    p = action("add", _cmd_users_add, "Add an account; asks for its password twice.")
+    _user_name_arg(p)
+    p.add_argument("--role", required=True, help="viewer, analyst or admin")
+    _password_stdin_arg(p)
+    p = action("passwd", _cmd_users_passwd, "Set a new password; asks for it twice.")
+    _user_name_arg(p)
+    _password_stdin_arg(p)
+    p = action("role", _cmd_users_role, "Give an account another role.")
+    _user_name_arg(p)
+    p.add_argument("role", help="viewer, analyst or admin")
+    p = action("remove", _cmd_users_remove, "Remove an account.")
+    _user_name_arg(p)
     return parser
 
 
@@ -304,6 +340,92 @@ def _cmd_metrics(args: argparse.Namespace, warehouse: Warehouse, user: str) -> i
     else:
         print(text)
     return 0
+
+
+# ----- users ------------------------------------------------------------------------------------
+
+_SINGLE_USER = (
+    "No accounts: Touchpoint runs in single-user local mode. Add one with "
+    "`python -m analytics users add NAME --role admin`."
+)
+
+
+def _cmd_users_list(args: argparse.Namespace, warehouse: Warehouse, user: str) -> int:
+    accounts = _account_store(args).accounts()
+    frame = pl.DataFrame(
+        {"name": [a.name for a in accounts], "role": [a.role for a in accounts]},
+        schema={"name": pl.String, "role": pl.String},
+    )
+    _print_frame(frame, args.format, empty=_SINGLE_USER)
+    return 0
+
+
+def _cmd_users_add(args: argparse.Namespace, warehouse: Warehouse, user: str) -> int:
+    store = _account_store(args)
+    role = check_role(args.role)
+    store.check_new_name(args.name)  # before asking for a password that would be wasted
+    account = store.add(args.name, role, _new_password(args))
+    print(f"Added {account.name} as {account.role} to {store.path}.")
+    return 0
+
+
+def _cmd_users_passwd(args: argparse.Namespace, warehouse: Warehouse, user: str) -> int:
+    store = _account_store(args)
+    account = store.require(args.name)
+    store.set_password(account.name, _new_password(args))
+    print(f"Changed the password of {account.name}.")
+    return 0
+
+
+def _cmd_users_role(args: argparse.Namespace, warehouse: Warehouse, user: str) -> int:
+    store = _account_store(args)
+    store.set_role(args.name, args.role)
+    account = store.require(args.name)
+    print(f"{account.name} is now {account.role}.")
+    return 0
+
+
+def _cmd_users_remove(args: argparse.Namespace, warehouse: Warehouse, user: str) -> int:
+    store = _account_store(args)
+    account = store.require(args.name)
+    store.remove(account.name)
+    print(f"Removed {account.name}.")
+    if not store.configured():
+        print(_SINGLE_USER)
+    return 0
+
+
+def _account_store(args: argparse.Namespace) -> AccountStore:
+    return AccountStore(args.accounts or load_settings(os.environ).accounts)
+
+
+def _user_name_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", help="user name: letters, digits, '.', '_', '-' or '@' (e.g. an email)")
+
+
+def _password_stdin_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of standard input instead of prompting",
+    )
+
+
+def _new_password(args: argparse.Namespace) -> str:
+    """The new password, from stdin (`--password-stdin`) or typed twice at a hidden prompt."""
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        check_password(password)
+        return password
+    try:
+        password = getpass.getpass(f"New password for {args.name}: ")
+        check_password(password)
+        repeated = getpass.getpass("Repeat the password: ")
+    except EOFError:
+        raise ConfigError("No password was given; nothing was changed.") from None
+    if password != repeated:
+        raise ConfigError("The passwords do not match; nothing was changed.")
+    return password
 
 
 # ----- helpers ------------------------------------------------------------------------------

@@ -54,6 +54,25 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "Name recorded in the load history (defaults to the operating-system user).",
     ),
+    Setting(
+        "accounts",
+        "TOUCHPOINT_ACCOUNTS",
+        ".streamlit/accounts.toml",
+        "Local accounts file (users, roles, password hashes), written by "
+        "`python -m analytics users`. With no accounts Touchpoint runs in single-user local mode.",
+    ),
+    Setting(
+        "session_minutes",
+        "TOUCHPOINT_SESSION_MINUTES",
+        "480",
+        "Minutes a local sign-in lasts before the user must sign in again.",
+    ),
+    Setting(
+        "allow_unsecured",
+        "TOUCHPOINT_ALLOW_UNSECURED",
+        "false",
+        "Serve without sign-in on an address other than localhost (`true`); refused otherwise.",
+    ),
 )
 
 
@@ -64,6 +83,9 @@ class Settings:
     max_upload_mb: int
     rollback_days: int
     user: str
+    accounts: Path
+    session_minutes: int
+    allow_unsecured: bool
 
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -104,6 +126,9 @@ def load_settings(environ: Mapping[str, str], **overrides: str) -> Settings:
         max_upload_mb=positive_int("max_upload_mb"),
         rollback_days=positive_int("rollback_days"),
         user=raw["user"] or _os_user(),
+        accounts=Path(raw["accounts"]).expanduser(),
+        session_minutes=positive_int("session_minutes"),
+        allow_unsecured=flag("allow_unsecured"),
     )
 
 

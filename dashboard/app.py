@@ -1,4 +1,5 @@
-"""Touchpoint's entry point: page setup, first-start sample data, filters and navigation.
+"""Touchpoint's entry point: page setup, sign-in, first-start sample data, filters and
+navigation.
 
 Run with `streamlit run dashboard/app.py` (or `make run`). Pages live in `dashboard/views/` and
 are registered here with `st.navigation`. The folder must not be called `pages/`: Streamlit then
@@ -13,7 +14,7 @@ import streamlit as st
 from analytics.errors import TouchpointError
 from dashboard import data, state
 from dashboard import format as fmt
-from dashboard.components import filters, sample
+from dashboard.components import filters, sample, signin
 
 
 def run() -> None:
@@ -25,9 +26,17 @@ def run() -> None:
     )
     try:
         config = data.settings()
+        account = signin.current_account(config)  # a damaged accounts file stops here too
     except TouchpointError as exc:
         st.error(fmt.plain_text(str(exc)))
         st.stop()
+    if account is None:
+        # Nothing else is registered: every other URL leads here until sign-in.
+        st.navigation(
+            [st.Page(lambda: signin.page(config), title="Sign in", url_path="signin")]
+        ).run()
+        return
+    state.set_account(account)
     warehouse = data.warehouse(config)
     sample.load_sample_if_empty(config, warehouse)
 
@@ -40,8 +49,12 @@ def run() -> None:
         page("views/retention.py", "Retention", "event_repeat", "retention"),
         page("views/customer.py", "Customer 360", "person", "customer"),
     ]
-    manage = [page("views/data.py", "Data", "upload_file", "data")]
-    current = st.navigation({"Explore": explore, "Manage": manage})
+    sections = {"Explore": explore}
+    # A page a role may not use is not registered at all, so its URL does not exist for them.
+    if account.can("data"):
+        sections["Manage"] = [page("views/data.py", "Data", "upload_file", "data")]
+    current = st.navigation(sections)
+    signin.sidebar(account)
     sample.show_notice()
     # Data loads everything and Customer 360 shows the whole customer: no filters there.
     if current.url_path not in ("data", "customer"):

@@ -52,6 +52,8 @@ def warehouse_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("TOUCHPOINT_WAREHOUSE", str(root))
     monkeypatch.setenv("TOUCHPOINT_SAMPLE_ON_EMPTY", "false")
     monkeypatch.setenv("TOUCHPOINT_USER", "tester")
+    # No accounts file: single-user local mode, whatever the developer's own setup holds.
+    monkeypatch.setenv("TOUCHPOINT_ACCOUNTS", str(tmp_path / "accounts.toml"))
     return root
 
 

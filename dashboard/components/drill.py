@@ -12,6 +12,7 @@ from analytics.drill import ANONYMOUS, DrillResult
 from analytics.exports import safe_csv_bytes
 from analytics.kpis import KPI_BY_KEY
 from dashboard import format as fmt
+from dashboard import state
 
 NONCE = "drill_nonce"
 
@@ -80,6 +81,8 @@ def customer_table(result: DrillResult, key: str, *, origin: dict[str, str]) -> 
         if customer != ANONYMOUS:
             st.switch_page("views/customer.py", query_params={**origin, "customer": customer})
         st.info("These responses were given without a customer id.")
+    if not state.account().can("export_customers"):
+        return  # customer-level exports are for analysts
     st.download_button(
         "Download customers (CSV)",
         safe_csv_bytes(frame),

@@ -100,6 +100,7 @@ def start_app(tmp_path: Path) -> Iterator[Callable[..., str]]:
             "TOUCHPOINT_WAREHOUSE": str(warehouse),
             "TOUCHPOINT_SAMPLE_ON_EMPTY": "true" if sample_on_empty else "false",
             "TOUCHPOINT_USER": "browser-test",
+            "TOUCHPOINT_ACCOUNTS": str(tmp_path / "accounts.toml"),
         }
         log = tmp_path / f"server-{port}.log"
         with open(log, "wb") as out:

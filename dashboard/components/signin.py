@@ -1,0 +1,100 @@
+"""Who is using the app: local sign-in, session expiry, and the single-user local mode.
+
+With local accounts configured (`python -m analytics users add ...`), nobody sees a page
+before signing in, and a sign-in lasts `TOUCHPOINT_SESSION_MINUTES`. Without any accounts
+Touchpoint is a single-user tool on this machine: full rights, a visible notice, and it
+refuses to serve another address unless `TOUCHPOINT_ALLOW_UNSECURED=true`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import streamlit as st
+
+from analytics.accounts import Account, AccountStore, AuthError, SignInGuard, session_expired
+from analytics.settings import Settings
+from dashboard import format as fmt
+
+LOCAL_ACCOUNT = Account(name="local", role="admin", password_hash="")
+LOCAL_ADDRESSES = {"localhost", "127.0.0.1", "::1"}
+_NAME, _SINCE, _NOTICE = "signed_in_as", "signed_in_at", "signin_notice"
+
+
+def current_account(config: Settings) -> Account | None:
+    """The signed-in account (None: show the sign-in page), or the local single user."""
+    store = AccountStore(config.accounts)
+    if not store.configured():
+        _refuse_unsecured_on_a_network(config)
+        return LOCAL_ACCOUNT
+    name, since = st.session_state.get(_NAME), st.session_state.get(_SINCE)
+    if name is None or since is None:
+        return None
+    if session_expired(since, _now(), config.session_minutes):
+        _forget("Your session has expired; please sign in again.")
+        return None
+    account = store.get(name)
+    if account is None:  # removed while signed in
+        _forget("Your account no longer exists; ask an administrator.")
+    return account
+
+
+def page(config: Settings) -> None:
+    """The sign-in page: the only page anyone sees before signing in."""
+    st.title("Sign in to Touchpoint")
+    notice = st.session_state.pop(_NOTICE, None)
+    if notice:
+        st.info(notice)
+    with st.form("signin"):
+        name = st.text_input("User name", key="signin_name")
+        password = st.text_input("Password", type="password", key="signin_password")
+        submitted = st.form_submit_button("Sign in", type="primary")
+    if submitted:
+        guard = SignInGuard(config.warehouse / "_auth")
+        try:
+            account = guard.authenticate(
+                AccountStore(config.accounts), name.strip(), password, now=_now()
+            )
+        except AuthError as exc:
+            st.error(fmt.plain_text(str(exc)))
+            return
+        st.session_state[_NAME], st.session_state[_SINCE] = account.name, _now()
+        st.rerun()
+
+
+def sidebar(account: Account) -> None:
+    """Who is signed in, with a way out; or the single-user notice."""
+    with st.sidebar:
+        if account is LOCAL_ACCOUNT:
+            st.caption(
+                ":material/lock_open: Single-user local mode: no sign-in, full rights, this "
+                "machine only. Add accounts with `python -m analytics users add` to share it."
+            )
+            return
+        st.caption(f"Signed in as **{fmt.plain_text(account.name)}** ({account.role})")
+        if st.button("Sign out", icon=":material/logout:", key="signout"):
+            _forget("You have signed out.")
+            st.rerun()
+
+
+def _refuse_unsecured_on_a_network(config: Settings) -> None:
+    address = st.get_option("server.address") or "0.0.0.0"
+    if address in LOCAL_ADDRESSES or address.startswith("127.") or config.allow_unsecured:
+        return
+    st.error(
+        f"Touchpoint is serving on {fmt.plain_text(address)} without sign-in, so anyone who "
+        "can reach it would see your customer data. Add accounts with `python -m analytics "
+        "users add NAME --role admin`, serve on localhost, or set "
+        "TOUCHPOINT_ALLOW_UNSECURED=true if this network is yours alone."
+    )
+    st.stop()
+
+
+def _forget(notice: str) -> None:
+    for key in (_NAME, _SINCE):
+        st.session_state.pop(key, None)
+    st.session_state[_NOTICE] = notice
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,120 @@
+"""Sign-in (AppTest): local accounts gate every page, roles decide which pages exist, sessions
+expire; without accounts, single-user local mode says so."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from apptest_helpers import APP, metrics
+from streamlit.testing.v1 import AppTest
+
+from analytics.accounts import AccountStore
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def accounts(tiny_warehouse, tmp_path, monkeypatch) -> AccountStore:
+    store = AccountStore(tmp_path / "accounts.toml")
+    store.add("vera", "viewer", PASSWORD)
+    store.add("ana", "analyst", PASSWORD)
+    return store
+
+
+def sign_in(at: AppTest, name: str, password: str) -> AppTest:
+    at.text_input(key="signin_name").input(name)
+    at.text_input(key="signin_password").input(password)
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_without_accounts_single_user_mode_says_so(tiny_warehouse):
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+
+    captions = [c.value for c in at.sidebar.caption]
+    assert any(c.startswith(":material/lock_open: Single-user local mode") for c in captions)
+    assert metrics(at)["Orders"] == "3"
+
+
+def test_with_accounts_nothing_shows_before_sign_in(accounts):
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+
+    assert at.title[0].value == "Sign in to Touchpoint"
+    assert not at.metric
+    with pytest.raises(Exception, match="Could not find"):
+        at.switch_page("views/overview.py").run()
+
+
+def test_wrong_password_is_refused_without_saying_which_part(accounts):
+    at = sign_in(AppTest.from_file(str(APP), default_timeout=60).run(), "ana", "nope nope nope")
+
+    assert at.error[0].value == "Wrong user name or password\\."
+    assert at.title[0].value == "Sign in to Touchpoint"
+
+
+def test_an_analyst_gets_the_data_page_and_a_viewer_does_not(accounts):
+    analyst = sign_in(AppTest.from_file(str(APP), default_timeout=60).run(), "ana", PASSWORD)
+    assert metrics(analyst)["Orders"] == "3"
+    analyst.switch_page("views/data.py").run()
+    assert analyst.title[0].value == "Data"
+
+    viewer = sign_in(AppTest.from_file(str(APP), default_timeout=60).run(), "vera", PASSWORD)
+    assert metrics(viewer)["Orders"] == "3"
+    assert "Signed in as **vera** (viewer)" in [c.value for c in viewer.sidebar.caption]
+    with pytest.raises(Exception, match="Could not find"):
+        viewer.switch_page("views/data.py").run()
+
+
+def test_a_viewer_cannot_download_customer_lists(accounts):
+    at = sign_in(AppTest.from_file(str(APP), default_timeout=60).run(), "vera", PASSWORD)
+    at.switch_page("views/kpis.py")
+    at.query_params["kpi"] = "revenue"
+    at.query_params["grain"] = "quarter"
+    at.query_params["at"] = "2025-Q2"
+    at.run()
+
+    assert at.dataframe[0].value["customer_id"].to_list() == ["C1", "C3", "C2"]
+    labels = [b.label for b in at.get("download_button")]
+    assert "Download customers (CSV)" not in labels
+
+
+def test_sign_out_and_session_expiry(accounts):
+    at = sign_in(AppTest.from_file(str(APP), default_timeout=60).run(), "ana", PASSWORD)
+    at.button(key="signout").click().run()
+    assert at.title[0].value == "Sign in to Touchpoint"
+    assert at.info[0].value == "You have signed out."
+
+    at = sign_in(at, "ana", PASSWORD)
+    at.session_state["signed_in_at"] = datetime.now(UTC) - timedelta(minutes=481)
+    at.run()
+    assert at.title[0].value == "Sign in to Touchpoint"
+    assert at.info[0].value == "Your session has expired; please sign in again."
+
+
+def test_unsecured_mode_refuses_a_network_address(tiny_warehouse):
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()  # first run with the project's config (localhost) works
+    from streamlit import config
+
+    config.set_option("server.address", "0.0.0.0")
+    try:
+        at.run()
+    finally:
+        config.set_option("server.address", "localhost")
+
+    assert "without sign-in" in at.error[0].value
+    assert not at.metric
+
+
+def test_a_damaged_accounts_file_stops_with_its_message_not_single_user_mode(
+    tiny_warehouse, tmp_path
+):
+    (tmp_path / "accounts.toml").write_text("[users.ana]\nrole = 'boss'\n", encoding="utf-8")
+
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+
+    assert not at.exception
+    assert len(at.error) == 1 and not at.metric
+    assert "Single-user" not in " ".join(c.value for c in at.sidebar.caption)
