@@ -41,6 +41,12 @@ def current_account(config: Settings) -> Account | None:
 
 def page(config: Settings) -> None:
     """The sign-in page: the only page anyone sees before signing in."""
+    _, middle, _ = st.columns([1, 2, 1])
+    with middle:
+        _form(config)
+
+
+def _form(config: Settings) -> None:
     st.title("Sign in to Touchpoint")
     notice = st.session_state.pop(_NOTICE, None)
     if notice:
