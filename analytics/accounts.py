@@ -23,7 +23,7 @@ import os
 import re
 import tempfile
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -33,6 +33,8 @@ from typing import Any, Literal, cast
 import tomli_w
 
 from analytics.errors import ConfigError, TouchpointError
+from analytics.filters import DIMENSIONS
+from analytics.warehouse import Access
 
 Role = Literal["viewer", "analyst", "admin"]
 ROLES: tuple[Role, ...] = ("viewer", "analyst", "admin")
@@ -84,11 +86,19 @@ class Account:
         What the user may do; see `CAPABILITIES`.
     password_hash : str
         Encoded scrypt hash from `hash_password` (left out of ``repr``).
+    limits : tuple of (column, values)
+        Row-level access: the user sees only rows with one of the values (customer attributes
+        narrow every dataset through the customer). Empty: no limit.
     """
 
     name: str
     role: Role
     password_hash: str = field(repr=False)
+    limits: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def access(self) -> Access:
+        """What this user may read: the row limits, and personal data masked for viewers."""
+        return Access(limits=self.limits, mask_pii=self.role == "viewer")
 
     def can(self, capability: str) -> bool:
         """Whether this account's role has `capability` (a key of `CAPABILITIES`).
@@ -204,6 +214,21 @@ def _scrypt(password: str, salt: bytes, n: int, r: int, p: int, dklen: int) -> b
     )
 
 
+def _check_limits(limits: Mapping[str, Sequence[str]]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Limits as stored: columns from the filter dimensions, each with at least one value."""
+    checked = []
+    for column, values in sorted(limits.items()):
+        if column not in DIMENSIONS:
+            raise ConfigError(
+                f"Access can be limited by {', '.join(DIMENSIONS)}. Got {column!r} instead."
+            )
+        kept = tuple(dict.fromkeys(v.strip() for v in values if v.strip()))
+        if not kept:
+            raise ConfigError(f"The limit on {column} needs at least one value.")
+        checked.append((column, kept))
+    return tuple(checked)
+
+
 # ----- the accounts file ------------------------------------------------------------------------
 
 
@@ -276,6 +301,16 @@ class AccountStore:
         with self._editing() as users:
             users[self._existing(users, name)]["role"] = checked_role
 
+    def set_limits(self, name: str, limits: Mapping[str, Sequence[str]]) -> None:
+        """Limit what `name` may read to rows with these values (empty mapping: no limit)."""
+        checked = _check_limits(limits)
+        with self._editing() as users:
+            entry = users[self._existing(users, name)]
+            if checked:
+                entry["limits"] = {column: list(values) for column, values in checked}
+            else:
+                entry.pop("limits", None)
+
     def remove(self, name: str) -> None:
         """Remove `name`; raise `ConfigError` if there is no such user."""
         with self._editing() as users:
@@ -310,7 +345,15 @@ class AccountStore:
                 f"and a password_hash. Got role {role!r}. Set them with `python -m analytics "
                 "users role` and `users passwd`."
             )
-        return Account(name, cast(Role, role), password_hash)
+        raw_limits = entry.get("limits", {})
+        if not isinstance(raw_limits, dict) or not all(
+            isinstance(v, list) and all(isinstance(x, str) for x in v) for v in raw_limits.values()
+        ):
+            raise ConfigError(
+                f"The limits of {name!r} in {self.path} must map columns to lists of values; "
+                "set them with `python -m analytics users limit`."
+            )
+        return Account(name, cast(Role, role), password_hash, _check_limits(raw_limits))
 
     def _check_unused(self, users: dict[str, Any], name: str) -> None:
         if _find(users, name) is not None:

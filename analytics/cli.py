@@ -163,6 +163,19 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("role", help="viewer, analyst or admin")
     p = action("remove", _cmd_users_remove, "Remove an account.")
     _user_name_arg(p)
+    p = action(
+        "limit",
+        _cmd_users_limit,
+        "Limit what an account may read to rows with these values (row-level access).",
+    )
+    _user_name_arg(p)
+    p.add_argument(
+        "limits",
+        nargs="*",
+        metavar="COLUMN=VALUE",
+        help=f"e.g. region=EMEA (repeat for more); columns: {', '.join(DIMENSIONS)}; "
+        "none removes every limit",
+    )
     return parser
 
 
@@ -177,6 +190,11 @@ def _scope_args(p: argparse.ArgumentParser) -> None:
         help=f"keep only rows with this value (repeat for more); columns: {', '.join(DIMENSIONS)}",
     )
     p.add_argument("--by", choices=list(DIMENSIONS), help="break down by this dimension")
+    p.add_argument(
+        "--as-user",
+        metavar="NAME",
+        help="compute on behalf of this local account: only what it may see",
+    )
 
 
 def _date_arg(text: str) -> date:
@@ -302,7 +320,7 @@ _KPI_COLUMNS = ["kpi", "period", "group", "value", "n", "ci_low", "ci_high"]
 def _cmd_kpis(args: argparse.Namespace, warehouse: Warehouse, user: str) -> int:
     filters = _filters(args)
     keys = args.kpi or list(KPI_BY_KEY)
-    table = trend(QueryGateway(warehouse), keys, filters, args.period, by=args.by)
+    table = trend(_gateway_for(args, warehouse), keys, filters, args.period, by=args.by)
     if args.format == "table":
         table = table.select(
             "kpi",
@@ -325,7 +343,7 @@ def _cmd_kpis(args: argparse.Namespace, warehouse: Warehouse, user: str) -> int:
 
 def _cmd_cohorts(args: argparse.Namespace, warehouse: Warehouse, user: str) -> int:
     table = cohort_table(
-        QueryGateway(warehouse), _filters(args), args.period, args.measure, by=args.by
+        _gateway_for(args, warehouse), _filters(args), args.period, args.measure, by=args.by
     )
     if args.by is None and args.format == "table":
         table = table.drop("group")
@@ -353,8 +371,12 @@ _SINGLE_USER = (
 def _cmd_users_list(args: argparse.Namespace, warehouse: Warehouse, user: str) -> int:
     accounts = _account_store(args).accounts()
     frame = pl.DataFrame(
-        {"name": [a.name for a in accounts], "role": [a.role for a in accounts]},
-        schema={"name": pl.String, "role": pl.String},
+        {
+            "name": [a.name for a in accounts],
+            "role": [a.role for a in accounts],
+            "limits": [_limits_text(a.limits) for a in accounts],
+        },
+        schema={"name": pl.String, "role": pl.String, "limits": pl.String},
     )
     _print_frame(frame, args.format, empty=_SINGLE_USER)
     return 0
@@ -395,6 +417,25 @@ def _cmd_users_remove(args: argparse.Namespace, warehouse: Warehouse, user: str)
     return 0
 
 
+def _cmd_users_limit(args: argparse.Namespace, warehouse: Warehouse, user: str) -> int:
+    store = _account_store(args)
+    account = store.require(args.name)
+    limits: dict[str, list[str]] = {}
+    for pair in args.limits:
+        column, sep, value = pair.partition("=")
+        if not sep or not column.strip() or not value.strip():
+            raise ConfigError(f"A limit needs COLUMN=VALUE, e.g. region=EMEA. Got {pair!r}.")
+        limits.setdefault(column.strip(), []).append(value.strip())
+    store.set_limits(account.name, limits)
+    limited = store.require(account.name)
+    print(f"{limited.name} now sees {_limits_text(limited.limits) or 'everything'}.")
+    return 0
+
+
+def _limits_text(limits: tuple[tuple[str, tuple[str, ...]], ...]) -> str:
+    return "; ".join(f"{column} = {', '.join(values)}" for column, values in limits)
+
+
 def _account_store(args: argparse.Namespace) -> AccountStore:
     return AccountStore(args.accounts or load_settings(os.environ).accounts)
 
@@ -429,6 +470,15 @@ def _new_password(args: argparse.Namespace) -> str:
 
 
 # ----- helpers ------------------------------------------------------------------------------
+
+
+def _gateway_for(args: argparse.Namespace, warehouse: Warehouse) -> QueryGateway:
+    """The gateway, scoped to `--as-user`'s access when given (row limits, masked PII)."""
+    gateway = QueryGateway(warehouse)
+    if args.as_user:
+        account = AccountStore(load_settings(os.environ).accounts).require(args.as_user)
+        gateway = gateway.scoped(account.access())
+    return gateway
 
 
 def _filters(args: argparse.Namespace) -> Filters:

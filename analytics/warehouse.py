@@ -10,6 +10,7 @@ connection). Values are always bound parameters; table names are the contract's 
 from __future__ import annotations
 
 import contextlib
+import copy
 import fcntl
 import functools
 import json
@@ -555,12 +556,47 @@ _DUCKDB_TYPES = {
 }
 
 
+PII_COLUMNS = ("name", "email", "phone")
+MASKED = "•••"
+
+
+@dataclass(frozen=True)
+class Access:
+    """What one user may read, enforced in the gateway's views so that no query escapes it.
+
+    `limits` holds, per column, the values whose rows are visible: a column of the dataset
+    itself narrows it directly, a customer attribute narrows every dataset to the customers
+    who have one of the values (rows of unknown customers are then hidden too). A dataset
+    with neither column is not narrowed by that limit. `mask_pii` replaces names, emails and
+    phone numbers by a mask.
+    """
+
+    limits: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    mask_pii: bool = False
+
+    def key(self) -> str:
+        """A stable text form (cache keys); `Access.from_key` reverses it."""
+        return json.dumps({"limits": [[c, list(v)] for c, v in self.limits], "mask": self.mask_pii})
+
+    @classmethod
+    def from_key(cls, text: str) -> Access:
+        raw = json.loads(text)
+        limits = tuple((str(c), tuple(str(x) for x in v)) for c, v in raw["limits"])
+        return cls(limits=limits, mask_pii=bool(raw["mask"]))
+
+
+FULL_ACCESS = Access()
+
+
 class QueryGateway:
     """The only place SQL runs. One locked-down DuckDB database per process, a cursor per query.
 
     Each query sees one consistent snapshot: the datasets it names are bound, as temporary
-    views on its own cursor, to the Parquet files of their current Delta versions.
+    views on its own cursor, to the Parquet files of their current Delta versions, narrowed
+    to what the gateway's `Access` allows (see `scoped`).
     """
+
+    access: Access = FULL_ACCESS
 
     def __init__(self, warehouse: Warehouse, *, memory_limit: str = "4GB", threads: int = 2):
         self.warehouse = warehouse
@@ -579,20 +615,47 @@ class QueryGateway:
         self._root.execute("SET lock_configuration = true")
         self._lock = threading.Lock()
 
+    def scoped(self, access: Access) -> QueryGateway:
+        """This gateway (the same database) for a user who may only read what `access` allows."""
+        for column, _ in access.limits:
+            if not any(column in d.column_names for d in DATASETS.values()):
+                raise WarehouseError(f"An access limit names {column!r}, which no dataset has.")
+        scoped = copy.copy(self)
+        scoped.access = access
+        return scoped
+
     def query(self, sql: str, params: Mapping[str, object] | None = None) -> pl.DataFrame:
         """Run `sql` with bound `params` and return a Polars frame.
 
         Dataset names used in `sql` (`customers`, `orders`, ...) resolve to the current
-        version of that dataset.
+        version of that dataset, narrowed by this gateway's access.
         """
+        names = _datasets_named(sql)
+        if self._customer_limits() and "customers" not in names:
+            names.insert(0, "customers")  # the other views narrow through it
         with self._lock:
             cursor = self._root.cursor()
         try:
-            for name in _datasets_named(sql):
+            for name in names:
                 cursor.execute(self._view_sql(name))
             return cursor.sql(sql, params=dict(params or {})).pl()
         finally:
             cursor.close()
+
+    def _customer_limits(self) -> list[tuple[str, tuple[str, ...]]]:
+        customers = DATASETS["customers"].column_names
+        return [(c, v) for c, v in self.access.limits if c in customers and c != "customer_id"]
+
+    def _row_conditions(self, name: str) -> list[str]:
+        columns = DATASETS[name].column_names
+        conditions = []
+        for column, values in self.access.limits:
+            listed = ", ".join(_sql_string(v) for v in values) or "NULL"
+            if column in columns:
+                conditions.append(f"{column} IN ({listed})")
+        if name != "customers" and "customer_id" in columns and self._customer_limits():
+            conditions.append("customer_id IN (SELECT customer_id FROM customers)")
+        return conditions
 
     def _view_sql(self, name: str) -> str:
         """A view of the dataset with every contract column: ones no load has provided yet
@@ -607,13 +670,21 @@ class QueryGateway:
         ]
         if not files:
             return f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {', '.join(missing)} WHERE false"
-        # Views cannot take bound parameters; the paths are the warehouse's own Delta files.
+        # Views cannot take bound parameters: the paths are the warehouse's own Delta files,
+        # and access values come from the accounts file, quoted as SQL strings.
         listed = ", ".join(_sql_string(f) for f in files)
         extra = "".join(", " + column for column in missing)
-        return (
-            f"CREATE OR REPLACE TEMP VIEW {name} AS "
-            f"SELECT *{extra} FROM read_parquet([{listed}], union_by_name = true)"
-        )
+        body = f"SELECT *{extra} FROM read_parquet([{listed}], union_by_name = true)"
+        conditions = self._row_conditions(name)
+        if conditions:
+            body = f"SELECT * FROM ({body}) WHERE " + " AND ".join(conditions)
+        masked = [c for c in PII_COLUMNS if c in DATASETS[name].column_names]
+        if self.access.mask_pii and masked:
+            replaced = ", ".join(
+                f"CASE WHEN {c} IS NULL THEN NULL ELSE '{MASKED}' END AS {c}" for c in masked
+            )
+            body = f"SELECT * REPLACE ({replaced}) FROM ({body})"
+        return f"CREATE OR REPLACE TEMP VIEW {name} AS {body}"
 
 
 def _datasets_named(sql: str) -> list[str]:

@@ -24,7 +24,8 @@ from analytics.filters import Filters, data_range, dimension_values
 from analytics.ingest.pipeline import LoadResult, guess_dataset
 from analytics.ingest.readers import PROBLEM_COLUMN, ROW_COLUMN, RawTable, read_export
 from analytics.settings import Settings, load_settings
-from analytics.warehouse import QueryGateway, Warehouse, history_frame
+from analytics.warehouse import Access, QueryGateway, Warehouse, history_frame
+from dashboard import state
 
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "data" / "sample"
 PREVIEW_ROWS = 20
@@ -89,39 +90,47 @@ def _load_history(
 
 
 # ----- KPIs, trends and drill-downs ----------------------------------------------------------
+# Every query below runs for the signed-in user: the gateway is scoped to their access
+# (row limits, masked personal data), and the cache key carries that access next to the data
+# version, so one user's results are never served to another with different rights.
+
+
+def _key(wh: Warehouse) -> str:
+    return f"{wh.data_version()}|{state.account().access().key()}"
+
+
+def _gw(root: str, rollback_days: int, key: str) -> QueryGateway:
+    access = Access.from_key(key.split("|", 1)[1])
+    return _gateway(root, rollback_days).scoped(access)
+
+
 # Filters are small frozen values: their repr is the cache key, the value itself is passed
 # unhashed (underscore) so Streamlit never pickles it for hashing.
 
 
-def gateway(wh: Warehouse) -> QueryGateway:
-    return _gateway(str(wh.root), wh.rollback_days)
-
-
 def known_values(wh: Warehouse) -> dict[str, list[str]]:
     """Each filter dimension's values present in the data."""
-    return _known_values(str(wh.root), wh.rollback_days, wh.data_version())
+    return _known_values(str(wh.root), wh.rollback_days, _key(wh))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _known_values(root: str, rollback_days: int, data_version: str) -> dict[str, list[str]]:
-    return dimension_values(_gateway(root, rollback_days))
+    return dimension_values(_gw(root, rollback_days, data_version))
 
 
 def bounds(wh: Warehouse) -> tuple[date, date] | None:
     """First and last day with data in orders, surveys or tickets (what KPIs are made of)."""
-    return _bounds(str(wh.root), wh.rollback_days, wh.data_version())
+    return _bounds(str(wh.root), wh.rollback_days, _key(wh))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _bounds(root: str, rollback_days: int, data_version: str) -> tuple[date, date] | None:
-    return data_range(_gateway(root, rollback_days), ["orders", "surveys", "tickets"])
+    return data_range(_gw(root, rollback_days, data_version), ["orders", "surveys", "tickets"])
 
 
 def scorecard(wh: Warehouse, filters: Filters, grain: str, period: date | None) -> pl.DataFrame:
     key = repr(filters)
-    return _scorecard(
-        str(wh.root), wh.rollback_days, wh.data_version(), key, grain, period, filters
-    )
+    return _scorecard(str(wh.root), wh.rollback_days, _key(wh), key, grain, period, filters)
 
 
 @st.cache_data(show_spinner="Computing the scorecard…", max_entries=64)
@@ -134,14 +143,14 @@ def _scorecard(
     period: date | None,
     _filters: Filters,
 ) -> pl.DataFrame:
-    return kpis.scorecard(_gateway(root, rollback_days), _filters, grain, period)
+    return kpis.scorecard(_gw(root, rollback_days, data_version), _filters, grain, period)
 
 
 def trend(
     wh: Warehouse, keys: tuple[str, ...], filters: Filters, grain: str, by: str | None
 ) -> pl.DataFrame:
     key = repr(filters)
-    return _trend(str(wh.root), wh.rollback_days, wh.data_version(), keys, key, grain, by, filters)
+    return _trend(str(wh.root), wh.rollback_days, _key(wh), keys, key, grain, by, filters)
 
 
 @st.cache_data(show_spinner="Computing the trend…", max_entries=64)
@@ -155,7 +164,7 @@ def _trend(
     by: str | None,
     _filters: Filters,
 ) -> pl.DataFrame:
-    return kpis.trend(_gateway(root, rollback_days), keys, _filters, grain, by=by)
+    return kpis.trend(_gw(root, rollback_days, data_version), keys, _filters, grain, by=by)
 
 
 def kpi_customers(
@@ -171,7 +180,7 @@ def kpi_customers(
     return _kpi_customers(
         str(wh.root),
         wh.rollback_days,
-        wh.data_version(),
+        _key(wh),
         key,
         repr(filters),
         grain,
@@ -198,7 +207,7 @@ def _kpi_customers(
     _filters: Filters,
 ) -> DrillResult:
     return drill.kpi_customers(
-        _gateway(root, rollback_days),
+        _gw(root, rollback_days, data_version),
         key,
         _filters,
         grain,
@@ -215,7 +224,7 @@ def cohort_table(
     return _cohort_table(
         str(wh.root),
         wh.rollback_days,
-        wh.data_version(),
+        _key(wh),
         repr(filters),
         grain,
         measure,
@@ -235,7 +244,9 @@ def _cohort_table(
     by: str | None,
     _filters: Filters,
 ) -> pl.DataFrame:
-    return cohorts.cohort_table(_gateway(root, rollback_days), _filters, grain, measure, by=by)
+    return cohorts.cohort_table(
+        _gw(root, rollback_days, data_version), _filters, grain, measure, by=by
+    )
 
 
 def cohort_customers(
@@ -250,7 +261,7 @@ def cohort_customers(
     return _cohort_customers(
         str(wh.root),
         wh.rollback_days,
-        wh.data_version(),
+        _key(wh),
         repr(filters),
         grain,
         cohort_start,
@@ -275,7 +286,7 @@ def _cohort_customers(
     _filters: Filters,
 ) -> pl.DataFrame:
     return cohorts.cohort_customers(
-        _gateway(root, rollback_days),
+        _gw(root, rollback_days, data_version),
         _filters,
         grain,
         cohort_start,
@@ -319,44 +330,44 @@ def _read_upload(
 
 def customer_search(wh: Warehouse, text: str, limit: int = 50) -> pl.DataFrame:
     """Customers matching what the reader typed (id prefix, name or e-mail)."""
-    return _customer_search(str(wh.root), wh.rollback_days, wh.data_version(), text, limit)
+    return _customer_search(str(wh.root), wh.rollback_days, _key(wh), text, limit)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _customer_search(
     root: str, rollback_days: int, data_version: str, text: str, limit: int
 ) -> pl.DataFrame:
-    return customer360.find_customers(_gateway(root, rollback_days), text, limit=limit)
+    return customer360.find_customers(_gw(root, rollback_days, data_version), text, limit=limit)
 
 
 def customer_profile(wh: Warehouse, customer_id: str) -> customer360.CustomerProfile | None:
-    return _customer_profile(str(wh.root), wh.rollback_days, wh.data_version(), customer_id)
+    return _customer_profile(str(wh.root), wh.rollback_days, _key(wh), customer_id)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _customer_profile(
     root: str, rollback_days: int, data_version: str, customer_id: str
 ) -> customer360.CustomerProfile | None:
-    return customer360.customer_profile(_gateway(root, rollback_days), customer_id)
+    return customer360.customer_profile(_gw(root, rollback_days, data_version), customer_id)
 
 
 def customer_orders(wh: Warehouse, customer_id: str) -> pl.DataFrame:
-    return _customer_orders(str(wh.root), wh.rollback_days, wh.data_version(), customer_id)
+    return _customer_orders(str(wh.root), wh.rollback_days, _key(wh), customer_id)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _customer_orders(
     root: str, rollback_days: int, data_version: str, customer_id: str
 ) -> pl.DataFrame:
-    return customer360.customer_orders(_gateway(root, rollback_days), customer_id)
+    return customer360.customer_orders(_gw(root, rollback_days, data_version), customer_id)
 
 
 def customer_timeline(wh: Warehouse, customer_id: str) -> pl.DataFrame:
-    return _customer_timeline(str(wh.root), wh.rollback_days, wh.data_version(), customer_id)
+    return _customer_timeline(str(wh.root), wh.rollback_days, _key(wh), customer_id)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _customer_timeline(
     root: str, rollback_days: int, data_version: str, customer_id: str
 ) -> pl.DataFrame:
-    return customer360.customer_timeline(_gateway(root, rollback_days), customer_id)
+    return customer360.customer_timeline(_gw(root, rollback_days, data_version), customer_id)

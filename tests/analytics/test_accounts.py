@@ -149,7 +149,9 @@ def test_capabilities_table_and_unknown_capability():
 
 
 def test_repr_never_shows_the_hash():
-    assert repr(Account("ada", "viewer", "scrypt$secret")) == "Account(name='ada', role='viewer')"
+    assert repr(Account("ada", "viewer", "scrypt$secret")) == (
+        "Account(name='ada', role='viewer', limits=())"
+    )
 
 
 # ----- the accounts file ------------------------------------------------------------------------
@@ -488,3 +490,31 @@ def test_the_state_file_forgets_old_names(store, guard):
 )
 def test_session_expires_at_exactly_the_limit(elapsed, expired):
     assert session_expired(T0, T0 + elapsed, 480) is expired
+
+
+def test_limits_round_trip_and_give_the_access(store):
+    store.add("vera", "viewer", "another long password")
+    store.set_limits("vera", {"region": ["EMEA", " APAC ", "EMEA"]})
+
+    vera = store.require("vera")
+    assert vera.limits == (("region", ("EMEA", "APAC")),)
+    assert vera.access().limits == vera.limits and vera.access().mask_pii is True
+    assert store.require("vera").role == "viewer"
+
+    store.set_limits("vera", {})
+    assert store.require("vera").limits == ()
+
+
+@pytest.mark.parametrize(
+    ("limits", "message"),
+    [
+        ({"salary": ["1"]}, "Access can be limited by region"),
+        ({"region": [" "]}, "The limit on region needs at least one value."),
+    ],
+)
+def test_bad_limits_are_refused(store, limits, message):
+    store.add("vera", "viewer", "another long password")
+
+    with pytest.raises(ConfigError, match=message):
+        store.set_limits("vera", limits)
+    assert store.require("vera").limits == ()

@@ -142,3 +142,37 @@ def test_cohorts_json(tiny_warehouse, capsys):
         ("2025-04", 1, 3, 0),
     ]
     assert [r["value"] for r in records] == [100.0, 0.0]
+
+
+def test_kpis_on_behalf_of_a_limited_user_see_only_their_rows(tiny_warehouse, capsys, tmp_path):
+    from analytics.accounts import AccountStore
+
+    store = AccountStore(tmp_path / "accounts.toml")  # the path conftest points the setting at
+    store.add("vera", "viewer", "correct horse battery")
+    store.set_limits("vera", {"country": ["US"]})
+
+    code, out, _ = run(
+        capsys,
+        "kpis",
+        "--period",
+        "quarter",
+        "--kpi",
+        "revenue",
+        "--as-user",
+        "vera",
+        "--from",
+        "2025-04-01",
+        "--to",
+        "2025-06-30",
+        "--format",
+        "json",
+    )
+
+    assert code == 0
+    assert [r["value"] for r in json.loads(out)] == [179.75]
+
+
+def test_kpis_as_an_unknown_user_is_refused(tiny_warehouse, capsys):
+    code, _, err = run(capsys, "kpis", "--as-user", "nobody")
+
+    assert code == 2 and "There is no user called 'nobody'" in err

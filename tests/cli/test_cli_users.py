@@ -69,7 +69,7 @@ def test_add_list_passwd_role_remove(accounts_file, capsys, monkeypatch):
 
     code, out, _ = run(capsys, monkeypatch, "users", "list", "--format", "json")
     assert code == 0
-    assert json.loads(out) == [{"name": "ada@example.com", "role": "admin"}]
+    assert json.loads(out) == [{"name": "ada@example.com", "role": "admin", "limits": ""}]
     code, out, _ = run(capsys, monkeypatch, "users", "list")
     assert code == 0
     assert "ada@example.com" in out
@@ -122,7 +122,7 @@ def test_accounts_option_overrides_the_setting_before_or_after_the_action(
     code, out, _ = run(
         capsys, monkeypatch, "users", "list", "--format", "json", "--accounts", str(other)
     )
-    assert json.loads(out) == [{"name": "bob", "role": "viewer"}]
+    assert json.loads(out) == [{"name": "bob", "role": "viewer", "limits": ""}]
 
 
 def test_prompts_twice_and_adds_when_both_match(accounts_file, capsys, monkeypatch):
@@ -240,3 +240,26 @@ def test_users_without_an_action_is_a_usage_error(capsys):
         main(["users"])
     assert exited.value.code == 2
     assert "the following arguments are required: ACTION" in capsys.readouterr().err
+
+
+def test_limit_sets_and_clears_row_level_access(tmp_path, capsys, monkeypatch):
+    from analytics.accounts import AccountStore
+
+    path = tmp_path / "accounts.toml"
+    AccountStore(path).add("vera", "viewer", "correct horse battery")
+
+    code = main(["users", "--accounts", str(path), "limit", "vera", "region=EMEA", "region=APAC"])
+    out, _ = capsys.readouterr()
+    assert (code, out.strip()) == (0, "vera now sees region = EMEA, APAC.")
+
+    code = main(["users", "--accounts", str(path), "list", "--format", "json"])
+    out, _ = capsys.readouterr()
+    assert json.loads(out) == [{"name": "vera", "role": "viewer", "limits": "region = EMEA, APAC"}]
+
+    code = main(["users", "--accounts", str(path), "limit", "vera"])
+    out, _ = capsys.readouterr()
+    assert (code, out.strip()) == (0, "vera now sees everything.")
+
+    code = main(["users", "--accounts", str(path), "limit", "vera", "region"])
+    _, err = capsys.readouterr()
+    assert code == 2 and "A limit needs COLUMN=VALUE" in err

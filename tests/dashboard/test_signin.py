@@ -118,3 +118,44 @@ def test_a_damaged_accounts_file_stops_with_its_message_not_single_user_mode(
     assert not at.exception
     assert len(at.error) == 1 and not at.metric
     assert "Single-user" not in " ".join(c.value for c in at.sidebar.caption)
+
+
+def test_a_viewer_limited_to_one_country_sees_only_it_through_every_path(accounts):
+    accounts.set_limits("vera", {"country": ["US"]})
+    at = sign_in(AppTest.from_file(str(APP), default_timeout=60).run(), "vera", PASSWORD)
+
+    # Overview: US customers C2 and C3 only (O2 80.50 + O3 99.25), and US in the filter menu.
+    values = metrics(at)
+    assert (values["Orders"], values["Revenue"], values["Active customers"]) == (
+        "2",
+        "$179.75",
+        "2",
+    )
+    assert at.multiselect(key="country").options == ["US"]
+
+    # A link to another country's customer: not found, nothing shown.
+    at.switch_page("views/customer.py")
+    at.query_params["customer"] = "C1"
+    at.run()
+    assert not at.exception
+    assert "Ada" not in " ".join(t.value for t in at.title)
+    assert at.warning, "an unknown customer is reported"
+
+    # A drill from a link: only US customers, with their names masked for a viewer.
+    at.switch_page("views/kpis.py")
+    at.query_params.clear()
+    for name, value in {"kpi": "revenue", "grain": "quarter", "at": "2025-Q2"}.items():
+        at.query_params[name] = value
+    at.run()
+    listed = at.dataframe[0].value
+    assert listed["customer_id"].to_list() == ["C3", "C2"]
+    assert set(listed["name"].to_list()) == {"•••"}
+
+
+def test_an_analyst_sees_names(accounts):
+    at = sign_in(AppTest.from_file(str(APP), default_timeout=60).run(), "ana", PASSWORD)
+    at.switch_page("views/customer.py")
+    at.query_params["customer"] = "C1"
+    at.run()
+
+    assert at.title[0].value == "Ada Lovelace"
