@@ -19,7 +19,7 @@ from typing import TextIO
 
 import polars as pl
 
-from analytics import contract
+from analytics import audit, contract
 from analytics.accounts import AccountStore, check_password, check_role
 from analytics.cohorts import cohort_table
 from analytics.errors import ConfigError, MappingError, ReadError, TouchpointError
@@ -125,6 +125,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--period", choices=["month", "quarter"], default="month")
     p.add_argument("--measure", choices=["customers", "revenue"], default="customers")
     _scope_args(p)
+    _format_arg(p, csv=True)
+
+    p = add("audit", _cmd_audit, "Show the audit log: sign-ins, loads, rollbacks, exports.")
+    p.add_argument("--newest", type=int, default=None, metavar="N", help="only the N newest")
     _format_arg(p, csv=True)
 
     p = add("metrics", _cmd_metrics, "Print the KPI definitions (docs/metrics.md).")
@@ -338,6 +342,7 @@ def _cmd_kpis(args: argparse.Namespace, warehouse: Warehouse, user: str) -> int:
     else:
         table = table.select(_KPI_COLUMNS)
     _print_frame(table, args.format, empty="No data in that range.")
+    _record_export(args, warehouse, user, "kpis", table.height)
     return 0
 
 
@@ -348,6 +353,7 @@ def _cmd_cohorts(args: argparse.Namespace, warehouse: Warehouse, user: str) -> i
     if args.by is None and args.format == "table":
         table = table.drop("group")
     _print_frame(table, args.format, empty="No completed orders in that range.")
+    _record_export(args, warehouse, user, "cohorts", table.height)
     return 0
 
 
@@ -387,6 +393,7 @@ def _cmd_users_add(args: argparse.Namespace, warehouse: Warehouse, user: str) ->
     role = check_role(args.role)
     store.check_new_name(args.name)  # before asking for a password that would be wasted
     account = store.add(args.name, role, _new_password(args))
+    audit.record(warehouse.root, "access_change", user, {"added": account.name, "role": role})
     print(f"Added {account.name} as {account.role} to {store.path}.")
     return 0
 
@@ -395,6 +402,7 @@ def _cmd_users_passwd(args: argparse.Namespace, warehouse: Warehouse, user: str)
     store = _account_store(args)
     account = store.require(args.name)
     store.set_password(account.name, _new_password(args))
+    audit.record(warehouse.root, "access_change", user, {"password_set": account.name})
     print(f"Changed the password of {account.name}.")
     return 0
 
@@ -403,6 +411,9 @@ def _cmd_users_role(args: argparse.Namespace, warehouse: Warehouse, user: str) -
     store = _account_store(args)
     store.set_role(args.name, args.role)
     account = store.require(args.name)
+    audit.record(
+        warehouse.root, "access_change", user, {"user": account.name, "role": account.role}
+    )
     print(f"{account.name} is now {account.role}.")
     return 0
 
@@ -411,6 +422,7 @@ def _cmd_users_remove(args: argparse.Namespace, warehouse: Warehouse, user: str)
     store = _account_store(args)
     account = store.require(args.name)
     store.remove(account.name)
+    audit.record(warehouse.root, "access_change", user, {"removed": account.name})
     print(f"Removed {account.name}.")
     if not store.configured():
         print(_SINGLE_USER)
@@ -428,6 +440,12 @@ def _cmd_users_limit(args: argparse.Namespace, warehouse: Warehouse, user: str) 
         limits.setdefault(column.strip(), []).append(value.strip())
     store.set_limits(account.name, limits)
     limited = store.require(account.name)
+    audit.record(
+        warehouse.root,
+        "access_change",
+        user,
+        {"user": limited.name, "limits": _limits_text(limited.limits) or "none"},
+    )
     print(f"{limited.name} now sees {_limits_text(limited.limits) or 'everything'}.")
     return 0
 
@@ -470,6 +488,22 @@ def _new_password(args: argparse.Namespace) -> str:
 
 
 # ----- helpers ------------------------------------------------------------------------------
+
+
+def _record_export(
+    args: argparse.Namespace, warehouse: Warehouse, user: str, what: str, rows: int
+) -> None:
+    details: dict[str, object] = {"what": what, "format": args.format, "rows": rows}
+    if args.as_user:
+        details["as_user"] = args.as_user
+    audit.record(warehouse.root, "export", user, details)
+
+
+def _cmd_audit(args: argparse.Namespace, warehouse: Warehouse, user: str) -> int:
+    _print_frame(
+        audit.read_log(warehouse.root, newest=args.newest), args.format, empty="No entries."
+    )
+    return 0
 
 
 def _gateway_for(args: argparse.Namespace, warehouse: Warehouse) -> QueryGateway:

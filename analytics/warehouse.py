@@ -32,6 +32,7 @@ from deltalake import CommitProperties, DeltaTable, Schema, write_deltalake
 from deltalake.exceptions import DeltaError
 from deltalake.transaction import AddAction, create_table_with_add_actions
 
+from analytics import audit
 from analytics.contract import DATASETS, dataset
 from analytics.errors import WarehouseError
 
@@ -314,6 +315,12 @@ class Warehouse:
                 ) from exc
         version = self.version(name)
         assert version is not None
+        audit.record(
+            self.root,
+            "rollback",
+            user,
+            {"dataset": name, "restored": to_version, "version": version},
+        )
         return version
 
     # ----- history ----------------------------------------------------------------------------

@@ -54,7 +54,7 @@ def run() -> None:
     if account.can("data"):
         sections["Manage"] = [page("views/data.py", "Data", "upload_file", "data")]
     current = st.navigation(sections)
-    signin.sidebar(account)
+    signin.sidebar(config, account)
     sample.show_notice()
     # Data loads everything and Customer 360 shows the whole customer: no filters there.
     if current.url_path not in ("data", "customer"):

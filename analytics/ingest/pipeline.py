@@ -16,6 +16,7 @@ from typing import Literal
 
 import polars as pl
 
+from analytics import audit
 from analytics.contract import DATASETS, dataset
 from analytics.errors import ReadError
 from analytics.exports import safe_csv_bytes
@@ -237,6 +238,19 @@ def ingest(
     if checked.invalid.height:
         step("Writing quarantine", 0.95)
         quarantine = write_quarantine(warehouse, dataset_name, version, sha, checked.invalid)
+    audit.record(
+        warehouse.root,
+        "load",
+        user,
+        {
+            "dataset": dataset_name,
+            "version": version,
+            "file": name,
+            "mode": mode,
+            "rows_loaded": checked.valid.height,
+            "rows_rejected": checked.invalid.height,
+        },
+    )
     step("Done", 1.0)
     message = f"Loaded {checked.valid.height:,} rows into {dataset_name} (version {version})."
     if quarantine is not None:

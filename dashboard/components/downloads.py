@@ -1,11 +1,14 @@
-"""A table with its downloads: CSV (formula cells neutralised) and Excel."""
+"""A table with its downloads (CSV with formula cells neutralised, and Excel), each download
+noted in the audit log."""
 
 from __future__ import annotations
 
 import polars as pl
 import streamlit as st
 
+from analytics import audit
 from analytics.exports import safe_csv_bytes, xlsx_bytes
+from dashboard import data, state
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -20,7 +23,8 @@ def table(frame: pl.DataFrame, name: str, sheet: str) -> None:
         f"{name}.csv",
         "text/csv",
         icon=":material/download:",
-        on_click="ignore",
+        on_click=record,
+        args=(f"{name}.csv", frame.height),
     )
     two.download_button(
         "Download Excel",
@@ -28,5 +32,12 @@ def table(frame: pl.DataFrame, name: str, sheet: str) -> None:
         f"{name}.xlsx",
         XLSX,
         icon=":material/download:",
-        on_click="ignore",
+        on_click=record,
+        args=(f"{name}.xlsx", frame.height),
     )
+
+
+def record(file_name: str, rows: int) -> None:
+    """Note a download in the audit log (a download button's callback)."""
+    details = {"file": file_name, "rows": rows}
+    audit.record(data.settings().warehouse, "export", state.account().name, details)

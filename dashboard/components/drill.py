@@ -13,6 +13,7 @@ from analytics.exports import safe_csv_bytes
 from analytics.kpis import KPI_BY_KEY
 from dashboard import format as fmt
 from dashboard import state
+from dashboard.components import downloads
 
 NONCE = "drill_nonce"
 
@@ -89,7 +90,8 @@ def customer_table(result: DrillResult, key: str, *, origin: dict[str, str]) -> 
         file_name=f"touchpoint-{result.kpi.key}-customers.csv",
         mime="text/csv",
         icon=":material/download:",
-        on_click="ignore",
+        on_click=downloads.record,
+        args=(f"touchpoint-{result.kpi.key}-customers.csv", frame.height),
     )
 
 

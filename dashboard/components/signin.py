@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
+from analytics import audit
 from analytics.accounts import Account, AccountStore, AuthError, SignInGuard, session_expired
 from analytics.settings import Settings
 from dashboard import format as fmt
@@ -62,13 +63,15 @@ def _form(config: Settings) -> None:
                 AccountStore(config.accounts), name.strip(), password, now=_now()
             )
         except AuthError as exc:
+            audit.record(config.warehouse, "sign_in_refused", name.strip()[:64])
             st.error(fmt.plain_text(str(exc)))
             return
+        audit.record(config.warehouse, "sign_in", account.name)
         st.session_state[_NAME], st.session_state[_SINCE] = account.name, _now()
         st.rerun()
 
 
-def sidebar(account: Account) -> None:
+def sidebar(config: Settings, account: Account) -> None:
     """Who is signed in, with a way out; or the single-user notice."""
     with st.sidebar:
         if account is LOCAL_ACCOUNT:
@@ -79,6 +82,7 @@ def sidebar(account: Account) -> None:
             return
         st.caption(f"Signed in as **{fmt.plain_text(account.name)}** ({account.role})")
         if st.button("Sign out", icon=":material/logout:", key="signout"):
+            audit.record(config.warehouse, "sign_out", account.name)
             _forget("You have signed out.")
             st.rerun()
 

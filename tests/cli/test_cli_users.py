@@ -263,3 +263,22 @@ def test_limit_sets_and_clears_row_level_access(tmp_path, capsys, monkeypatch):
     code = main(["users", "--accounts", str(path), "limit", "vera", "region"])
     _, err = capsys.readouterr()
     assert code == 2 and "A limit needs COLUMN=VALUE" in err
+
+
+def test_access_changes_and_exports_land_in_the_audit_log(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("TOUCHPOINT_WAREHOUSE", str(tmp_path / "wh"))
+    monkeypatch.setenv("TOUCHPOINT_USER", "operator")
+    path = tmp_path / "accounts.toml"
+    monkeypatch.setattr("sys.stdin", io.StringIO("correct horse battery\n"))
+    main(["users", "--accounts", str(path), "add", "vera", "--role", "viewer", "--password-stdin"])
+    main(["users", "--accounts", str(path), "limit", "vera", "region=EMEA"])
+    main(["kpis", "--kpi", "orders", "--format", "csv"])
+    capsys.readouterr()
+
+    assert main(["audit", "--format", "json"]) == 0
+    entries = json.loads(capsys.readouterr()[0])
+    assert [(e["event"], e["user"], e["details"]) for e in entries] == [
+        ("export", "operator", "format=csv, rows=0, what=kpis"),
+        ("access_change", "operator", "limits=region = EMEA, user=vera"),
+        ("access_change", "operator", "added=vera, role=viewer"),
+    ]

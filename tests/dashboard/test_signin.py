@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import polars as pl
 import pytest
 from apptest_helpers import APP, metrics
 from streamlit.testing.v1 import AppTest
@@ -159,3 +160,22 @@ def test_an_analyst_sees_names(accounts):
     at.run()
 
     assert at.title[0].value == "Ada Lovelace"
+
+
+def test_sign_ins_refusals_sign_outs_and_downloads_are_audited(accounts, tiny_warehouse):
+    from analytics import audit
+
+    at = sign_in(AppTest.from_file(str(APP), default_timeout=60).run(), "ana", "wrong password!")
+    at = sign_in(at, "ana", PASSWORD)
+    at.switch_page("views/kpis.py")
+    at.query_params["kpi"] = "orders"
+    at.query_params["grain"] = "month"
+    at.run()
+    csv_button = next(b for b in at.get("download_button") if b.label == "Download CSV")
+    csv_button.click().run()
+    at.button(key="signout").click().run()
+
+    log = audit.read_log(tiny_warehouse.root).filter(pl.col("event") != "load")
+    assert log["event"].to_list() == ["sign_out", "export", "sign_in", "sign_in_refused"]
+    assert log["user"].to_list() == ["ana"] * 4
+    assert log["details"][1] == "file=touchpoint-orders-by-month.csv, rows=2"
