@@ -51,13 +51,18 @@ def run() -> None:
     ]
     sections = {"Explore": explore}
     # A page a role may not use is not registered at all, so its URL does not exist for them.
+    manage = []
     if account.can("data"):
-        sections["Manage"] = [page("views/data.py", "Data", "upload_file", "data")]
+        manage.append(page("views/data.py", "Data", "upload_file", "data"))
+    if account.can("admin"):
+        manage.append(page("views/admin.py", "Admin", "admin_panel_settings", "admin"))
+    if manage:
+        sections["Manage"] = manage
     current = st.navigation(sections)
     signin.sidebar(config, account)
     sample.show_notice()
     # Data loads everything and Customer 360 shows the whole customer: no filters there.
-    if current.url_path not in ("data", "customer"):
+    if current.url_path not in ("data", "customer", "admin"):
         state.set_filters(filters.sidebar(warehouse))
     current.run()
 

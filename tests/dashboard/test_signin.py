@@ -10,6 +10,7 @@ import pytest
 from apptest_helpers import APP, metrics
 from streamlit.testing.v1 import AppTest
 
+from analytics import audit
 from analytics.accounts import AccountStore
 
 PASSWORD = "correct horse battery"
@@ -163,8 +164,6 @@ def test_an_analyst_sees_names(accounts):
 
 
 def test_sign_ins_refusals_sign_outs_and_downloads_are_audited(accounts, tiny_warehouse):
-    from analytics import audit
-
     at = sign_in(AppTest.from_file(str(APP), default_timeout=60).run(), "ana", "wrong password!")
     at = sign_in(at, "ana", PASSWORD)
     at.switch_page("views/kpis.py")
@@ -179,3 +178,38 @@ def test_sign_ins_refusals_sign_outs_and_downloads_are_audited(accounts, tiny_wa
     assert log["event"].to_list() == ["sign_out", "export", "sign_in", "sign_in_refused"]
     assert log["user"].to_list() == ["ana"] * 4
     assert log["details"][1] == "file=touchpoint-orders-by-month.csv, rows=2"
+
+
+def test_only_an_admin_gets_the_admin_page_and_can_limit_an_account(accounts, tiny_warehouse):
+    accounts.add("root", "admin", PASSWORD)
+    analyst = sign_in(AppTest.from_file(str(APP), default_timeout=60).run(), "ana", PASSWORD)
+    with pytest.raises(Exception, match="Could not find"):
+        analyst.switch_page("views/admin.py").run()
+
+    at = sign_in(AppTest.from_file(str(APP), default_timeout=60).run(), "root", PASSWORD)
+    at.switch_page("views/admin.py").run()
+    assert at.title[0].value == "Admin"
+    assert at.dataframe[0].value["name"].to_list() == ["ana", "root", "vera"]
+
+    at.selectbox(key="admin_account").set_value("vera").run()
+    at.multiselect(key="limit_country").set_value(["US"])  # inside the form: sent on Save
+    next(b for b in at.button if b.label == "Save").click().run()
+
+    assert not at.exception, at.exception
+    assert accounts.require("vera").limits == (("country", ("US",)),)
+    log = audit.read_log(tiny_warehouse.root)
+    assert log["event"][0] == "access_change" and log["user"][0] == "root"
+
+
+def test_in_single_user_mode_the_admin_page_adds_the_first_account(tiny_warehouse, tmp_path):
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    at.switch_page("views/admin.py").run()
+    assert "No accounts yet" in at.info[0].value
+
+    inputs = {t.label: t for t in at.text_input}
+    inputs["User name"].input("root")
+    inputs["Password (12 characters or more)"].input(PASSWORD)
+    next(b for b in at.button if b.label == "Add account").click().run()
+
+    assert AccountStore(tmp_path / "accounts.toml").require("root").role == "admin"
+    assert at.title[0].value == "Sign in to Touchpoint"
