@@ -37,17 +37,20 @@ def changed(what: dict[str, object]) -> None:
 
 
 st.subheader("Accounts")
-st.dataframe(
-    pl.DataFrame(
-        {
-            "name": [a.name for a in accounts],
-            "role": [a.role for a in accounts],
-            "limits": ["; ".join(f"{c} = {', '.join(v)}" for c, v in a.limits) for a in accounts],
-        },
-        schema={"name": pl.String, "role": pl.String, "limits": pl.String},
-    ),
-    hide_index=True,
-)
+if accounts:
+    st.dataframe(
+        pl.DataFrame(
+            {
+                "Name": [a.name for a in accounts],
+                "Role": [a.role for a in accounts],
+                "Sees only": [
+                    "; ".join(f"{c} = {', '.join(v)}" for c, v in a.limits) or "everything"
+                    for a in accounts
+                ],
+            }
+        ),
+        hide_index=True,
+    )
 
 with st.form("add_account", clear_on_submit=True):
     st.markdown("**Add an account**")

@@ -189,7 +189,7 @@ def test_only_an_admin_gets_the_admin_page_and_can_limit_an_account(accounts, ti
     at = sign_in(AppTest.from_file(str(APP), default_timeout=60).run(), "root", PASSWORD)
     at.switch_page("views/admin.py").run()
     assert at.title[0].value == "Admin"
-    assert at.dataframe[0].value["name"].to_list() == ["ana", "root", "vera"]
+    assert at.dataframe[0].value["Name"].to_list() == ["ana", "root", "vera"]
 
     at.selectbox(key="admin_account").set_value("vera").run()
     at.multiselect(key="limit_country").set_value(["US"])  # inside the form: sent on Save
