@@ -183,6 +183,10 @@ class RawTable:
     plain: PlainText | None = None
 
 
+# Customer exports have tens of columns; thousands mean a wrong or hostile file.
+MAX_COLUMNS = 1000
+
+
 def read_export(
     source: str | Path | bytes, *, file_name: str | None = None, sheet: str | None = None
 ) -> RawTable:
@@ -215,17 +219,28 @@ def read_export(
     src = _open_source(source, file_name)
     kind = _detect_format(src)
     if kind == "parquet":
-        return _read_parquet(src)
+        return _capped(src, _read_parquet(src))
     if kind == "excel":
-        return _read_excel(src, sheet)
+        return _capped(src, _read_excel(src, sheet))
     encoding, scanned = _detect_encoding(src)
     text = _sniff_text(src, encoding)
     if _is_json_lines(src, text):
-        return _read_json_lines(src, encoding)
+        return _capped(src, _read_json_lines(src, encoding))
     table, spill = _read_delimited(src, encoding, text, scanned)
     if spill is not None:
         # The scan reads the temporary copy when collected; it goes when the table does.
         weakref.finalize(table, spill.unlink, missing_ok=True)
+    return _capped(src, table)
+
+
+def _capped(src: _Source, table: RawTable) -> RawTable:
+    """The table, unless it has more columns than any customer export needs (a wide file
+    would cost memory and time out of proportion before any check could explain it)."""
+    if len(table.headers) > MAX_COLUMNS:
+        raise ReadError(
+            f"{src.name} has {len(table.headers):,} columns; Touchpoint reads exports with up to "
+            f"{MAX_COLUMNS:,}. Export only the columns you need."
+        )
     return table
 
 

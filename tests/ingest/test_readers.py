@@ -625,3 +625,16 @@ def test_unpadded_plain_text_reads_as_the_text_pass():
         typed.select("order_id", "name", ROW_COLUMN).rows()
         == text.select("order_id", "name", ROW_COLUMN).rows()
     )
+
+
+def test_a_file_with_more_columns_than_any_export_needs_is_refused():
+    wide = ",".join(f"c{i}" for i in range(1001)) + "\n" + ",".join("1" * 1001) + "\n"
+    with pytest.raises(ReadError) as caught:
+        read_export(wide.encode(), file_name="wide.csv")
+    assert str(caught.value) == (
+        "wide.csv has 1,001 columns; Touchpoint reads exports with up to 1,000. Export only "
+        "the columns you need."
+    )
+
+    fits = ",".join(f"c{i}" for i in range(1000)) + "\n" + ",".join("1" * 1000) + "\n"
+    assert len(read_export(fits.encode(), file_name="fits.csv").headers) == 1000
