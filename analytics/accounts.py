@@ -96,9 +96,11 @@ class Account:
     password_hash: str = field(repr=False)
     limits: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
-    def access(self) -> Access:
-        """What this user may read: the row limits, and personal data masked for viewers."""
-        return Access(limits=self.limits, mask_pii=self.role == "viewer")
+    def access(self, *, min_group: int = 0) -> Access:
+        """What this user may read: the row limits; for viewers, personal data masked and
+        values from fewer than `min_group` customers, responses or tickets hidden."""
+        viewer = self.role == "viewer"
+        return Access(limits=self.limits, mask_pii=viewer, min_group=min_group if viewer else 0)
 
     def can(self, capability: str) -> bool:
         """Whether this account's role has `capability` (a key of `CAPABILITIES`).

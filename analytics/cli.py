@@ -510,8 +510,9 @@ def _gateway_for(args: argparse.Namespace, warehouse: Warehouse) -> QueryGateway
     """The gateway, scoped to `--as-user`'s access when given (row limits, masked PII)."""
     gateway = QueryGateway(warehouse)
     if args.as_user:
-        account = AccountStore(load_settings(os.environ).accounts).require(args.as_user)
-        gateway = gateway.scoped(account.access())
+        settings = load_settings(os.environ)
+        account = AccountStore(settings.accounts).require(args.as_user)
+        gateway = gateway.scoped(account.access(min_group=settings.min_group))
     return gateway
 
 

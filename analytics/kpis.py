@@ -580,6 +580,7 @@ TREND_SCHEMA = pl.Schema(
         "ci_high": pl.Float64(),
         "small_sample": pl.Boolean(),
         "partial": pl.Boolean(),
+        "suppressed": pl.Boolean(),
         "previous": pl.Float64(),
         "delta": pl.Float64(),
         "delta_p": pl.Float64(),
@@ -683,10 +684,15 @@ def _trend(
         lookup = _rows_by_period(tables[family], family, spine, groups)
         for group in groups:
             series = lookup[group]
+            hidden = _small_groups(gateway.access.min_group, family, series)
             for item in (i for i in items if i.family == family):
-                estimates = {p: estimate(item, series[p]) for p in spine}
+                estimates = {
+                    p: _HIDDEN if p in hidden else estimate(item, series[p]) for p in spine
+                }
                 for p in reported:
-                    rows.append(_trend_row(item, p, group, estimates, window))
+                    row = _trend_row(item, p, group, estimates, window)
+                    row["suppressed"] = p in hidden
+                    rows.append(row)
     frame = pl.DataFrame(rows, schema=TREND_SCHEMA, orient="row")
     order = {item.key: i for i, item in enumerate(items)}
     return frame.sort(
@@ -695,6 +701,21 @@ def _trend(
         "period_start",
         nulls_last=True,
     )
+
+
+# The number of customers (orders), responses (surveys) or tickets behind a period's values:
+# below the access's minimum, the period's values are not shown (small-group suppression).
+_GROUP_SIZE: dict[Family, str] = {"orders": "active", "surveys": "responses", "tickets": "tickets"}
+_HIDDEN = Estimate(None, None, None, None)
+
+
+def _small_groups(minimum: int, family: Family, series: dict[date, dict[str, Any]]) -> set[date]:
+    """Periods whose group is too small to show (never any when `minimum` is 0). A period
+    with nothing at all is empty rather than small, and stays visible."""
+    if minimum <= 0:
+        return set()
+    column = _GROUP_SIZE[family]
+    return {p for p, row in series.items() if 0 < int(row[column] or 0) < minimum}
 
 
 def _rows_by_period(
@@ -795,6 +816,7 @@ SCORECARD_SCHEMA = pl.Schema(
         "delta_p": pl.Float64(),
         "delta_significant": pl.Boolean(),
         "spark": pl.List(pl.Float64()),
+        "suppressed": pl.Boolean(),
     }
 )
 
@@ -864,6 +886,7 @@ def scorecard(
                 "delta_p": latest["delta_p"],
                 "delta_significant": latest["delta_significant"],
                 "spark": series["value"].to_list(),
+                "suppressed": latest["suppressed"],
             }
         )
     return pl.DataFrame(rows, schema=SCORECARD_SCHEMA, orient="row")

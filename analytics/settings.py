@@ -68,6 +68,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Minutes a local sign-in lasts before the user must sign in again.",
     ),
     Setting(
+        "min_group",
+        "TOUCHPOINT_MIN_GROUP",
+        "5",
+        "Viewers see no KPI value computed from fewer customers, responses or tickets than this.",
+    ),
+    Setting(
         "allow_unsecured",
         "TOUCHPOINT_ALLOW_UNSECURED",
         "false",
@@ -85,6 +91,7 @@ class Settings:
     user: str
     accounts: Path
     session_minutes: int
+    min_group: int
     allow_unsecured: bool
 
 
@@ -128,6 +135,7 @@ def load_settings(environ: Mapping[str, str], **overrides: str) -> Settings:
         user=raw["user"] or _os_user(),
         accounts=Path(raw["accounts"]).expanduser(),
         session_minutes=positive_int("session_minutes"),
+        min_group=positive_int("min_group"),
         allow_unsecured=flag("allow_unsecured"),
     )
 

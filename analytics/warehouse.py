@@ -580,16 +580,18 @@ class Access:
 
     limits: tuple[tuple[str, tuple[str, ...]], ...] = ()
     mask_pii: bool = False
+    min_group: int = 0
 
     def key(self) -> str:
         """A stable text form (cache keys); `Access.from_key` reverses it."""
-        return json.dumps({"limits": [[c, list(v)] for c, v in self.limits], "mask": self.mask_pii})
+        limits = [[c, list(v)] for c, v in self.limits]
+        return json.dumps({"limits": limits, "mask": self.mask_pii, "min": self.min_group})
 
     @classmethod
     def from_key(cls, text: str) -> Access:
         raw = json.loads(text)
         limits = tuple((str(c), tuple(str(x) for x in v)) for c, v in raw["limits"])
-        return cls(limits=limits, mask_pii=bool(raw["mask"]))
+        return cls(limits=limits, mask_pii=bool(raw["mask"]), min_group=int(raw["min"]))
 
 
 FULL_ACCESS = Access()

@@ -96,7 +96,8 @@ def _load_history(
 
 
 def _key(wh: Warehouse) -> str:
-    return f"{wh.data_version()}|{state.account().access().key()}"
+    access = state.account().access(min_group=settings().min_group)
+    return f"{wh.data_version()}|{access.key()}"
 
 
 def _gw(root: str, rollback_days: int, key: str) -> QueryGateway:

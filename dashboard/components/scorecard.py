@@ -39,7 +39,10 @@ def _card(row: dict[str, Any], filters: Filters, grain: str) -> None:
         chart_data=spark if len(spark) > 1 else None,
         chart_type="line",
     )
-    st.caption(_interval_line(row, item.unit) if item.has_interval else "Total for the period")
+    if item.has_interval or row["suppressed"]:
+        st.caption(_interval_line(row, item.unit))
+    else:
+        st.caption("Total for the period")
     params = {**filters.to_query(), "kpi": item.key, "grain": grain, "at": row["period"]}
     st.page_link(
         "views/kpis.py", label="Explore", icon=":material/arrow_forward:", query_params=params
@@ -61,6 +64,8 @@ def _delta_text(row: dict[str, Any]) -> str | None:
 
 
 def _interval_line(row: dict[str, Any], unit: str) -> str:
+    if row["suppressed"]:
+        return "Hidden: too few customers behind it to show."
     if row["value"] is None:
         return "No data in this period."
     text = f"95% CI {fmt.interval(row['ci_low'], row['ci_high'], unit)} · n = {fmt.count(row['n'])}"

@@ -86,3 +86,38 @@ def test_access_key_round_trip():
     access = Access(limits=(("region", ("EMEA", "APAC")),), mask_pii=True)
 
     assert Access.from_key(access.key()) == access
+
+
+def test_values_from_small_groups_are_hidden(gateway):
+    spring = Filters(start=date(2025, 4, 1), end=date(2025, 5, 31))
+    keys = ["orders", "active_customers", "nps", "tickets"]
+
+    shown = kpis.trend(gateway.scoped(Access(min_group=3)), keys, spring, "month")
+    hidden = kpis.trend(gateway.scoped(Access(min_group=4)), keys, spring, "month")
+
+    # April: 3 active customers, 4 survey responses; May: only a returned order (no active
+    # customer, so nothing to hide) and no responses; tickets: none at all.
+    def values(table):
+        return {(r["kpi"], r["period"]): (r["value"], r["suppressed"]) for r in table.to_dicts()}
+
+    assert values(shown)[("orders", "2025-04")] == (3.0, False)
+    assert values(hidden)[("orders", "2025-04")] == (None, True)
+    assert values(hidden)[("active_customers", "2025-04")] == (None, True)
+    assert values(hidden)[("orders", "2025-05")] == (0.0, False)
+    assert values(hidden)[("nps", "2025-04")] == (25.0, False)  # 4 responses: enough
+    assert values(hidden)[("tickets", "2025-04")] == (0.0, False)
+    may = hidden.filter((hidden["kpi"] == "orders") & (hidden["period"] == "2025-05")).row(
+        0, named=True
+    )
+    assert may["previous"] is None and may["delta"] is None  # April's hidden value stays hidden
+
+
+def test_only_viewers_get_the_minimum_and_the_mask(tmp_path):
+    from analytics.accounts import Account
+
+    viewer = Account("vera", "viewer", "x", (("region", ("EMEA",)),))
+    analyst = Account("ana", "analyst", "x")
+    assert viewer.access(min_group=5) == Access(
+        limits=(("region", ("EMEA",)),), mask_pii=True, min_group=5
+    )
+    assert analyst.access(min_group=5) == Access()

@@ -144,8 +144,12 @@ def test_cohorts_json(tiny_warehouse, capsys):
     assert [r["value"] for r in records] == [100.0, 0.0]
 
 
-def test_kpis_on_behalf_of_a_limited_user_see_only_their_rows(tiny_warehouse, capsys, tmp_path):
+def test_kpis_on_behalf_of_a_limited_user_see_only_their_rows(
+    tiny_warehouse, capsys, tmp_path, monkeypatch
+):
     from analytics.accounts import AccountStore
+
+    monkeypatch.setenv("TOUCHPOINT_MIN_GROUP", "1")
 
     store = AccountStore(tmp_path / "accounts.toml")  # the path conftest points the setting at
     store.add("vera", "viewer", "correct horse battery")
@@ -176,3 +180,25 @@ def test_kpis_as_an_unknown_user_is_refused(tiny_warehouse, capsys):
     code, _, err = run(capsys, "kpis", "--as-user", "nobody")
 
     assert code == 2 and "There is no user called 'nobody'" in err
+
+
+def test_kpis_on_behalf_of_a_viewer_hide_small_groups(tiny_warehouse, capsys, tmp_path):
+    from analytics.accounts import AccountStore
+
+    AccountStore(tmp_path / "accounts.toml").add("vera", "viewer", "correct horse battery")
+
+    code, out, _ = run(
+        capsys,
+        "kpis",
+        "--period",
+        "quarter",
+        "--kpi",
+        "orders",
+        "--as-user",
+        "vera",
+        "--format",
+        "json",
+    )
+
+    assert code == 0
+    assert [r["value"] for r in json.loads(out)] == [None]  # 3 customers, fewer than 5

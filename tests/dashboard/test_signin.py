@@ -56,7 +56,8 @@ def test_wrong_password_is_refused_without_saying_which_part(accounts):
     assert at.title[0].value == "Sign in to Touchpoint"
 
 
-def test_an_analyst_gets_the_data_page_and_a_viewer_does_not(accounts):
+def test_an_analyst_gets_the_data_page_and_a_viewer_does_not(accounts, monkeypatch):
+    monkeypatch.setenv("TOUCHPOINT_MIN_GROUP", "1")
     analyst = sign_in(AppTest.from_file(str(APP), default_timeout=60).run(), "ana", PASSWORD)
     assert metrics(analyst)["Orders"] == "3"
     analyst.switch_page("views/data.py").run()
@@ -122,7 +123,8 @@ def test_a_damaged_accounts_file_stops_with_its_message_not_single_user_mode(
     assert "Single-user" not in " ".join(c.value for c in at.sidebar.caption)
 
 
-def test_a_viewer_limited_to_one_country_sees_only_it_through_every_path(accounts):
+def test_a_viewer_limited_to_one_country_sees_only_it_through_every_path(accounts, monkeypatch):
+    monkeypatch.setenv("TOUCHPOINT_MIN_GROUP", "1")  # the tiny company's groups are all small
     accounts.set_limits("vera", {"country": ["US"]})
     at = sign_in(AppTest.from_file(str(APP), default_timeout=60).run(), "vera", PASSWORD)
 
@@ -213,3 +215,13 @@ def test_in_single_user_mode_the_admin_page_adds_the_first_account(tiny_warehous
 
     assert AccountStore(tmp_path / "accounts.toml").require("root").role == "admin"
     assert at.title[0].value == "Sign in to Touchpoint"
+
+
+def test_a_viewer_sees_no_value_from_fewer_customers_than_the_minimum(accounts):
+    # TOUCHPOINT_MIN_GROUP defaults to 5; the tiny company's quarter has 3 active customers.
+    viewer = sign_in(AppTest.from_file(str(APP), default_timeout=60).run(), "vera", PASSWORD)
+    analyst = sign_in(AppTest.from_file(str(APP), default_timeout=60).run(), "ana", PASSWORD)
+
+    assert metrics(viewer)["Orders"] == "—"
+    assert "Hidden: too few customers behind it to show." in [c.value for c in viewer.caption]
+    assert metrics(analyst)["Orders"] == "3"
