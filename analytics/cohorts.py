@@ -37,6 +37,7 @@ Measure = Literal["customers", "revenue"]
 MEASURES: tuple[Measure, ...] = get_args(Measure)
 
 _MONTHS_PER: dict[CohortGrain, int] = {"month": 1, "quarter": 3}
+_CELL_VALUES = ("customers", "revenue", "value")
 
 COHORT_SCHEMA = pl.Schema(
     {
@@ -178,7 +179,14 @@ def cohort_table(
     checked_measure = _check_measure(measure)
     if by is not None:
         check_dimension(by)
-    return _cohort_table(gateway, filters, checked, checked_measure, by)
+    table = _cohort_table(gateway, filters, checked, checked_measure, by)
+    minimum = gateway.access.min_group
+    if minimum > 0:  # cohorts smaller than the access allows show their size, nothing else
+        small = pl.col("size") < minimum
+        table = table.with_columns(
+            [pl.when(small).then(None).otherwise(pl.col(c)).alias(c) for c in _CELL_VALUES]
+        )
+    return table
 
 
 def _cohort_table(

@@ -121,3 +121,16 @@ def test_only_viewers_get_the_minimum_and_the_mask(tmp_path):
         limits=(("region", ("EMEA",)),), mask_pii=True, min_group=5
     )
     assert analyst.access(min_group=5) == Access()
+
+
+def test_cohorts_smaller_than_the_minimum_show_only_their_size(gateway):
+    from analytics.cohorts import cohort_table
+
+    table = cohort_table(gateway.scoped(Access(min_group=4)), Filters(), "month")
+
+    assert table.select("cohort", "size", "customers", "value").rows() == [
+        ("2025-04", 3, None, None),
+        ("2025-04", 3, None, None),
+    ]
+    shown = cohort_table(gateway.scoped(Access(min_group=3)), Filters(), "month")
+    assert shown["value"].to_list() == [100.0, 0.0]
