@@ -534,3 +534,58 @@ def _write_atomically(path: Path, data: bytes) -> None:
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
+
+
+# ----- accounts from an identity provider (OIDC) -----------------------------------------------
+
+
+def account_from_identity(
+    claims: Mapping[str, object], config: Mapping[str, object]
+) -> Account | None:
+    """The account of a user signed in through the identity provider, or None (no role).
+
+    Parameters
+    ----------
+    claims : mapping
+        The identity token's claims (`st.user`): `email`, and the claims `config` names.
+    config : mapping
+        `[touchpoint.oidc]` of the secrets file: `role_claim` (a claim holding the role),
+        `groups_claim` (a claim listing groups), `emails` and `groups` (tables mapping an
+        email or a group to a role), `default_role`, and `limits` (email -> column -> values).
+        The highest role any rule gives wins; with none, the user gets `default_role`, or no
+        access at all when there is no default.
+    """
+    email = str(claims.get("email") or "").strip().lower()
+    if not email:
+        return None
+    found: list[Role] = []
+    role_claim = config.get("role_claim")
+    if isinstance(role_claim, str) and claims.get(role_claim) in ROLES:
+        found.append(cast(Role, claims[role_claim]))
+    emails = {str(k).lower(): v for k, v in _table(config, "emails").items()}
+    if emails.get(email) in ROLES:
+        found.append(cast(Role, emails[email]))
+    groups_claim = config.get("groups_claim")
+    if isinstance(groups_claim, str):
+        member_of = claims.get(groups_claim)
+        by_group = _table(config, "groups")
+        for group in member_of if isinstance(member_of, list) else []:
+            if by_group.get(str(group)) in ROLES:
+                found.append(cast(Role, by_group[str(group)]))
+    default = config.get("default_role")
+    if not found and default in ROLES:
+        found.append(cast(Role, default))
+    if not found:
+        return None
+    role = max(found, key=ROLES.index)
+    limits_by_email = {str(k).lower(): v for k, v in _table(config, "limits").items()}
+    raw_limits = limits_by_email.get(email, {})
+    limits: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    if isinstance(raw_limits, Mapping):
+        limits = _check_limits({str(c): [str(v) for v in vs] for c, vs in raw_limits.items()})
+    return Account(email, role, "", limits)
+
+
+def _table(config: Mapping[str, object], name: str) -> dict[str, object]:
+    value = config.get(name, {})
+    return dict(value) if isinstance(value, Mapping) else {}

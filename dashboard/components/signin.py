@@ -13,7 +13,14 @@ from datetime import UTC, datetime
 import streamlit as st
 
 from analytics import audit
-from analytics.accounts import Account, AccountStore, AuthError, SignInGuard, session_expired
+from analytics.accounts import (
+    Account,
+    AccountStore,
+    AuthError,
+    SignInGuard,
+    account_from_identity,
+    session_expired,
+)
 from analytics.settings import Settings
 from dashboard import format as fmt
 
@@ -23,7 +30,17 @@ _NAME, _SINCE, _NOTICE = "signed_in_as", "signed_in_at", "signin_notice"
 
 
 def current_account(config: Settings) -> Account | None:
-    """The signed-in account (None: show the sign-in page), or the local single user."""
+    """The signed-in account (None: show the sign-in page), or the local single user.
+
+    An identity provider configured in `.streamlit/secrets.toml` (`[auth]`) takes precedence
+    over local accounts; roles then come from `[touchpoint.oidc]` (see
+    `analytics.accounts.account_from_identity`).
+    """
+    provider = identity_provider()
+    if provider is not None:
+        if not st.user.get("is_logged_in", False):
+            return None
+        return account_from_identity(dict(st.user.to_dict()), provider)
     store = AccountStore(config.accounts)
     if not store.configured():
         _refuse_unsecured_on_a_network(config)
@@ -40,6 +57,18 @@ def current_account(config: Settings) -> Account | None:
     return account
 
 
+def identity_provider() -> dict[str, object] | None:
+    """`[touchpoint.oidc]` when `[auth]` (Streamlit's OIDC sign-in) is configured, else None."""
+    try:
+        if "auth" not in st.secrets:
+            return None
+        touchpoint = st.secrets.get("touchpoint", {})
+    except FileNotFoundError:  # no secrets file at all
+        return None
+    oidc = touchpoint.get("oidc", {}) if hasattr(touchpoint, "get") else {}
+    return dict(oidc) if hasattr(oidc, "keys") else {}
+
+
 def page(config: Settings) -> None:
     """The sign-in page: the only page anyone sees before signing in."""
     _, middle, _ = st.columns([1, 2, 1])
@@ -52,6 +81,16 @@ def _form(config: Settings) -> None:
     notice = st.session_state.pop(_NOTICE, None)
     if notice:
         st.info(notice)
+    if identity_provider() is not None:
+        if st.user.get("is_logged_in", False):  # signed in with the provider, no role here
+            st.warning(
+                f"{fmt.plain_text(str(st.user.get('email') or 'This account'))} has no role in "
+                "Touchpoint. Ask an administrator to give it one."
+            )
+            st.button("Sign out", on_click=st.logout)
+        else:
+            st.button("Sign in with your organisation", type="primary", on_click=st.login)
+        return
     with st.form("signin"):
         name = st.text_input("User name", key="signin_name")
         password = st.text_input("Password", type="password", key="signin_password")
@@ -84,6 +123,8 @@ def sidebar(config: Settings, account: Account) -> None:
         if st.button("Sign out", icon=":material/logout:", key="signout"):
             audit.record(config.warehouse, "sign_out", account.name)
             _forget("You have signed out.")
+            if identity_provider() is not None:
+                st.logout()
             st.rerun()
 
 

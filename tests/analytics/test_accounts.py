@@ -26,6 +26,7 @@ from analytics.accounts import (
     AccountStore,
     AuthError,
     SignInGuard,
+    account_from_identity,
     hash_password,
     session_expired,
     verify_password,
@@ -518,3 +519,43 @@ def test_bad_limits_are_refused(store, limits, message):
     with pytest.raises(ConfigError, match=message):
         store.set_limits("vera", limits)
     assert store.require("vera").limits == ()
+
+
+# ----- accounts from an identity provider --------------------------------------------------------
+
+OIDC_CONFIG = {
+    "role_claim": "touchpoint_role",
+    "groups_claim": "groups",
+    "emails": {"Ana@Example.com": "analyst"},
+    "groups": {"cx-admins": "admin", "cx-team": "viewer"},
+    "limits": {"vera@example.com": {"region": ["EMEA"]}},
+}
+
+
+@pytest.mark.parametrize(
+    ("claims", "config", "expected"),
+    [
+        ({"email": "ana@example.com"}, OIDC_CONFIG, "analyst"),
+        ({"email": "x@example.com", "groups": ["cx-team", "cx-admins"]}, OIDC_CONFIG, "admin"),
+        ({"email": "ana@example.com", "groups": ["cx-team"]}, OIDC_CONFIG, "analyst"),
+        ({"email": "x@example.com", "touchpoint_role": "viewer"}, OIDC_CONFIG, "viewer"),
+        ({"email": "x@example.com", "touchpoint_role": "root"}, OIDC_CONFIG, None),
+        ({"email": "x@example.com"}, OIDC_CONFIG, None),
+        ({"email": "x@example.com"}, {**OIDC_CONFIG, "default_role": "viewer"}, "viewer"),
+        ({}, {**OIDC_CONFIG, "default_role": "viewer"}, None),
+    ],
+)
+def test_roles_from_identity_claims(claims, config, expected):
+    account = account_from_identity(claims, config)
+
+    assert (account.role if account else None) == expected
+
+
+def test_limits_from_identity_configuration():
+    vera = account_from_identity(
+        {"email": "Vera@Example.com"}, {**OIDC_CONFIG, "default_role": "viewer"}
+    )
+
+    assert vera is not None and vera.name == "vera@example.com"
+    assert vera.limits == (("region", ("EMEA",)),)
+    assert vera.access(min_group=5).mask_pii is True
