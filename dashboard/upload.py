@@ -61,6 +61,10 @@ class LoadPlan:
     user: str
 
 
+# The browser holds an upload in memory; bigger loads go through the CLI, which streams.
+MAX_UPLOAD_ROWS = 5_000_000
+
+
 def uploader(config: Settings) -> list[UploadedFile]:
     files = st.file_uploader(
         "Exports to load",
@@ -148,6 +152,13 @@ def _file_body(upload: UploadedFile, key: str, config: Settings, wh: Warehouse) 
         st.caption("Check the file to see its validation report before loading.")
         return
     validation_report.show(check.report, check.invalid, dataset_name, key)
+    if check.report.rows_read > MAX_UPLOAD_ROWS:
+        st.error(
+            f"{fmt.plain_text(upload.name)} has {fmt.rows(check.report.rows_read)}; the Data "
+            f"page loads up to {fmt.rows(MAX_UPLOAD_ROWS)}. Load it with the command line: "
+            f"`python -m analytics ingest FILE --dataset {dataset_name}`."
+        )
+        return
     question = _load_question(check.report, dataset_name, mode, policy, wh)
     if question is None:
         return

@@ -37,7 +37,9 @@ def table(frame: pl.DataFrame, name: str, sheet: str) -> None:
     )
 
 
-def record(file_name: str, rows: int) -> None:
+def record(file_name: str, rows: int | None = None) -> None:
     """Note a download in the audit log (a download button's callback)."""
-    details = {"file": file_name, "rows": rows}
+    details: dict[str, object] = {"file": file_name}
+    if rows is not None:
+        details["rows"] = rows
     audit.record(data.settings().warehouse, "export", state.account().name, details)

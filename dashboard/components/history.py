@@ -15,7 +15,7 @@ from analytics.settings import Settings
 from analytics.warehouse import Warehouse
 from dashboard import data
 from dashboard import format as fmt
-from dashboard.components import OPEN_DIALOG
+from dashboard.components import OPEN_DIALOG, downloads
 
 ROLLBACK_OUTCOME = "rollback_outcome"
 _QUARANTINE_NAME = re.compile(r"^(?P<dataset>[a-z]+)-v(?P<version>\d+)-(?P<stamp>\d{8}T\d{6})-")
@@ -153,7 +153,8 @@ def quarantine_section(wh: Warehouse) -> None:
             data=lambda: path.read_bytes(),
             file_name=path.name,
             mime="text/csv",
-            on_click="ignore",
+            on_click=downloads.record,
+            args=(path.name,),
             icon=":material/download:",
             key="quarantine_download",
         )

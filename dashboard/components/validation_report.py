@@ -8,6 +8,7 @@ import streamlit as st
 from analytics.ingest.pipeline import quarantine_csv
 from analytics.ingest.validate import ValidationReport
 from dashboard import format as fmt
+from dashboard.components import downloads
 
 
 def show(report: ValidationReport, invalid: pl.DataFrame, dataset_name: str, key: str) -> None:
@@ -32,7 +33,8 @@ def show(report: ValidationReport, invalid: pl.DataFrame, dataset_name: str, key
             data=quarantine_csv(invalid),
             file_name=f"{dataset_name}-invalid-rows.csv",
             mime="text/csv",
-            on_click="ignore",
+            on_click=downloads.record,
+            args=(f"{dataset_name}-invalid-rows.csv", invalid.height),
             icon=":material/download:",
             key=f"invalid_{key}",
         )

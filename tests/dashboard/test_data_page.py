@@ -258,3 +258,18 @@ def test_replace_mode_asks_with_the_rows_it_replaces(tiny_warehouse):
         "Replace orders with 2 rows (replace)? The 4 rows loaded now stay restorable for 30 days."
         in [m.value for m in at.markdown]
     )
+
+
+def test_more_rows_than_the_data_page_loads_points_to_the_cli(tiny_warehouse, monkeypatch):
+    from dashboard import upload
+
+    monkeypatch.setattr(upload, "MAX_UPLOAD_ROWS", 1)
+    at = open_app(DATA)
+    upload_file(at, "shop_export.csv", NEW_ORDERS)
+    button(at, "Check").click().run()
+
+    assert at.error[0].value == (
+        "shop\\_export\\.csv has 2 rows; the Data page loads up to 1 row. Load it with the "
+        "command line: `python -m analytics ingest FILE --dataset orders`."
+    )
+    assert not [b for b in at.button if b.label == "Load…"]
