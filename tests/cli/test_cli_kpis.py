@@ -202,3 +202,30 @@ def test_kpis_on_behalf_of_a_viewer_hide_small_groups(tiny_warehouse, capsys, tm
 
     assert code == 0
     assert [r["value"] for r in json.loads(out)] == [None]  # 3 customers, fewer than 5
+
+
+@pytest.mark.parametrize(
+    ("role", "orders", "cohort_value"),
+    [("viewer", None, None), ("analyst", 3.0, 100.0), ("admin", 3.0, 100.0)],
+)
+def test_cli_on_behalf_of_each_role(tiny_warehouse, capsys, tmp_path, role, orders, cohort_value):
+    # The tiny quarter has 3 customers: under a viewer's minimum group of 5, so hidden.
+    from analytics.accounts import AccountStore
+
+    AccountStore(tmp_path / "accounts.toml").add("someone", role, "correct horse battery")
+
+    _, out, _ = run(
+        capsys,
+        "kpis",
+        "--period",
+        "quarter",
+        "--kpi",
+        "orders",
+        "--as-user",
+        "someone",
+        "--format",
+        "json",
+    )
+    assert [r["value"] for r in json.loads(out)] == [orders]
+    _, out, _ = run(capsys, "cohorts", "--as-user", "someone", "--format", "json")
+    assert json.loads(out)[0]["value"] == cohort_value
