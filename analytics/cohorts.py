@@ -287,9 +287,12 @@ def cohort_customers(
         raise ConfigError(
             f"The 'group' {group!r} needs 'by', the dimension it is a value of. Got None instead."
         )
-    return _cohort_customers(
+    people = _cohort_customers(
         gateway, filters, checked, period_start(cohort_start, checked), k, by, group
     )
+    if 0 < people.height < gateway.access.min_group:  # too few to list for this user
+        return people.head(0)
+    return people
 
 
 def _cohort_customers(

@@ -102,6 +102,7 @@ class DrillResult:
     customers: pl.DataFrame
     total: int
     contribution_total: float | None
+    suppressed: bool = False
 
 
 def kpi_customers(
@@ -167,6 +168,8 @@ def kpi_customers(
     ordered = members.sort(
         pl.col("contribution").abs(), "customer_id", descending=[True, False], nulls_last=True
     )
+    if 0 < members.height < gateway.access.min_group:  # too few to show this user one by one
+        return DrillResult(item, first, group, ordered.head(0), members.height, None, True)
     return DrillResult(item, first, group, ordered.head(limit), members.height, contribution_total)
 
 

@@ -101,7 +101,10 @@ if cell:
     where = f" · {cell_group}" if by else ""
     st.subheader(f"Cohort {label}{where}, {grain} {k}")
     people = data.cohort_customers(warehouse, filters, grain, cohort_start, k, by, cell_group)
-    st.caption(f"{fmt.rows(people.height, 'customer')} with a completed order in that {grain}.")
+    if people.height == 0:
+        st.caption(f"No customers to list for that {grain} (none, or too few to show).")
+    else:
+        st.caption(f"{fmt.rows(people.height, 'customer')} with a completed order in that {grain}.")
     chosen = st.dataframe(
         people,
         key=drill.chart_key("cohort_people"),

@@ -134,3 +134,29 @@ def test_cohorts_smaller_than_the_minimum_show_only_their_size(gateway):
     ]
     shown = cohort_table(gateway.scoped(Access(min_group=3)), Filters(), "month")
     assert shown["value"].to_list() == [100.0, 0.0]
+
+
+def test_drill_lists_of_small_groups_are_hidden(gateway):
+    small = drill.kpi_customers(
+        gateway.scoped(Access(min_group=4)), "revenue", Filters(), "quarter", date(2025, 4, 1)
+    )
+    enough = drill.kpi_customers(
+        gateway.scoped(Access(min_group=3)), "revenue", Filters(), "quarter", date(2025, 4, 1)
+    )
+
+    assert (small.suppressed, small.customers.height, small.total) == (True, 0, 3)
+    assert small.contribution_total is None
+    assert (enough.suppressed, enough.customers.height) == (False, 3)
+
+
+def test_cohort_customer_lists_of_small_groups_are_hidden(gateway):
+    from analytics.cohorts import cohort_customers
+
+    hidden = cohort_customers(
+        gateway.scoped(Access(min_group=4)), Filters(), "month", date(2025, 4, 1), 0
+    )
+    shown = cohort_customers(
+        gateway.scoped(Access(min_group=3)), Filters(), "month", date(2025, 4, 1), 0
+    )
+
+    assert (hidden.height, shown.height) == (0, 3)

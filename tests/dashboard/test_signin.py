@@ -70,7 +70,8 @@ def test_an_analyst_gets_the_data_page_and_a_viewer_does_not(accounts, monkeypat
         viewer.switch_page("views/data.py").run()
 
 
-def test_a_viewer_cannot_download_customer_lists(accounts):
+def test_a_viewer_cannot_download_customer_lists(accounts, monkeypatch):
+    monkeypatch.setenv("TOUCHPOINT_MIN_GROUP", "1")
     at = sign_in(AppTest.from_file(str(APP), default_timeout=60).run(), "vera", PASSWORD)
     at.switch_page("views/kpis.py")
     at.query_params["kpi"] = "revenue"
@@ -225,3 +226,16 @@ def test_a_viewer_sees_no_value_from_fewer_customers_than_the_minimum(accounts):
     assert metrics(viewer)["Orders"] == "—"
     assert "Hidden: too few customers behind it to show." in [c.value for c in viewer.caption]
     assert metrics(analyst)["Orders"] == "3"
+
+
+def test_a_viewer_sees_no_list_of_too_few_customers(accounts):
+    at = sign_in(AppTest.from_file(str(APP), default_timeout=60).run(), "vera", PASSWORD)
+    at.switch_page("views/kpis.py")
+    for name, value in {"kpi": "revenue", "grain": "quarter", "at": "2025-Q2"}.items():
+        at.query_params[name] = value
+    at.run()
+
+    assert "Hidden: too few customers behind this value to list them." in [
+        c.value for c in at.caption
+    ]
+    assert "Download customers (CSV)" not in [b.label for b in at.get("download_button")]
