@@ -25,9 +25,7 @@ NO_BREAKDOWN = "none"
 warehouse = data.warehouse(data.settings())
 filters = state.filters()
 st.title("KPIs")
-if warehouse.is_empty() or data.bounds(warehouse) is None:
-    empty.empty_state()
-    st.stop()
+empty.stop_unless_data(warehouse)
 
 left, middle, right = st.columns([2, 3, 2])
 key = url.choice(

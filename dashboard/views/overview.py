@@ -15,9 +15,7 @@ warehouse = data.warehouse(data.settings())
 filters = state.filters()
 
 st.title("Overview")
-if warehouse.is_empty() or data.bounds(warehouse) is None:
-    empty.empty_state()
-    st.stop()
+empty.stop_unless_data(warehouse)
 st.caption(fmt.freshness(data.last_loaded(warehouse)))
 
 left, right = st.columns([1, 2])

@@ -24,9 +24,7 @@ MAX_SIDE_BY_SIDE = 4
 warehouse = data.warehouse(data.settings())
 filters = state.filters()
 st.title("Retention")
-if warehouse.is_empty() or data.bounds(warehouse) is None:
-    empty.empty_state()
-    st.stop()
+empty.stop_unless_data(warehouse)
 
 left, middle, right = st.columns(3)
 grain = url.choice(

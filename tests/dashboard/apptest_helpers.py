@@ -31,3 +31,17 @@ def button(at: AppTest, label: str) -> Button:
     found = [b for b in at.button if b.label == label]
     assert len(found) == 1, f"expected one {label!r} button, found {[b.label for b in at.button]}"
     return found[0]
+
+
+def open_page(page: str | None = None, **params: str | list[str]) -> AppTest:
+    """Open the app as a link with `params` would: on `page` (after the app's first run, as a
+    click in the navigation does), or on the default page when None."""
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    if page is not None:
+        at.run()
+        at.switch_page(page)
+    for name, value in params.items():
+        at.query_params[name] = value
+    at.run()
+    assert not at.exception, at.exception
+    return at

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from apptest_helpers import APP, metrics
+from apptest_helpers import APP, metrics, open_page
 from streamlit.testing.v1 import AppTest
 
 HOSTILE = [
@@ -14,16 +14,6 @@ HOSTILE = [
     '=HYPERLINK("http://evil")',
     "%",
 ]
-
-
-def run_page(page: str, **params: str) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=60)
-    at.run()
-    at.switch_page(page)
-    for name, value in params.items():
-        at.query_params[name] = value
-    at.run()
-    return at
 
 
 @pytest.mark.parametrize("value", HOSTILE)
@@ -40,7 +30,7 @@ def test_hostile_filter_values_in_a_link_are_dropped_with_a_notice(tiny_warehous
 
 @pytest.mark.parametrize("value", HOSTILE)
 def test_hostile_drill_parameters_change_nothing(tiny_warehouse, value):
-    at = run_page("views/kpis.py", kpi=value, grain=value, by=value, at=value, group=value)
+    at = open_page("views/kpis.py", kpi=value, grain=value, by=value, at=value, group=value)
 
     assert not at.exception
     assert at.selectbox(key="kpi").value == "revenue"  # fell back to the default
@@ -49,19 +39,19 @@ def test_hostile_drill_parameters_change_nothing(tiny_warehouse, value):
 
 @pytest.mark.parametrize("value", HOSTILE)
 def test_hostile_searches_find_nothing_and_break_nothing(tiny_warehouse, value):
-    drill = run_page("views/kpis.py", kpi="revenue", grain="quarter", at="2025-Q2")
+    drill = open_page("views/kpis.py", kpi="revenue", grain="quarter", at="2025-Q2")
     drill.text_input(key="who").input(value).run()
     assert not drill.exception
     assert len(drill.dataframe[0].value) == 0
 
-    people = run_page("views/customer.py")
+    people = open_page("views/customer.py")
     people.text_input[0].input(value).run()
     assert not people.exception
 
 
 @pytest.mark.parametrize("value", HOSTILE)
 def test_a_hostile_customer_id_in_a_link_is_not_found(tiny_warehouse, value):
-    at = run_page("views/customer.py", customer=value)
+    at = open_page("views/customer.py", customer=value)
 
     assert not at.exception
     assert at.warning

@@ -5,23 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from apptest_helpers import APP
+from apptest_helpers import open_page
 from streamlit.testing.v1 import AppTest
 
 from analytics.kpis import KPI_BY_KEY
 
 KPIS_PAGE = "views/kpis.py"
-
-
-def open_kpis(**params: str) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=60)
-    at.run()
-    at.switch_page(KPIS_PAGE)
-    for name, value in params.items():
-        at.query_params[name] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
 
 
 def chart_traces(at: AppTest, index: int = 0) -> list[dict]:
@@ -30,7 +19,7 @@ def chart_traces(at: AppTest, index: int = 0) -> list[dict]:
 
 
 def test_link_opens_the_kpi_and_grain_it_names(tiny_warehouse):
-    at = open_kpis(kpi="nps", grain="quarter")
+    at = open_page(KPIS_PAGE, kpi="nps", grain="quarter")
 
     assert at.selectbox(key="kpi").value == "nps"
     assert at.segmented_control(key="grain").value == "quarter"
@@ -41,7 +30,7 @@ def test_link_opens_the_kpi_and_grain_it_names(tiny_warehouse):
 
 
 def test_unknown_kpi_in_a_link_falls_back_with_a_notice(tiny_warehouse):
-    at = open_kpis(kpi="drop table", grain="quarter")
+    at = open_page(KPIS_PAGE, kpi="drop table", grain="quarter")
 
     assert at.selectbox(key="kpi").value == "revenue"
     assert [t.value for t in at.toast] == ["drop table in the link is not a choice for KPI."]
@@ -49,7 +38,7 @@ def test_unknown_kpi_in_a_link_falls_back_with_a_notice(tiny_warehouse):
 
 
 def test_a_period_in_the_link_shows_the_breakdown_and_the_customers(tiny_warehouse):
-    at = open_kpis(kpi="revenue", grain="quarter", at="2025-Q2")
+    at = open_page(KPIS_PAGE, kpi="revenue", grain="quarter", at="2025-Q2")
 
     assert [s.value for s in at.main.subheader] == ["Revenue in 2025-Q2"]
     customers = at.dataframe[0].value
@@ -60,7 +49,7 @@ def test_a_period_in_the_link_shows_the_breakdown_and_the_customers(tiny_warehou
 
 
 def test_a_group_in_the_link_narrows_the_customers(tiny_warehouse):
-    at = open_kpis(kpi="nps", grain="quarter", at="2025-Q2", split="country", group="US")
+    at = open_page(KPIS_PAGE, kpi="nps", grain="quarter", at="2025-Q2", split="country", group="US")
 
     assert [s.value for s in at.main.subheader] == ["NPS in 2025-Q2 · US"]
     customers = at.dataframe[0].value
@@ -70,7 +59,7 @@ def test_a_group_in_the_link_narrows_the_customers(tiny_warehouse):
 
 
 def test_the_table_behind_the_chart_offers_csv_and_excel(tiny_warehouse):
-    at = open_kpis(kpi="orders", grain="month")
+    at = open_page(KPIS_PAGE, kpi="orders", grain="month")
 
     labels = [b.label for b in at.get("download_button")]
     assert labels == ["Download CSV", "Download Excel"]
@@ -80,7 +69,7 @@ def test_the_table_behind_the_chart_offers_csv_and_excel(tiny_warehouse):
 
 
 def test_a_breakdown_shows_the_latest_period_by_group_and_a_bar_drills(tiny_warehouse):
-    at = open_kpis(kpi="revenue", grain="quarter", by="country")
+    at = open_page(KPIS_PAGE, kpi="revenue", grain="quarter", by="country")
 
     assert [s.value for s in at.main.subheader] == ["Revenue in 2025-Q2 by country"]
     bars = chart_traces(at, 1)[0]
@@ -99,7 +88,7 @@ def test_a_breakdown_shows_the_latest_period_by_group_and_a_bar_drills(tiny_ware
 @pytest.mark.parametrize("key", list(KPI_BY_KEY))
 def test_every_kpi_renders_its_trend_and_drill(tiny_warehouse, key):
     # The tiny company has no tickets and no CES answers: those KPIs must say so, not fail.
-    at = open_kpis(kpi=key, grain="month", at="2025-04")
+    at = open_page(KPIS_PAGE, kpi=key, grain="month", at="2025-04")
 
     assert not at.error
     assert [s.value for s in at.main.subheader] == [f"{KPI_BY_KEY[key].label} in 2025-04"]

@@ -4,25 +4,14 @@ from __future__ import annotations
 
 import json
 
-from apptest_helpers import APP
+from apptest_helpers import APP, open_page
 from streamlit.testing.v1 import AppTest
 
 RETENTION = "views/retention.py"
 
 
-def open_retention(**params: str) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=60)
-    at.run()
-    at.switch_page(RETENTION)
-    for name, value in params.items():
-        at.query_params[name] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
 def test_cohort_heat_map_of_the_tiny_company(tiny_warehouse):
-    at = open_retention(grain="month")
+    at = open_page(RETENTION, grain="month")
 
     heatmap = json.loads(at.get("plotly_chart")[0].proto.spec)["data"][0]
     # One cohort, April 2025 (3 customers); in May only a returned order, so 0 %.
@@ -51,7 +40,7 @@ def test_a_clicked_cell_lists_its_customers(tiny_warehouse):
 
 
 def test_revenue_measure_and_quarter_grain_from_the_link(tiny_warehouse):
-    at = open_retention(measure="revenue", grain="quarter")
+    at = open_page(RETENTION, measure="revenue", grain="quarter")
 
     assert at.segmented_control(key="measure").value == "revenue"
     heatmap = json.loads(at.get("plotly_chart")[0].proto.spec)["data"][0]
@@ -61,7 +50,7 @@ def test_revenue_measure_and_quarter_grain_from_the_link(tiny_warehouse):
 
 
 def test_cohorts_compared_by_region_side_by_side(tiny_warehouse):
-    at = open_retention(grain="month", compare="region")
+    at = open_page(RETENTION, grain="month", compare="region")
 
     # The tiny customers have no region: one group, "(not set)", drawn on its own.
     charts = at.get("plotly_chart")

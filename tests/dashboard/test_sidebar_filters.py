@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-from apptest_helpers import APP, metrics
-from streamlit.testing.v1 import AppTest
-
-
-def open_with(**params: str | list[str]) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=60)
-    for name, value in params.items():
-        at.query_params[name] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
+from apptest_helpers import metrics, open_page
 
 
 def test_a_country_in_the_link_narrows_the_scorecard(tiny_warehouse):
-    at = open_with(country="US")
+    at = open_page(None, country="US")
 
     assert at.multiselect(key="country").value == ["US"]
     values = metrics(at)
@@ -25,7 +15,7 @@ def test_a_country_in_the_link_narrows_the_scorecard(tiny_warehouse):
 
 
 def test_invalid_link_values_fall_back_with_a_notice_never_an_error(tiny_warehouse):
-    at = open_with(country=["US", "Atlantis"], **{"from": "2025-13-45"})
+    at = open_page(None, country=["US", "Atlantis"], **{"from": "2025-13-45"})
 
     notices = [w.value for w in at.sidebar.warning]
     assert notices == [
@@ -39,7 +29,7 @@ def test_invalid_link_values_fall_back_with_a_notice_never_an_error(tiny_warehou
 
 
 def test_filters_apply_on_every_page(tiny_warehouse):
-    at = open_with(country="GB")
+    at = open_page(None, country="GB")
     at.switch_page("views/kpis.py").run()
 
     assert at.multiselect(key="country").value == ["GB"]
