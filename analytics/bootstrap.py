@@ -6,6 +6,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from analytics import rollups
 from analytics.ingest.pipeline import LoadResult, ingest
 from analytics.sample import SAMPLE_FILES, SampleFile, write_sample_company
 from analytics.warehouse import Warehouse
@@ -33,6 +34,9 @@ def load_sample_files(
                 user=user,
             )
         )
+    if progress:
+        progress("Summarising for the dashboards", 0.99)
+    rollups.refresh(warehouse)
     if progress:
         progress("Sample company loaded", 1.0)
     return results

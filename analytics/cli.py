@@ -19,7 +19,7 @@ from typing import TextIO
 
 import polars as pl
 
-from analytics import audit, contract
+from analytics import audit, contract, rollups
 from analytics.accounts import AccountStore, check_password, check_role
 from analytics.cohorts import cohort_table
 from analytics.errors import ConfigError, MappingError, ReadError, TouchpointError
@@ -245,6 +245,8 @@ def _cmd_ingest(args: argparse.Namespace, warehouse: Warehouse, user: str) -> in
         if result.quarantine_path:
             print(f"Quarantined rows: {result.quarantine_path}")
         print(result.message)
+    if result.loaded:
+        _refresh_rollups(warehouse, quiet=args.format == "json")
     refused = not result.loaded and not args.dry_run
     return EXIT_REFUSED if refused or (args.dry_run and not result.report.ok) else 0
 
@@ -263,7 +265,16 @@ def _cmd_rollback(args: argparse.Namespace, warehouse: Warehouse, user: str) -> 
         print(json.dumps({"dataset": args.dataset, "restored": args.to, "version": version}))
     else:
         print(message)
+    _refresh_rollups(warehouse, quiet=args.format == "json")
     return 0
+
+
+def _refresh_rollups(warehouse: Warehouse, *, quiet: bool) -> None:
+    """After a load or rollback: the monthly rollups that keep the KPIs fast (`rollups`)."""
+    built = rollups.refresh(warehouse)
+    if built and not quiet:
+        took = ", ".join(f"{family} {seconds:.1f} s" for family, seconds in built.items())
+        print(f"Summarised for the dashboards: {took}.", file=sys.stderr)
 
 
 def _cmd_mappings(args: argparse.Namespace, warehouse: Warehouse, user: str) -> int:

@@ -606,6 +606,7 @@ class QueryGateway:
     """
 
     access: Access = FULL_ACCESS
+    _pinned: Mapping[str, int | None] | None = None
 
     def __init__(self, warehouse: Warehouse, *, memory_limit: str = "4GB", threads: int = 2):
         self.warehouse = warehouse
@@ -632,6 +633,45 @@ class QueryGateway:
         scoped = copy.copy(self)
         scoped.access = access
         return scoped
+
+    def at_versions(self, versions: Mapping[str, int | None]) -> QueryGateway:
+        """This gateway, reading the named datasets at `versions` rather than their latest."""
+        pinned = copy.copy(self)
+        pinned._pinned = dict(versions)
+        return pinned
+
+    def query_derived(self, sql: str, params: Mapping[str, object] | None = None) -> pl.DataFrame:
+        """Run `sql` over derived files (rollups, read with `read_parquet($path)`) only.
+
+        No dataset views are bound, so the gateway's `Access` is not applied here: the caller
+        narrows the derived rows itself (see `analytics.rollups`). DuckDB still refuses any
+        path outside the warehouse.
+        """
+        with self._lock:
+            cursor = self._root.cursor()
+        try:
+            return cursor.sql(sql, params=dict(params or {})).pl()
+        finally:
+            cursor.close()
+
+    def write_parquet(self, sql: str, target: Path, *, row_group_size: int = 32_768) -> None:
+        """Write the rows of `sql` (over the datasets' views) to the Parquet file `target`,
+        which must lie inside the warehouse (derived tables)."""
+        target = Path(target).resolve()
+        if not target.is_relative_to(self.warehouse.root):
+            raise WarehouseError(f"{target} is outside the warehouse {self.warehouse.root}.")
+        names = _datasets_named(sql)
+        with self._lock:
+            cursor = self._root.cursor()
+        try:
+            for name in names:
+                cursor.execute(self._view_sql(name))
+            cursor.execute(
+                f"COPY ({sql}) TO {_sql_string(str(target))} "
+                f"(FORMAT parquet, ROW_GROUP_SIZE {int(row_group_size)})"
+            )
+        finally:
+            cursor.close()
 
     def query(self, sql: str, params: Mapping[str, object] | None = None) -> pl.DataFrame:
         """Run `sql` with bound `params` and return a Polars frame.
@@ -669,7 +709,10 @@ class QueryGateway:
     def _view_sql(self, name: str) -> str:
         """A view of the dataset with every contract column: ones no load has provided yet
         are typed NULLs, so queries never depend on which optional columns an export had."""
-        version = self.warehouse.version(name)
+        if self._pinned is not None and name in self._pinned:
+            version = self._pinned[name]
+        else:
+            version = self.warehouse.version(name)
         files = self.warehouse.files(name, version) if version is not None else ()
         present = self.warehouse.columns(name, version) if version is not None else frozenset()
         missing = [

@@ -17,7 +17,7 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from analytics import cohorts, customer360, drill, kpis
+from analytics import cohorts, customer360, drill, kpis, rollups
 from analytics.bootstrap import ensure_sample_loaded
 from analytics.drill import DrillResult
 from analytics.filters import Filters, data_range, dimension_values
@@ -62,6 +62,36 @@ def load_sample(
     wh = warehouse(config)
     with _sample_lock(str(wh.root)):
         return ensure_sample_loaded(wh, SAMPLE_DIR, user=config.user, progress=progress)
+
+
+def refresh_rollups(wh: Warehouse) -> None:
+    """Build the KPI rollups of the current data now (after a load or rollback here)."""
+    rollups.refresh(wh, _gateway(str(wh.root), wh.rollback_days))
+
+
+def prepare_rollups(wh: Warehouse) -> None:
+    """Build missing KPI rollups in the background, once per data version and process: data
+    loaded from the command line or by another dashboard process. Until they are there, the
+    KPIs read the rows (the same numbers, more slowly)."""
+    _prepare_rollups(str(wh.root), wh.rollback_days, wh.data_version())
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _prepare_rollups(root: str, rollback_days: int, data_version: str) -> threading.Thread | None:
+    wh = _warehouse(root, rollback_days)
+    missing = [
+        f for f in rollups.FAMILIES if wh.version(f) is not None and rollups.current(wh, f) is None
+    ]
+    if not missing:
+        return None
+    thread = threading.Thread(
+        target=rollups.refresh,
+        args=(wh, _gateway(root, rollback_days)),
+        name="touchpoint-rollups",
+        daemon=True,
+    )
+    thread.start()
+    return thread
 
 
 # ----- results keyed by data version --------------------------------------------------------

@@ -117,10 +117,13 @@ def _confirm_rollback(dataset_name: str, version: int, label: str, user: str) ->
     if not go.button("Roll back", key="rollback_confirm", type="primary", width="stretch"):
         return
     try:
-        new_version = data.warehouse(data.settings()).rollback(dataset_name, version, user=user)
+        wh = data.warehouse(data.settings())
+        new_version = wh.rollback(dataset_name, version, user=user)
     except TouchpointError as exc:
         st.error(fmt.plain_text(str(exc)))
         return
+    with st.spinner("Summarising for the dashboards…"):
+        data.refresh_rollups(wh)
     _close_rollback_dialog()
     st.session_state[ROLLBACK_OUTCOME] = (
         f"{dataset_name} is back to the data of version {version} (committed as version "

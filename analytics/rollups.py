@@ -1,0 +1,596 @@
+"""Monthly rollups: small derived tables that answer the KPIs without reading every row.
+
+Reading ten million orders for every scorecard costs seconds. The statistics the KPIs need
+per month, quarter or year come just as well from two kinds of derived table, built once per
+data version (`refresh`) and kept under the warehouse's `_rollups/` folder:
+
+- `<family>.months`: one row per month and combination of customer attributes (region,
+  country, plan, acquisition channel; and the family's record dimensions for surveys and
+  tickets) with the sums the family's KPIs need. Sums add up, so any month, quarter or year
+  is a sum of months.
+- `orders.customers`: one row per customer with a completed order: their attributes, the
+  months of their first and second completed orders, and the months they were active in as
+  a bitmask (`w0`, `w1`, ...: 64 months per word). Active, retained, new and repeat customers
+  of any month, quarter or year are counts of bit tests over it.
+
+A rollup is named by the versions of the datasets it was built from and is used only while
+they are the current ones, so a load or rollback never shows stale numbers: until its rollup
+is built, the KPIs read the rows as before. `family_stats` answers only what the rollups
+answer exactly (month, quarter and year grains; date ranges that end on a month boundary or
+beyond the data; filters, breakdowns and access limits on the columns a rollup keeps) and
+returns None otherwise. Their rows are narrowed here by the gateway's `Access`, as its views
+narrow the datasets.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+import duckdb
+import polars as pl
+
+from analytics.contract import DATASETS
+from analytics.filters import DIMENSIONS, NOT_SET, Filters
+from analytics.periods import Grain, period_end, periods_between, shift
+from analytics.warehouse import FULL_ACCESS, QueryGateway, Warehouse
+
+Family = Literal["orders", "surveys", "tickets"]
+FAMILIES: tuple[Family, ...] = ("orders", "surveys", "tickets")
+FOLDER = "_rollups"
+KEEP = 3  # rollups kept per family: the current one and the latest before it (rollbacks)
+WORD = 64  # months per bitmask word
+
+CUSTOMER_ATTRIBUTES: tuple[str, ...] = tuple(
+    k for k, d in DIMENSIONS.items() if d.level == "customer"
+)
+# Record dimensions a family's month rollup keeps. The orders rollups keep none: the
+# customer bitmasks cannot be split by channel or product category.
+RECORD_DIMENSIONS: dict[Family, tuple[str, ...]] = {
+    "orders": (),
+    "surveys": tuple(
+        k for k, d in DIMENSIONS.items() if d.level == "record" and "surveys" in d.datasets
+    ),
+    "tickets": tuple(
+        k for k, d in DIMENSIONS.items() if d.level == "record" and "tickets" in d.datasets
+    ),
+}
+_GRAINS: tuple[Grain, ...] = ("month", "quarter", "year")
+
+# Month index: months since year 0, so that month arithmetic is integer arithmetic.
+_MONTH = "CAST(year({c}) * 12 + month({c}) - 1 AS INTEGER)"
+_DONE = "coalesce(d.status, 'completed') NOT IN ('returned', 'cancelled')"
+
+_ORDERS_MONTHS_SQL = """
+SELECT {month} AS m, {attributes},
+       count(*) FILTER (WHERE {done}) AS n_done,
+       coalesce(sum(d.amount) FILTER (WHERE {done}), 0) AS rev,
+       coalesce(sum(d.amount * d.amount) FILTER (WHERE {done}), 0) AS sq,
+       count(*) FILTER (WHERE coalesce(d.status = 'returned', false)) AS n_ret
+FROM orders d LEFT JOIN customers c ON c.customer_id = d.customer_id
+WHERE d.order_date IS NOT NULL
+GROUP BY ALL ORDER BY ALL
+"""
+
+# Per customer: the months with a completed order, then the first month, the month of the
+# second completed order (the first month again when it holds two), and the bitmask words.
+_ORDERS_CUSTOMERS_SQL = """
+WITH cm AS (
+    SELECT d.customer_id, {month} AS m, count(*) AS n
+    FROM orders d
+    WHERE d.order_date IS NOT NULL AND {done}
+    GROUP BY ALL
+), cu AS (
+    SELECT customer_id, min(m) AS first_m,
+           CASE WHEN arg_min(n, m) >= 2 THEN min(m) ELSE min(m, 2)[2] END AS second_m,
+           {words}
+    FROM cm GROUP BY customer_id
+)
+SELECT {attributes}, CAST(first_m AS INTEGER) AS first_m,
+       CAST(second_m AS INTEGER) AS second_m, {word_columns}
+FROM cu LEFT JOIN customers c ON c.customer_id = cu.customer_id
+ORDER BY {order}
+"""
+
+_SURVEYS_MONTHS_SQL = """
+SELECT {month} AS m, {attributes}{records},
+       count(*) AS responses,
+       count(d.nps) AS nps_n,
+       count(*) FILTER (WHERE d.nps >= 9) AS promoters,
+       count(*) FILTER (WHERE d.nps <= 6) AS detractors,
+       count(d.csat) AS csat_n,
+       count(*) FILTER (WHERE d.csat >= 4) AS csat_ok,
+       count(d.ces) AS ces_n,
+       coalesce(sum(d.ces), 0) AS ces_sum,
+       coalesce(sum(d.ces * d.ces), 0) AS ces_sumsq
+FROM surveys d LEFT JOIN customers c ON c.customer_id = d.customer_id
+WHERE d.responded_at IS NOT NULL
+GROUP BY ALL ORDER BY ALL
+"""
+
+_TICKETS_MONTHS_SQL = """
+SELECT {month} AS m, {attributes}{records},
+       count(*) AS tickets,
+       count(d.csat) AS tcsat_n,
+       count(*) FILTER (WHERE d.csat >= 4) AS tcsat_ok
+FROM tickets d LEFT JOIN customers c ON c.customer_id = d.customer_id
+WHERE d.opened_at IS NOT NULL
+GROUP BY ALL ORDER BY ALL
+"""
+
+# The sums each family's month rollup holds, as `_family_stats` in kpis names them.
+_MONTH_SUMS: dict[Family, tuple[str, ...]] = {
+    "surveys": (
+        "responses",
+        "nps_n",
+        "promoters",
+        "detractors",
+        "csat_n",
+        "csat_ok",
+        "ces_n",
+        "ces_sum",
+        "ces_sumsq",
+    ),
+    "tickets": ("tickets", "tcsat_n", "tcsat_ok"),
+}
+_FLOAT_SUMS = frozenset({"ces_sum", "ces_sumsq", "revenue", "revenue_sq", "rev_all", "delta_sq"})
+
+
+@dataclass(frozen=True)
+class Rollup:
+    """One family's rollup files for one set of dataset versions."""
+
+    family: Family
+    folder: Path
+    key: str
+    first_day: date
+    last_day: date
+    base_word: int  # word k of the bitmask covers months (base_word + k) * 64 ...
+    words: int
+
+    def path(self, part: str) -> Path:
+        return self.folder / f"{self.family}-{self.key}.{part}.parquet"
+
+
+def _versions_key(warehouse: Warehouse, family: Family) -> tuple[str, dict[str, int | None]] | None:
+    """The name of the family's rollup for the current versions, and those versions."""
+    own = warehouse.version(family)
+    if own is None:
+        return None
+    customers = warehouse.version("customers")
+    named = "none" if customers is None else str(customers)
+    return f"{family}{own}-customers{named}", {family: own, "customers": customers}
+
+
+def _meta_path(folder: Path, family: Family, key: str) -> Path:
+    return folder / f"{family}-{key}.json"
+
+
+def current(warehouse: Warehouse, family: Family) -> Rollup | None:
+    """The family's rollup for the datasets' current versions, or None when it isn't built."""
+    named = _versions_key(warehouse, family)
+    if named is None:
+        return None
+    folder = warehouse.root / FOLDER
+    try:
+        meta = json.loads(_meta_path(folder, family, named[0]).read_text())
+    except (OSError, ValueError):
+        return None
+    return Rollup(
+        family=family,
+        folder=folder,
+        key=named[0],
+        first_day=date.fromisoformat(meta["first_day"]),
+        last_day=date.fromisoformat(meta["last_day"]),
+        base_word=int(meta["base_word"]),
+        words=int(meta["words"]),
+    )
+
+
+# ----- building -------------------------------------------------------------------------------
+
+
+def refresh(warehouse: Warehouse, gateway: QueryGateway | None = None) -> dict[str, float]:
+    """Build the rollups missing for the current data versions; seconds taken per family.
+
+    Safe to call from several threads and processes at once (one builds, the others then
+    find the rollup there). Rollups of older versions beyond the latest `KEEP` are removed.
+    """
+    folder = warehouse.root / FOLDER
+    folder.mkdir(exist_ok=True)
+    base = (gateway or QueryGateway(warehouse, threads=2)).scoped(FULL_ACCESS)
+    built: dict[str, float] = {}
+    with _build_lock(folder):
+        for family in FAMILIES:
+            named = _versions_key(warehouse, family)
+            if named is None or _meta_path(folder, family, named[0]).exists():
+                continue
+            key, versions = named
+            started = time.perf_counter()
+            if _build(base.at_versions(versions), folder, family, key):
+                built[family] = time.perf_counter() - started
+            _prune(folder, family)
+    return built
+
+
+@contextlib.contextmanager
+def _build_lock(folder: Path) -> Iterator[None]:
+    with open(folder / ".build.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _build(gateway: QueryGateway, folder: Path, family: Family, key: str) -> bool:
+    dataset = DATASETS[family]
+    month = _MONTH.format(c=f"d.{dataset.time_column}")
+    bounds = gateway.query(
+        f"SELECT CAST(min({dataset.time_column}) AS DATE) AS lo, "
+        f"CAST(max({dataset.time_column}) AS DATE) AS hi FROM {family}"
+    ).row(0)
+    if bounds[0] is None:
+        return False
+    first_day, last_day = bounds
+    first_m, last_m = _month_index(first_day), _month_index(last_day)
+    base_word = first_m // WORD
+    words = last_m // WORD - base_word + 1
+    attributes = ", ".join(f"c.{a}" for a in CUSTOMER_ATTRIBUTES)
+    records = "".join(f", d.{r}" for r in RECORD_DIMENSIONS[family])
+    files: dict[str, str] = {}
+    if family == "orders":
+        files["months"] = _ORDERS_MONTHS_SQL.format(month=month, attributes=attributes, done=_DONE)
+        word_sql = ", ".join(
+            f"bit_or(CASE WHEN m >= {lo} AND m < {lo + WORD} "
+            f"THEN CAST(1 AS UBIGINT) << CAST(m - {lo} AS UBIGINT) "
+            f"ELSE CAST(0 AS UBIGINT) END) AS w{k}"
+            for k, lo in ((k, (base_word + k) * WORD) for k in range(words))
+        )
+        files["customers"] = _ORDERS_CUSTOMERS_SQL.format(
+            month=month,
+            done=_DONE,
+            words=word_sql,
+            attributes=attributes,
+            word_columns=", ".join(f"w{k}" for k in range(words)),
+            # Sorted by attribute so that a filtered read skips whole row groups.
+            order=", ".join(CUSTOMER_ATTRIBUTES),
+        )
+    else:
+        template = _SURVEYS_MONTHS_SQL if family == "surveys" else _TICKETS_MONTHS_SQL
+        files["months"] = template.format(month=month, attributes=attributes, records=records)
+    stem = f"{family}-{key}"
+    for part, sql in files.items():
+        partial = folder / f".{stem}.{part}.{os.getpid()}.parquet"
+        gateway.write_parquet(sql, partial)
+        os.replace(partial, folder / f"{stem}.{part}.parquet")
+    meta = {
+        "first_day": first_day.isoformat(),
+        "last_day": last_day.isoformat(),
+        "base_word": base_word,
+        "words": words,
+    }
+    partial = folder / f".{stem}.{os.getpid()}.json"
+    partial.write_text(json.dumps(meta))
+    os.replace(partial, _meta_path(folder, family, key))  # written last: marks it complete
+    return True
+
+
+def _prune(folder: Path, family: Family) -> None:
+    metas = sorted(folder.glob(f"{family}-*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for meta in metas[KEEP:]:
+        meta.unlink(missing_ok=True)
+        for part in folder.glob(f"{meta.stem}.*.parquet"):
+            part.unlink(missing_ok=True)
+
+
+def _month_index(day: date) -> int:
+    return day.year * 12 + day.month - 1
+
+
+def _month_start(index: int) -> date:
+    return date(index // 12, index % 12 + 1, 1)
+
+
+# ----- answering ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Question:
+    """What `kpis` asks of a family: its window (see `kpis._Window`) and narrowing."""
+
+    family: Family
+    filters: Filters
+    grain: Grain
+    first: date  # start of the first reported period
+    start: date  # first reported day
+    end: date  # last reported day
+    since: date  # start of the earliest comparison period
+    by: str | None
+
+
+def family_stats(gateway: QueryGateway, question: Question) -> pl.DataFrame | None:
+    """The family's statistics per group and period, as `kpis` computes them from the rows,
+    or None when the rollup is not built or cannot answer `question` exactly."""
+    if question.grain not in _GRAINS:
+        return None
+    rollup = current(gateway.warehouse, question.family)
+    if rollup is None:
+        return None
+    month_end = question.end + timedelta(days=1)
+    if month_end.day != 1 and question.end < rollup.last_day:
+        return None  # the range ends inside a month that has data after it
+    if question.start.day != 1 and question.start > rollup.first_day:
+        return None
+    narrowing = _narrowing(gateway, question)
+    if narrowing is None:
+        return None
+    conditions, params, group = narrowing
+    try:
+        if question.family == "orders":
+            return _orders_stats(gateway, rollup, question, conditions, params, group)
+        return _month_stats(gateway, rollup, question, conditions, params, group)
+    except duckdb.IOException:
+        if rollup.path("months").exists():
+            raise
+        return None  # pruned by another process meanwhile: read the rows instead
+
+
+def _narrowing(
+    gateway: QueryGateway, question: Question
+) -> tuple[list[str], dict[str, object], str] | None:
+    """WHERE conditions, their parameters and the group expression over the rollup's
+    columns; None when a filter, limit or breakdown names a column the rollup lacks."""
+    family = question.family
+    kept = set(CUSTOMER_ATTRIBUTES) | set(RECORD_DIMENSIONS[family])
+    conditions: list[str] = []
+    params: dict[str, object] = {}
+    for key, values in question.filters.selections().items():
+        if not DIMENSIONS[key].applies_to(family):
+            continue
+        if key not in kept:
+            return None
+        conditions.append(f"{key} = ANY($f_{key})")
+        params[f"f_{key}"] = list(values)
+    # As the gateway's views: a limit on the dataset's own column narrows it directly, one on
+    # a customer attribute narrows it to the customers who have one of the values.
+    own, customers = DATASETS[family].column_names, DATASETS["customers"].column_names
+    for i, (column, values) in enumerate(gateway.access.limits):
+        applies = column in own or (column in customers and column != "customer_id")
+        if not applies:
+            continue
+        if column not in kept:
+            return None
+        conditions.append(f"{column} = ANY($a_{i})")
+        params[f"a_{i}"] = list(values)
+    if question.by is None:
+        group = "CAST(NULL AS VARCHAR)"
+    elif question.by in kept:
+        group = f"coalesce({question.by}, '{NOT_SET}')"
+    else:
+        return None  # the rows path explains why (or breaks it down by a record column)
+    return conditions, params, group
+
+
+def _inside_months(question: Question) -> tuple[int, int, int, int]:
+    """Month indexes: the first counted, the last, and the skipped ones [from, to)."""
+    return (
+        _month_index(question.since),
+        _month_index(question.end),
+        _month_index(question.first),
+        _month_index(question.start),
+    )
+
+
+def _month_stats(
+    gateway: QueryGateway,
+    rollup: Rollup,
+    question: Question,
+    conditions: list[str],
+    params: dict[str, object],
+    group: str,
+) -> pl.DataFrame:
+    since_m, end_m, skip_from, skip_to = _inside_months(question)
+    sums = _MONTH_SUMS[question.family]
+    where = " AND ".join(
+        ["m >= $since_m", "m <= $end_m", "NOT (m >= $skip_from AND m < $skip_to)", *conditions]
+    )
+    sql = (
+        f"SELECT {group} AS grp, "
+        f"CAST(date_trunc('{question.grain}', make_date(m // 12, m % 12 + 1, 1)) AS DATE) AS p, "
+        + ", ".join(f"sum({c}) AS {c}" for c in sums)
+        + f" FROM read_parquet($path) WHERE {where} GROUP BY ALL"
+    )
+    frame = gateway.query_derived(
+        sql,
+        {
+            **params,
+            "path": str(rollup.path("months")),
+            "since_m": since_m,
+            "end_m": end_m,
+            "skip_from": skip_from,
+            "skip_to": skip_to,
+        },
+    )
+    return frame.with_columns(
+        pl.col(c).cast(pl.Float64 if c in _FLOAT_SUMS else pl.Int64) for c in sums
+    )
+
+
+def _orders_stats(
+    gateway: QueryGateway,
+    rollup: Rollup,
+    question: Question,
+    conditions: list[str],
+    params: dict[str, object],
+    group: str,
+) -> pl.DataFrame:
+    since_m, end_m, skip_from, skip_to = _inside_months(question)
+    grain = question.grain
+    filtered = " AND ".join(conditions) if conditions else "true"
+    months = gateway.query_derived(
+        f"""
+        SELECT grp, CAST(date_trunc('{grain}', make_date(m // 12, m % 12 + 1, 1)) AS DATE) AS p,
+               coalesce(sum(n_done) FILTER (WHERE inside), 0) AS orders,
+               coalesce(sum(rev) FILTER (WHERE inside), 0) AS revenue,
+               coalesce(sum(sq) FILTER (WHERE inside), 0) AS revenue_sq,
+               coalesce(sum(n_ret) FILTER (WHERE inside), 0) AS returned,
+               sum(rev) AS rev_all
+        FROM (
+            SELECT *, {group} AS grp,
+                   m >= $since_m AND NOT (m >= $skip_from AND m < $skip_to) AS inside
+            FROM read_parquet($path) WHERE m <= $end_m AND {filtered}
+        ) GROUP BY ALL
+        """,
+        {
+            **params,
+            "path": str(rollup.path("months")),
+            "since_m": since_m,
+            "end_m": end_m,
+            "skip_from": skip_from,
+            "skip_to": skip_to,
+        },
+    )
+    customers_path = str(rollup.path("customers"))
+    firsts = gateway.query_derived(
+        f"SELECT {group} AS grp, first_m, count(*) AS n FROM read_parquet($path) "
+        f"WHERE first_m <= $end_m AND {filtered} GROUP BY ALL",
+        {**params, "path": customers_path, "end_m": end_m},
+    )
+    spine = periods_between(question.since, question.end, grain)
+    inside = [m for m in range(since_m, end_m + 1) if not skip_from <= m < skip_to]
+    counts = _customer_counts(gateway, rollup, spine, inside, grain, filtered, group, params)
+
+    out: dict[tuple[str | None, date], dict[str, Any]] = {}
+
+    def row(grp: str | None, p: date) -> dict[str, Any]:
+        return out.setdefault(
+            (grp, p),
+            {
+                "grp": grp,
+                "p": p,
+                "orders": 0,
+                "revenue": 0.0,
+                "revenue_sq": 0.0,
+                "returned": 0,
+                "active": 0,
+                "new": 0,
+                "repeaters": 0,
+                "retained": 0,
+                "firsts": 0,
+                "rev_all": 0.0,
+                "delta_sq": 0.0,
+            },
+        )
+
+    for found in months.iter_rows(named=True):
+        target = row(found["grp"], found["p"])
+        for column in ("orders", "revenue", "revenue_sq", "returned", "rev_all"):
+            target[column] = found[column]
+    inside_set = set(inside)
+    for grp, first_m, n in firsts.iter_rows():
+        target = row(grp, _period_of(first_m, grain))
+        target["firsts"] += n
+        if first_m in inside_set:
+            target["new"] += n
+    for (grp, p), values in counts.items():
+        row(grp, p).update(values)
+    schema = {
+        "grp": pl.String(),
+        "p": pl.Date(),
+        **{
+            c: pl.Float64() if c in _FLOAT_SUMS else pl.Int64()
+            for c in (
+                "orders",
+                "revenue",
+                "revenue_sq",
+                "returned",
+                "active",
+                "new",
+                "repeaters",
+                "retained",
+                "firsts",
+                "rev_all",
+                "delta_sq",
+            )
+        },
+    }
+    return pl.DataFrame(list(out.values()), schema=schema, orient="row")
+
+
+def _period_of(month: int, grain: Grain) -> date:
+    start = _month_start(month)
+    if grain == "month":
+        return start
+    if grain == "quarter":
+        return date(start.year, (start.month - 1) // 3 * 3 + 1, 1)
+    return date(start.year, 1, 1)
+
+
+def _customer_counts(
+    gateway: QueryGateway,
+    rollup: Rollup,
+    spine: list[date],
+    inside: list[int],
+    grain: Grain,
+    filtered: str,
+    group: str,
+    params: dict[str, object],
+) -> dict[tuple[str | None, date], dict[str, int]]:
+    """Active, retained and repeat customers of every period, from the bitmasks."""
+    inside_set = set(inside)
+    aggregates = []
+    previous = None
+    for k, p in enumerate(spine):
+        months = range(_month_index(p), _month_index(period_end(p, grain)) + 1)
+        active = _any_bit(rollup, [m for m in months if m in inside_set])
+        last = months[-1]
+        aggregates.append(f"count(*) FILTER (WHERE {active}) AS a{k}")
+        aggregates.append(f"count(*) FILTER (WHERE {active} AND second_m <= {last}) AS r{k}")
+        if previous is not None and shift(p, grain, -1) == spine[k - 1]:
+            aggregates.append(f"count(*) FILTER (WHERE {active} AND {previous}) AS t{k}")
+        else:
+            aggregates.append(f"0 AS t{k}")
+        previous = active
+    frame = gateway.query_derived(
+        f"SELECT {group} AS grp, {', '.join(aggregates)} FROM read_parquet($path) "
+        f"WHERE {filtered} GROUP BY ALL",
+        {**params, "path": str(rollup.path("customers"))},
+    )
+    counts: dict[tuple[str | None, date], dict[str, int]] = {}
+    for found in frame.iter_rows(named=True):
+        for k, p in enumerate(spine):
+            active_count = int(found[f"a{k}"])
+            if active_count:
+                counts[(found["grp"], p)] = {
+                    "active": active_count,
+                    "repeaters": int(found[f"r{k}"]),
+                    "retained": int(found[f"t{k}"]),
+                }
+    return counts
+
+
+def _any_bit(rollup: Rollup, months: list[int]) -> str:
+    """SQL true when any of `months` is set in a customer's bitmask (constants only)."""
+    masks: dict[int, int] = {}
+    for m in months:
+        word = m // WORD - rollup.base_word
+        if 0 <= word < rollup.words:
+            masks[word] = masks.get(word, 0) | (1 << (m % WORD))
+    if not masks:
+        return "false"
+    tested = " | ".join(f"(w{w} & CAST({mask} AS UBIGINT))" for w, mask in sorted(masks.items()))
+    return f"({tested}) <> 0"
+
+
+def describe(warehouse: Warehouse) -> Mapping[str, Rollup | None]:
+    """Each family's current rollup (None: not built for the current versions)."""
+    return {family: current(warehouse, family) for family in FAMILIES}
