@@ -552,7 +552,7 @@ def _customer_counts(
     for k, p in enumerate(spine):
         months = range(_month_index(p), _month_index(period_end(p, grain)) + 1)
         active = _any_bit(rollup, [m for m in months if m in inside_set])
-        last = months[-1]
+        last = min(months[-1], inside[-1])  # orders to date: none after the range's end
         aggregates.append(f"count(*) FILTER (WHERE {active}) AS a{k}")
         aggregates.append(f"count(*) FILTER (WHERE {active} AND second_m <= {last}) AS r{k}")
         if previous is not None and shift(p, grain, -1) == spine[k - 1]:

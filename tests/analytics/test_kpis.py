@@ -103,6 +103,7 @@ from typing import Any
 import polars as pl
 import pytest
 
+from analytics import rollups
 from analytics.contract import DATASETS
 from analytics.errors import ConfigError
 from analytics.filters import Filters
@@ -244,16 +245,23 @@ def _load_company(warehouse: Warehouse) -> None:
     )  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def company(tmp_path_factory: pytest.TempPathFactory) -> QueryGateway:
+# Every test runs twice: reading the rows, and through the monthly rollups (`rollups`).
+SOURCES = ["rows", "rollups"]
+
+
+@pytest.fixture(scope="module", params=SOURCES)
+def company(request: pytest.FixtureRequest, tmp_path_factory) -> QueryGateway:
     warehouse = Warehouse(tmp_path_factory.mktemp("company"))
     _load_company(warehouse)
+    if request.param == "rollups":
+        assert rollups.refresh(warehouse).keys() == {"orders", "surveys", "tickets"}
     return QueryGateway(warehouse)
 
 
 @pytest.fixture(scope="module")
 def company_trend(company: QueryGateway) -> pl.DataFrame:
-    return trend(company, ALL_KEYS, FIRST_QUARTER, "month")
+    # One KPI per call, so that each comes through the rollups whenever they can answer it.
+    return pl.concat([trend(company, [key], FIRST_QUARTER, "month") for key in ALL_KEYS])
 
 
 def _row(table: pl.DataFrame, key: str, period: str, group: str | None = None) -> dict:
@@ -739,11 +747,11 @@ PER_PERIOD_RATES = [
 ]
 
 
-@pytest.fixture
-def single_customer(tmp_path) -> QueryGateway:
+@pytest.fixture(params=SOURCES)
+def single_customer(request: pytest.FixtureRequest, tmp_path) -> QueryGateway:
     """X orders in January (100) and March (50), answers a survey and opens a ticket in both;
     February is empty."""
-    return _simple_warehouse(
+    gateway = _simple_warehouse(
         tmp_path / "single",
         [{"customer_id": "X", "region": "EMEA"}],
         [_order("x1", "X", date(2025, 1, 10), 100), _order("x2", "X", date(2025, 3, 5), 50)],
@@ -758,6 +766,9 @@ def single_customer(tmp_path) -> QueryGateway:
                     datetime(2025, 3, 15, 13), 3),
         ],
     )  # fmt: skip
+    if request.param == "rollups":
+        rollups.refresh(gateway.warehouse)
+    return gateway
 
 
 def test_an_empty_period_has_zero_totals_and_no_rates(single_customer):
@@ -893,3 +904,14 @@ def test_previous_year_retention_of_the_first_reported_year(loyal_customer):
     row = _row(table, "retention_rate", "2025")
     assert row["value"] == 100.0  # 2025 ∩ 2024 = {A}
     assert row["previous"] == 100.0  # 2024 ∩ 2023 = {A}
+
+
+@pytest.mark.parametrize("family", ["orders", "surveys", "tickets"])
+def test_through_the_rollups_the_first_quarter_comes_from_them(company, family):
+    """Guards the rollups run of these tests: it must not quietly read the rows."""
+    built = rollups.current(company.warehouse, family) is not None
+    first = date(2025, 1, 1)
+    question = rollups.Question(
+        family, FIRST_QUARTER, "month", first, first, date(2025, 3, 31), date(2023, 12, 1), None
+    )
+    assert (rollups.family_stats(company, question) is not None) is built

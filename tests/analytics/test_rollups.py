@@ -1,0 +1,343 @@
+"""Monthly rollups: the same KPIs as from the rows, for every question they answer.
+
+The sample company is read twice: through its rollups, and from a copy of the warehouse
+without them (so every statistic comes from the rows). Every KPI, value, interval, change and
+flag must agree; the questions the rollups cannot answer exactly must be declined, and still
+give the rows' numbers through `kpis`.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from datetime import date, timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from analytics import rollups
+from analytics.filters import Filters
+from analytics.kpis import KPIS, scorecard, trend
+from analytics.rollups import Question
+from analytics.warehouse import Access, QueryGateway, Warehouse
+
+# clv_historical and the ticket medians need per-customer and per-ticket values: the rows.
+SUMMED_KEYS = [k.key for k in KPIS if k.key != "clv_historical" and k.estimator != "median"]
+ALL_KEYS = [k.key for k in KPIS]
+
+
+@pytest.fixture(scope="module")
+def gateways(sample_warehouse: Warehouse, tmp_path_factory) -> tuple[QueryGateway, QueryGateway]:
+    """(through the rollups, from the rows) over the same sample company."""
+    assert all(rollups.current(sample_warehouse, f) is not None for f in rollups.FAMILIES)
+    copy = tmp_path_factory.mktemp("rows") / "warehouse"
+    shutil.copytree(sample_warehouse.root, copy, ignore=shutil.ignore_patterns(rollups.FOLDER))
+    rows = Warehouse(copy)
+    assert all(rollups.current(rows, f) is None for f in rollups.FAMILIES)
+    return QueryGateway(sample_warehouse), QueryGateway(rows)
+
+
+def _same(fast: pl.DataFrame, rows: pl.DataFrame) -> None:
+    assert fast.height > 0
+    assert_frame_equal(fast, rows, rel_tol=1e-9, abs_tol=1e-9)
+
+
+CASES = {
+    "everything by month": (Filters(), "month", None),
+    "everything by quarter": (Filters(), "quarter", None),
+    "everything by year": (Filters(), "year", None),
+    "one region": (Filters(region=("EMEA",)), "quarter", None),
+    "region and plan": (Filters(region=("EMEA", "APAC"), plan=("Premium",)), "month", None),
+    "country and acquisition channel": (
+        Filters(country=("Germany", "France"), acquisition_channel=("Referral", "Direct")),
+        "quarter",
+        None,
+    ),
+    "a channel": (Filters(channel=("web", "email", "Chat")), "quarter", None),
+    "a product category": (Filters(product_category=("Home",)), "month", None),
+    "by region": (Filters(), "quarter", "region"),
+    "by plan within a region": (Filters(region=("Americas",)), "month", "plan"),
+    "by channel": (Filters(), "quarter", "channel"),
+    "whole months": (Filters(start=date(2024, 2, 1), end=date(2025, 5, 31)), "quarter", None),
+    "from mid-month": (Filters(start=date(2024, 2, 10), end=date(2025, 6, 30)), "month", None),
+    "to mid-month": (Filters(start=date(2024, 1, 1), end=date(2025, 6, 14)), "month", None),
+    "a start before the data": (Filters(start=date(2022, 11, 17)), "quarter", None),
+    "an end after the data": (Filters(end=date(2026, 2, 3)), "month", None),
+    "nobody": (Filters(region=("Nowhere",)), "quarter", None),
+}
+
+
+@pytest.mark.parametrize(("filters", "grain", "by"), CASES.values(), ids=CASES.keys())
+def test_trends_through_the_rollups_equal_the_rows(gateways, filters, grain, by):
+    fast, rows = gateways
+    keys = SUMMED_KEYS if by != "channel" else [k for k in SUMMED_KEYS if k in _CHANNEL_KEYS]
+    result = trend(fast, keys, filters, grain, by=by)
+    if filters.region == ("Nowhere",):
+        assert result["value"].drop_nulls().sum() == 0
+    _same(result, trend(rows, keys, filters, grain, by=by))
+
+
+# Orders have a channel too, but their rollups keep none: by channel they come from the rows.
+_CHANNEL_KEYS = {k.key for k in KPIS if k.family != "orders"} | {"revenue", "active_customers"}
+
+
+@pytest.mark.parametrize("grain", ["week", "day"])
+def test_weeks_and_days_come_from_the_rows(gateways, grain):
+    fast, rows = gateways
+    filters = Filters(start=date(2025, 10, 1), end=date(2025, 12, 31))
+    _same(trend(fast, SUMMED_KEYS, filters, grain), trend(rows, SUMMED_KEYS, filters, grain))
+
+
+def test_every_kpi_together_equals_the_rows(gateways):
+    """clv_historical and the medians come from the rows; the rest of the call still agrees."""
+    fast, rows = gateways
+    filters = Filters(region=("EMEA",))
+    _same(trend(fast, ALL_KEYS, filters, "quarter"), trend(rows, ALL_KEYS, filters, "quarter"))
+
+
+ACCESSES = {
+    "a region": Access(limits=(("region", ("EMEA",)),)),
+    "a viewer of two countries": Access(
+        limits=(("country", ("Germany", "Spain")),), mask_pii=True, min_group=5
+    ),
+    "small groups hidden": Access(min_group=40),
+    "a channel": Access(limits=(("channel", ("web", "email", "Email")),)),
+    "a city (not in the rollups)": Access(limits=(("city", ("Berlin", "Paris")),)),
+}
+
+
+@pytest.mark.parametrize("access", ACCESSES.values(), ids=ACCESSES.keys())
+@pytest.mark.parametrize("by", [None, "plan"])
+def test_limited_users_get_the_rows_numbers(gateways, access, by):
+    fast, rows = gateways
+    filters = Filters(start=date(2024, 1, 1))
+    got = trend(fast.scoped(access), SUMMED_KEYS, filters, "month", by=by)
+    _same(got, trend(rows.scoped(access), SUMMED_KEYS, filters, "month", by=by))
+    if access.min_group == 40 and by == "plan":
+        assert got["suppressed"].any()
+
+
+@pytest.mark.parametrize(
+    "filters", [Filters(), Filters(region=("EMEA",)), Filters(channel=("Web",))]
+)
+def test_the_scorecard_through_the_rollups_equals_the_rows(gateways, filters):
+    fast, rows = gateways
+    keys = [*SUMMED_KEYS, "clv_historical"]
+    period = date(2025, 10, 1)
+    assert_frame_equal(
+        scorecard(fast, filters, "quarter", period, keys=keys),
+        scorecard(rows, filters, "quarter", period, keys=keys),
+        rel_tol=1e-9,
+        abs_tol=1e-9,
+    )
+
+
+def _question(
+    family,
+    *,
+    grain="quarter",
+    start=date(2024, 1, 1),
+    end=date(2025, 12, 31),
+    filters=None,
+    by=None,
+) -> Question:
+    filters = filters or Filters()
+    first = date(start.year, start.month, 1) if grain == "month" else date(start.year, 1, 1)
+    return Question(family, filters, grain, first, start, end, date(2022, 10, 1), by)
+
+
+# (family, question arguments, access limit, answered by the rollups)
+ANSWERS = {
+    "orders by quarter": ("orders", {}, None, True),
+    "orders of a region": ("orders", {"filters": Filters(region=("EMEA",))}, None, True),
+    "orders by plan": ("orders", {"by": "plan"}, None, True),
+    "orders by week": ("orders", {"grain": "week"}, None, False),
+    "orders by day": ("orders", {"grain": "day"}, None, False),
+    "orders of a channel": ("orders", {"filters": Filters(channel=("Web",))}, None, False),
+    "orders by channel": ("orders", {"by": "channel"}, None, False),
+    "orders for a channel limit": ("orders", {}, ("channel", ("Web",)), False),
+    "orders for a city limit": ("orders", {}, ("city", ("Paris",)), False),
+    "orders for a region limit": ("orders", {}, ("region", ("EMEA",)), True),
+    "orders to mid-month": ("orders", {"end": date(2025, 6, 14)}, None, False),
+    "orders to the data's last day": ("orders", {"end": date(2025, 12, 31)}, None, True),
+    "orders beyond the data": ("orders", {"end": date(2026, 1, 9)}, None, True),
+    "orders from mid-month": (
+        "orders",
+        {"grain": "month", "start": date(2024, 3, 2)},
+        None,
+        False,
+    ),
+    "orders from before the data": ("orders", {"start": date(2022, 12, 24)}, None, True),
+    "surveys of a channel": ("surveys", {"filters": Filters(channel=("Web",))}, None, True),
+    "surveys by channel": ("surveys", {"by": "channel"}, None, True),
+    "surveys for a channel limit": ("surveys", {}, ("channel", ("Web",)), True),
+    "surveys of a product category": (
+        "surveys",
+        {"filters": Filters(product_category=("Home",))},
+        None,
+        True,
+    ),
+    "tickets by year": ("tickets", {"grain": "year"}, None, True),
+    "tickets of a region by channel": (
+        "tickets",
+        {"filters": Filters(region=("EMEA",)), "by": "channel"},
+        None,
+        True,
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("family", "arguments", "limit", "answered"), ANSWERS.values(), ids=ANSWERS.keys()
+)
+def test_which_questions_the_rollups_answer(gateways, family, arguments, limit, answered):
+    fast, _ = gateways
+    gateway = fast.scoped(Access(limits=(limit,))) if limit else fast
+    stats = rollups.family_stats(gateway, _question(family, **arguments))
+    assert (stats is not None) is answered
+
+
+def test_a_load_makes_the_rollup_stale_until_refreshed(tiny_warehouse: Warehouse):
+    assert rollups.describe(tiny_warehouse) == dict.fromkeys(rollups.FAMILIES)
+    built = rollups.refresh(tiny_warehouse)
+    assert sorted(built) == ["orders", "surveys"]  # the tiny company has no tickets
+    assert rollups.refresh(tiny_warehouse) == {}  # nothing left to build
+    before = QueryGateway(tiny_warehouse)
+    question = _question("orders", grain="month", start=date(2020, 1, 1))
+    assert rollups.family_stats(before, question) is not None
+
+    orders = tiny_warehouse.read("orders")
+    tiny_warehouse.commit("orders", orders.head(1), mode="replace", metadata={})
+    assert rollups.current(tiny_warehouse, "orders") is None
+    assert rollups.family_stats(before, question) is None  # the rows, never stale numbers
+    assert rollups.current(tiny_warehouse, "surveys") is not None
+    assert rollups.refresh(tiny_warehouse).keys() == {"orders"}
+    assert rollups.family_stats(before, question) is not None
+
+
+def test_a_new_customers_version_rebuilds_every_family(tiny_warehouse: Warehouse):
+    rollups.refresh(tiny_warehouse)
+    customers = tiny_warehouse.read("customers")
+    tiny_warehouse.commit("customers", customers, mode="replace", metadata={})
+    assert rollups.refresh(tiny_warehouse).keys() == {"orders", "surveys"}
+
+
+def test_old_rollups_are_pruned_to_the_latest_three(tiny_warehouse: Warehouse):
+    orders = tiny_warehouse.read("orders")
+    for _ in range(4):
+        rollups.refresh(tiny_warehouse)
+        tiny_warehouse.commit("orders", orders, mode="replace", metadata={})
+    rollups.refresh(tiny_warehouse)
+    folder = tiny_warehouse.root / rollups.FOLDER
+    kept = sorted(p.name for p in folder.glob("orders-*.json"))
+    assert len(kept) == rollups.KEEP
+    version = tiny_warehouse.version("orders")
+    assert f"orders-orders{version}-customers0.json" in kept
+    assert len(list(folder.glob("orders-*.parquet"))) == 2 * rollups.KEEP
+    assert not list(folder.glob(".*.parquet"))  # no partial files left behind
+
+
+def test_an_empty_warehouse_has_nothing_to_summarise(warehouse: Warehouse):
+    assert rollups.refresh(warehouse) == {}
+    assert rollups.describe(warehouse) == dict.fromkeys(rollups.FAMILIES)
+
+
+def test_the_rollup_records_the_data_it_covers(sample_warehouse: Warehouse):
+    rollup = rollups.current(sample_warehouse, "orders")
+    assert rollup is not None
+    assert (rollup.first_day, rollup.last_day) == (date(2023, 1, 1), date(2025, 12, 31))
+    # 2023-01 is month 24276 = 379 * 64 + 20: its 36 months fit in word 379 alone.
+    assert (rollup.base_word, rollup.words) == (379, 1)
+    meta = json.loads(Path(rollup.folder / f"orders-{rollup.key}.json").read_text())
+    assert meta == {
+        "first_day": "2023-01-01",
+        "last_day": "2025-12-31",
+        "base_word": 379,
+        "words": 1,
+    }
+
+
+def test_a_customer_with_two_orders_in_the_first_month_is_a_repeat_customer_at_once(tmp_path):
+    """The second completed order's month is the first month again when it holds two; a
+    returned or cancelled order is no order."""
+    warehouse = Warehouse(tmp_path / "w")
+    customers = pl.DataFrame({"customer_id": ["A", "B", "C"], "region": ["EMEA"] * 3})
+    orders = pl.DataFrame(
+        {
+            "order_id": ["a1", "a2", "b1", "b2", "b3", "c1"],
+            "customer_id": ["A", "A", "B", "B", "B", "C"],
+            "order_date": [
+                date(2025, 1, 3),
+                date(2025, 1, 20),
+                date(2025, 1, 5),
+                date(2025, 1, 6),
+                date(2025, 3, 9),
+                date(2025, 2, 1),
+            ],
+            "amount": [10.0, 20.0, 5.0, 7.0, 9.0, 3.0],
+            "status": ["completed", None, "completed", "returned", "completed", "cancelled"],
+        }
+    )
+    _commit_frames(warehouse, customers=customers, orders=orders)
+    rollups.refresh(warehouse)
+    rollup = rollups.current(warehouse, "orders")
+    assert rollup is not None
+    table = pl.read_parquet(rollup.path("customers")).sort("first_m")
+    january, march = 2025 * 12, 2025 * 12 + 2
+    assert table.select("first_m", "second_m").rows() == [(january, january), (january, march)]
+    bit = 1 << (january % 64)
+    assert table["w0"].to_list() == [bit, bit | (1 << (march % 64))]
+    repeat = trend(QueryGateway(warehouse), ["repeat_purchase_rate"], Filters(), "month")
+    assert repeat["value"].to_list() == [50.0, None, 100.0]
+
+
+def _commit_frames(warehouse: Warehouse, **frames: pl.DataFrame) -> None:
+    from analytics.contract import DATASETS
+
+    for name, frame in frames.items():
+        schema = DATASETS[name].schema
+        full = frame.with_columns(
+            pl.lit(None, dtype=schema[c]).alias(c) for c in schema if c not in frame.columns
+        ).select([pl.col(c).cast(schema[c]) for c in schema])
+        warehouse.commit(name, full, mode="replace", metadata={})
+
+
+def test_eight_years_of_orders_span_three_words(tmp_path):
+    """Months from 2018-06 (word 378) to 2026-11 (word 380): quarters and years that straddle
+    a word boundary (2021-Q2: April in word 378, May in 379) agree with the rows."""
+    rng = random.Random(42)
+    customers = pl.DataFrame(
+        {
+            "customer_id": [f"C{i}" for i in range(60)],
+            "region": [rng.choice(["EMEA", "APAC", None]) for _ in range(60)],
+        }
+    )
+    start = date(2018, 6, 1)
+    orders = pl.DataFrame(
+        {
+            "order_id": [f"o{i}" for i in range(900)],
+            "customer_id": [f"C{rng.randrange(70)}" for _ in range(900)],  # some unknown
+            "order_date": [start + timedelta(days=rng.randrange(3100)) for _ in range(900)],
+            "amount": [round(rng.uniform(1, 300), 2) for _ in range(900)],
+            "status": [
+                rng.choice(["completed", "completed", "returned", "cancelled", None])
+                for _ in range(900)
+            ],
+        }
+    )
+    fast = Warehouse(tmp_path / "fast")
+    _commit_frames(fast, customers=customers, orders=orders)
+    rows = Warehouse(tmp_path / "rows")
+    _commit_frames(rows, customers=customers, orders=orders)
+    rollups.refresh(fast)
+    rollup = rollups.current(fast, "orders")
+    assert rollup is not None and (rollup.base_word, rollup.words) == (378, 3)
+    keys = [k.key for k in KPIS if k.family == "orders" and k.key != "clv_historical"]
+    for grain, by in (("quarter", None), ("year", "region"), ("month", None)):
+        _same(
+            trend(QueryGateway(fast), keys, Filters(), grain, by=by),
+            trend(QueryGateway(rows), keys, Filters(), grain, by=by),
+        )
