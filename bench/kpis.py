@@ -5,24 +5,31 @@
         --surveys 200000 --tickets 50000            # quicker
 
 Builds the scale company once (bench/scale.py, cached under bench/out/kpis_<customers>_<seed>/,
-gitignored). Each side then runs in its own worker process, so that its peak memory (max RSS)
-is its own; the runs alternate between the two sides (and which goes first), so that load
-from other work on the machine falls on both alike. After one untimed warm-up per side and
-filter setting (region EMEA, and no filter), `--repeat` timed runs each of
+gitignored), then builds its monthly rollups from scratch (`analytics.rollups.refresh`, what
+every load and rollback does) `--builds` times and reports that median too: it is the price
+of the fast scorecard, paid once per load. Each side then runs in its own worker process, so
+that its peak memory (max RSS) is its own; the runs rotate between the sides (and which goes
+first), so that load from other work on the machine falls on all alike. After one untimed
+warm-up per side and filter setting (region EMEA, and no filter), `--repeat` timed runs each of
 
-- Touchpoint: `analytics.kpis.scorecard(gateway, filters, grain="quarter", period=P)`, uncached:
-  every run clears the Delta file-list cache and builds a fresh `Warehouse` and `QueryGateway`
-  (a new DuckDB database), so it includes reading the Delta logs, DuckDB reading the Parquet
-  files, and the scorecard's own work (8-quarter sparklines, intervals, significance);
+- touchpoint: `analytics.kpis.scorecard(gateway, filters, grain="quarter", period=P)` as the
+  Overview runs it, uncached: every run clears the Delta file-list cache and builds a fresh
+  `Warehouse` and `QueryGateway` (a new DuckDB database), so it includes reading the Delta
+  logs, DuckDB reading the rollups' Parquet files, and the scorecard's own work (8-quarter
+  sparklines, intervals and significance); no result of an earlier run is reused;
+- rows: the same, over a hard-linked copy of the warehouse without `_rollups/`, so every
+  statistic comes from the datasets' rows (what the scorecard did before the rollups, and
+  still does for questions they cannot answer);
 - pandas: listing the same Delta tables' files, `pd.read_parquet` of the columns needed
   (pyarrow engine and dtypes, the faster of pandas' two backends here), and the same KPIs for
   quarter P and the quarter before, written independently of Touchpoint's code.
 
-The OS file cache is warm for both. Prints medians (min-max), the ratio pandas/Touchpoint, CPU
-seconds (all threads: less sensitive to other load on the machine), peak memory and the load
-average, and cross-checks every value and previous value of the two sides (relative 1e-9):
-a mismatch is a bug on one side, printed loudly, and the exit status is 1. Results are also
-written to bench/out/kpis.json. Targets (issue): Touchpoint <= 0.5 s median, >= 10x pandas.
+The OS file cache is warm for all. Prints medians (min-max), the ratios against touchpoint,
+CPU seconds (all threads: less sensitive to other load on the machine), peak memory and the
+load average, and cross-checks every value and previous value of each Touchpoint side against
+pandas (relative 1e-9): a mismatch is a bug on one side, printed loudly, and the exit status
+is 1. Results are also written to bench/out/kpis.json. Targets (issue): touchpoint <= 0.5 s
+median, >= 10x pandas.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ import math
 import os
 import re
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -66,7 +74,7 @@ CHECKED: tuple[str, ...] = (
     "tickets",
 )
 RELATIVE_TOLERANCE = 1e-9
-SIDES = ("touchpoint", "pandas")
+SIDES = ("touchpoint", "rows", "pandas")
 TARGET_SECONDS = 0.5
 TARGET_RATIO = 10.0
 
@@ -74,17 +82,21 @@ INCLUDED = {
     "touchpoint": (
         "analytics.kpis.scorecard(grain='quarter') with the Overview's headline KPIs plus "
         "repeat_purchase_rate and return_rate; per run: Delta file-list cache cleared, fresh "
-        "Warehouse and QueryGateway (new DuckDB database), Delta log reads, DuckDB Parquet "
-        "reads, 8-quarter sparklines, intervals and significance"
+        "Warehouse and QueryGateway (new DuckDB database), Delta log reads, DuckDB reads of "
+        "the monthly rollups, 8-quarter sparklines, intervals and significance"
+    ),
+    "rows": (
+        "the same scorecard over the same tables without rollups: DuckDB reads and "
+        "aggregates every order, survey and ticket row"
     ),
     "pandas": (
         "per run: Delta file listing (deltalake), pd.read_parquet of the needed columns "
         "(dtype_backend='pyarrow'), filtering and the 11 KPIs for quarter P and P-1 only "
         "(no sparklines or intervals)"
     ),
-    "both": (
+    "all": (
         "OS file cache warm; one untimed warm-up run per side and setting; each side in its "
-        "own process; runs alternate between the sides"
+        "own process; runs rotate between the sides"
     ),
 }
 
@@ -205,7 +217,7 @@ def _quarter_shift(start: date, quarters: int) -> date:
 def serve(side: str, root: Path, period: date) -> None:
     """The worker: for each setting label read from stdin, run once and reply with one JSON
     line (seconds and values); reply to `peak` with this process's peak RSS."""
-    run = (touchpoint_runner if side == "touchpoint" else pandas_runner)(root, period)
+    run = (pandas_runner if side == "pandas" else touchpoint_runner)(root, period)
     regions = dict(SETTINGS)
     for line in sys.stdin:
         command = line.strip()
@@ -250,9 +262,9 @@ class Worker:
         self.process.wait(timeout=60)
 
 
-def measure(root: Path, period: date, repeat: int) -> dict[str, dict[str, Any]]:
+def measure(roots: dict[str, Path], period: date, repeat: int) -> dict[str, dict[str, Any]]:
     """Per side: wall and CPU seconds of every timed run and values per setting, peak RSS."""
-    workers = [Worker(side, root, period) for side in SIDES]
+    workers = [Worker(side, roots[side], period) for side in SIDES]
     try:
         results: dict[str, dict[str, Any]] = {
             w.side: {
@@ -267,7 +279,8 @@ def measure(root: Path, period: date, repeat: int) -> dict[str, dict[str, Any]]:
                 results[worker.side]["values"][label] = worker.ask(label)["values"]
         for round_ in range(repeat):
             for label, _ in SETTINGS:
-                for worker in workers if round_ % 2 == 0 else workers[::-1]:
+                shift = round_ % len(workers)
+                for worker in workers[shift:] + workers[:shift]:
                     reply = worker.ask(label)
                     result = results[worker.side]
                     result["seconds"][label].append(reply["seconds"])
@@ -314,34 +327,32 @@ def _same(a: float | None, b: float | None) -> bool:
 
 
 def report_timings(measured: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Print wall-clock medians (min-max) and CPU medians per setting; return them."""
+    """Print wall-clock medians (min-max), CPU medians and the ratios of each side to
+    touchpoint, per setting; return them."""
     timings: dict[str, Any] = {}
     print(
-        f"\n{'setting':<15} {'touchpoint median (min-max)':>30} {'pandas median (min-max)':>27} "
-        f"{'pandas/touchpoint':>18}"
+        f"\n{'setting':<15} {'side':<11} {'median (min-max)':>26} {'CPU median':>11} "
+        f"{'side/touchpoint':>16}"
     )
     for label, _ in SETTINGS:
-        ours = _summary(measured["touchpoint"]["seconds"][label])
-        theirs = _summary(measured["pandas"]["seconds"][label])
-        ratio = theirs["median_s"] / ours["median_s"]
+        summaries = {side: _summary(measured[side]["seconds"][label]) for side in SIDES}
         cpu = {side: statistics.median(measured[side]["cpu_seconds"][label]) for side in SIDES}
-        cpu_ratio = cpu["pandas"] / cpu["touchpoint"]
+        ours = summaries["touchpoint"]["median_s"]
+        ratios = {side: summaries[side]["median_s"] / ours for side in SIDES}
         timings[label] = {
-            "touchpoint": ours,
-            "pandas": theirs,
-            "ratio": round(ratio, 2),
+            **summaries,
+            "ratio": round(ratios["pandas"], 2),
+            "rows_ratio": round(ratios["rows"], 2),
             "cpu_median_s": {side: round(v, 3) for side, v in cpu.items()},
-            "cpu_ratio": round(cpu_ratio, 2),
+            "cpu_ratio": round(cpu["pandas"] / cpu["touchpoint"], 2),
         }
-        print(
-            f"{label:<15} {ours['median_s']:>9.3f} s ({ours['min_s']:.3f}-{ours['max_s']:.3f})"
-            f"{'':>4} {theirs['median_s']:>9.3f} s ({theirs['min_s']:.3f}-{theirs['max_s']:.3f})"
-            f" {ratio:>15.2f}x"
-        )
-        print(
-            f"{'  CPU time':<15} {cpu['touchpoint']:>9.3f} s{'':>18} {cpu['pandas']:>9.3f} s"
-            f"{'':>16} {cpu_ratio:>9.2f}x"
-        )
+        for side in SIDES:
+            run = summaries[side]
+            print(
+                f"{label if side == SIDES[0] else '':<15} {side:<11} "
+                f"{run['median_s']:>9.3f} s ({run['min_s']:.3f}-{run['max_s']:.3f}) "
+                f"{cpu[side]:>9.3f} s {ratios[side]:>15.2f}x"
+            )
     return timings
 
 
@@ -384,6 +395,32 @@ def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:,.4f}"
 
 
+def time_rollup_builds(root: Path, builds: int) -> dict[str, Any]:
+    """Build the warehouse's rollups from scratch `builds` times (in this process)."""
+    from analytics import rollups
+    from analytics.warehouse import Warehouse
+
+    runs, families = [], {}
+    for _ in range(builds):
+        shutil.rmtree(root / rollups.FOLDER, ignore_errors=True)
+        started = time.perf_counter()
+        families = rollups.refresh(Warehouse(root))
+        runs.append(time.perf_counter() - started)
+    return _summary(runs) | {"families_s": {k: round(v, 3) for k, v in families.items()}}
+
+
+def rows_copy(root: Path) -> Path:
+    """A hard-linked copy of the warehouse without its rollups (no data is duplicated)."""
+    from analytics import rollups
+
+    copy = root.with_name(root.name + "_rows")
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(
+        root, copy, copy_function=os.link, ignore=shutil.ignore_patterns(rollups.FOLDER)
+    )
+    return copy
+
+
 def main() -> None:
     defaults = ScaleSpec()
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -394,7 +431,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--period", type=_parse_quarter, default=date(2025, 10, 1))
     parser.add_argument("--repeat", type=int, default=5, help="timed runs per side and setting")
-    parser.add_argument("--worker", choices=("touchpoint", "pandas"), help=argparse.SUPPRESS)
+    parser.add_argument("--builds", type=int, default=3, help="timed rollup builds")
+    parser.add_argument("--worker", choices=SIDES, help=argparse.SUPPRESS)
     parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.repeat < 1:
@@ -421,41 +459,58 @@ def main() -> None:
         print(f"  {side}: {text}")
 
     load_before = os.getloadavg()[0]
-    measured = measure(root, period, args.repeat)
+    builds = time_rollup_builds(root, max(args.builds, 1))
+    print(
+        f"rollup build from scratch (after every load or rollback): median "
+        f"{builds['median_s']:.3f} s ({builds['min_s']:.3f}-{builds['max_s']:.3f}); "
+        f"per family (last build): {builds['families_s']}"
+    )
+    roots = {"touchpoint": root, "rows": rows_copy(root), "pandas": root}
+    measured = measure(roots, period, args.repeat)
     load = {"before": round(load_before, 2), "after": round(os.getloadavg()[0], 2)}
-    touchpoint, pandas = measured["touchpoint"], measured["pandas"]
+    touchpoint, rows, pandas = measured["touchpoint"], measured["rows"], measured["pandas"]
 
     timings = report_timings(measured)
     print(
-        f"peak memory (max RSS): touchpoint {touchpoint['peak_rss_gb']} GB, "
-        f"pandas {pandas['peak_rss_gb']} GB; 1-minute load average {load['before']} before, "
-        f"{load['after']} after ({os.cpu_count()} cores)"
+        f"peak memory (max RSS): touchpoint {touchpoint['peak_rss_gb']} GB, rows "
+        f"{rows['peak_rss_gb']} GB, pandas {pandas['peak_rss_gb']} GB; 1-minute load average "
+        f"{load['before']} before, {load['after']} after ({os.cpu_count()} cores)"
     )
+
+    targets = {}
+    for label, _ in SETTINGS:
+        median, ratio = timings[label]["touchpoint"]["median_s"], timings[label]["ratio"]
+        targets[label] = {
+            "touchpoint_median_s": median,
+            "seconds_met": median <= TARGET_SECONDS,
+            "ratio": ratio,
+            "ratio_met": ratio >= TARGET_RATIO,
+        }
+        print(
+            f"targets ({label}): median <= {TARGET_SECONDS} s: "
+            f"{'met' if median <= TARGET_SECONDS else 'MISSED'} ({median} s); "
+            f">= {TARGET_RATIO:g}x pandas: {'met' if ratio >= TARGET_RATIO else 'MISSED'} "
+            f"({ratio}x)"
+        )
 
     first = SETTINGS[0][0]
-    median, ratio = timings[first]["touchpoint"]["median_s"], timings[first]["ratio"]
-    targets = {
-        "touchpoint_median_s": median,
-        "seconds_met": median <= TARGET_SECONDS,
-        "ratio": ratio,
-        "ratio_met": ratio >= TARGET_RATIO,
-    }
-    print(
-        f"targets ({first}): median <= {TARGET_SECONDS} s: "
-        f"{'met' if targets['seconds_met'] else 'MISSED'} ({median} s); "
-        f">= {TARGET_RATIO:g}x pandas: {'met' if targets['ratio_met'] else 'MISSED'} ({ratio}x)"
-    )
-
     report_values(touchpoint["values"][first], pandas["values"][first], first)
-    problems = cross_check(touchpoint["values"], pandas["values"])
-    checked = 2 * len(CHECKED) * len(SETTINGS)
+    problems = [
+        f"{side}: {problem}"
+        for side in ("touchpoint", "rows")
+        for problem in cross_check(measured[side]["values"], pandas["values"])
+    ]
+    checked = 2 * 2 * len(CHECKED) * len(SETTINGS)
     if problems:
         tolerance = f"relative {RELATIVE_TOLERANCE:g}"
         print(f"\nCROSS-CHECK FAILED: {len(problems)} of {checked} values differ ({tolerance}):")
         for problem in problems:
             print(f"  MISMATCH {problem}")
     else:
-        print(f"\ncross-check: all {checked} values equal (rel {RELATIVE_TOLERANCE:g})")
+        print(
+            f"\ncross-check: all {checked} values of touchpoint and rows equal pandas' "
+            f"(rel {RELATIVE_TOLERANCE:g})"
+        )
 
     result = {
         "spec": asdict(spec),
@@ -465,10 +520,11 @@ def main() -> None:
         "cores": os.cpu_count(),
         "load_average": load,
         "included": INCLUDED,
+        "rollup_build": builds,
         "timings": timings,
-        "peak_rss_gb": {"touchpoint": touchpoint["peak_rss_gb"], "pandas": pandas["peak_rss_gb"]},
+        "peak_rss_gb": {side: measured[side]["peak_rss_gb"] for side in SIDES},
         "targets": targets,
-        "values": {"touchpoint": touchpoint["values"], "pandas": pandas["values"]},
+        "values": {side: measured[side]["values"] for side in SIDES},
         "cross_check": {"checked": checked, "mismatches": problems},
     }
     OUT.mkdir(exist_ok=True)
