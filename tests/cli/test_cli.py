@@ -287,3 +287,26 @@ def test_cli_loads_while_a_reader_process_is_serving(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert warehouse.data_version() != before
     assert gateway.query("SELECT count(*), sum(amount) FROM orders").row(0) == (2, 30.5)
+
+
+def test_loads_and_rollbacks_leave_the_kpi_rollups_current(tmp_path, wh, capsys):
+    from analytics import rollups
+    from analytics.warehouse import Warehouse
+
+    def current_key() -> str | None:
+        rollup = rollups.current(Warehouse(wh), "orders")
+        return None if rollup is None else rollup.key
+
+    good = write(tmp_path, "jan.csv", ORDERS)
+    run(capsys, "ingest", str(good), "--dataset", "orders", "--dry-run")
+    assert current_key() is None
+    code, _, err = run(capsys, "ingest", str(good), "--dataset", "orders")
+    assert code == 0
+    assert err.startswith("Summarised for the dashboards: orders ")
+    assert current_key() == "orders0-customersnone"
+    more = write(tmp_path, "feb.csv", ORDERS.replace("O1", "O3").replace("O2", "O4"))
+    assert run(capsys, "ingest", str(more), "--dataset", "orders")[0] == 0
+    assert current_key() == "orders1-customersnone"
+    code, _, err = run(capsys, "rollback", "orders", "--to", "0", "--format", "json")
+    assert (code, err) == (0, "")  # JSON output stays quiet
+    assert current_key() == "orders2-customersnone"

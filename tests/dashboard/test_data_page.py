@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 import polars as pl
 from apptest_helpers import DATA, OVERVIEW, button, metrics, open_app
 
+from analytics import rollups
 from analytics.errors import ReadError
 from analytics.ingest.pipeline import check_export, ingest, list_quarantines, suggest_mapping
 from analytics.ingest.readers import read_export
@@ -60,6 +63,10 @@ def test_upload_check_and_confirmed_load_refresh_the_overview(tiny_warehouse):
     at.button(key="load_confirm").click().run()
     assert not at.exception, at.exception
     assert tiny_warehouse.data_version() != before
+    rollup = rollups.current(tiny_warehouse, "orders")  # built before the dialog closed
+    assert (
+        rollup is not None and rollup.key == f"orders{tiny_warehouse.version('orders')}-customers0"
+    )
     assert at.success[0].value.startswith("Loaded 2 rows into orders (version ")
     assert all(b.key != "load_confirm" for b in at.button), "the dialog closed"
 
@@ -174,6 +181,10 @@ def test_rollback_from_the_data_page_restores_the_earlier_orders(tiny_warehouse)
     assert not at.exception, at.exception
     assert at.success[0].value.startswith(f"orders is back to the data of version {first}")
     assert tiny_warehouse.read("orders").height == 4
+    rollup = rollups.current(tiny_warehouse, "orders")
+    assert (
+        rollup is not None and rollup.key == f"orders{tiny_warehouse.version('orders')}-customers0"
+    )
     at.switch_page(OVERVIEW).run()
     assert metrics(at)["Orders"] == "3"
 
@@ -273,3 +284,15 @@ def test_more_rows_than_the_data_page_loads_points_to_the_cli(tiny_warehouse, mo
         "command line: `python -m analytics ingest FILE --dataset orders`."
     )
     assert not [b for b in at.button if b.label == "Load…"]
+
+
+def test_data_loaded_elsewhere_is_summarised_in_the_background(tiny_warehouse):
+    """A load from the command line or another process: the app builds the rollups itself."""
+    assert rollups.current(tiny_warehouse, "orders") is None
+    at = open_app(OVERVIEW)
+    assert not at.exception, at.exception
+    deadline = time.monotonic() + 30  # waiting for the thread, not timing it
+    while rollups.current(tiny_warehouse, "orders") is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert rollups.current(tiny_warehouse, "orders") is not None
+    assert rollups.current(tiny_warehouse, "surveys") is not None
