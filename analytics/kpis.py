@@ -36,7 +36,7 @@ from analytics.warehouse import QueryGateway
 
 Unit = Literal["currency", "count", "percent", "score", "hours"]
 Estimator = Literal["total", "proportion", "nps", "mean", "median"]
-Family = Literal["orders", "surveys", "tickets"]
+Family = rollups.Family  # the datasets a KPI's statistics come from
 
 
 @dataclass(frozen=True)

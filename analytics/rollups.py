@@ -35,7 +35,6 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-import duckdb
 import polars as pl
 
 from analytics.contract import DATASETS
@@ -158,6 +157,10 @@ class Rollup:
 
     def path(self, part: str) -> Path:
         return self.folder / f"{self.family}-{self.key}.{part}.parquet"
+
+    def complete(self) -> bool:
+        parts = ("months", "customers") if self.family == "orders" else ("months",)
+        return all(self.path(part).exists() for part in parts)
 
 
 def _versions_key(warehouse: Warehouse, family: Family) -> tuple[str, dict[str, int | None]] | None:
@@ -338,10 +341,10 @@ def family_stats(gateway: QueryGateway, question: Question) -> pl.DataFrame | No
         if question.family == "orders":
             return _orders_stats(gateway, rollup, question, conditions, params, group)
         return _month_stats(gateway, rollup, question, conditions, params, group)
-    except duckdb.IOException:
-        if rollup.path("months").exists():
+    except FileNotFoundError:
+        if current(gateway.warehouse, question.family) == rollup and rollup.complete():
             raise
-        return None  # pruned by another process meanwhile: read the rows instead
+        return None  # pruned or replaced by another process meanwhile: read the rows
 
 
 def _narrowing(

@@ -645,12 +645,15 @@ class QueryGateway:
 
         No dataset views are bound, so the gateway's `Access` is not applied here: the caller
         narrows the derived rows itself (see `analytics.rollups`). DuckDB still refuses any
-        path outside the warehouse.
+        path outside the warehouse. A file that cannot be read (removed meanwhile by another
+        process) raises FileNotFoundError.
         """
         with self._lock:
             cursor = self._root.cursor()
         try:
             return cursor.sql(sql, params=dict(params or {})).pl()
+        except duckdb.IOException as exc:
+            raise FileNotFoundError(str(exc)) from exc
         finally:
             cursor.close()
 

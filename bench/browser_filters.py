@@ -9,9 +9,10 @@ Builds (or reuses) the scale company of bench/scale.py, serves the dashboard on 
 headless) and, for each region in turn, picks it in the sidebar's Region filter and times
 from the pick to the moment the Revenue card shows a new value and the app has finished its
 run. Every region is a filter setting not seen before in that session, so nothing comes from
-Streamlit's cache (the scorecard reads the monthly rollups, built first as after a load). As a baseline measured in the same run, it also times picking a region a
-second time (cached: the rerun and the browser's rendering only). Prints medians, the ratio,
-and every measurement. Target (issue): updated cards in under 1 s.
+Streamlit's cache (the scorecard reads the monthly rollups, built first as after a load). As
+a baseline measured in the same run, it also times picking a region a second time (cached:
+the rerun and the browser's rendering only). Prints medians, the ratio, and every
+measurement. Target (issue): updated cards in under 1 s.
 """
 
 from __future__ import annotations

@@ -341,3 +341,15 @@ def test_eight_years_of_orders_span_three_words(tmp_path):
             trend(QueryGateway(fast), keys, Filters(), grain, by=by),
             trend(QueryGateway(rows), keys, Filters(), grain, by=by),
         )
+
+
+def test_a_rollup_removed_by_another_process_meanwhile_falls_back_to_the_rows(tiny_warehouse):
+    rollups.refresh(tiny_warehouse)
+    rollup = rollups.current(tiny_warehouse, "orders")
+    assert rollup is not None
+    gateway = QueryGateway(tiny_warehouse)
+    question = _question("orders", grain="month", start=date(2020, 1, 1))
+    expected = trend(gateway, SUMMED_KEYS, Filters(), "month")
+    rollup.path("customers").unlink()  # as a prune elsewhere would, after `current` found it
+    assert rollups.family_stats(gateway, question) is None
+    _same(trend(gateway, SUMMED_KEYS, Filters(), "month"), expected)
