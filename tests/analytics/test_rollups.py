@@ -16,6 +16,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from analytics import rollups
@@ -353,3 +355,32 @@ def test_a_rollup_removed_by_another_process_meanwhile_falls_back_to_the_rows(ti
     rollup.path("customers").unlink()  # as a prune elsewhere would, after `current` found it
     assert rollups.family_stats(gateway, question) is None
     _same(trend(gateway, SUMMED_KEYS, Filters(), "month"), expected)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    first=st.integers(0, 35),
+    months=st.integers(1, 40),
+    end_day=st.sampled_from([None, 1, 14, 28]),
+    grain=st.sampled_from(["month", "quarter", "year"]),
+    regions=st.sets(st.sampled_from(["EMEA", "APAC", "Americas"]), max_size=2),
+    by=st.sampled_from([None, "region", "plan", "acquisition_channel"]),
+)
+def test_any_range_and_narrowing_gives_the_rows_numbers(
+    gateways, first, months, end_day, grain, regions, by
+):
+    """Ranges starting on a month, ending on a month's last day or inside it (the rows
+    then), through the data or past its end."""
+    fast, rows = gateways
+    start = date(2023 + first // 12, first % 12 + 1, 1)
+    last = first + months
+    end = date(2023 + last // 12, last % 12 + 1, 1) - timedelta(days=1)
+    if end_day is not None:
+        end = end.replace(day=min(end_day, end.day))
+    filters = Filters(start=start, end=end, region=tuple(sorted(regions)))
+    _same(
+        trend(fast, SUMMED_KEYS, filters, grain, by=by),
+        trend(rows, SUMMED_KEYS, filters, grain, by=by),
+    )
