@@ -1,25 +1,29 @@
 """Monthly rollups: small derived tables that answer the KPIs without reading every row.
 
 Reading ten million orders for every scorecard costs seconds. The statistics the KPIs need
-per month, quarter or year come just as well from two kinds of derived table, built once per
-data version (`refresh`) and kept under the warehouse's `_rollups/` folder:
+per month, quarter or year come just as well from derived tables built once per data version
+(`refresh`) and kept under the warehouse's `_rollups/` folder:
 
 - `<family>.months`: one row per month and combination of customer attributes (region,
-  country, plan, acquisition channel; and the family's record dimensions for surveys and
-  tickets) with the sums the family's KPIs need. Sums add up, so any month, quarter or year
-  is a sum of months.
+  country, plan, acquisition channel) and the family's record dimensions (channel, and
+  product category for orders) with the sums the family's KPIs need. Sums add up, so any
+  month, quarter or year is a sum of months.
 - `orders.customers`: one row per customer with a completed order: their attributes, the
   months of their first and second completed orders, and the months they were active in as
   a bitmask (`w0`, `w1`, ...: 64 months per word). Active, retained, new and repeat customers
   of any month, quarter or year are counts of bit tests over it.
+- `orders.customers_<dimension>`: the same per customer and channel (or product category),
+  for orders narrowed or broken down by one record dimension; a customer kept with several
+  values is merged back into one row. These parts come last (the dashboard builds them in
+  the background).
 
-A rollup is named by the versions of the datasets it was built from and is used only while
-they are the current ones, so a load or rollback never shows stale numbers: until its rollup
-is built, the KPIs read the rows as before. `family_stats` answers only what the rollups
-answer exactly (month, quarter and year grains; date ranges that end on a month boundary or
-beyond the data; filters, breakdowns and access limits on the columns a rollup keeps) and
-returns None otherwise. Their rows are narrowed here by the gateway's `Access`, as its views
-narrow the datasets.
+A rollup is named by the versions of the datasets it was built from (and `LAYOUT`) and is used
+only while they are the current ones, so a load or rollback never shows stale numbers: until
+its rollup is built, the KPIs read the rows as before. `family_stats` answers only what the
+rollups answer exactly (month, quarter and year grains; date ranges that end on a month
+boundary or beyond the data; filters, breakdowns and access limits on the columns a rollup
+keeps, at most one record dimension for orders) and returns None otherwise. Their rows are
+narrowed here by the gateway's `Access`, as its views narrow the datasets.
 """
 
 from __future__ import annotations
@@ -47,20 +51,18 @@ FAMILIES: tuple[Family, ...] = ("orders", "surveys", "tickets")
 FOLDER = "_rollups"
 KEEP = 3  # rollups kept per family: the current one and the latest before it (rollbacks)
 WORD = 64  # months per bitmask word
+# The rollups' layout: part of every rollup's name, so that rollups written by another
+# release of Touchpoint are never read (they are rebuilt, and pruned). Raise it with any
+# change to what the rollups hold.
+LAYOUT = 3
 
 CUSTOMER_ATTRIBUTES: tuple[str, ...] = tuple(
     k for k, d in DIMENSIONS.items() if d.level == "customer"
 )
-# Record dimensions a family's month rollup keeps. The orders rollups keep none: the
-# customer bitmasks cannot be split by channel or product category.
+# Record dimensions each family's rollups keep: every record dimension its dataset has.
 RECORD_DIMENSIONS: dict[Family, tuple[str, ...]] = {
-    "orders": (),
-    "surveys": tuple(
-        k for k, d in DIMENSIONS.items() if d.level == "record" and "surveys" in d.datasets
-    ),
-    "tickets": tuple(
-        k for k, d in DIMENSIONS.items() if d.level == "record" and "tickets" in d.datasets
-    ),
+    family: tuple(k for k, d in DIMENSIONS.items() if d.level == "record" and family in d.datasets)
+    for family in FAMILIES
 }
 _GRAINS: tuple[Grain, ...] = ("month", "quarter", "year")
 
@@ -69,7 +71,7 @@ _MONTH = "CAST(year({c}) * 12 + month({c}) - 1 AS INTEGER)"
 _DONE = "coalesce(d.status, 'completed') NOT IN ('returned', 'cancelled')"
 
 _ORDERS_MONTHS_SQL = """
-SELECT {month} AS m, {attributes},
+SELECT {month} AS m, {attributes}{records},
        count(*) FILTER (WHERE {done}) AS n_done,
        coalesce(sum(d.amount) FILTER (WHERE {done}), 0) AS rev,
        coalesce(sum(d.amount * d.amount) FILTER (WHERE {done}), 0) AS sq,
@@ -79,22 +81,24 @@ WHERE d.order_date IS NOT NULL
 GROUP BY ALL ORDER BY ALL
 """
 
-# Per customer: the months with a completed order, then the first month, the month of the
-# second completed order (the first month again when it holds two), and the bitmask words.
+# Per customer (and record value, for `customers_<dimension>`): the months with a completed
+# order as bitmask words, the first month, and the month of the second completed order: the
+# earlier of the first month holding two orders and the second month with any (the second
+# lowest bit of the words). The record parts keep `customer_id`, so that one customer's rows
+# of several record values can be merged when a filter keeps more than one.
 _ORDERS_CUSTOMERS_SQL = """
 WITH cm AS (
-    SELECT d.customer_id, {month} AS m, count(*) AS n
+    SELECT d.customer_id{record}, {month} AS m, count(*) AS n
     FROM orders d
     WHERE d.order_date IS NOT NULL AND {done}
     GROUP BY ALL
 ), cu AS (
-    SELECT customer_id, min(m) AS first_m,
-           CASE WHEN arg_min(n, m) >= 2 THEN min(m) ELSE min(m, 2)[2] END AS second_m,
+    SELECT customer_id{record}, min(m) AS first_m, min(m) FILTER (WHERE n >= 2) AS doubled_m,
            {words}
-    FROM cm GROUP BY customer_id
+    FROM cm GROUP BY ALL
 )
-SELECT {attributes}, CAST(first_m AS INTEGER) AS first_m,
-       CAST(second_m AS INTEGER) AS second_m, {word_columns}
+SELECT {key}{attributes}{record}, CAST(first_m AS INTEGER) AS first_m,
+       CAST(least(doubled_m, {second_active}) AS INTEGER) AS second_m, {word_columns}
 FROM cu LEFT JOIN customers c ON c.customer_id = cu.customer_id
 ORDER BY {order}
 """
@@ -158,8 +162,7 @@ class Rollup:
     def path(self, part: str) -> Path:
         return self.folder / f"{self.family}-{self.key}.{part}.parquet"
 
-    def complete(self) -> bool:
-        parts = ("months", "customers") if self.family == "orders" else ("months",)
+    def has(self, *parts: str) -> bool:
         return all(self.path(part).exists() for part in parts)
 
 
@@ -170,7 +173,7 @@ def _versions_key(warehouse: Warehouse, family: Family) -> tuple[str, dict[str, 
         return None
     customers = warehouse.version("customers")
     named = "none" if customers is None else str(customers)
-    return f"{family}{own}-customers{named}", {family: own, "customers": customers}
+    return f"{family}{own}-customers{named}-r{LAYOUT}", {family: own, "customers": customers}
 
 
 def _meta_path(folder: Path, family: Family, key: str) -> Path:
@@ -201,11 +204,17 @@ def current(warehouse: Warehouse, family: Family) -> Rollup | None:
 # ----- building -------------------------------------------------------------------------------
 
 
-def refresh(warehouse: Warehouse, gateway: QueryGateway | None = None) -> dict[str, float]:
-    """Build the rollups missing for the current data versions; seconds taken per family.
+def refresh(
+    warehouse: Warehouse, gateway: QueryGateway | None = None, *, records: bool = True
+) -> dict[str, float]:
+    """Build the rollups missing for the current data versions; seconds taken per part built.
 
-    Safe to call from several threads and processes at once (one builds, the others then
-    find the rollup there). Rollups of older versions beyond the latest `KEEP` are removed.
+    The parts every KPI question needs come first (`orders`, `surveys`, `tickets`); with
+    `records`, then the orders' customers per record value (`orders by channel`, ...), which
+    only questions narrowing orders by a record dimension need: the dashboard builds those in
+    the background. Safe to call from several threads and processes at once (one builds,
+    the others then find the parts there). Rollups of older versions beyond the latest
+    `KEEP` are removed.
     """
     folder = warehouse.root / FOLDER
     folder.mkdir(exist_ok=True)
@@ -221,7 +230,29 @@ def refresh(warehouse: Warehouse, gateway: QueryGateway | None = None) -> dict[s
             if _build(base.at_versions(versions), folder, family, key):
                 built[family] = time.perf_counter() - started
             _prune(folder, family)
+        rollup = current(warehouse, "orders")
+        for record in RECORD_DIMENSIONS["orders"] if records and rollup else ():
+            assert rollup is not None
+            if rollup.path(_customers_part(record)).exists():
+                continue
+            started = time.perf_counter()
+            versions = {"orders": warehouse.version("orders")}
+            versions["customers"] = warehouse.version("customers")
+            sql = _customers_sql(record, rollup.base_word, rollup.words)
+            _write(base.at_versions(versions), rollup.path(_customers_part(record)), sql)
+            built[f"orders by {record}"] = time.perf_counter() - started
     return built
+
+
+def pending(warehouse: Warehouse) -> bool:
+    """Whether any rollup part of the current data is still to be built."""
+    for family in FAMILIES:
+        if warehouse.version(family) is not None and current(warehouse, family) is None:
+            return True
+    rollup = current(warehouse, "orders")
+    return rollup is not None and not all(
+        rollup.path(_customers_part(r)).exists() for r in RECORD_DIMENSIONS["orders"]
+    )
 
 
 @contextlib.contextmanager
@@ -234,9 +265,15 @@ def _build_lock(folder: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _write(gateway: QueryGateway, target: Path, sql: str) -> None:
+    """Write atomically: readers see the whole file or none."""
+    partial = target.with_name(f".{target.stem}.{os.getpid()}.parquet")
+    gateway.write_parquet(sql, partial)
+    os.replace(partial, target)
+
+
 def _build(gateway: QueryGateway, folder: Path, family: Family, key: str) -> bool:
     dataset = DATASETS[family]
-    month = _MONTH.format(c=f"d.{dataset.time_column}")
     bounds = gateway.query(
         f"SELECT CAST(min({dataset.time_column}) AS DATE) AS lo, "
         f"CAST(max({dataset.time_column}) AS DATE) AS hi FROM {family}"
@@ -244,37 +281,23 @@ def _build(gateway: QueryGateway, folder: Path, family: Family, key: str) -> boo
     if bounds[0] is None:
         return False
     first_day, last_day = bounds
-    first_m, last_m = _month_index(first_day), _month_index(last_day)
-    base_word = first_m // WORD
-    words = last_m // WORD - base_word + 1
+    base_word = _month_index(first_day) // WORD
+    words = _month_index(last_day) // WORD - base_word + 1
+    month = _MONTH.format(c=f"d.{dataset.time_column}")
     attributes = ", ".join(f"c.{a}" for a in CUSTOMER_ATTRIBUTES)
     records = "".join(f", d.{r}" for r in RECORD_DIMENSIONS[family])
-    files: dict[str, str] = {}
+    stem = f"{family}-{key}"
     if family == "orders":
-        files["months"] = _ORDERS_MONTHS_SQL.format(month=month, attributes=attributes, done=_DONE)
-        word_sql = ", ".join(
-            f"bit_or(CASE WHEN m >= {lo} AND m < {lo + WORD} "
-            f"THEN CAST(1 AS UBIGINT) << CAST(m - {lo} AS UBIGINT) "
-            f"ELSE CAST(0 AS UBIGINT) END) AS w{k}"
-            for k, lo in ((k, (base_word + k) * WORD) for k in range(words))
+        months = _ORDERS_MONTHS_SQL.format(
+            month=month, attributes=attributes, records=records, done=_DONE
         )
-        files["customers"] = _ORDERS_CUSTOMERS_SQL.format(
-            month=month,
-            done=_DONE,
-            words=word_sql,
-            attributes=attributes,
-            word_columns=", ".join(f"w{k}" for k in range(words)),
-            # Sorted by attribute so that a filtered read skips whole row groups.
-            order=", ".join(CUSTOMER_ATTRIBUTES),
-        )
+        _write(gateway, folder / f"{stem}.months.parquet", months)
+        customers = _customers_sql(None, base_word, words)
+        _write(gateway, folder / f"{stem}.{_customers_part(None)}.parquet", customers)
     else:
         template = _SURVEYS_MONTHS_SQL if family == "surveys" else _TICKETS_MONTHS_SQL
-        files["months"] = template.format(month=month, attributes=attributes, records=records)
-    stem = f"{family}-{key}"
-    for part, sql in files.items():
-        partial = folder / f".{stem}.{part}.{os.getpid()}.parquet"
-        gateway.write_parquet(sql, partial)
-        os.replace(partial, folder / f"{stem}.{part}.parquet")
+        months = template.format(month=month, attributes=attributes, records=records)
+        _write(gateway, folder / f"{stem}.months.parquet", months)
     meta = {
         "first_day": first_day.isoformat(),
         "last_day": last_day.isoformat(),
@@ -287,12 +310,55 @@ def _build(gateway: QueryGateway, folder: Path, family: Family, key: str) -> boo
     return True
 
 
+def _customers_sql(record: str | None, base_word: int, words: int) -> str:
+    """The orders' customers part: one row per customer (and value of `record`)."""
+    word_sql = ", ".join(
+        f"bit_or(CASE WHEN m >= {lo} AND m < {lo + WORD} "
+        f"THEN CAST(1 AS UBIGINT) << CAST(m - {lo} AS UBIGINT) "
+        f"ELSE CAST(0 AS UBIGINT) END) AS w{k}"
+        for k, lo in ((k, (base_word + k) * WORD) for k in range(words))
+    )
+    return _ORDERS_CUSTOMERS_SQL.format(
+        month=_MONTH.format(c="d.order_date"),
+        done=_DONE,
+        words=word_sql,
+        record="" if record is None else f", {record}",
+        key="" if record is None else "cu.customer_id, ",
+        second_active=_second_active_sql(base_word, words),
+        attributes=", ".join(f"c.{a}" for a in CUSTOMER_ATTRIBUTES),
+        word_columns=", ".join(f"w{k}" for k in range(words)),
+        # Sorted so that a filtered read skips whole row groups.
+        order=", ".join(([] if record is None else [record]) + list(CUSTOMER_ATTRIBUTES)),
+    )
+
+
 def _prune(folder: Path, family: Family) -> None:
     metas = sorted(folder.glob(f"{family}-*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
     for meta in metas[KEEP:]:
         meta.unlink(missing_ok=True)
         for part in folder.glob(f"{meta.stem}.*.parquet"):
             part.unlink(missing_ok=True)
+
+
+def _second_active_sql(base_word: int, words: int) -> str:
+    """SQL of the month of the second lowest bit set in the words `w0`... (NULL when fewer
+    than two): the lowest bit once the lowest overall is cleared (constants only)."""
+
+    def lowest(word: str) -> str:  # position of the lowest set bit; NULL when none
+        return f"CASE WHEN {word} = 0 THEN NULL ELSE bit_count(xor({word}, {word} - 1)) - 1 END"
+
+    parts = []
+    for j in range(words):
+        wide = f"CAST(w{j} AS HUGEINT)"
+        cleared = f"({wide} & ({wide} - 1))"
+        before = " AND ".join(f"w{i} = 0" for i in range(j)) or "true"
+        shown = f"(CASE WHEN {before} THEN {cleared} ELSE {wide} END)"
+        parts.append(f"{lowest(shown)} + {(base_word + j) * WORD}")
+    return parts[0] if len(parts) == 1 else f"coalesce({', '.join(parts)})"
+
+
+def _customers_part(record: str | None) -> str:
+    return "customers" if record is None else f"customers_{record}"
 
 
 def _month_index(day: date) -> int:
@@ -336,26 +402,46 @@ def family_stats(gateway: QueryGateway, question: Question) -> pl.DataFrame | No
     narrowing = _narrowing(gateway, question)
     if narrowing is None:
         return None
-    conditions, params, group = narrowing
+    parts = ["months"]
+    if question.family == "orders":
+        parts.append(_customers_part(narrowing.record))
+    if not rollup.has(*parts):
+        return None  # the part for this record dimension is still being built
     try:
         if question.family == "orders":
-            return _orders_stats(gateway, rollup, question, conditions, params, group)
-        return _month_stats(gateway, rollup, question, conditions, params, group)
+            return _orders_stats(gateway, rollup, question, narrowing)
+        return _month_stats(gateway, rollup, question, narrowing)
     except FileNotFoundError:
-        if current(gateway.warehouse, question.family) == rollup and rollup.complete():
+        if current(gateway.warehouse, question.family) == rollup and rollup.has(*parts):
             raise
         return None  # pruned or replaced by another process meanwhile: read the rows
 
 
-def _narrowing(
-    gateway: QueryGateway, question: Question
-) -> tuple[list[str], dict[str, object], str] | None:
+@dataclass(frozen=True)
+class _Narrowing:
+    """How a question narrows and groups a family's rollup rows."""
+
+    conditions: list[str]
+    params: dict[str, object]
+    group: str  # SQL of the group value
+    record: str | None = None  # the one record dimension narrowing or grouping orders
+    merge: bool = False  # a customer may have several rows of `record` to merge
+
+    @property
+    def where(self) -> str:
+        return " AND ".join(self.conditions) if self.conditions else "true"
+
+
+def _narrowing(gateway: QueryGateway, question: Question) -> _Narrowing | None:
     """WHERE conditions, their parameters and the group expression over the rollup's
-    columns; None when a filter, limit or breakdown names a column the rollup lacks."""
+    columns; None when a filter, limit or breakdown names a column the rollup lacks, or
+    narrows the orders' customers by two record dimensions at once."""
     family = question.family
-    kept = set(CUSTOMER_ATTRIBUTES) | set(RECORD_DIMENSIONS[family])
+    records = RECORD_DIMENSIONS[family]
+    kept = set(CUSTOMER_ATTRIBUTES) | set(records)
     conditions: list[str] = []
     params: dict[str, object] = {}
+    record_values: dict[str, list[list[str]]] = {}
     for key, values in question.filters.selections().items():
         if not DIMENSIONS[key].applies_to(family):
             continue
@@ -363,6 +449,8 @@ def _narrowing(
             return None
         conditions.append(f"{key} = ANY($f_{key})")
         params[f"f_{key}"] = list(values)
+        if key in records:
+            record_values.setdefault(key, []).append(list(values))
     # As the gateway's views: a limit on the dataset's own column narrows it directly, one on
     # a customer attribute narrows it to the customers who have one of the values.
     own, customers = DATASETS[family].column_names, DATASETS["customers"].column_names
@@ -374,13 +462,25 @@ def _narrowing(
             return None
         conditions.append(f"{column} = ANY($a_{i})")
         params[f"a_{i}"] = list(values)
-    if question.by is None:
+        if column in records:
+            record_values.setdefault(column, []).append(list(values))
+    by = question.by
+    if by is None:
         group = "CAST(NULL AS VARCHAR)"
-    elif question.by in kept:
-        group = f"coalesce({question.by}, '{NOT_SET}')"
+    elif by in kept:
+        group = f"coalesce({by}, '{NOT_SET}')"
     else:
         return None  # the rows path explains why (or breaks it down by a record column)
-    return conditions, params, group
+    if family != "orders":
+        return _Narrowing(conditions, params, group)
+    used = set(record_values) | ({by} if by in records else set())
+    if len(used) > 1:
+        return None  # customers per pair of record values would be as many as the orders
+    record = next(iter(used), None)
+    lists = record_values.get(record or "", [])
+    single = len(lists) == 1 and len(lists[0]) == 1
+    merge = record is not None and by != record and not single
+    return _Narrowing(conditions, params, group, record, merge)
 
 
 def _inside_months(question: Question) -> tuple[int, int, int, int]:
@@ -394,20 +494,20 @@ def _inside_months(question: Question) -> tuple[int, int, int, int]:
 
 
 def _month_stats(
-    gateway: QueryGateway,
-    rollup: Rollup,
-    question: Question,
-    conditions: list[str],
-    params: dict[str, object],
-    group: str,
+    gateway: QueryGateway, rollup: Rollup, question: Question, narrowing: _Narrowing
 ) -> pl.DataFrame:
     since_m, end_m, skip_from, skip_to = _inside_months(question)
     sums = _MONTH_SUMS[question.family]
     where = " AND ".join(
-        ["m >= $since_m", "m <= $end_m", "NOT (m >= $skip_from AND m < $skip_to)", *conditions]
+        [
+            "m >= $since_m",
+            "m <= $end_m",
+            "NOT (m >= $skip_from AND m < $skip_to)",
+            *narrowing.conditions,
+        ]
     )
     sql = (
-        f"SELECT {group} AS grp, "
+        f"SELECT {narrowing.group} AS grp, "
         f"CAST(date_trunc('{question.grain}', make_date(m // 12, m % 12 + 1, 1)) AS DATE) AS p, "
         + ", ".join(f"sum({c}) AS {c}" for c in sums)
         + f" FROM read_parquet($path) WHERE {where} GROUP BY ALL"
@@ -415,7 +515,7 @@ def _month_stats(
     frame = gateway.query_derived(
         sql,
         {
-            **params,
+            **narrowing.params,
             "path": str(rollup.path("months")),
             "since_m": since_m,
             "end_m": end_m,
@@ -429,16 +529,11 @@ def _month_stats(
 
 
 def _orders_stats(
-    gateway: QueryGateway,
-    rollup: Rollup,
-    question: Question,
-    conditions: list[str],
-    params: dict[str, object],
-    group: str,
+    gateway: QueryGateway, rollup: Rollup, question: Question, narrowing: _Narrowing
 ) -> pl.DataFrame:
     since_m, end_m, skip_from, skip_to = _inside_months(question)
     grain = question.grain
-    filtered = " AND ".join(conditions) if conditions else "true"
+    group, filtered, params = narrowing.group, narrowing.where, narrowing.params
     months = gateway.query_derived(
         f"""
         SELECT grp, CAST(date_trunc('{grain}', make_date(m // 12, m % 12 + 1, 1)) AS DATE) AS p,
@@ -462,15 +557,15 @@ def _orders_stats(
             "skip_to": skip_to,
         },
     )
-    customers_path = str(rollup.path("customers"))
+    source = _customer_rows(rollup, narrowing)
+    customer_params = {**params, "path": str(rollup.path(_customers_part(narrowing.record)))}
     firsts = gateway.query_derived(
-        f"SELECT {group} AS grp, first_m, count(*) AS n FROM read_parquet($path) "
-        f"WHERE first_m <= $end_m AND {filtered} GROUP BY ALL",
-        {**params, "path": customers_path, "end_m": end_m},
+        f"SELECT grp, first_m, count(*) AS n FROM {source} WHERE first_m <= $end_m GROUP BY ALL",
+        {**customer_params, "end_m": end_m},
     )
     spine = periods_between(question.since, question.end, grain)
     inside = [m for m in range(since_m, end_m + 1) if not skip_from <= m < skip_to]
-    counts = _customer_counts(gateway, rollup, spine, inside, grain, filtered, group, params)
+    counts = _customer_counts(gateway, rollup, spine, inside, grain, source, customer_params)
 
     out: dict[tuple[str | None, date], dict[str, Any]] = {}
 
@@ -538,14 +633,32 @@ def _period_of(month: int, grain: Grain) -> date:
     return date(start.year, 1, 1)
 
 
+def _customer_rows(rollup: Rollup, narrowing: _Narrowing) -> str:
+    """SQL of the narrowed customers (`grp`, `first_m`, `second_m`, words), one row per
+    customer and group. A customer kept with several record values (channels, say) has one
+    row per value in `customers_<record>`: merged, their first month is the earliest, their
+    second the earlier of the earliest second and the second-earliest first, and their
+    active months the union."""
+    narrowed = (
+        f"SELECT *, {narrowing.group} AS grp FROM read_parquet($path) WHERE {narrowing.where}"
+    )
+    if not narrowing.merge:
+        return f"({narrowed})"
+    words = ", ".join(f"bit_or(w{k}) AS w{k}" for k in range(rollup.words))
+    return (
+        "(SELECT any_value(grp) AS grp, min(first_m) AS first_m, "
+        "least(min(second_m), min(first_m, 2)[2]) AS second_m, "
+        f"{words} FROM ({narrowed}) GROUP BY customer_id)"
+    )
+
+
 def _customer_counts(
     gateway: QueryGateway,
     rollup: Rollup,
     spine: list[date],
     inside: list[int],
     grain: Grain,
-    filtered: str,
-    group: str,
+    source: str,
     params: dict[str, object],
 ) -> dict[tuple[str | None, date], dict[str, int]]:
     """Active, retained and repeat customers of every period, from the bitmasks."""
@@ -564,9 +677,7 @@ def _customer_counts(
             aggregates.append(f"0 AS t{k}")
         previous = active
     frame = gateway.query_derived(
-        f"SELECT {group} AS grp, {', '.join(aggregates)} FROM read_parquet($path) "
-        f"WHERE {filtered} GROUP BY ALL",
-        {**params, "path": str(rollup.path("customers"))},
+        f"SELECT grp, {', '.join(aggregates)} FROM {source} GROUP BY ALL", params
     )
     counts: dict[tuple[str | None, date], dict[str, int]] = {}
     for found in frame.iter_rows(named=True):

@@ -10,7 +10,8 @@ every load and rollback does) `--builds` times and reports that median too: it i
 of the fast scorecard, paid once per load. Each side then runs in its own worker process, so
 that its peak memory (max RSS) is its own; the runs rotate between the sides (and which goes
 first), so that load from other work on the machine falls on all alike. After one untimed
-warm-up per side and filter setting (region EMEA, and no filter), `--repeat` timed runs each of
+warm-up per side and filter setting (region EMEA; no filter; three channels: web and app orders,
+Email surveys and tickets), `--repeat` timed runs each of
 
 - touchpoint: `analytics.kpis.scorecard(gateway, filters, grain="quarter", period=P)` as the
   Overview runs it, uncached: every run clears the Delta file-list cache and builds a fresh
@@ -54,10 +55,13 @@ from typing import Any
 
 from scale import OUT, ScaleSpec, build_warehouse
 
-# (label, regions): the filter settings timed, the issue's one first.
-SETTINGS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("region=EMEA", ("EMEA",)),
-    ("all customers", ()),
+# (label, filter selections): the settings timed, the issue's one first. Channels narrow each
+# dataset by its own channel column: orders to web and app, surveys and tickets to Email.
+Selection = dict[str, tuple[str, ...]]
+SETTINGS: tuple[tuple[str, Selection], ...] = (
+    ("region=EMEA", {"region": ("EMEA",)}),
+    ("all customers", {}),
+    ("3 channels", {"channel": ("web", "app", "Email")}),
 )
 # The KPIs of the issue, all computed by both sides and cross-checked.
 CHECKED: tuple[str, ...] = (
@@ -102,7 +106,7 @@ INCLUDED = {
 
 _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
 KpiValues = dict[str, tuple[float | None, float | None]]
-Runner = Callable[[tuple[str, ...]], KpiValues]
+Runner = Callable[[Selection], KpiValues]
 
 
 # ----- Touchpoint -----------------------------------------------------------------------------
@@ -116,12 +120,10 @@ def touchpoint_runner(root: Path, period: date) -> Runner:
 
     keys = tuple(dict.fromkeys((*HEADLINE, *CHECKED)))
 
-    def run(regions: tuple[str, ...]) -> KpiValues:
+    def run(selection: Selection) -> KpiValues:
         _table_files.cache_clear()
         gateway = QueryGateway(Warehouse(root))
-        card = scorecard(
-            gateway, Filters(region=regions), grain="quarter", period=period, keys=keys
-        )
+        card = scorecard(gateway, Filters(**selection), grain="quarter", period=period, keys=keys)
         return {r["kpi"]: (r["value"], r["prev_value"]) for r in card.iter_rows(named=True)}
 
     return run
@@ -131,10 +133,10 @@ def touchpoint_runner(root: Path, period: date) -> Runner:
 
 
 def pandas_runner(root: Path, period: date) -> Runner:
-    return lambda regions: pandas_kpis(root, regions, period)
+    return lambda selection: pandas_kpis(root, selection, period)
 
 
-def pandas_kpis(root: Path, regions: tuple[str, ...], period: date) -> KpiValues:
+def pandas_kpis(root: Path, selection: Selection, period: date) -> KpiValues:
     """The issue's KPIs for quarter `period` and the quarter before, from the Delta tables'
     Parquet files, with pandas. Rates are percent (0-100), as Touchpoint reports them."""
     import pandas as pd
@@ -145,15 +147,21 @@ def pandas_kpis(root: Path, regions: tuple[str, ...], period: date) -> KpiValues
         parts = [pd.read_parquet(f, columns=columns, dtype_backend="pyarrow") for f in files]
         return pd.concat(parts, ignore_index=True)
 
+    regions, channels = selection.get("region", ()), selection.get("channel", ())
+    extra = ["channel"] if channels else []
     customers = read("customers", ["customer_id", "region"])
-    orders = read("orders", ["customer_id", "order_date", "amount", "status"])
-    surveys = read("surveys", ["customer_id", "responded_at", "nps", "csat"])
-    tickets = read("tickets", ["customer_id", "opened_at"])
+    orders = read("orders", ["customer_id", "order_date", "amount", "status", *extra])
+    surveys = read("surveys", ["customer_id", "responded_at", "nps", "csat", *extra])
+    tickets = read("tickets", ["customer_id", "opened_at", *extra])
     if regions:
         chosen = customers.loc[customers["region"].isin(regions), "customer_id"]
         orders = orders[orders["customer_id"].isin(chosen)]
         surveys = surveys[surveys["customer_id"].isin(chosen)]
         tickets = tickets[tickets["customer_id"].isin(chosen)]
+    if channels:
+        orders = orders[orders["channel"].isin(channels)]
+        surveys = surveys[surveys["channel"].isin(channels)]
+        tickets = tickets[tickets["channel"].isin(channels)]
 
     starts = [_quarter_shift(period, k) for k in (-2, -1, 0, 1)]
     moments = [pd.Timestamp(s) for s in starts]  # the same bounds for datetime columns
@@ -218,7 +226,7 @@ def serve(side: str, root: Path, period: date) -> None:
     """The worker: for each setting label read from stdin, run once and reply with one JSON
     line (seconds and values); reply to `peak` with this process's peak RSS."""
     run = (pandas_runner if side == "pandas" else touchpoint_runner)(root, period)
-    regions = dict(SETTINGS)
+    selections = dict(SETTINGS)
     for line in sys.stdin:
         command = line.strip()
         if command == "peak":
@@ -227,7 +235,7 @@ def serve(side: str, root: Path, period: date) -> None:
         else:
             gc.collect()
             wall, cpu = time.perf_counter(), time.process_time()
-            values = run(regions[command])
+            values = run(selections[command])
             reply = {
                 "seconds": time.perf_counter() - wall,
                 "cpu_seconds": time.process_time() - cpu,
@@ -400,13 +408,18 @@ def time_rollup_builds(root: Path, builds: int) -> dict[str, Any]:
     from analytics import rollups
     from analytics.warehouse import Warehouse
 
-    runs, families = [], {}
+    runs, base_runs, parts = [], [], {}
     for _ in range(builds):
         shutil.rmtree(root / rollups.FOLDER, ignore_errors=True)
         started = time.perf_counter()
-        families = rollups.refresh(Warehouse(root))
+        parts = rollups.refresh(Warehouse(root), records=False)
+        base_runs.append(time.perf_counter() - started)
+        parts |= rollups.refresh(Warehouse(root))
         runs.append(time.perf_counter() - started)
-    return _summary(runs) | {"families_s": {k: round(v, 3) for k, v in families.items()}}
+    return _summary(runs) | {
+        "base": _summary(base_runs),
+        "parts_s": {k: round(v, 3) for k, v in parts.items()},
+    }
 
 
 def rows_copy(root: Path) -> Path:
@@ -462,8 +475,10 @@ def main() -> None:
     builds = time_rollup_builds(root, max(args.builds, 1))
     print(
         f"rollup build from scratch (after every load or rollback): median "
-        f"{builds['median_s']:.3f} s ({builds['min_s']:.3f}-{builds['max_s']:.3f}); "
-        f"per family (last build): {builds['families_s']}"
+        f"{builds['median_s']:.3f} s ({builds['min_s']:.3f}-{builds['max_s']:.3f}), of which "
+        f"the parts every question needs {builds['base']['median_s']:.3f} s (the rest, for "
+        f"order channel and product category filters, in the background); per part (last "
+        f"build): {builds['parts_s']}"
     )
     roots = {"touchpoint": root, "rows": rows_copy(root), "pandas": root}
     measured = measure(roots, period, args.repeat)

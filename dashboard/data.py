@@ -65,24 +65,23 @@ def load_sample(
 
 
 def refresh_rollups(wh: Warehouse) -> None:
-    """Build the KPI rollups of the current data now (after a load or rollback here)."""
-    rollups.refresh(wh, _gateway(str(wh.root), wh.rollback_days))
+    """Build the KPI rollups of the current data now (after a load or rollback here); the
+    parts only record-dimension filters need follow in the background (`prepare_rollups`)."""
+    rollups.refresh(wh, _gateway(str(wh.root), wh.rollback_days), records=False)
 
 
 def prepare_rollups(wh: Warehouse) -> None:
-    """Build missing KPI rollups in the background, once per data version and process: data
-    loaded from the command line or by another dashboard process. Until they are there, the
-    KPIs read the rows (the same numbers, more slowly)."""
+    """Build missing KPI rollups in the background, once per data version and process: the
+    record-dimension parts, and everything for data loaded from the command line or another
+    dashboard process. Until they are there, the KPIs read the rows (the same numbers, more
+    slowly)."""
     _prepare_rollups(str(wh.root), wh.rollback_days, wh.data_version())
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _prepare_rollups(root: str, rollback_days: int, data_version: str) -> threading.Thread | None:
     wh = _warehouse(root, rollback_days)
-    missing = [
-        f for f in rollups.FAMILIES if wh.version(f) is not None and rollups.current(wh, f) is None
-    ]
-    if not missing:
+    if not rollups.pending(wh):
         return None
     thread = threading.Thread(
         target=rollups.refresh,

@@ -254,7 +254,13 @@ def company(request: pytest.FixtureRequest, tmp_path_factory) -> QueryGateway:
     warehouse = Warehouse(tmp_path_factory.mktemp("company"))
     _load_company(warehouse)
     if request.param == "rollups":
-        assert rollups.refresh(warehouse).keys() == {"orders", "surveys", "tickets"}
+        assert rollups.refresh(warehouse).keys() == {
+            "orders",
+            "surveys",
+            "tickets",
+            "orders by channel",
+            "orders by product_category",
+        }
     return QueryGateway(warehouse)
 
 

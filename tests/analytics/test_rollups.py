@@ -22,13 +22,16 @@ from polars.testing import assert_frame_equal
 
 from analytics import rollups
 from analytics.filters import Filters
-from analytics.kpis import KPIS, scorecard, trend
+from analytics.kpis import KPI_BY_KEY, KPIS, scorecard, trend
 from analytics.rollups import Question
 from analytics.warehouse import Access, QueryGateway, Warehouse
 
 # clv_historical and the ticket medians need per-customer and per-ticket values: the rows.
 SUMMED_KEYS = [k.key for k in KPIS if k.key != "clv_historical" and k.estimator != "median"]
 ALL_KEYS = [k.key for k in KPIS]
+BASE_PARTS = ["orders", "surveys"]  # the tiny company has no tickets
+RECORD_PARTS = ["orders by channel", "orders by product_category"]
+ORDER_KEYS = [k for k in SUMMED_KEYS if KPI_BY_KEY[k].family == "orders"]
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +63,26 @@ CASES = {
     ),
     "a channel": (Filters(channel=("web", "email", "Chat")), "quarter", None),
     "a product category": (Filters(product_category=("Home",)), "month", None),
+    "two product categories": (Filters(product_category=("Home", "Beauty")), "quarter", None),
+    "every product category": (
+        Filters(
+            product_category=("Apparel", "Beauty", "Electronics", "Footwear", "Home", "Outdoor")
+        ),
+        "quarter",
+        None,
+    ),
+    "two channels within a region": (
+        Filters(channel=("web", "app"), region=("EMEA",)),
+        "month",
+        "plan",
+    ),
+    "a channel and a product category": (
+        Filters(channel=("web",), product_category=("Home",)),
+        "quarter",
+        None,
+    ),
+    "by product category": (Filters(), "quarter", "product_category"),
+    "by channel within two channels": (Filters(channel=("web", "store")), "month", "channel"),
     "by region": (Filters(), "quarter", "region"),
     "by plan within a region": (Filters(region=("Americas",)), "month", "plan"),
     "by channel": (Filters(), "quarter", "channel"),
@@ -75,15 +98,11 @@ CASES = {
 @pytest.mark.parametrize(("filters", "grain", "by"), CASES.values(), ids=CASES.keys())
 def test_trends_through_the_rollups_equal_the_rows(gateways, filters, grain, by):
     fast, rows = gateways
-    keys = SUMMED_KEYS if by != "channel" else [k for k in SUMMED_KEYS if k in _CHANNEL_KEYS]
+    keys = ORDER_KEYS if by == "product_category" else SUMMED_KEYS  # only orders have one
     result = trend(fast, keys, filters, grain, by=by)
     if filters.region == ("Nowhere",):
         assert result["value"].drop_nulls().sum() == 0
     _same(result, trend(rows, keys, filters, grain, by=by))
-
-
-# Orders have a channel too, but their rollups keep none: by channel they come from the rows.
-_CHANNEL_KEYS = {k.key for k in KPIS if k.family != "orders"} | {"revenue", "active_customers"}
 
 
 @pytest.mark.parametrize("grain", ["week", "day"])
@@ -107,6 +126,7 @@ ACCESSES = {
     ),
     "small groups hidden": Access(min_group=40),
     "a channel": Access(limits=(("channel", ("web", "email", "Email")),)),
+    "two channels": Access(limits=(("channel", ("web", "app", "email")),)),
     "a city (not in the rollups)": Access(limits=(("city", ("Berlin", "Paris")),)),
 }
 
@@ -158,9 +178,27 @@ ANSWERS = {
     "orders by plan": ("orders", {"by": "plan"}, None, True),
     "orders by week": ("orders", {"grain": "week"}, None, False),
     "orders by day": ("orders", {"grain": "day"}, None, False),
-    "orders of a channel": ("orders", {"filters": Filters(channel=("Web",))}, None, False),
-    "orders by channel": ("orders", {"by": "channel"}, None, False),
-    "orders for a channel limit": ("orders", {}, ("channel", ("Web",)), False),
+    "orders of a channel": ("orders", {"filters": Filters(channel=("Web",))}, None, True),
+    "orders by channel": ("orders", {"by": "channel"}, None, True),
+    "orders for a channel limit": ("orders", {}, ("channel", ("Web",)), True),
+    "orders of a channel and a product category": (
+        "orders",
+        {"filters": Filters(channel=("web",), product_category=("Home",))},
+        None,
+        False,
+    ),
+    "orders of a channel by product category": (
+        "orders",
+        {"filters": Filters(channel=("web",)), "by": "product_category"},
+        None,
+        False,
+    ),
+    "orders of a category for a channel limit": (
+        "orders",
+        {"filters": Filters(product_category=("Home",))},
+        ("channel", ("web",)),
+        False,
+    ),
     "orders for a city limit": ("orders", {}, ("city", ("Paris",)), False),
     "orders for a region limit": ("orders", {}, ("region", ("EMEA",)), True),
     "orders to mid-month": ("orders", {"end": date(2025, 6, 14)}, None, False),
@@ -205,7 +243,7 @@ def test_which_questions_the_rollups_answer(gateways, family, arguments, limit, 
 def test_a_load_makes_the_rollup_stale_until_refreshed(tiny_warehouse: Warehouse):
     assert rollups.describe(tiny_warehouse) == dict.fromkeys(rollups.FAMILIES)
     built = rollups.refresh(tiny_warehouse)
-    assert sorted(built) == ["orders", "surveys"]  # the tiny company has no tickets
+    assert sorted(built) == sorted([*BASE_PARTS, *RECORD_PARTS])
     assert rollups.refresh(tiny_warehouse) == {}  # nothing left to build
     before = QueryGateway(tiny_warehouse)
     question = _question("orders", grain="month", start=date(2020, 1, 1))
@@ -216,7 +254,7 @@ def test_a_load_makes_the_rollup_stale_until_refreshed(tiny_warehouse: Warehouse
     assert rollups.current(tiny_warehouse, "orders") is None
     assert rollups.family_stats(before, question) is None  # the rows, never stale numbers
     assert rollups.current(tiny_warehouse, "surveys") is not None
-    assert rollups.refresh(tiny_warehouse).keys() == {"orders"}
+    assert rollups.refresh(tiny_warehouse).keys() == {"orders", *RECORD_PARTS}
     assert rollups.family_stats(before, question) is not None
 
 
@@ -224,7 +262,7 @@ def test_a_new_customers_version_rebuilds_every_family(tiny_warehouse: Warehouse
     rollups.refresh(tiny_warehouse)
     customers = tiny_warehouse.read("customers")
     tiny_warehouse.commit("customers", customers, mode="replace", metadata={})
-    assert rollups.refresh(tiny_warehouse).keys() == {"orders", "surveys"}
+    assert rollups.refresh(tiny_warehouse).keys() == {*BASE_PARTS, *RECORD_PARTS}
 
 
 def test_old_rollups_are_pruned_to_the_latest_three(tiny_warehouse: Warehouse):
@@ -237,8 +275,9 @@ def test_old_rollups_are_pruned_to_the_latest_three(tiny_warehouse: Warehouse):
     kept = sorted(p.name for p in folder.glob("orders-*.json"))
     assert len(kept) == rollups.KEEP
     version = tiny_warehouse.version("orders")
-    assert f"orders-orders{version}-customers0.json" in kept
-    assert len(list(folder.glob("orders-*.parquet"))) == 2 * rollups.KEEP
+    assert f"orders-orders{version}-customers0-r{rollups.LAYOUT}.json" in kept
+    # months, customers, customers_channel and customers_product_category per rollup
+    assert len(list(folder.glob("orders-*.parquet"))) == 4 * rollups.KEEP
     assert not list(folder.glob(".*.parquet"))  # no partial files left behind
 
 
@@ -366,10 +405,11 @@ def test_a_rollup_removed_by_another_process_meanwhile_falls_back_to_the_rows(ti
     end_day=st.sampled_from([None, 1, 14, 28]),
     grain=st.sampled_from(["month", "quarter", "year"]),
     regions=st.sets(st.sampled_from(["EMEA", "APAC", "Americas"]), max_size=2),
-    by=st.sampled_from([None, "region", "plan", "acquisition_channel"]),
+    channels=st.sets(st.sampled_from(["web", "app", "store", "email"]), max_size=3),
+    by=st.sampled_from([None, "region", "plan", "acquisition_channel", "channel"]),
 )
 def test_any_range_and_narrowing_gives_the_rows_numbers(
-    gateways, first, months, end_day, grain, regions, by
+    gateways, first, months, end_day, grain, regions, channels, by
 ):
     """Ranges starting on a month, ending on a month's last day or inside it (the rows
     then), through the data or past its end."""
@@ -379,8 +419,40 @@ def test_any_range_and_narrowing_gives_the_rows_numbers(
     end = date(2023 + last // 12, last % 12 + 1, 1) - timedelta(days=1)
     if end_day is not None:
         end = end.replace(day=min(end_day, end.day))
-    filters = Filters(start=start, end=end, region=tuple(sorted(regions)))
+    filters = Filters(
+        start=start, end=end, region=tuple(sorted(regions)), channel=tuple(sorted(channels))
+    )
     _same(
         trend(fast, SUMMED_KEYS, filters, grain, by=by),
         trend(rows, SUMMED_KEYS, filters, grain, by=by),
     )
+
+
+def test_rollups_of_another_layout_are_never_read_but_rebuilt(tiny_warehouse, monkeypatch):
+    """After an upgrade that changes what rollups hold, the old files must not be read."""
+    rollups.refresh(tiny_warehouse)
+    old = rollups.current(tiny_warehouse, "orders")
+    assert old is not None
+    monkeypatch.setattr(rollups, "LAYOUT", rollups.LAYOUT + 1)
+    assert rollups.current(tiny_warehouse, "orders") is None
+    question = _question("orders", grain="month", start=date(2020, 1, 1))
+    assert rollups.family_stats(QueryGateway(tiny_warehouse), question) is None
+    assert rollups.refresh(tiny_warehouse).keys() == {*BASE_PARTS, *RECORD_PARTS}
+    new = rollups.current(tiny_warehouse, "orders")
+    assert new is not None and new.key == old.key.replace(
+        f"-r{rollups.LAYOUT - 1}", f"-r{rollups.LAYOUT}"
+    )
+
+
+def test_record_parts_come_after_the_base_and_until_then_the_rows_answer(tiny_warehouse):
+    assert rollups.pending(tiny_warehouse)
+    assert rollups.refresh(tiny_warehouse, records=False).keys() == set(BASE_PARTS)
+    assert rollups.pending(tiny_warehouse)
+    gateway = QueryGateway(tiny_warehouse)
+    plain = _question("orders", grain="month", start=date(2020, 1, 1))
+    by_channel = _question("orders", grain="month", start=date(2020, 1, 1), by="channel")
+    assert rollups.family_stats(gateway, plain) is not None
+    assert rollups.family_stats(gateway, by_channel) is None
+    assert rollups.refresh(tiny_warehouse).keys() == set(RECORD_PARTS)
+    assert not rollups.pending(tiny_warehouse)
+    assert rollups.family_stats(gateway, by_channel) is not None

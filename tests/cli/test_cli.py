@@ -303,10 +303,10 @@ def test_loads_and_rollbacks_leave_the_kpi_rollups_current(tmp_path, wh, capsys)
     code, _, err = run(capsys, "ingest", str(good), "--dataset", "orders")
     assert code == 0
     assert err.startswith("Summarised for the dashboards: orders ")
-    assert current_key() == "orders0-customersnone"
+    assert current_key() == f"orders0-customersnone-r{rollups.LAYOUT}"
     more = write(tmp_path, "feb.csv", ORDERS.replace("O1", "O3").replace("O2", "O4"))
     assert run(capsys, "ingest", str(more), "--dataset", "orders")[0] == 0
-    assert current_key() == "orders1-customersnone"
+    assert current_key() == f"orders1-customersnone-r{rollups.LAYOUT}"
     code, _, err = run(capsys, "rollback", "orders", "--to", "0", "--format", "json")
     assert (code, err) == (0, "")  # JSON output stays quiet
-    assert current_key() == "orders2-customersnone"
+    assert current_key() == f"orders2-customersnone-r{rollups.LAYOUT}"

@@ -65,7 +65,8 @@ def test_upload_check_and_confirmed_load_refresh_the_overview(tiny_warehouse):
     assert tiny_warehouse.data_version() != before
     rollup = rollups.current(tiny_warehouse, "orders")  # built before the dialog closed
     assert (
-        rollup is not None and rollup.key == f"orders{tiny_warehouse.version('orders')}-customers0"
+        rollup is not None
+        and rollup.key == f"orders{tiny_warehouse.version('orders')}-customers0-r{rollups.LAYOUT}"
     )
     assert at.success[0].value.startswith("Loaded 2 rows into orders (version ")
     assert all(b.key != "load_confirm" for b in at.button), "the dialog closed"
@@ -183,7 +184,8 @@ def test_rollback_from_the_data_page_restores_the_earlier_orders(tiny_warehouse)
     assert tiny_warehouse.read("orders").height == 4
     rollup = rollups.current(tiny_warehouse, "orders")
     assert (
-        rollup is not None and rollup.key == f"orders{tiny_warehouse.version('orders')}-customers0"
+        rollup is not None
+        and rollup.key == f"orders{tiny_warehouse.version('orders')}-customers0-r{rollups.LAYOUT}"
     )
     at.switch_page(OVERVIEW).run()
     assert metrics(at)["Orders"] == "3"
@@ -292,7 +294,8 @@ def test_data_loaded_elsewhere_is_summarised_in_the_background(tiny_warehouse):
     at = open_app(OVERVIEW)
     assert not at.exception, at.exception
     deadline = time.monotonic() + 30  # waiting for the thread, not timing it
-    while rollups.current(tiny_warehouse, "orders") is None and time.monotonic() < deadline:
+    while rollups.pending(tiny_warehouse) and time.monotonic() < deadline:
         time.sleep(0.05)
+    assert not rollups.pending(tiny_warehouse)
     assert rollups.current(tiny_warehouse, "orders") is not None
     assert rollups.current(tiny_warehouse, "surveys") is not None
