@@ -143,9 +143,6 @@ def sidebar(config: Settings, account: Account) -> None:
             )
             return
         st.caption(f"Signed in as **{fmt.plain_text(account.name)}** ({account.role})")
-        token = st.session_state.pop(_SET_COOKIE, None)
-        if token:
-            _write_cookie(token, max_age=config.session_minutes * 60)
         if st.button("Sign out", icon=":material/logout:", key="signout"):
             audit.record(config.warehouse, "sign_out", account.name)
             if identity_provider() is None:
@@ -154,6 +151,9 @@ def sidebar(config: Settings, account: Account) -> None:
             if identity_provider() is not None:
                 st.logout()
             st.rerun()
+        token = st.session_state.pop(_SET_COOKIE, None)
+        if token:
+            _write_cookie(token, max_age=config.session_minutes * 60)
 
 
 def _refuse_unsecured_on_a_network(config: Settings) -> None:
