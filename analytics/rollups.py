@@ -158,6 +158,7 @@ class Rollup:
     last_day: date
     base_word: int  # word k of the bitmask covers months (base_word + k) * 64 ...
     words: int
+    versions: tuple[tuple[str, int | None], ...]  # the dataset versions it was built from
 
     def path(self, part: str) -> Path:
         return self.folder / f"{self.family}-{self.key}.{part}.parquet"
@@ -198,6 +199,7 @@ def current(warehouse: Warehouse, family: Family) -> Rollup | None:
         last_day=date.fromisoformat(meta["last_day"]),
         base_word=int(meta["base_word"]),
         words=int(meta["words"]),
+        versions=tuple(named[1].items()),
     )
 
 
@@ -230,16 +232,13 @@ def refresh(
             if _build(base.at_versions(versions), folder, family, key):
                 built[family] = time.perf_counter() - started
             _prune(folder, family)
-        rollup = current(warehouse, "orders")
-        for record in RECORD_DIMENSIONS["orders"] if records and rollup else ():
+        rollup = current(warehouse, "orders") if records else None
+        for record in _missing_records(rollup):
             assert rollup is not None
-            if rollup.path(_customers_part(record)).exists():
-                continue
             started = time.perf_counter()
-            versions = {"orders": warehouse.version("orders")}
-            versions["customers"] = warehouse.version("customers")
             sql = _customers_sql(record, rollup.base_word, rollup.words)
-            _write(base.at_versions(versions), rollup.path(_customers_part(record)), sql)
+            pinned = base.at_versions(dict(rollup.versions))  # even if a load came meanwhile
+            _write(pinned, rollup.path(_customers_part(record)), sql)
             built[f"orders by {record}"] = time.perf_counter() - started
     return built
 
@@ -249,10 +248,14 @@ def pending(warehouse: Warehouse) -> bool:
     for family in FAMILIES:
         if warehouse.version(family) is not None and current(warehouse, family) is None:
             return True
-    rollup = current(warehouse, "orders")
-    return rollup is not None and not all(
-        rollup.path(_customers_part(r)).exists() for r in RECORD_DIMENSIONS["orders"]
-    )
+    return bool(_missing_records(current(warehouse, "orders")))
+
+
+def _missing_records(rollup: Rollup | None) -> list[str]:
+    """The record dimensions whose orders' customers part `rollup` still lacks."""
+    if rollup is None:
+        return []
+    return [r for r in RECORD_DIMENSIONS["orders"] if not rollup.has(_customers_part(r))]
 
 
 @contextlib.contextmanager
