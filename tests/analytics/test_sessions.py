@@ -83,7 +83,9 @@ def test_signing_out_ends_every_session_of_that_user_only(signer, store):
 @pytest.mark.parametrize(
     "mangle",
     [
-        lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"),  # signature
+        # The signature's first character (its last one carries unused bits: changing it
+        # can leave the decoded signature the same).
+        lambda t: _flip(t, t.rindex(".") + 1),
         lambda t: "eyJ1IjoiYm8ifQ" + t[t.index(".") :],  # payload swapped for {"u": "bo"}
         lambda t: t.split(".")[0],  # no signature at all
         lambda t: "",
@@ -116,3 +118,8 @@ def test_the_key_is_private_and_made_once_even_by_concurrent_first_uses(signer, 
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
     assert len(key.read_bytes()) == 32
     assert not [p for p in signer.state_dir.iterdir() if p.name.startswith(".")]
+
+
+def _flip(token: str, index: int) -> str:
+    swapped = "B" if token[index] == "A" else "A"
+    return token[:index] + swapped + token[index + 1 :]
