@@ -401,33 +401,7 @@ _TICKET_LISTS = (
     "list_sort(list(res) FILTER (WHERE res >= 0)) AS res"
 )
 
-_COUNT_COLUMNS = {
-    "orders": (
-        "orders",
-        "revenue",
-        "revenue_sq",
-        "returned",
-        "active",
-        "new",
-        "repeaters",
-        "retained",
-        "firsts",
-        "rev_all",
-        "delta_sq",
-    ),
-    "surveys": (
-        "responses",
-        "nps_n",
-        "promoters",
-        "detractors",
-        "csat_n",
-        "csat_ok",
-        "ces_n",
-        "ces_sum",
-        "ces_sumsq",
-    ),
-    "tickets": ("tickets", "tcsat_n", "tcsat_ok"),
-}
+_COUNT_COLUMNS = {"orders": rollups.ORDER_STATISTICS, **rollups.MONTH_SUMS}
 
 
 @dataclass(frozen=True)

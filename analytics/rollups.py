@@ -129,8 +129,23 @@ WHERE d.opened_at IS NOT NULL
 GROUP BY ALL ORDER BY ALL
 """
 
-# The sums each family's month rollup holds, as `_family_stats` in kpis names them.
-_MONTH_SUMS: dict[Family, tuple[str, ...]] = {
+# The orders' statistics per group and period, as `kpis` computes them from the rows.
+ORDER_STATISTICS: tuple[str, ...] = (
+    "orders",
+    "revenue",
+    "revenue_sq",
+    "returned",
+    "active",
+    "new",
+    "repeaters",
+    "retained",
+    "firsts",
+    "rev_all",
+    "delta_sq",
+)
+# The sums each family's month rollup holds: the statistics `kpis` computes for surveys and
+# tickets (ticket medians aside), under the same names.
+MONTH_SUMS: dict[Family, tuple[str, ...]] = {
     "surveys": (
         "responses",
         "nps_n",
@@ -442,29 +457,27 @@ def _narrowing(gateway: QueryGateway, question: Question) -> _Narrowing | None:
     family = question.family
     records = RECORD_DIMENSIONS[family]
     kept = set(CUSTOMER_ATTRIBUTES) | set(records)
+    # Filters, then access limits: as the gateway's views, a limit on the dataset's own
+    # column narrows it directly, one on a customer attribute narrows it to the customers
+    # who have one of the values.
+    own, customers = DATASETS[family].column_names, DATASETS["customers"].column_names
+    narrowed = [
+        (f"f_{key}", key, values)
+        for key, values in question.filters.selections().items()
+        if DIMENSIONS[key].applies_to(family)
+    ] + [
+        (f"a_{i}", column, values)
+        for i, (column, values) in enumerate(gateway.access.limits)
+        if column in own or (column in customers and column != "customer_id")
+    ]
     conditions: list[str] = []
     params: dict[str, object] = {}
     record_values: dict[str, list[list[str]]] = {}
-    for key, values in question.filters.selections().items():
-        if not DIMENSIONS[key].applies_to(family):
-            continue
-        if key not in kept:
-            return None
-        conditions.append(f"{key} = ANY($f_{key})")
-        params[f"f_{key}"] = list(values)
-        if key in records:
-            record_values.setdefault(key, []).append(list(values))
-    # As the gateway's views: a limit on the dataset's own column narrows it directly, one on
-    # a customer attribute narrows it to the customers who have one of the values.
-    own, customers = DATASETS[family].column_names, DATASETS["customers"].column_names
-    for i, (column, values) in enumerate(gateway.access.limits):
-        applies = column in own or (column in customers and column != "customer_id")
-        if not applies:
-            continue
+    for name, column, values in narrowed:
         if column not in kept:
             return None
-        conditions.append(f"{column} = ANY($a_{i})")
-        params[f"a_{i}"] = list(values)
+        conditions.append(f"{column} = ANY(${name})")
+        params[name] = list(values)
         if column in records:
             record_values.setdefault(column, []).append(list(values))
     by = question.by
@@ -500,7 +513,7 @@ def _month_stats(
     gateway: QueryGateway, rollup: Rollup, question: Question, narrowing: _Narrowing
 ) -> pl.DataFrame:
     since_m, end_m, skip_from, skip_to = _inside_months(question)
-    sums = _MONTH_SUMS[question.family]
+    sums = MONTH_SUMS[question.family]
     where = " AND ".join(
         [
             "m >= $since_m",
@@ -573,24 +586,8 @@ def _orders_stats(
     out: dict[tuple[str | None, date], dict[str, Any]] = {}
 
     def row(grp: str | None, p: date) -> dict[str, Any]:
-        return out.setdefault(
-            (grp, p),
-            {
-                "grp": grp,
-                "p": p,
-                "orders": 0,
-                "revenue": 0.0,
-                "revenue_sq": 0.0,
-                "returned": 0,
-                "active": 0,
-                "new": 0,
-                "repeaters": 0,
-                "retained": 0,
-                "firsts": 0,
-                "rev_all": 0.0,
-                "delta_sq": 0.0,
-            },
-        )
+        zeros = {c: 0.0 if c in _FLOAT_SUMS else 0 for c in ORDER_STATISTICS}
+        return out.setdefault((grp, p), {"grp": grp, "p": p, **zeros})
 
     for found in months.iter_rows(named=True):
         target = row(found["grp"], found["p"])
@@ -607,22 +604,7 @@ def _orders_stats(
     schema = {
         "grp": pl.String(),
         "p": pl.Date(),
-        **{
-            c: pl.Float64() if c in _FLOAT_SUMS else pl.Int64()
-            for c in (
-                "orders",
-                "revenue",
-                "revenue_sq",
-                "returned",
-                "active",
-                "new",
-                "repeaters",
-                "retained",
-                "firsts",
-                "rev_all",
-                "delta_sq",
-            )
-        },
+        **{c: pl.Float64() if c in _FLOAT_SUMS else pl.Int64() for c in ORDER_STATISTICS},
     }
     return pl.DataFrame(list(out.values()), schema=schema, orient="row")
 

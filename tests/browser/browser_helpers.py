@@ -17,6 +17,15 @@ def wait_for_app(page: Page, timeout_ms: int = 30_000) -> None:
     expect(page.get_by_test_id("stSkeleton")).to_have_count(0, timeout=timeout_ms)
 
 
+def sign_in(page: Page, name: str, password: str) -> None:
+    """Fill the sign-in form of the page shown and wait for the Overview."""
+    page.get_by_label("User name").fill(name)
+    page.get_by_role("textbox", name="Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+    wait_for_app(page)
+
+
 def read_metrics(page: Page) -> dict[str, str]:
     cards = page.get_by_test_id("stMetric")
     return {

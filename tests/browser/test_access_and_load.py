@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import threading
 
-from browser_helpers import read_metrics, screenshot, wait_for_app
+from browser_helpers import read_metrics, screenshot, sign_in, wait_for_app
 from playwright.sync_api import expect
 
 from analytics.accounts import AccountStore
@@ -14,16 +14,6 @@ from analytics.ingest.pipeline import ingest
 
 PASSWORD = "correct horse battery"
 JUNE = b"order_id,customer_id,order_date,amount\nO5,C2,2025-06-01,500.00\nO6,C3,2025-06-02,20.25\n"
-
-
-def sign_in(page, url: str, name: str) -> None:
-    page.goto(url)
-    wait_for_app(page)
-    page.get_by_label("User name").fill(name)
-    page.get_by_role("textbox", name="Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Overview")).to_be_visible()
-    wait_for_app(page)
 
 
 def test_a_limited_viewer_cannot_reach_another_country(
@@ -34,7 +24,9 @@ def test_a_limited_viewer_cannot_reach_another_country(
     store.set_limits("vera", {"country": ["US"]})
     monkeypatch.setenv("TOUCHPOINT_MIN_GROUP", "1")
     url = start_app(tiny_warehouse.root)
-    sign_in(page, url, "vera")
+    page.goto(url)
+    wait_for_app(page)
+    sign_in(page, "vera", PASSWORD)
 
     assert (read_metrics(page)["Orders"], read_metrics(page)["Revenue"]) == ("2", "$179.75")
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Customer 360").click()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from browser_helpers import screenshot, wait_for_app
+from browser_helpers import screenshot, sign_in, wait_for_app
 from playwright.sync_api import expect
 
 from analytics.accounts import AccountStore
@@ -33,14 +33,6 @@ def test_sign_in_then_out(tiny_warehouse, start_app, page, tmp_path):
     expect(page.get_by_test_id("stMetric")).to_have_count(0)
 
 
-def _sign_in(page, name: str, password: str) -> None:
-    page.get_by_label("User name").fill(name)
-    page.get_by_role("textbox", name="Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Overview")).to_be_visible()
-    wait_for_app(page)
-
-
 def test_a_sign_in_lasts_across_reloads_and_tabs_until_signing_out(
     tiny_warehouse, start_app, page, chromium, tmp_path
 ):
@@ -48,7 +40,7 @@ def test_a_sign_in_lasts_across_reloads_and_tabs_until_signing_out(
     url = start_app(tiny_warehouse.root)
     page.goto(url)
     wait_for_app(page)
-    _sign_in(page, "ana", "correct horse battery")
+    sign_in(page, "ana", "correct horse battery")
     cookie = next(c for c in page.context.cookies() if c["name"] == "touchpoint_session")
     assert cookie["sameSite"] == "Strict"
 
@@ -66,7 +58,7 @@ def test_a_sign_in_lasts_across_reloads_and_tabs_until_signing_out(
     other.goto(url)
     wait_for_app(other)
     expect(other.get_by_role("heading", name="Sign in to Touchpoint")).to_be_visible()
-    _sign_in(other, "ana", "correct horse battery")
+    sign_in(other, "ana", "correct horse battery")
 
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_text("You have signed out.")).to_be_visible()
