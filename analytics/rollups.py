@@ -33,7 +33,7 @@ import fcntl
 import json
 import os
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -688,8 +688,3 @@ def _any_bit(rollup: Rollup, months: list[int]) -> str:
         return "false"
     tested = " | ".join(f"(w{w} & CAST({mask} AS UBIGINT))" for w, mask in sorted(masks.items()))
     return f"({tested}) <> 0"
-
-
-def describe(warehouse: Warehouse) -> Mapping[str, Rollup | None]:
-    """Each family's current rollup (None: not built for the current versions)."""
-    return {family: current(warehouse, family) for family in FAMILIES}
