@@ -330,7 +330,7 @@ def _cmd_contract(args: argparse.Namespace, warehouse: Warehouse, user: str) -> 
     return 0
 
 
-_KPI_COLUMNS = ["kpi", "period", "group", "value", "n", "ci_low", "ci_high"]
+_KPI_COLUMNS = ["kpi", "period", "group", "value", "n", "ci_low", "ci_high", "hidden"]
 
 
 def _cmd_kpis(args: argparse.Namespace, warehouse: Warehouse, user: str) -> int:
@@ -348,9 +348,12 @@ def _cmd_kpis(args: argparse.Namespace, warehouse: Warehouse, user: str) -> int:
             "ci_high",
             "delta",
             "delta_significant",
+            "hidden",
         )
         if args.by is None:
             table = table.drop("group")
+        if table["hidden"].null_count() == table.height:
+            table = table.drop("hidden")
     else:
         table = table.select(_KPI_COLUMNS)
     _print_frame(table, args.format, empty="No data in that range.")
@@ -364,6 +367,8 @@ def _cmd_cohorts(args: argparse.Namespace, warehouse: Warehouse, user: str) -> i
     )
     if args.by is None and args.format == "table":
         table = table.drop("group")
+    if args.format == "table" and table["hidden"].null_count() == table.height:
+        table = table.drop("hidden")
     _print_frame(table, args.format, empty="No completed orders in that range.")
     _record_export(args, warehouse, user, "cohorts", table.height)
     return 0

@@ -26,8 +26,9 @@ from typing import Literal, get_args
 
 import polars as pl
 
+from analytics import disclosure
 from analytics.errors import ConfigError
-from analytics.filters import Filters, check_dimension, scoped_rows
+from analytics.filters import DIMENSIONS, Filters, check_dimension, scoped_rows
 from analytics.periods import period_label, period_start, shift
 from analytics.warehouse import QueryGateway
 
@@ -50,6 +51,7 @@ COHORT_SCHEMA = pl.Schema(
         "customers": pl.Int64(),
         "revenue": pl.Float64(),
         "value": pl.Float64(),
+        "hidden": pl.String(),
     }
 )
 
@@ -180,13 +182,46 @@ def cohort_table(
     if by is not None:
         check_dimension(by)
     table = _cohort_table(gateway, filters, checked, checked_measure, by)
-    minimum = gateway.access.min_group
-    if minimum > 0:  # cohorts smaller than the access allows show their size, nothing else
-        small = pl.col("size") < minimum
-        table = table.with_columns(
-            [pl.when(small).then(None).otherwise(pl.col(c)).alias(c) for c in _CELL_VALUES]
+    return _protected(table, gateway.access.min_group, by)
+
+
+def _protected(table: pl.DataFrame, minimum: int, by: str | None) -> pl.DataFrame:
+    """The table as this user may see it (`analytics.disclosure`): a cell with 1 to
+    `minimum` - 1 active customers is hidden, and so is a cohort of that size (its size and
+    every cell). Lines protect the hidden cells: each period across cohorts, each cohort's
+    later periods, and each cell across the breakdown's groups (the table without the
+    breakdown is their total). A cohort whose first period is hidden to protect another is
+    hidden whole, since its size would give its rates away."""
+    if minimum <= 1:
+        return table
+    lines = [
+        disclosure.Line(("group", "period_index")),
+        disclosure.Line(("group", "cohort_start", "base")),  # the later periods, apart
+    ]
+    if by is not None:
+        overlapping = DIMENSIONS[by].level == "record"  # a customer may buy in several groups
+        lines.append(disclosure.Line(("cohort_start", "period_index"), overlapping=overlapping))
+    cohort = ("group", "cohort_start")
+    first_period = pl.col(disclosure.HIDDEN).filter(pl.col("base")).first().over(cohort)
+    cells = table.with_columns(unit=pl.lit("customers"), base=pl.col("period_index") == 0)
+    known: str | None = None
+    while True:
+        cells = disclosure.protect(
+            cells, count="customers", unit="unit", minimum=minimum, lines=lines, hidden=known
         )
-    return table
+        known = disclosure.HIDDEN
+        whole = cells.with_columns(pl.coalesce(known, first_period).alias(known))
+        if _hidden_customers(whole) == _hidden_customers(cells):
+            break
+        cells = whole
+    cells = whole.with_columns(
+        size=pl.when(first_period.is_null()).then(pl.col("size")).otherwise(None)
+    )
+    return disclosure.blank(cells, _CELL_VALUES).drop("unit", "base")
+
+
+def _hidden_customers(cells: pl.DataFrame) -> int:
+    return int(cells.filter(pl.col(disclosure.HIDDEN).is_not_null())["customers"].sum())
 
 
 def _cohort_table(
@@ -231,6 +266,7 @@ def _cohort_table(
         "customers",
         "revenue",
         value.alias("value"),
+        pl.lit(None, dtype=pl.String).alias("hidden"),
     )
     return table.cast(COHORT_SCHEMA).sort("group", "cohort_start", "period_index", nulls_last=True)
 
@@ -287,12 +323,35 @@ def cohort_customers(
         raise ConfigError(
             f"The 'group' {group!r} needs 'by', the dimension it is a value of. Got None instead."
         )
-    people = _cohort_customers(
-        gateway, filters, checked, period_start(cohort_start, checked), k, by, group
-    )
+    start = period_start(cohort_start, checked)
+    if cell_hidden(gateway, filters, checked, start, k, by=by, group=group) is not None:
+        return pl.DataFrame(schema=COHORT_CUSTOMERS_SCHEMA)
+    people = _cohort_customers(gateway, filters, checked, start, k, by, group)
     if 0 < people.height < gateway.access.min_group:  # too few to list for this user
         return people.head(0)
     return people
+
+
+def cell_hidden(
+    gateway: QueryGateway,
+    filters: Filters,
+    grain: CohortGrain,
+    cohort_start: date,
+    period_index: int,
+    *,
+    by: str | None = None,
+    group: str | None = None,
+) -> str | None:
+    """Why one cell of `cohort_table` is hidden from this user (None: shown)."""
+    if gateway.access.min_group <= 1:
+        return None
+    table = cohort_table(gateway, filters, grain, by=by)
+    found = table.filter(
+        (pl.col("cohort_start") == cohort_start)
+        & (pl.col("period_index") == period_index)
+        & (pl.col("group") == group if by is not None else pl.lit(True))
+    )["hidden"]
+    return found[0] if found.len() else None
 
 
 def _cohort_customers(

@@ -13,8 +13,9 @@ from datetime import date
 
 import polars as pl
 
+from analytics import disclosure
 from analytics.filters import NOT_SET, Filters, scoped_rows
-from analytics.kpis import Kpi, kpi
+from analytics.kpis import Kpi, kpi, trend
 from analytics.periods import Grain, check_grain, period_end, period_start, shift
 from analytics.warehouse import QueryGateway
 
@@ -94,7 +95,12 @@ _MEMBERS: dict[str, pl.Expr] = {
 
 @dataclass(frozen=True)
 class DrillResult:
-    """The customers behind a KPI value: the first `limit` rows and how many there are."""
+    """The customers behind a KPI value: the first `limit` rows and how many there are.
+
+    `hidden` gives why the list is not shown to this user (`analytics.disclosure`): the
+    value is hidden, or too few customers are behind it; `customers` is then empty and
+    `total` 0.
+    """
 
     kpi: Kpi
     period_start: date
@@ -102,7 +108,7 @@ class DrillResult:
     customers: pl.DataFrame
     total: int
     contribution_total: float | None
-    suppressed: bool = False
+    hidden: str | None = None
 
 
 def kpi_customers(
@@ -152,6 +158,9 @@ def kpi_customers(
     end = period_end(first, checked)
     if filters.end is not None:
         end = min(end, filters.end)
+    hidden = value_hidden(gateway, item, filters.with_range(start, end), checked, by, group)
+    if hidden is not None:
+        return DrillResult(item, first, group, _EMPTY, 0, None, hidden)
     figures = _figures(gateway, item, filters, checked, first, start, end, by, group)
     members = figures.filter(_MEMBERS[item.key])
     members = _with_contribution(item, members)
@@ -168,9 +177,33 @@ def kpi_customers(
     ordered = members.sort(
         pl.col("contribution").abs(), "customer_id", descending=[True, False], nulls_last=True
     )
-    if 0 < members.height < gateway.access.min_group:  # too few to show this user one by one
-        return DrillResult(item, first, group, ordered.head(0), members.height, None, True)
+    minimum = gateway.access.min_group
+    if 0 < members.height < minimum:  # too few to show this user one by one
+        why = disclosure.too_few(minimum, "customers")
+        return DrillResult(item, first, group, ordered.head(0), 0, None, why)
     return DrillResult(item, first, group, ordered.head(limit), members.height, contribution_total)
+
+
+_EMPTY = pl.DataFrame(schema={"customer_id": pl.String(), "name": pl.String()})
+
+
+def value_hidden(
+    gateway: QueryGateway,
+    item: Kpi,
+    filters: Filters,
+    grain: Grain,
+    by: str | None,
+    group: str | None,
+) -> str | None:
+    """Why the value of `item` in the filters' one period (and `group` of `by`) is hidden
+    from this user, as the KPI tables hide it (None: shown)."""
+    if gateway.access.min_group <= 1:
+        return None
+    table = trend(gateway, [item.key], filters, grain, by=by)
+    if by is not None:
+        table = table.filter(pl.col("group") == (group if group is not None else NOT_SET))
+    found = table.filter(pl.col("period_start") == table["period_start"].max())["hidden"]
+    return found[0] if found.len() else None
 
 
 def _figures(

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import polars as pl
 
-from analytics import rollups, stats
+from analytics import disclosure, rollups, stats
 from analytics.errors import ConfigError
 from analytics.filters import DIMENSIONS, NOT_SET, Filters, data_range, scoped_rows
 from analytics.periods import (
@@ -36,6 +36,7 @@ from analytics.warehouse import QueryGateway
 
 Unit = Literal["currency", "count", "percent", "score", "hours"]
 Estimator = Literal["total", "proportion", "nps", "mean", "median"]
+Counted = Literal["customers", "responses", "tickets"]
 Family = rollups.Family  # the datasets a KPI's statistics come from
 
 
@@ -45,7 +46,9 @@ class Kpi:
 
     `inputs` name columns of its family's statistics, by estimator:
     total (value), proportion (successes, n), nps (promoters, detractors, n),
-    mean (sum, sum of squares, n), median (values list).
+    mean (sum, sum of squares, n), median (values list). `counted` names the statistic that
+    counts the `counts` (customers, responses or tickets) behind a value: a viewer is shown
+    the value only when they number at least the minimum group (`analytics.disclosure`).
     """
 
     key: str
@@ -57,6 +60,8 @@ class Kpi:
     family: Family
     estimator: Estimator
     inputs: tuple[str, ...]
+    counted: str
+    counts: Counted
     headline: bool = False
 
     @property
@@ -75,6 +80,8 @@ KPIS: tuple[Kpi, ...] = (
         family="orders",
         estimator="total",
         inputs=("revenue",),
+        counted="active",
+        counts="customers",
         headline=True,
     ),
     Kpi(
@@ -87,6 +94,8 @@ KPIS: tuple[Kpi, ...] = (
         family="orders",
         estimator="total",
         inputs=("orders",),
+        counted="active",
+        counts="customers",
         headline=True,
     ),
     Kpi(
@@ -99,6 +108,8 @@ KPIS: tuple[Kpi, ...] = (
         family="orders",
         estimator="mean",
         inputs=("revenue", "revenue_sq", "orders"),
+        counted="active",
+        counts="customers",
         headline=True,
     ),
     Kpi(
@@ -111,6 +122,8 @@ KPIS: tuple[Kpi, ...] = (
         family="orders",
         estimator="total",
         inputs=("active",),
+        counted="active",
+        counts="customers",
         headline=True,
     ),
     Kpi(
@@ -123,6 +136,8 @@ KPIS: tuple[Kpi, ...] = (
         family="orders",
         estimator="total",
         inputs=("new",),
+        counted="new",
+        counts="customers",
         headline=True,
     ),
     Kpi(
@@ -138,6 +153,8 @@ KPIS: tuple[Kpi, ...] = (
         family="orders",
         estimator="proportion",
         inputs=("repeaters", "active"),
+        counted="active",
+        counts="customers",
     ),
     Kpi(
         key="retention_rate",
@@ -151,6 +168,8 @@ KPIS: tuple[Kpi, ...] = (
         family="orders",
         estimator="proportion",
         inputs=("retained", "prev_active"),
+        counted="prev_active",
+        counts="customers",
         headline=True,
     ),
     Kpi(
@@ -166,6 +185,8 @@ KPIS: tuple[Kpi, ...] = (
         family="orders",
         estimator="proportion",
         inputs=("churned", "prev_active"),
+        counted="prev_active",
+        counts="customers",
     ),
     Kpi(
         key="return_rate",
@@ -179,6 +200,8 @@ KPIS: tuple[Kpi, ...] = (
         family="orders",
         estimator="proportion",
         inputs=("returned", "settled"),
+        counted="active",
+        counts="customers",
     ),
     Kpi(
         key="clv_historical",
@@ -193,6 +216,8 @@ KPIS: tuple[Kpi, ...] = (
         family="orders",
         estimator="mean",
         inputs=("clv_sum", "clv_sumsq", "clv_n"),
+        counted="clv_n",
+        counts="customers",
     ),
     Kpi(
         key="nps",
@@ -207,6 +232,8 @@ KPIS: tuple[Kpi, ...] = (
         family="surveys",
         estimator="nps",
         inputs=("promoters", "detractors", "nps_n"),
+        counted="nps_n",
+        counts="responses",
         headline=True,
     ),
     Kpi(
@@ -219,6 +246,8 @@ KPIS: tuple[Kpi, ...] = (
         family="surveys",
         estimator="proportion",
         inputs=("csat_ok", "csat_n"),
+        counted="csat_n",
+        counts="responses",
         headline=True,
     ),
     Kpi(
@@ -231,6 +260,8 @@ KPIS: tuple[Kpi, ...] = (
         family="surveys",
         estimator="mean",
         inputs=("ces_sum", "ces_sumsq", "ces_n"),
+        counted="ces_n",
+        counts="responses",
     ),
     Kpi(
         key="responses",
@@ -242,6 +273,8 @@ KPIS: tuple[Kpi, ...] = (
         family="surveys",
         estimator="total",
         inputs=("responses",),
+        counted="responses",
+        counts="responses",
     ),
     Kpi(
         key="tickets",
@@ -253,6 +286,8 @@ KPIS: tuple[Kpi, ...] = (
         family="tickets",
         estimator="total",
         inputs=("tickets",),
+        counted="tickets",
+        counts="tickets",
         headline=True,
     ),
     Kpi(
@@ -268,6 +303,8 @@ KPIS: tuple[Kpi, ...] = (
         family="tickets",
         estimator="median",
         inputs=("frt",),
+        counted="frt",
+        counts="tickets",
     ),
     Kpi(
         key="resolution_hours",
@@ -282,6 +319,8 @@ KPIS: tuple[Kpi, ...] = (
         family="tickets",
         estimator="median",
         inputs=("res",),
+        counted="res",
+        counts="tickets",
     ),
     Kpi(
         key="ticket_csat",
@@ -293,6 +332,8 @@ KPIS: tuple[Kpi, ...] = (
         family="tickets",
         estimator="proportion",
         inputs=("tcsat_ok", "tcsat_n"),
+        counted="tcsat_n",
+        counts="tickets",
     ),
 )
 
@@ -564,7 +605,7 @@ TREND_SCHEMA = pl.Schema(
         "ci_high": pl.Float64(),
         "small_sample": pl.Boolean(),
         "partial": pl.Boolean(),
-        "suppressed": pl.Boolean(),
+        "hidden": pl.String(),
         "previous": pl.Float64(),
         "delta": pl.Float64(),
         "delta_p": pl.Float64(),
@@ -666,16 +707,21 @@ def _trend(
     rows: list[dict[str, Any]] = []
     for family in families:
         lookup = _rows_by_period(tables[family], family, spine, groups)
+        family_items = [i for i in items if i.family == family]
+        overlapping = family == "orders" and by is not None and DIMENSIONS[by].level == "record"
+        hidden = _hidden_cells(
+            gateway.access.min_group, family_items, lookup, spine, by, overlapping=overlapping
+        )
         for group in groups:
             series = lookup[group]
-            hidden = _small_groups(gateway.access.min_group, family, series)
-            for item in (i for i in items if i.family == family):
+            for item in family_items:
                 estimates = {
-                    p: _HIDDEN if p in hidden else estimate(item, series[p]) for p in spine
+                    p: _HIDDEN if (item.key, group, p) in hidden else estimate(item, series[p])
+                    for p in spine
                 }
                 for p in reported:
                     row = _trend_row(item, p, group, estimates, window)
-                    row["suppressed"] = p in hidden
+                    row["hidden"] = hidden.get((item.key, group, p))
                     rows.append(row)
     frame = pl.DataFrame(rows, schema=TREND_SCHEMA, orient="row")
     order = {item.key: i for i, item in enumerate(items)}
@@ -687,19 +733,52 @@ def _trend(
     )
 
 
-# The number of customers (orders), responses (surveys) or tickets behind a period's values:
-# below the access's minimum, the period's values are not shown (small-group suppression).
-_GROUP_SIZE: dict[Family, str] = {"orders": "active", "surveys": "responses", "tickets": "tickets"}
 _HIDDEN = Estimate(None, None, None, None)
 
 
-def _small_groups(minimum: int, family: Family, series: dict[date, dict[str, Any]]) -> set[date]:
-    """Periods whose group is too small to show (never any when `minimum` is 0). A period
-    with nothing at all is empty rather than small, and stays visible."""
-    if minimum <= 0:
-        return set()
-    column = _GROUP_SIZE[family]
-    return {p for p, row in series.items() if 0 < int(row[column] or 0) < minimum}
+def _hidden_cells(
+    minimum: int,
+    items: Sequence[Kpi],
+    lookup: dict[str | None, dict[date, dict[str, Any]]],
+    spine: list[date],
+    by: str | None,
+    *,
+    overlapping: bool,
+) -> dict[tuple[str, str | None, date], str]:
+    """Why each hidden (KPI, group, period) value is hidden from this user: too few units
+    behind it, or a breakdown's total that would give a hidden group away
+    (`analytics.disclosure`). Empty when `minimum` hides nothing."""
+    if minimum <= 1:
+        return {}
+    cells = pl.DataFrame(
+        [
+            (item.key, group, p, _units(series[p].get(item.counted)), item.counts)
+            for item in items
+            for group, series in lookup.items()
+            for p in spine
+        ],
+        schema={
+            "kpi": pl.String,
+            "group": pl.String,
+            "p": pl.Date,
+            "units": pl.Int64,
+            "unit": pl.String,
+        },
+        orient="row",
+    )
+    lines = [disclosure.Line(("kpi", "p"), overlapping=overlapping)] if by is not None else []
+    marked = disclosure.protect(cells, count="units", unit="unit", minimum=minimum, lines=lines)
+    hidden = marked.filter(pl.col(disclosure.HIDDEN).is_not_null())
+    return {(k, g, p): why for k, g, p, why in hidden.select("kpi", "group", "p", "hidden").rows()}
+
+
+def _units(statistic: Any) -> int:
+    """How many units a statistic counts: its value, or the length of a list of values."""
+    if statistic is None:
+        return 0
+    if isinstance(statistic, list):
+        return len(statistic)
+    return int(statistic)
 
 
 def _rows_by_period(
@@ -800,7 +879,7 @@ SCORECARD_SCHEMA = pl.Schema(
         "delta_p": pl.Float64(),
         "delta_significant": pl.Boolean(),
         "spark": pl.List(pl.Float64()),
-        "suppressed": pl.Boolean(),
+        "hidden": pl.String(),
     }
 )
 
@@ -870,7 +949,7 @@ def scorecard(
                 "delta_p": latest["delta_p"],
                 "delta_significant": latest["delta_significant"],
                 "spark": series["value"].to_list(),
-                "suppressed": latest["suppressed"],
+                "hidden": latest["hidden"],
             }
         )
     return pl.DataFrame(rows, schema=SCORECARD_SCHEMA, orient="row")
@@ -891,6 +970,23 @@ _ESTIMATOR_TEXT = {
     "nps": "normal interval, se = √((p + q − (p − q)²) / n); z-test",
     "mean": "Student t interval; Welch's t-test",
     "median": "order-statistic interval; significant when intervals do not overlap",
+}
+
+
+# What each `Kpi.counted` statistic counts, as docs/metrics.md says it.
+_COUNTED_TEXT = {
+    "active": "customers with a completed order in the period",
+    "new": "customers whose first completed order falls in the period",
+    "prev_active": "customers active in the previous period",
+    "clv_n": "customers with a completed order up to the end of the period",
+    "nps_n": "responses with an NPS score",
+    "csat_n": "responses with a CSAT score",
+    "ces_n": "responses with a CES score",
+    "responses": "responses",
+    "tickets": "tickets",
+    "frt": "tickets with a first response",
+    "res": "resolved tickets",
+    "tcsat_n": "rated tickets",
 }
 
 
@@ -934,6 +1030,16 @@ def render_markdown() -> str:
         "The retention rate's *n* is the previous period's active customers; the repeat "
         "purchase rate's is the period's active customers; historical customer value's is "
         "the number of customers with a completed order up to the end of the period.",
+        "",
+        "## Small groups",
+        "",
+        "Viewers are not shown a value that rests on fewer than `TOUCHPOINT_MIN_GROUP` "
+        "(default 5) of the units below, nor a value that would give such a value away "
+        "through a total (README, *Small groups*). Analysts and admins see every value.",
+        "",
+        "| KPI | counts |",
+        "|---|---|",
+        *[f"| {item.label} | {_COUNTED_TEXT[item.counted]} |" for item in KPIS],
         "",
         "## Periods cut by the date range",
         "",

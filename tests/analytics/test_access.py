@@ -88,30 +88,6 @@ def test_access_key_round_trip():
     assert Access.from_key(access.key()) == access
 
 
-def test_values_from_small_groups_are_hidden(gateway):
-    spring = Filters(start=date(2025, 4, 1), end=date(2025, 5, 31))
-    keys = ["orders", "active_customers", "nps", "tickets"]
-
-    shown = kpis.trend(gateway.scoped(Access(min_group=3)), keys, spring, "month")
-    hidden = kpis.trend(gateway.scoped(Access(min_group=4)), keys, spring, "month")
-
-    # April: 3 active customers, 4 survey responses; May: only a returned order (no active
-    # customer, so nothing to hide) and no responses; tickets: none at all.
-    def values(table):
-        return {(r["kpi"], r["period"]): (r["value"], r["suppressed"]) for r in table.to_dicts()}
-
-    assert values(shown)[("orders", "2025-04")] == (3.0, False)
-    assert values(hidden)[("orders", "2025-04")] == (None, True)
-    assert values(hidden)[("active_customers", "2025-04")] == (None, True)
-    assert values(hidden)[("orders", "2025-05")] == (0.0, False)
-    assert values(hidden)[("nps", "2025-04")] == (25.0, False)  # 4 responses: enough
-    assert values(hidden)[("tickets", "2025-04")] == (0.0, False)
-    may = hidden.filter((hidden["kpi"] == "orders") & (hidden["period"] == "2025-05")).row(
-        0, named=True
-    )
-    assert may["previous"] is None and may["delta"] is None  # April's hidden value stays hidden
-
-
 def test_only_viewers_get_the_minimum_and_the_mask(tmp_path):
     from analytics.accounts import Account
 
@@ -121,42 +97,3 @@ def test_only_viewers_get_the_minimum_and_the_mask(tmp_path):
         limits=(("region", ("EMEA",)),), mask_pii=True, min_group=5
     )
     assert analyst.access(min_group=5) == Access()
-
-
-def test_cohorts_smaller_than_the_minimum_show_only_their_size(gateway):
-    from analytics.cohorts import cohort_table
-
-    table = cohort_table(gateway.scoped(Access(min_group=4)), Filters(), "month")
-
-    assert table.select("cohort", "size", "customers", "value").rows() == [
-        ("2025-04", 3, None, None),
-        ("2025-04", 3, None, None),
-    ]
-    shown = cohort_table(gateway.scoped(Access(min_group=3)), Filters(), "month")
-    assert shown["value"].to_list() == [100.0, 0.0]
-
-
-def test_drill_lists_of_small_groups_are_hidden(gateway):
-    small = drill.kpi_customers(
-        gateway.scoped(Access(min_group=4)), "revenue", Filters(), "quarter", date(2025, 4, 1)
-    )
-    enough = drill.kpi_customers(
-        gateway.scoped(Access(min_group=3)), "revenue", Filters(), "quarter", date(2025, 4, 1)
-    )
-
-    assert (small.suppressed, small.customers.height, small.total) == (True, 0, 3)
-    assert small.contribution_total is None
-    assert (enough.suppressed, enough.customers.height) == (False, 3)
-
-
-def test_cohort_customer_lists_of_small_groups_are_hidden(gateway):
-    from analytics.cohorts import cohort_customers
-
-    hidden = cohort_customers(
-        gateway.scoped(Access(min_group=4)), Filters(), "month", date(2025, 4, 1), 0
-    )
-    shown = cohort_customers(
-        gateway.scoped(Access(min_group=3)), Filters(), "month", date(2025, 4, 1), 0
-    )
-
-    assert (hidden.height, shown.height) == (0, 3)

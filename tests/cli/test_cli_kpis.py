@@ -11,7 +11,7 @@ import pytest
 from analytics.cli import main
 from analytics.kpis import KPI_BY_KEY
 
-KEYS = ["kpi", "period", "group", "value", "n", "ci_low", "ci_high"]
+KEYS = ["kpi", "period", "group", "value", "n", "ci_low", "ci_high", "hidden"]
 
 
 def run(capsys, *args: str) -> tuple[int, str, str]:
@@ -37,6 +37,7 @@ def test_kpis_json_records_have_exactly_the_documented_keys(tiny_warehouse, caps
         "n": None,
         "ci_low": None,
         "ci_high": None,
+        "hidden": None,
     }
     assert (nps["kpi"], nps["period"], nps["value"], nps["n"]) == ("nps", "2025-Q2", 25.0, 4)
     assert nps["ci_low"] == pytest.approx(25 - 1.959964 * 41.45781, abs=1e-3)
