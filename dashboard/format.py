@@ -136,3 +136,18 @@ def day(value: date | None) -> str:
 def days_ago(days: int) -> str:
     """'1 day ago', '31 days ago'."""
     return f"{rows(days, 'day')} ago"
+
+
+def hidden_note(reasons: list[str | None]) -> str | None:
+    """What a viewer is not shown, and why: '3 values are hidden from you: fewer than 5
+    responses (2); ...'. None when nothing is hidden."""
+    counts: dict[str, int] = {}
+    for reason in reasons:
+        if reason:
+            counts[reason] = counts.get(reason, 0) + 1
+    if not counts:
+        return None
+    total = sum(counts.values())
+    verb = "value is" if total == 1 else "values are"
+    why = "; ".join(f"{reason} ({count(n)})" for reason, n in counts.items())
+    return f"{count(total)} {verb} hidden from you: {why}."

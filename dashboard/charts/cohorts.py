@@ -10,6 +10,7 @@ import polars as pl
 
 from dashboard import format as fmt
 
+HIDDEN_GREY = "#d9dde3"
 _MEASURE_TEXT = {
     "customers": "Active customers, % of the cohort",
     "revenue": "Revenue, % of the cohort's first period",
@@ -42,8 +43,18 @@ def cohort_heatmap(
         text.append(text_row)
         hover.append(hover_row)
         custom.append(custom_row)
-    labels = [f"{c['cohort']} ({fmt.count(c['size'])})" for c in cohorts.iter_rows(named=True)]
-    figure = go.Figure(
+    labels = [f"{c['cohort']} ({_size(c['size'])})" for c in cohorts.iter_rows(named=True)]
+    hidden = [
+        [
+            1
+            if (cell := lookup.get((c["cohort_start"], k))) is not None and cell["hidden"]
+            else None
+            for k in indices
+        ]
+        for c in cohorts.iter_rows(named=True)
+    ]
+    figure = go.Figure()
+    figure.add_trace(
         go.Heatmap(
             z=z,
             x=[str(k) for k in indices],
@@ -58,6 +69,18 @@ def cohort_heatmap(
             zmax=_colour_top(table),
             colorbar={"title": "%", "ticksuffix": "%"},
             showscale=not compact,
+            xgap=1,
+            ygap=1,
+        )
+    )
+    figure.add_trace(  # hidden cells in grey, where the values have gaps
+        go.Heatmap(
+            z=hidden,
+            x=[str(k) for k in indices],
+            y=labels,
+            colorscale=[[0, HIDDEN_GREY], [1, HIDDEN_GREY]],
+            showscale=False,
+            hoverinfo="skip",
             xgap=1,
             ygap=1,
         )
@@ -85,11 +108,17 @@ def _hover(cohort: dict[str, Any], k: int, cell: dict[str, Any] | None, grain: s
     title = f"<b>{html.escape(str(cohort['cohort']))}</b> · {grain} {k}"
     if cell is None:
         return title + "<br>No data yet"
+    if cell["hidden"]:
+        return title + f"<br>Hidden: {html.escape(cell['hidden'])}"
     return "<br>".join(
         [
             title + f" ({html.escape(str(cell['period']))})",
-            f"Active: {fmt.count(int(cell['customers']))} of {fmt.count(int(cohort['size']))}",
+            f"Active: {fmt.count(int(cell['customers']))} of {_size(cohort['size'])}",
             f"Revenue: {fmt.money_exact(float(cell['revenue']))}",
-            f"Value: {fmt.percent(float(cell['value']))}",
+            f"Value: {fmt.kpi_value(cell['value'], 'percent')}",
         ]
     )
+
+
+def _size(size: int | None) -> str:
+    return "size hidden" if size is None else fmt.count(size)

@@ -41,6 +41,7 @@ def trend_figure(
                     x=x + x[::-1],
                     y=series["ci_high"].to_list() + series["ci_low"].to_list()[::-1],
                     fill="toself",
+                    mode="lines",
                     fillcolor=BAND_COLOUR,
                     line={"width": 0},
                     hoverinfo="skip",
@@ -67,7 +68,8 @@ def trend_figure(
                 hovertemplate="%{hovertext}<extra></extra>",
             )
         )
-    _axes(figure, item)
+    drawn = ["value"] if grouped or not item.has_interval else ["value", "ci_low", "ci_high"]
+    _axes(figure, item, table.select(drawn))
     periods = table["period"].unique(maintain_order=True).to_list()
     if selected in periods:
         index = periods.index(selected)
@@ -118,16 +120,34 @@ def breakdown_figure(
             hovertemplate="%{hovertext}<extra></extra>",
         )
     )
-    _axes(figure, item)
+    for row in ordered.filter(pl.col("hidden").is_not_null()).iter_rows(named=True):
+        figure.add_annotation(
+            x=row["group"],
+            y=0,
+            text="hidden",
+            showarrow=False,
+            yanchor="bottom",
+            font={"color": "#56606b"},
+            hovertext=html.escape(str(row["hidden"]).capitalize()),
+        )
+    _axes(figure, item, table.select("value", "ci_low", "ci_high"))
     figure.update_layout(xaxis_title=dimension_label, showlegend=False)
     return figure
 
 
-def _axes(figure: go.Figure, item: Kpi) -> None:
+def _axes(figure: go.Figure, item: Kpi, drawn: pl.DataFrame) -> None:
+    """Axes for the KPI; `drawn` holds the numbers on the chart (one column each)."""
     suffix = "%" if item.unit == "percent" else (" h" if item.unit == "hours" else "")
+    shown = drawn.select(pl.concat_list(pl.all()).explode().drop_nulls())
+    span = float(shown.max().item() - shown.min().item()) if shown.height else 0.0
+    tick_format = _TICK_FORMAT.get(item.unit, ".1f")
+    if span < 5 and item.unit != "count":  # whole-number ticks would repeat
+        tick_format = tick_format.replace(".0f", ".1f")
+    if not shown.height:  # every value hidden or missing: no scale to read
+        figure.update_yaxes(showticklabels=False, range=[0, 1])
     figure.update_yaxes(
         title=item.label,
-        tickformat=_TICK_FORMAT.get(item.unit, ".1f"),
+        tickformat=tick_format,
         ticksuffix=suffix,
         # Totals start at zero so that bar heights and slopes are not exaggerated.
         rangemode="tozero" if item.estimator == "total" else "normal",
@@ -141,6 +161,8 @@ def _hover(row: dict[str, Any], item: Kpi) -> str:
     title = f"<b>{html.escape(str(row['period']))}</b>"
     if row.get("group"):
         title += f" · {html.escape(str(row['group']))}"
+    if row.get("hidden"):
+        return "<br>".join([title, f"{item.label}: hidden, {html.escape(row['hidden'])}"])
     lines = [title, f"{item.label}: {fmt.kpi_value(row['value'], item.unit)}"]
     if item.has_interval and row["value"] is not None:
         interval = fmt.interval(row["ci_low"], row["ci_high"], item.unit)

@@ -7,7 +7,7 @@ from typing import Any
 
 
 def clicked(event: Any) -> list[str] | None:
-    """The `customdata` of the first selected point, as a list of strings, or None.
+    """The `customdata` of the first selected point that has one, as strings, or None.
 
     Streamlit returns an attribute-style object from the browser and a plain dict in tests;
     Plotly 7 sends a numeric `customdata` row as a `{'0': v, '1': w}` mapping rather than a
@@ -17,9 +17,11 @@ def clicked(event: Any) -> list[str] | None:
         return None
     selection = event["selection"] if isinstance(event, Mapping) else event.selection
     points = selection["points"] if isinstance(selection, Mapping) else selection.points
-    if not points:
-        return None
-    data = points[0].get("customdata")
+    # The first point that carries customdata (a trace drawn beneath, such as the grey of
+    # hidden cohort cells, carries none).
+    data = next(
+        (p.get("customdata") for p in points or [] if p.get("customdata") is not None), None
+    )
     if data is None:
         return None
     if isinstance(data, Mapping):

@@ -55,8 +55,8 @@ def breadcrumb(steps: Sequence[tuple[str, dict[str, str | None]]]) -> None:
 def customer_table(result: DrillResult, key: str, *, origin: dict[str, str]) -> None:
     """The customers behind a value, largest contribution first; a selected row opens
     Customer 360 with `origin` in its link so the breadcrumb can lead back."""
-    if result.suppressed:
-        st.caption("Hidden: too few customers behind this value to list them.")
+    if result.hidden:
+        st.caption(f"No customer list: {result.hidden}.")
         return
     frame = result.customers
     shown = fmt.rows(frame.height, "customer")

@@ -31,7 +31,7 @@ def _card(row: dict[str, Any], filters: Filters, grain: str) -> None:
     spark = [v for v in row["spark"] if v is not None]
     st.metric(
         item.label,
-        fmt.kpi_value(row["value"], item.unit),
+        "Hidden" if row["hidden"] else fmt.kpi_value(row["value"], item.unit),
         delta=delta,
         delta_color=_delta_colour(row, item.better),
         delta_description=_delta_text(row),
@@ -39,7 +39,7 @@ def _card(row: dict[str, Any], filters: Filters, grain: str) -> None:
         chart_data=spark if len(spark) > 1 else None,
         chart_type="line",
     )
-    if item.has_interval or row["suppressed"]:
+    if item.has_interval or row["hidden"]:
         st.caption(_interval_line(row, item.unit))
     else:
         st.caption("Total for the period")
@@ -64,8 +64,8 @@ def _delta_text(row: dict[str, Any]) -> str | None:
 
 
 def _interval_line(row: dict[str, Any], unit: str) -> str:
-    if row["suppressed"]:
-        return "Hidden: too few customers behind it to show."
+    if row["hidden"]:
+        return f"Hidden: {row['hidden']}."
     if row["value"] is None:
         return "No data in this period."
     text = f"95% CI {fmt.interval(row['ci_low'], row['ci_high'], unit)} · n = {fmt.count(row['n'])}"

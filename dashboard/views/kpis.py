@@ -78,6 +78,9 @@ event = st.plotly_chart(
     on_select="rerun",
     selection_mode="points",
 )
+note = fmt.hidden_note(table["hidden"].to_list())
+if note:
+    st.caption(note)
 point = clicked(event)
 if point and point[0] != at:
     drill.go_to(at=point[0], group=point[1] or None, split=by if point[1] else None)
@@ -149,6 +152,7 @@ with st.expander("The numbers behind the chart"):
         "year_ago",
         "yoy_delta",
         "yoy_significant",
+        "hidden",
     )
     if by is None:
         shown = shown.drop("group")

@@ -93,32 +93,48 @@ for column, group in zip(slots, groups, strict=False):
     if picked:
         cell, cell_group = picked, group
 
+note = fmt.hidden_note(table["hidden"].to_list())
+if note:
+    st.caption(f"{note} They show in grey.")
+
 if cell:
     cohort_start, k = date.fromisoformat(cell[0]), int(cell[1])
+    row = table.filter(
+        (pl.col("cohort_start") == cohort_start)
+        & (pl.col("period_index") == k)
+        & ((pl.col("group") == cell_group) if by else pl.lit(True))
+    )
     label = table.filter(pl.col("cohort_start") == cohort_start)["cohort"][0]
     where = f" · {cell_group}" if by else ""
     st.subheader(f"Cohort {label}{where}, {grain} {k}")
-    people = data.cohort_customers(warehouse, filters, grain, cohort_start, k, by, cell_group)
-    if people.height == 0:
+    hidden = row["hidden"][0] if row.height else None
+    people = (
+        data.cohort_customers(warehouse, filters, grain, cohort_start, k, by, cell_group)
+        if not hidden
+        else None
+    )
+    if people is None:
+        st.caption(f"No customer list: {hidden}.")
+    elif people.height == 0:
         st.caption(f"No customers to list for that {grain} (none, or too few to show).")
     else:
         st.caption(f"{fmt.rows(people.height, 'customer')} with a completed order in that {grain}.")
-    chosen = st.dataframe(
-        people,
-        key=drill.chart_key("cohort_people"),
-        on_select="rerun",
-        selection_mode="single-row",
-        hide_index=True,
-        column_config={
-            "revenue": st.column_config.NumberColumn("Revenue", format="dollar"),
-            "customer_id": "Customer",
-            "name": "Name",
-            "first_order": st.column_config.DateColumn("First order"),
-        },
-    )
-    if chosen and chosen["selection"]["rows"]:
-        customer = people["customer_id"][chosen["selection"]["rows"][0]]
-        st.switch_page("views/customer.py", query_params={"customer": customer})
+        chosen = st.dataframe(
+            people,
+            key=drill.chart_key("cohort_people"),
+            on_select="rerun",
+            selection_mode="single-row",
+            hide_index=True,
+            column_config={
+                "revenue": st.column_config.NumberColumn("Revenue", format="dollar"),
+                "customer_id": "Customer",
+                "name": "Name",
+                "first_order": st.column_config.DateColumn("First order"),
+            },
+        )
+        if chosen and chosen["selection"]["rows"]:
+            customer = people["customer_id"][chosen["selection"]["rows"][0]]
+            st.switch_page("views/customer.py", query_params={"customer": customer})
 
 st.subheader("Retention and churn")
 one, two = st.columns(2)
