@@ -26,6 +26,7 @@ from typing import Literal, get_args
 
 import polars as pl
 
+from analytics import definitions as rules
 from analytics import disclosure
 from analytics.errors import ConfigError
 from analytics.filters import DIMENSIONS, Filters, check_dimension, scoped_rows
@@ -81,7 +82,7 @@ WITH cp AS (
     SELECT grp, customer_id, CAST(date_trunc('{grain}', order_date) AS DATE) AS p,
            min(order_date) AS first_day, sum(amount) AS revenue
     FROM ({rows})
-    WHERE coalesce(status, 'completed') NOT IN ('returned', 'cancelled')
+    WHERE {completed}
     GROUP BY ALL
 ), members AS (
     SELECT grp, customer_id, min(p) AS cohort_start
@@ -119,7 +120,7 @@ _COHORT_CUSTOMERS_SQL = """
 WITH o AS (
     SELECT customer_id, order_date, amount
     FROM ({rows})
-    WHERE coalesce(status, 'completed') NOT IN ('returned', 'cancelled'){in_group}
+    WHERE {completed}{in_group}
 ), members AS (
     SELECT customer_id, min(order_date) AS first_order
     FROM o GROUP BY customer_id
@@ -243,6 +244,7 @@ def _cohort_table(
         first_since=first_since,
         same_group="" if by is None else " AND m.grp = cp.grp",
         last_day=last_day,
+        **rules.sql_rules(),
     )
     params["months"] = _MONTHS_PER[grain]
     found = gateway.query(sql, params)
@@ -375,7 +377,7 @@ def _cohort_customers(
         period_from=cell,
         period_before=shift(cell, grain, 1),
     )
-    sql = _COHORT_CUSTOMERS_SQL.format(rows=rows, in_group=in_group)
+    sql = _COHORT_CUSTOMERS_SQL.format(rows=rows, in_group=in_group, **rules.sql_rules())
     return gateway.query(sql, params).cast(COHORT_CUSTOMERS_SCHEMA)
 
 

@@ -14,6 +14,13 @@ from typing import Literal
 
 import polars as pl
 
+from analytics.definitions import (
+    CES_SCALE,
+    COMPLETED,
+    CSAT_SCALE,
+    NOT_COMPLETED,
+    NPS_SCALE,
+)
 from analytics.errors import WarehouseError
 
 ColumnKind = Literal["id", "text", "category", "date", "datetime", "int", "float"]
@@ -338,7 +345,7 @@ ORDERS = Dataset(
             "category",
             "Order status; shop words such as `refunded` or `canceled` are mapped.",
             synonyms=("order status", "state", "fulfillment status", "payment status"),
-            allowed=("completed", "returned", "cancelled"),
+            allowed=(COMPLETED, *NOT_COMPLETED),
         ),
         Column(
             "discount",
@@ -415,8 +422,8 @@ SURVEYS = Dataset(
                 "ltr",
                 "nps rating",
             ),
-            minimum=0,
-            maximum=10,
+            minimum=NPS_SCALE[0],
+            maximum=NPS_SCALE[1],
         ),
         Column(
             "csat",
@@ -430,8 +437,8 @@ SURVEYS = Dataset(
                 "satisfaction score",
                 "q2_csat",
             ),
-            minimum=1,
-            maximum=5,
+            minimum=CSAT_SCALE[0],
+            maximum=CSAT_SCALE[1],
         ),
         Column(
             "ces",
@@ -446,8 +453,8 @@ SURVEYS = Dataset(
                 "ease",
                 "q3_ces",
             ),
-            minimum=1,
-            maximum=7,
+            minimum=CES_SCALE[0],
+            maximum=CES_SCALE[1],
         ),
         Column(
             "comment",
@@ -557,8 +564,8 @@ TICKETS = Dataset(
             "int",
             "Satisfaction rating given for the ticket, 1–5.",
             synonyms=("satisfaction", "satisfaction rating", "csat score", "rating"),
-            minimum=1,
-            maximum=5,
+            minimum=CSAT_SCALE[0],
+            maximum=CSAT_SCALE[1],
         ),
     ),
 )

@@ -2,8 +2,8 @@
 
 The end of the drill-down chain. A customer is known from any dataset: a CRM row, orders,
 survey responses, tickets or touchpoint events (an order export may name customers the CRM
-export lacks). Completed orders are those not `returned` or `cancelled` (a missing status is
-completed), as everywhere else (docs/metrics.md).
+export lacks). Completed orders, promoters and the like are defined once, in
+`analytics.definitions`.
 
 The customer id and the search text are always bound parameters; the search matches with
 `starts_with`/`contains`, never `LIKE`, so `%` and `_` in the text match literally.
@@ -16,12 +16,17 @@ from datetime import date, datetime
 
 import polars as pl
 
+from analytics import definitions as rules
 from analytics.warehouse import QueryGateway
 
-# Ticket statuses that mean "done" even when an export has no resolved_at.
-_RESOLVED_STATUSES = ("resolved", "closed", "solved", "done")
-
-_DONE = "coalesce(status, 'completed') NOT IN ('returned', 'cancelled')"
+# The business rules as the templates below use them, and the ticket statuses that mean
+# "done" even when an export has no resolved_at (`analytics.definitions`).
+_RULES = rules.sql_rules() | {
+    "resolved_statuses": str(rules.RESOLVED_STATUSES),
+    "returned_status": rules.RETURNED,
+    "cancelled_status": rules.CANCELLED,
+    "completed_status": rules.COMPLETED,
+}
 
 TIMELINE_SCHEMA = pl.Schema(
     {
@@ -62,9 +67,9 @@ WITH ids AS (
 ),
 o AS (
     SELECT customer_id,
-           count(*) FILTER (WHERE {done}) AS orders,
-           coalesce(sum(amount) FILTER (WHERE {done}), 0) AS revenue,
-           max(order_date) FILTER (WHERE {done}) AS last_order
+           count(*) FILTER (WHERE {completed}) AS orders,
+           coalesce(sum(amount) FILTER (WHERE {completed}), 0) AS revenue,
+           max(order_date) FILTER (WHERE {completed}) AS last_order
     FROM orders
     WHERE customer_id IN (SELECT customer_id FROM ids)
     GROUP BY customer_id
@@ -110,7 +115,7 @@ def find_customers(gateway: QueryGateway, text: str, *, limit: int = 50) -> pl.D
     """
     if limit < 1:
         raise ValueError(f"The 'limit' parameter of find_customers must be >= 1. Got {limit}.")
-    sql = _SEARCH_SQL.format(done=_DONE)
+    sql = _SEARCH_SQL.format(**_RULES)
     return gateway.query(sql, {"needle": text.strip().lower(), "limit": limit})
 
 
@@ -177,12 +182,12 @@ class CustomerProfile:
 _PROFILE_SQL = """
 WITH c AS (SELECT * FROM customers WHERE customer_id = $id),
 o AS (
-    SELECT count(*) FILTER (WHERE {done}) AS orders,
-           CAST(coalesce(sum(amount) FILTER (WHERE {done}), 0) AS DOUBLE) AS revenue,
-           min(order_date) FILTER (WHERE {done}) AS first_order,
-           max(order_date) FILTER (WHERE {done}) AS last_order,
-           count(*) FILTER (WHERE status = 'returned') AS returned_orders,
-           count(*) FILTER (WHERE status = 'cancelled') AS cancelled_orders,
+    SELECT count(*) FILTER (WHERE {completed}) AS orders,
+           CAST(coalesce(sum(amount) FILTER (WHERE {completed}), 0) AS DOUBLE) AS revenue,
+           min(order_date) FILTER (WHERE {completed}) AS first_order,
+           max(order_date) FILTER (WHERE {completed}) AS last_order,
+           count(*) FILTER (WHERE status = '{returned_status}') AS returned_orders,
+           count(*) FILTER (WHERE status = '{cancelled_status}') AS cancelled_orders,
            count(*) AS all_orders
     FROM orders WHERE customer_id = $id
 ),
@@ -236,7 +241,7 @@ def customer_profile(gateway: QueryGateway, customer_id: str) -> CustomerProfile
         A ticket counts as resolved when it has `resolved_at` or a status of resolved,
         closed, solved or done; the latest NPS is that of the newest response with one.
     """
-    sql = _PROFILE_SQL.format(done=_DONE, resolved_statuses=str(_RESOLVED_STATUSES))
+    sql = _PROFILE_SQL.format(**_RULES)
     row = gateway.query(sql, {"id": customer_id}).row(0, named=True)
     seen = row["all_orders"] + row["responses"] + row["tickets_open"] + row["tickets_resolved"]
     if not row["in_crm"] and seen + row["events"] == 0:
@@ -296,16 +301,16 @@ _TIMELINE_SQL = """
 SELECT "at", kind, title, detail, amount, score FROM (
     SELECT CAST(order_date AS TIMESTAMP) AS "at", 'order' AS kind, 1 AS rank, order_id AS ref,
            concat_ws(' · ', 'Order ' || order_id, product_category,
-                     coalesce(status, 'completed')) AS title,
+                     coalesce(status, '{completed_status}')) AS title,
            CASE WHEN quantity > 1 THEN quantity || ' × ' || product ELSE product END AS detail,
            CAST(amount AS DOUBLE) AS amount, CAST(NULL AS BIGINT) AS score
     FROM orders WHERE customer_id = $id
     UNION ALL
     SELECT responded_at, 'survey', 2, response_id,
            concat_ws(' · ', 'Survey',
-                     'NPS ' || nps || ' (' || CASE WHEN nps >= 9 THEN 'promoter'
-                                                   WHEN nps >= 7 THEN 'passive'
-                                                   ELSE 'detractor' END || ')',
+                     'NPS ' || nps || ' (' || CASE WHEN {promoter} THEN 'promoter'
+                                                   WHEN {detractor} THEN 'detractor'
+                                                   ELSE 'passive' END || ')',
                      'CSAT ' || csat, 'CES ' || ces, touchpoint),
            comment, NULL, CAST(nps AS BIGINT)
     FROM surveys WHERE customer_id = $id
@@ -350,5 +355,5 @@ def customer_timeline(gateway: QueryGateway, customer_id: str) -> pl.DataFrame:
         channel), `amount` (orders) and `score` (NPS of surveys, CSAT of tickets). Records
         at the same moment keep the order order, survey, ticket, event.
     """
-    sql = _TIMELINE_SQL.format(resolved_statuses=str(_RESOLVED_STATUSES))
+    sql = _TIMELINE_SQL.format(**_RULES)
     return gateway.query(sql, {"id": customer_id}).cast(TIMELINE_SCHEMA)

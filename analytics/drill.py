@@ -13,6 +13,7 @@ from datetime import date
 
 import polars as pl
 
+from analytics import definitions as rules
 from analytics import disclosure
 from analytics.filters import NOT_SET, Filters, scoped_rows
 from analytics.kpis import Kpi, kpi, trend
@@ -24,8 +25,8 @@ ANONYMOUS = "(anonymous)"
 _ORDERS_SQL = """
 WITH o AS (
     SELECT customer_id, order_date, amount,
-           coalesce(status, 'completed') NOT IN ('returned', 'cancelled') AS done,
-           coalesce(status = 'returned', false) AS ret
+           {completed} AS done,
+           {returned} AS ret
     FROM ({rows}) WHERE {group_condition}
 )
 SELECT customer_id,
@@ -44,11 +45,11 @@ _SURVEYS_SQL = """
 SELECT coalesce(customer_id, '{anonymous}') AS customer_id,
        count(*) AS responses,
        count(nps) AS nps_answers,
-       count(*) FILTER (WHERE nps >= 9) AS promoters,
-       count(*) FILTER (WHERE nps <= 6) AS detractors,
+       count(*) FILTER (WHERE {promoter}) AS promoters,
+       count(*) FILTER (WHERE {detractor}) AS detractors,
        avg(nps) AS mean_nps,
        count(csat) AS csat_answers,
-       count(*) FILTER (WHERE csat >= 4) AS satisfied,
+       count(*) FILTER (WHERE {satisfied}) AS satisfied,
        count(ces) AS ces_answers,
        CAST(coalesce(sum(ces), 0) AS DOUBLE) AS ces_sum,
        arg_max(comment, responded_at) FILTER (WHERE comment IS NOT NULL) AS latest_comment
@@ -64,7 +65,7 @@ SELECT customer_id,
        median(epoch(resolved_at - opened_at) / 3600.0)
            FILTER (WHERE resolved_at >= opened_at) AS resolution_hours,
        count(csat) AS rated,
-       count(*) FILTER (WHERE csat >= 4) AS satisfied
+       count(*) FILTER (WHERE {satisfied}) AS satisfied
 FROM ({rows}) WHERE {group_condition}
 GROUP BY customer_id
 """
@@ -221,13 +222,15 @@ def _figures(
     group_condition = "true" if by is None else "grp = $group"
     if item.family == "orders":
         rows, params = scoped_rows("orders", filters, by=by, until=end)
-        sql = _ORDERS_SQL.format(rows=rows, group_condition=group_condition)
+        sql = _ORDERS_SQL.format(rows=rows, group_condition=group_condition, **rules.sql_rules())
         params.update(start=start, first=first, previous=shift(first, grain, -1))
     else:
         name = "surveys" if item.family == "surveys" else "tickets"
         rows, params = scoped_rows(name, filters, by=by, since=start, until=end)
         template = _SURVEYS_SQL if item.family == "surveys" else _TICKETS_SQL
-        sql = template.format(rows=rows, group_condition=group_condition, anonymous=ANONYMOUS)
+        sql = template.format(
+            rows=rows, group_condition=group_condition, anonymous=ANONYMOUS, **rules.sql_rules()
+        )
     if by is not None:
         params["group"] = group if group is not None else NOT_SET
     frame = gateway.query(sql, params)

@@ -5,8 +5,8 @@ statistics it is computed from; one query per family (orders and customers, surv
 tickets) computes those statistics per period and breakdown group, and `stats` turns them
 into a value, a sample size, a 95 % interval and two-period significance tests.
 
-Periods are calendar days, ISO weeks, months, quarters or years; "completed" orders are those
-whose status is neither `returned` nor `cancelled` (a missing status counts as completed).
+Periods are calendar days, ISO weeks, months, quarters or years; what counts as a completed
+order, a promoter or a satisfied answer is defined once in `analytics.definitions`.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 import polars as pl
 
+from analytics import definitions as rules
 from analytics import disclosure, rollups, stats
 from analytics.errors import ConfigError
 from analytics.filters import DIMENSIONS, NOT_SET, Filters, data_range, scoped_rows
@@ -226,8 +227,8 @@ KPIS: tuple[Kpi, ...] = (
         better="up",
         datasets=("surveys",),
         definition=(
-            "Net Promoter Score: 100 × (promoters scoring 9–10 − detractors scoring 0–6) / "
-            "responses with an NPS score, from −100 to 100."
+            f"Net Promoter Score: 100 × ({rules.NPS_TEXT}) / responses with an NPS score, "
+            "from −100 to 100."
         ),
         family="surveys",
         estimator="nps",
@@ -242,7 +243,7 @@ KPIS: tuple[Kpi, ...] = (
         unit="percent",
         better="up",
         datasets=("surveys",),
-        definition=("Share of CSAT answers scoring 4 or 5 (on 1–5)."),
+        definition=f"Share of CSAT answers {rules.SATISFIED_TEXT}.",
         family="surveys",
         estimator="proportion",
         inputs=("csat_ok", "csat_n"),
@@ -328,7 +329,7 @@ KPIS: tuple[Kpi, ...] = (
         unit="percent",
         better="up",
         datasets=("tickets",),
-        definition=("Share of rated tickets rated 4 or 5 (on 1–5)."),
+        definition=f"Share of rated tickets {rules.SATISFIED_TEXT}.",
         family="tickets",
         estimator="proportion",
         inputs=("tcsat_ok", "tcsat_n"),
@@ -369,8 +370,8 @@ _DELTA_SQ = "sum(cum_rev * cum_rev - (cum_rev - rev_all) * (cum_rev - rev_all))"
 _ORDERS_SQL = """
 WITH o AS (
     SELECT grp, customer_id, order_date, amount,
-           coalesce(status, 'completed') NOT IN ('returned', 'cancelled') AS done,
-           coalesce(status = 'returned', false) AS ret,
+           {completed} AS done,
+           {returned} AS ret,
            order_date >= $since AND NOT (order_date >= $skip_from AND order_date < $skip_to)
                AS inside
     FROM ({rows})
@@ -413,10 +414,10 @@ _SURVEYS_SQL = """
 SELECT grp, CAST(date_trunc('{grain}', responded_at) AS DATE) AS p,
        count(*) AS responses,
        count(nps) AS nps_n,
-       count(*) FILTER (WHERE nps >= 9) AS promoters,
-       count(*) FILTER (WHERE nps <= 6) AS detractors,
+       count(*) FILTER (WHERE {promoter}) AS promoters,
+       count(*) FILTER (WHERE {detractor}) AS detractors,
        count(csat) AS csat_n,
-       count(*) FILTER (WHERE csat >= 4) AS csat_ok,
+       count(*) FILTER (WHERE {satisfied}) AS csat_ok,
        count(ces) AS ces_n,
        coalesce(sum(ces), 0) AS ces_sum,
        coalesce(sum(ces * ces), 0) AS ces_sumsq
@@ -433,7 +434,7 @@ WITH t AS (
 SELECT grp, p,
        count(*) AS tickets,
        count(csat) AS tcsat_n,
-       count(*) FILTER (WHERE csat >= 4) AS tcsat_ok,
+       count(*) FILTER (WHERE {satisfied}) AS tcsat_ok,
        {lists}
 FROM t GROUP BY ALL
 """
@@ -491,6 +492,7 @@ def _family_stats(
             previous=_PREVIOUS[grain],
             cumulative_revenue=_CUMULATIVE_REVENUE if customer_value else "0",
             delta_sq=_DELTA_SQ if customer_value else "0",
+            **rules.sql_rules(),
         )
         params.update(since=window.since, skip_from=window.first, skip_to=window.start)
     else:
@@ -499,10 +501,14 @@ def _family_stats(
             dataset_name, filters, by=by, since=window.since, until=window.end, skip=window.skip
         )
         if family == "surveys":
-            sql = _SURVEYS_SQL.format(rows=rows, grain=grain)
+            sql = _SURVEYS_SQL.format(
+                rows=rows,
+                grain=grain,
+                **rules.sql_rules(),
+            )
         else:
             lists = _TICKET_LISTS if medians else "NULL AS frt, NULL AS res"
-            sql = _TICKETS_SQL.format(rows=rows, grain=grain, lists=lists)
+            sql = _TICKETS_SQL.format(rows=rows, grain=grain, lists=lists, **rules.sql_rules())
     return gateway.query(sql, params)
 
 
@@ -999,9 +1005,8 @@ def render_markdown() -> str:
         "when this page and the code disagree.",
         "",
         "A period is the calendar day, ISO week (Monday to Sunday, labelled `2025-W27`), month "
-        "(`2025-07`), quarter (`2025-Q3`) or year (`2025`) an event falls in. *Completed* "
-        "orders are those whose status is neither `returned` nor `cancelled`; an order with "
-        "no status counts as completed.",
+        "(`2025-07`), quarter (`2025-Q3`) or year (`2025`) an event falls in. "
+        + rules.COMPLETED_TEXT,
         "",
         "| KPI | key | unit | better | uncertainty | definition |",
         "|---|---|---|---|---|---|",

@@ -41,6 +41,7 @@ from typing import Any, Literal
 
 import polars as pl
 
+from analytics import definitions as rules
 from analytics.contract import DATASETS
 from analytics.filters import DIMENSIONS, NOT_SET, Filters
 from analytics.periods import Grain, period_end, periods_between, shift
@@ -68,14 +69,15 @@ _GRAINS: tuple[Grain, ...] = ("month", "quarter", "year")
 
 # Month index: months since year 0, so that month arithmetic is integer arithmetic.
 _MONTH = "CAST(year({c}) * 12 + month({c}) - 1 AS INTEGER)"
-_DONE = "coalesce(d.status, 'completed') NOT IN ('returned', 'cancelled')"
+# The business rules (`analytics.definitions`) as the templates below use them.
+_RULES = rules.sql_rules("d")
 
 _ORDERS_MONTHS_SQL = """
 SELECT {month} AS m, {attributes}{records},
-       count(*) FILTER (WHERE {done}) AS n_done,
-       coalesce(sum(d.amount) FILTER (WHERE {done}), 0) AS rev,
-       coalesce(sum(d.amount * d.amount) FILTER (WHERE {done}), 0) AS sq,
-       count(*) FILTER (WHERE coalesce(d.status = 'returned', false)) AS n_ret
+       count(*) FILTER (WHERE {completed}) AS n_done,
+       coalesce(sum(d.amount) FILTER (WHERE {completed}), 0) AS rev,
+       coalesce(sum(d.amount * d.amount) FILTER (WHERE {completed}), 0) AS sq,
+       count(*) FILTER (WHERE {returned}) AS n_ret
 FROM orders d LEFT JOIN customers c ON c.customer_id = d.customer_id
 WHERE d.order_date IS NOT NULL
 GROUP BY ALL ORDER BY ALL
@@ -90,7 +92,7 @@ _ORDERS_CUSTOMERS_SQL = """
 WITH cm AS (
     SELECT d.customer_id{record}, {month} AS m, count(*) AS n
     FROM orders d
-    WHERE d.order_date IS NOT NULL AND {done}
+    WHERE d.order_date IS NOT NULL AND {completed}
     GROUP BY ALL
 ), cu AS (
     SELECT customer_id{record}, min(m) AS first_m, min(m) FILTER (WHERE n >= 2) AS doubled_m,
@@ -107,10 +109,10 @@ _SURVEYS_MONTHS_SQL = """
 SELECT {month} AS m, {attributes}{records},
        count(*) AS responses,
        count(d.nps) AS nps_n,
-       count(*) FILTER (WHERE d.nps >= 9) AS promoters,
-       count(*) FILTER (WHERE d.nps <= 6) AS detractors,
+       count(*) FILTER (WHERE {promoter}) AS promoters,
+       count(*) FILTER (WHERE {detractor}) AS detractors,
        count(d.csat) AS csat_n,
-       count(*) FILTER (WHERE d.csat >= 4) AS csat_ok,
+       count(*) FILTER (WHERE {satisfied}) AS csat_ok,
        count(d.ces) AS ces_n,
        coalesce(sum(d.ces), 0) AS ces_sum,
        coalesce(sum(d.ces * d.ces), 0) AS ces_sumsq
@@ -123,7 +125,7 @@ _TICKETS_MONTHS_SQL = """
 SELECT {month} AS m, {attributes}{records},
        count(*) AS tickets,
        count(d.csat) AS tcsat_n,
-       count(*) FILTER (WHERE d.csat >= 4) AS tcsat_ok
+       count(*) FILTER (WHERE {satisfied}) AS tcsat_ok
 FROM tickets d LEFT JOIN customers c ON c.customer_id = d.customer_id
 WHERE d.opened_at IS NOT NULL
 GROUP BY ALL ORDER BY ALL
@@ -307,14 +309,14 @@ def _build(gateway: QueryGateway, folder: Path, family: Family, key: str) -> boo
     stem = f"{family}-{key}"
     if family == "orders":
         months = _ORDERS_MONTHS_SQL.format(
-            month=month, attributes=attributes, records=records, done=_DONE
+            month=month, attributes=attributes, records=records, **_RULES
         )
         _write(gateway, folder / f"{stem}.months.parquet", months)
         customers = _customers_sql(None, base_word, words)
         _write(gateway, folder / f"{stem}.{_customers_part(None)}.parquet", customers)
     else:
         template = _SURVEYS_MONTHS_SQL if family == "surveys" else _TICKETS_MONTHS_SQL
-        months = template.format(month=month, attributes=attributes, records=records)
+        months = template.format(month=month, attributes=attributes, records=records, **_RULES)
         _write(gateway, folder / f"{stem}.months.parquet", months)
     meta = {
         "first_day": first_day.isoformat(),
@@ -337,8 +339,8 @@ def _customers_sql(record: str | None, base_word: int, words: int) -> str:
         for k, lo in ((k, (base_word + k) * WORD) for k in range(words))
     )
     return _ORDERS_CUSTOMERS_SQL.format(
+        **_RULES,
         month=_MONTH.format(c="d.order_date"),
-        done=_DONE,
         words=word_sql,
         record="" if record is None else f", {record}",
         key="" if record is None else "cu.customer_id, ",
