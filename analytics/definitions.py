@@ -81,3 +81,10 @@ def sql_rules(table: str = "") -> dict[str, str]:
         "detractor": detractor_sql(f"{prefix}nps"),
         "satisfied": satisfied_sql(f"{prefix}csat"),
     }
+
+
+def nps_group(score: int) -> str:
+    """'promoter', 'passive' or 'detractor' for an NPS answer."""
+    if score >= PROMOTER_FROM:
+        return "promoter"
+    return "detractor" if score <= DETRACTOR_TO else "passive"

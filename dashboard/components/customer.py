@@ -9,11 +9,12 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
+from analytics import definitions as rules
 from analytics.customer360 import CustomerProfile
 from dashboard import format as fmt
 
 KINDS = {"order": "Orders", "survey": "Surveys", "ticket": "Tickets", "event": "Events"}
-_NPS_GROUPS = ((9, "promoter", "green"), (7, "passive", "gray"), (0, "detractor", "red"))
+_NPS_COLOURS = {"promoter": "green", "passive": "gray", "detractor": "red"}
 
 
 def empty_state() -> None:
@@ -160,7 +161,8 @@ def _nps(profile: CustomerProfile) -> tuple[str, str | None, str, str]:
     answered = f"{fmt.rows(profile.responses, 'survey response')} in all."
     if profile.latest_nps is None or profile.latest_nps_at is None:
         return fmt.MISSING, None, "gray", f"No answer with an NPS score. {answered}"
-    group, colour = next((g, c) for low, g, c in _NPS_GROUPS if profile.latest_nps >= low)
+    group = rules.nps_group(profile.latest_nps)
+    colour = _NPS_COLOURS[group]
     when = fmt.day(profile.latest_nps_at.date())
     return str(profile.latest_nps), group, colour, f"Answered on {when}. {answered}"
 

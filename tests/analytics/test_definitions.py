@@ -54,6 +54,21 @@ def test_satisfied_answers(csat, satisfied):
     assert evaluate(rules.satisfied_sql(), csat=csat) is satisfied
 
 
+@pytest.mark.parametrize(
+    ("score", "group"),
+    [
+        (10, "promoter"),
+        (9, "promoter"),
+        (8, "passive"),
+        (7, "passive"),
+        (6, "detractor"),
+        (0, "detractor"),
+    ],
+)
+def test_nps_group(score, group):
+    assert rules.nps_group(score) == group
+
+
 def test_fragments_take_a_table_alias():
     assert rules.sql_rules("d") == {
         "completed": "coalesce(d.status, 'completed') NOT IN ('returned', 'cancelled')",
