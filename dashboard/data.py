@@ -7,12 +7,14 @@ objects (the warehouse, the query gateway) live in `cache_resource`, one per pro
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import Concatenate, ParamSpec, TypeVar
 
 import polars as pl
 import streamlit as st
@@ -94,6 +96,53 @@ def _prepare_rollups(root: str, rollback_days: int, data_version: str) -> thread
 
 
 # ----- results keyed by data version --------------------------------------------------------
+# Every query below runs for the signed-in user: the gateway is scoped to their access (row
+# limits, masked personal data, small-group hiding), and the cache key carries that access
+# next to the data version, so one user's results are never served to another with different
+# rights, and a load or rollback refreshes every page. Arguments are small values (filters
+# are frozen dataclasses): their repr is the key, the values themselves are passed unhashed.
+
+
+def _key(wh: Warehouse) -> str:
+    access = state.account().access(min_group=settings().min_group)
+    return f"{wh.data_version()}|{access.key()}"
+
+
+def _gw(root: str, rollback_days: int, key: str) -> QueryGateway:
+    access = Access.from_key(key.split("|", 1)[1])
+    return _gateway(root, rollback_days).scoped(access)
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def by_version(
+    spinner: str | bool = False, *, max_entries: int = 64
+) -> Callable[[Callable[Concatenate[QueryGateway, P], R]], Callable[Concatenate[Warehouse, P], R]]:
+    """Cache `fn(gateway, ...)` under the warehouse's data version and the user's access;
+    the page calls it with the warehouse instead of a gateway."""
+
+    def decorate(
+        fn: Callable[Concatenate[QueryGateway, P], R],
+    ) -> Callable[Concatenate[Warehouse, P], R]:
+        def cached(root: str, rollback_days: int, key: str, arguments: str, _call: tuple) -> R:
+            args, kwargs = _call
+            return fn(_gw(root, rollback_days, key), *args, **kwargs)
+
+        # Streamlit tells cached functions apart by module, qualified name and source.
+        cached.__qualname__ = f"{fn.__qualname__}.cached"
+        cached.__module__ = fn.__module__
+        runner = st.cache_data(show_spinner=spinner, max_entries=max_entries)(cached)
+
+        @functools.wraps(fn)
+        def call(wh: Warehouse, *args: P.args, **kwargs: P.kwargs) -> R:
+            arguments = repr((args, sorted(kwargs.items())))
+            return runner(str(wh.root), wh.rollback_days, _key(wh), arguments, (args, kwargs))
+
+        return call
+
+    return decorate
 
 
 def last_loaded(wh: Warehouse) -> dict[str, datetime | None]:
@@ -118,87 +167,39 @@ def _load_history(
     return history_frame(records).filter(pl.col("action") != "vacuum")
 
 
-# ----- KPIs, trends and drill-downs ----------------------------------------------------------
-# Every query below runs for the signed-in user: the gateway is scoped to their access
-# (row limits, masked personal data), and the cache key carries that access next to the data
-# version, so one user's results are never served to another with different rights.
-
-
-def _key(wh: Warehouse) -> str:
-    access = state.account().access(min_group=settings().min_group)
-    return f"{wh.data_version()}|{access.key()}"
-
-
-def _gw(root: str, rollback_days: int, key: str) -> QueryGateway:
-    access = Access.from_key(key.split("|", 1)[1])
-    return _gateway(root, rollback_days).scoped(access)
-
-
-# Filters are small frozen values: their repr is the cache key, the value itself is passed
-# unhashed (underscore) so Streamlit never pickles it for hashing.
-
-
-def known_values(wh: Warehouse) -> dict[str, list[str]]:
+@by_version(max_entries=16)
+def known_values(gateway: QueryGateway) -> dict[str, list[str]]:
     """Each filter dimension's values present in the data."""
-    return _known_values(str(wh.root), wh.rollback_days, _key(wh))
+    return dimension_values(gateway)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def _known_values(root: str, rollback_days: int, data_version: str) -> dict[str, list[str]]:
-    return dimension_values(_gw(root, rollback_days, data_version))
-
-
-def bounds(wh: Warehouse) -> tuple[date, date] | None:
+@by_version(max_entries=16)
+def bounds(gateway: QueryGateway) -> tuple[date, date] | None:
     """First and last day with data in orders, surveys or tickets (what KPIs are made of)."""
-    return _bounds(str(wh.root), wh.rollback_days, _key(wh))
+    return data_range(gateway, ["orders", "surveys", "tickets"])
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def _bounds(root: str, rollback_days: int, data_version: str) -> tuple[date, date] | None:
-    return data_range(_gw(root, rollback_days, data_version), ["orders", "surveys", "tickets"])
-
-
-def scorecard(wh: Warehouse, filters: Filters, grain: str, period: date | None) -> pl.DataFrame:
-    key = repr(filters)
-    return _scorecard(str(wh.root), wh.rollback_days, _key(wh), key, grain, period, filters)
-
-
-@st.cache_data(show_spinner="Computing the scorecard…", max_entries=64)
-def _scorecard(
-    root: str,
-    rollback_days: int,
-    data_version: str,
-    filters_key: str,
-    grain: str,
-    period: date | None,
-    _filters: Filters,
+@by_version("Computing the scorecard…")
+def scorecard(
+    gateway: QueryGateway, filters: Filters, grain: str, period: date | None
 ) -> pl.DataFrame:
-    return kpis.scorecard(_gw(root, rollback_days, data_version), _filters, grain, period)
+    return kpis.scorecard(gateway, filters, grain, period)
 
 
+@by_version("Computing the trend…")
 def trend(
-    wh: Warehouse, keys: tuple[str, ...], filters: Filters, grain: str, by: str | None
-) -> pl.DataFrame:
-    key = repr(filters)
-    return _trend(str(wh.root), wh.rollback_days, _key(wh), keys, key, grain, by, filters)
-
-
-@st.cache_data(show_spinner="Computing the trend…", max_entries=64)
-def _trend(
-    root: str,
-    rollback_days: int,
-    data_version: str,
+    gateway: QueryGateway,
     keys: tuple[str, ...],
-    filters_key: str,
+    filters: Filters,
     grain: str,
     by: str | None,
-    _filters: Filters,
 ) -> pl.DataFrame:
-    return kpis.trend(_gw(root, rollback_days, data_version), keys, _filters, grain, by=by)
+    return kpis.trend(gateway, keys, filters, grain, by=by)
 
 
+@by_version("Finding the customers…", max_entries=32)
 def kpi_customers(
-    wh: Warehouse,
+    gateway: QueryGateway,
     key: str,
     filters: Filters,
     grain: str,
@@ -206,81 +207,22 @@ def kpi_customers(
     by: str | None,
     group: str | None,
     search: str,
-) -> DrillResult:
-    return _kpi_customers(
-        str(wh.root),
-        wh.rollback_days,
-        _key(wh),
-        key,
-        repr(filters),
-        grain,
-        period,
-        by,
-        group,
-        search,
-        filters,
-    )
-
-
-@st.cache_data(show_spinner="Finding the customers…", max_entries=32)
-def _kpi_customers(
-    root: str,
-    rollback_days: int,
-    data_version: str,
-    key: str,
-    filters_key: str,
-    grain: str,
-    period: date,
-    by: str | None,
-    group: str | None,
-    search: str,
-    _filters: Filters,
 ) -> DrillResult:
     return drill.kpi_customers(
-        _gw(root, rollback_days, data_version),
-        key,
-        _filters,
-        grain,
-        period,
-        by=by,
-        group=group,
-        search=search,
+        gateway, key, filters, grain, period, by=by, group=group, search=search
     )
 
 
+@by_version("Computing cohorts…", max_entries=32)
 def cohort_table(
-    wh: Warehouse, filters: Filters, grain: str, measure: str, by: str | None
+    gateway: QueryGateway, filters: Filters, grain: str, measure: str, by: str | None
 ) -> pl.DataFrame:
-    return _cohort_table(
-        str(wh.root),
-        wh.rollback_days,
-        _key(wh),
-        repr(filters),
-        grain,
-        measure,
-        by,
-        filters,
-    )
+    return cohorts.cohort_table(gateway, filters, grain, measure, by=by)
 
 
-@st.cache_data(show_spinner="Computing cohorts…", max_entries=32)
-def _cohort_table(
-    root: str,
-    rollback_days: int,
-    data_version: str,
-    filters_key: str,
-    grain: str,
-    measure: str,
-    by: str | None,
-    _filters: Filters,
-) -> pl.DataFrame:
-    return cohorts.cohort_table(
-        _gw(root, rollback_days, data_version), _filters, grain, measure, by=by
-    )
-
-
+@by_version("Finding the customers…", max_entries=32)
 def cohort_customers(
-    wh: Warehouse,
+    gateway: QueryGateway,
     filters: Filters,
     grain: str,
     cohort_start: date,
@@ -288,41 +230,8 @@ def cohort_customers(
     by: str | None,
     group: str | None,
 ) -> pl.DataFrame:
-    return _cohort_customers(
-        str(wh.root),
-        wh.rollback_days,
-        _key(wh),
-        repr(filters),
-        grain,
-        cohort_start,
-        period_index,
-        by,
-        group,
-        filters,
-    )
-
-
-@st.cache_data(show_spinner="Finding the customers…", max_entries=32)
-def _cohort_customers(
-    root: str,
-    rollback_days: int,
-    data_version: str,
-    filters_key: str,
-    grain: str,
-    cohort_start: date,
-    period_index: int,
-    by: str | None,
-    group: str | None,
-    _filters: Filters,
-) -> pl.DataFrame:
     return cohorts.cohort_customers(
-        _gw(root, rollback_days, data_version),
-        _filters,
-        grain,
-        cohort_start,
-        period_index,
-        by=by,
-        group=group,
+        gateway, filters, grain, cohort_start, period_index, by=by, group=group
     )
 
 
@@ -355,49 +264,24 @@ def _read_upload(
 
 
 # ----- Customer 360 ---------------------------------------------------------------------------
-# (Imported here to keep this block self-contained; move to the top when convenient.)
 
 
-def customer_search(wh: Warehouse, text: str, limit: int = 50) -> pl.DataFrame:
+@by_version()
+def customer_search(gateway: QueryGateway, text: str, limit: int = 50) -> pl.DataFrame:
     """Customers matching what the reader typed (id prefix, name or e-mail)."""
-    return _customer_search(str(wh.root), wh.rollback_days, _key(wh), text, limit)
+    return customer360.find_customers(gateway, text, limit=limit)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def _customer_search(
-    root: str, rollback_days: int, data_version: str, text: str, limit: int
-) -> pl.DataFrame:
-    return customer360.find_customers(_gw(root, rollback_days, data_version), text, limit=limit)
+@by_version()
+def customer_profile(gateway: QueryGateway, customer_id: str) -> customer360.CustomerProfile | None:
+    return customer360.customer_profile(gateway, customer_id)
 
 
-def customer_profile(wh: Warehouse, customer_id: str) -> customer360.CustomerProfile | None:
-    return _customer_profile(str(wh.root), wh.rollback_days, _key(wh), customer_id)
+@by_version()
+def customer_orders(gateway: QueryGateway, customer_id: str) -> pl.DataFrame:
+    return customer360.customer_orders(gateway, customer_id)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def _customer_profile(
-    root: str, rollback_days: int, data_version: str, customer_id: str
-) -> customer360.CustomerProfile | None:
-    return customer360.customer_profile(_gw(root, rollback_days, data_version), customer_id)
-
-
-def customer_orders(wh: Warehouse, customer_id: str) -> pl.DataFrame:
-    return _customer_orders(str(wh.root), wh.rollback_days, _key(wh), customer_id)
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def _customer_orders(
-    root: str, rollback_days: int, data_version: str, customer_id: str
-) -> pl.DataFrame:
-    return customer360.customer_orders(_gw(root, rollback_days, data_version), customer_id)
-
-
-def customer_timeline(wh: Warehouse, customer_id: str) -> pl.DataFrame:
-    return _customer_timeline(str(wh.root), wh.rollback_days, _key(wh), customer_id)
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def _customer_timeline(
-    root: str, rollback_days: int, data_version: str, customer_id: str
-) -> pl.DataFrame:
-    return customer360.customer_timeline(_gw(root, rollback_days, data_version), customer_id)
+@by_version()
+def customer_timeline(gateway: QueryGateway, customer_id: str) -> pl.DataFrame:
+    return customer360.customer_timeline(gateway, customer_id)
