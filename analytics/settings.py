@@ -74,6 +74,25 @@ SETTINGS: tuple[Setting, ...] = (
         "Viewers see no KPI value computed from fewer customers, responses or tickets than this.",
     ),
     Setting(
+        "clv_margin",
+        "TOUCHPOINT_CLV_MARGIN",
+        "1.0",
+        "Share of revenue counted as customer lifetime value (gross margin, in (0, 1]; 1 counts "
+        "revenue).",
+    ),
+    Setting(
+        "clv_discount",
+        "TOUCHPOINT_CLV_DISCOUNT",
+        "0.10",
+        "Annual discount rate of future value in lifetime value, in [0, 1).",
+    ),
+    Setting(
+        "clv_horizon_days",
+        "TOUCHPOINT_CLV_HORIZON_DAYS",
+        "365",
+        "Days ahead that customer lifetime value counts.",
+    ),
+    Setting(
         "allow_unsecured",
         "TOUCHPOINT_ALLOW_UNSECURED",
         "false",
@@ -93,6 +112,9 @@ class Settings:
     session_minutes: int
     min_group: int
     allow_unsecured: bool
+    clv_margin: float
+    clv_discount: float
+    clv_horizon_days: int
 
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -127,6 +149,20 @@ def load_settings(environ: Mapping[str, str], **overrides: str) -> Settings:
             )
         return value
 
+    def fraction(name: str, *, low_open: bool) -> float:
+        try:
+            value = float(raw[name])
+        except ValueError:
+            value = -1.0
+        ok = (0 < value <= 1) if low_open else (0 <= value < 1)
+        if not ok:
+            bounds = "(0, 1]" if low_open else "[0, 1)"
+            raise ConfigError(
+                f"The setting {by_name[name].env} must be a number in {bounds}. "
+                f"Got {raw[name]!r} instead."
+            )
+        return value
+
     return Settings(
         warehouse=Path(raw["warehouse"]).expanduser(),
         sample_on_empty=flag("sample_on_empty"),
@@ -137,6 +173,9 @@ def load_settings(environ: Mapping[str, str], **overrides: str) -> Settings:
         session_minutes=positive_int("session_minutes"),
         min_group=positive_int("min_group"),
         allow_unsecured=flag("allow_unsecured"),
+        clv_margin=fraction("clv_margin", low_open=True),
+        clv_discount=fraction("clv_discount", low_open=False),
+        clv_horizon_days=positive_int("clv_horizon_days"),
     )
 
 

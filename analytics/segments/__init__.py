@@ -1,0 +1,348 @@
+"""Customer segmentation: RFM segments, behavioural clusters, migration and lifetime value.
+
+The heavy work happens once per data version (`store.refresh`, after loads); the functions
+here read the stored segmentation for one user and one set of filters:
+
+- `segment_customers`: one row per customer with the chosen method's `segment`, scores,
+  features and lifetime value;
+- `segment_summary`: per segment, its size, revenue, lifetime value (with a 95 % interval
+  from the purchase model's parameter uncertainty) and NPS;
+- `segment_migration`: the RFM transition matrix between two quarter ends;
+- `fading_customers`: valuable customers whose P(alive) is falling, by value at risk.
+
+Rows are narrowed to the gateway's access (the stored table is read through the same views
+that narrow every dataset) and to the filters' customer attributes; record filters (sales
+channel, product category) keep the customers with a completed order that has them.
+Membership is as of the segmentation's reference date (the end of the data), whatever the
+filters' date range; migration compares earlier quarter ends. Viewers see no segment, flow
+or list resting on fewer than the minimum of customers (`analytics.disclosure`).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+import numpy as np
+import polars as pl
+
+from analytics import clv, disclosure
+from analytics import definitions as rules
+from analytics.errors import ConfigError
+from analytics.filters import DIMENSIONS, Filters, scoped_rows
+from analytics.segments.migration import MIGRATION_SCHEMA, migration
+from analytics.segments.rfm import PROSPECTS, SEGMENT_ORDER
+from analytics.segments.store import (
+    GRADIENT_PREFIX,
+    Segmentation,
+    ValueSettings,
+    current,
+    fit_from_meta,
+    pending,
+    refresh,
+)
+from analytics.warehouse import QueryGateway
+
+__all__ = [
+    "METHODS",
+    "PROSPECTS",
+    "Segmentation",
+    "ValueSettings",
+    "current",
+    "fading_customers",
+    "pending",
+    "refresh",
+    "segment_customers",
+    "segment_migration",
+    "segment_summary",
+    "visible_customer_ids",
+]
+
+Method = Literal["rfm", "cluster"]
+METHODS: tuple[Method, ...] = ("rfm", "cluster")
+UNCLUSTERED = "(no purchase)"  # the cluster of customers without a completed order
+EVERYONE = Filters()
+
+
+def check_method(method: str) -> Method:
+    if method not in METHODS:
+        raise ConfigError(
+            f"The segment method must be one of {', '.join(METHODS)}. Got {method!r} instead."
+        )
+    return method
+
+
+def _visible_ids(filters: Filters, until: date) -> tuple[str, dict[str, object]]:
+    """SQL of the customer ids this user may see within `filters`' dimensions."""
+    record = [k for k in filters.selections() if DIMENSIONS[k].level == "record"]
+    people = [k for k in filters.selections() if DIMENSIONS[k].level == "customer"]
+    dimensions_only = filters.with_range(None, None)
+    if record:
+        rows, params = scoped_rows("orders", dimensions_only, until=until)
+        completed = rules.completed_sql("o")
+        return f"SELECT o.customer_id FROM ({rows}) o WHERE {completed}", params
+    rows, params = scoped_rows("customers", dimensions_only)
+    sql = f"SELECT customer_id FROM ({rows})"
+    if not people:  # customers known only from their orders count too
+        sql += " UNION SELECT customer_id FROM orders"
+    return sql, params
+
+
+def visible_customer_ids(gateway: QueryGateway, filters: Filters, as_of: date) -> list[str]:
+    """The ids of the customers this user may see within `filters`' dimensions."""
+    ids, params = _visible_ids(filters, as_of)
+    return gateway.query(ids, params)["customer_id"].to_list()
+
+
+def segment_customers(
+    gateway: QueryGateway,
+    segmentation: Segmentation,
+    filters: Filters = EVERYONE,
+    method: str = "rfm",
+) -> pl.DataFrame:
+    """The stored customers this user may see within `filters`, with `segment` set to the
+    RFM segment or the cluster name (`method`). Sorted by customer id."""
+    chosen = check_method(method)
+    ids, params = _visible_ids(filters, segmentation.as_of)
+    params["path"] = str(segmentation.path("customers"))
+    frame = gateway.query(
+        f"SELECT s.* FROM read_parquet($path) s WHERE s.customer_id IN ({ids}) "
+        "ORDER BY s.customer_id",
+        params,
+    )
+    if chosen == "rfm" or "cluster_name" not in frame.columns:
+        segment = pl.col("rfm_segment")
+    else:
+        segment = pl.col("cluster_name").fill_null(UNCLUSTERED)
+    return frame.with_columns(segment=segment)
+
+
+SUMMARY_SCHEMA = pl.Schema(
+    {
+        "segment": pl.String(),
+        "customers": pl.Int64(),
+        "share": pl.Float64(),
+        "revenue": pl.Float64(),
+        "revenue_share": pl.Float64(),
+        "clv": pl.Float64(),
+        "clv_low": pl.Float64(),
+        "clv_high": pl.Float64(),
+        "mean_clv": pl.Float64(),
+        "p_alive": pl.Float64(),
+        "value_at_risk": pl.Float64(),
+        "nps": pl.Float64(),
+        "nps_n": pl.Int64(),
+        "hidden": pl.String(),
+        "nps_hidden": pl.String(),
+    }
+)
+
+_NPS_SQL = """
+SELECT customer_id,
+       count(nps) AS nps_n,
+       count(*) FILTER (WHERE {promoter}) AS promoters,
+       count(*) FILTER (WHERE {detractor}) AS detractors
+FROM surveys
+WHERE customer_id IS NOT NULL AND CAST(responded_at AS DATE) > $since
+  AND CAST(responded_at AS DATE) <= $as_of
+GROUP BY customer_id
+"""
+NPS_DAYS = 365  # the NPS of a segment: its customers' answers in the year to the reference date
+
+
+def segment_summary(
+    gateway: QueryGateway,
+    segmentation: Segmentation,
+    filters: Filters = EVERYONE,
+    method: str = "rfm",
+) -> pl.DataFrame:
+    """One row per segment: customers and their share, revenue to date and its share, the
+    sum of CLV over the horizon with its 95 % interval, mean CLV and P(alive), value at
+    risk, and the NPS of the segment's answers in the last `NPS_DAYS` (with its n).
+    `SUMMARY_SCHEMA`, in the segments' order. For viewers, segments under the minimum of
+    customers are hidden (`hidden`: the reason), and so is an NPS under the minimum of
+    answers (`nps_hidden`), each with one more where a single one would follow from the
+    total."""
+    people = segment_customers(gateway, segmentation, filters, method)
+    as_of = segmentation.as_of
+    answers = gateway.query(
+        _NPS_SQL.format(**rules.sql_rules()),
+        {"since": as_of.replace(year=as_of.year - 1), "as_of": as_of},
+    )
+    people = people.join(answers, on="customer_id", how="left")
+    has_value = "clv" in people.columns
+    value = pl.col("clv") if has_value else pl.lit(None, dtype=pl.Float64)
+    grouped = people.group_by("segment").agg(
+        customers=pl.len(),
+        revenue=pl.col("revenue").sum(),
+        clv=value.sum(),
+        mean_clv=value.mean(),
+        p_alive=(pl.col("p_alive_now") if has_value else pl.lit(None, pl.Float64)).mean(),
+        value_at_risk=(pl.col("value_at_risk") if has_value else pl.lit(None, pl.Float64)).sum(),
+        promoters=pl.col("promoters").sum(),
+        detractors=pl.col("detractors").sum(),
+        nps_n=pl.col("nps_n").sum(),
+    )
+    half = _clv_half_widths(people, segmentation) if has_value else {}
+    total_customers = max(people.height, 1)
+    total_revenue = float(people["revenue"].sum()) or 1.0
+    summary = grouped.with_columns(
+        share=100.0 * pl.col("customers") / total_customers,
+        revenue_share=100.0 * pl.col("revenue") / total_revenue,
+        nps=pl.when(pl.col("nps_n") > 0).then(
+            100.0 * (pl.col("promoters") - pl.col("detractors")) / pl.col("nps_n")
+        ),
+        clv_low=pl.col("clv")
+        - pl.col("segment").replace_strict(half, default=None, return_dtype=pl.Float64),
+        clv_high=pl.col("clv")
+        + pl.col("segment").replace_strict(half, default=None, return_dtype=pl.Float64),
+        unit=pl.lit("customers"),
+        line=pl.lit(0),
+    )
+    summary = disclosure.protect(
+        summary,
+        count="customers",
+        unit="unit",
+        minimum=gateway.access.min_group,
+        lines=[disclosure.Line(("line",))],
+    )
+    summary = disclosure.blank(
+        summary,
+        [c for c in SUMMARY_SCHEMA.names() if c not in ("segment", "hidden", "nps_hidden")],
+    )
+    # NPS rests on its own answers, fewer than the customers: hidden on their count.
+    answers_cells = summary.with_columns(
+        unit=pl.lit("responses"), nps_n=pl.col("nps_n").fill_null(0)
+    ).rename({"hidden": "row_hidden"})
+    answers_cells = disclosure.protect(
+        answers_cells,
+        count="nps_n",
+        unit="unit",
+        minimum=gateway.access.min_group,
+        lines=[disclosure.Line(("line",))],
+        hidden="row_hidden",
+    )
+    summary = disclosure.blank(answers_cells, ["nps", "nps_n"]).rename(
+        {"hidden": "nps_hidden", "row_hidden": "hidden"}
+    )
+    order = _segment_order(summary["segment"].to_list(), segmentation)
+    return (
+        summary.with_columns(
+            pl.col("segment").replace_strict(order, return_dtype=pl.Int64).alias("_o")
+        )
+        .sort("_o")
+        .select(SUMMARY_SCHEMA.names())
+        .cast(SUMMARY_SCHEMA)
+    )
+
+
+def _segment_order(names: list[str], segmentation: Segmentation) -> dict[str, int]:
+    known = list(SEGMENT_ORDER) + [c["name"] for c in segmentation.clusters] + [UNCLUSTERED]
+    ordered = [n for n in known if n in names] + sorted(n for n in names if n not in known)
+    return {name: i for i, name in enumerate(ordered)}
+
+
+def _clv_half_widths(people: pl.DataFrame, segmentation: Segmentation) -> dict[str, float]:
+    """Half-width of the 95 % interval of each segment's CLV sum from the models' parameter
+    uncertainty (delta method on the stored per-customer gradients)."""
+    meta = segmentation.meta
+    if "purchases" not in meta:
+        return {}
+    purchases, spend = fit_from_meta(meta["purchases"]), fit_from_meta(meta["spend"])
+    columns = [c for c in people.columns if c.startswith(GRADIENT_PREFIX)]
+    sums = people.group_by("segment").agg(pl.col(columns).fill_null(0.0).sum())
+    return {
+        row["segment"]: clv.sum_interval(
+            {c.removeprefix(GRADIENT_PREFIX): np.array([row[c]]) for c in columns},
+            purchases,
+            spend,
+        )
+        for row in sums.iter_rows(named=True)
+    }
+
+
+def segment_migration(
+    gateway: QueryGateway,
+    segmentation: Segmentation,
+    before: str,
+    after: str,
+    filters: Filters = EVERYONE,
+) -> pl.DataFrame:
+    """The RFM transition matrix from the end of quarter `before` to the end of `after`
+    (labels like "2025-Q1"), for the customers this user may see within `filters`:
+    `MIGRATION_SCHEMA` plus `hidden`."""
+    quarters = _quarters(gateway, segmentation, filters)
+    labels = set(quarters["quarter"].unique().to_list())
+    for label in (before, after):
+        if label not in labels:
+            known = ", ".join(sorted(labels)) or "none"
+            raise ConfigError(f"There is no quarter {label!r} in the data. Quarters: {known}.")
+    table = migration(quarters, before, after).with_columns(unit=pl.lit("customers"))
+    table = disclosure.protect(
+        table,
+        count="customers",
+        unit="unit",
+        minimum=gateway.access.min_group,
+        lines=[disclosure.Line(("from_segment",)), disclosure.Line(("to_segment",))],
+    )
+    return disclosure.blank(table, ["customers", "share"]).drop("unit")
+
+
+def _quarters(gateway: QueryGateway, segmentation: Segmentation, filters: Filters) -> pl.DataFrame:
+    ids, params = _visible_ids(filters, segmentation.as_of)
+    params["path"] = str(segmentation.path("quarters"))
+    return gateway.query(
+        f"SELECT q.* FROM read_parquet($path) q WHERE q.customer_id IN ({ids})", params
+    )
+
+
+def quarter_labels(gateway: QueryGateway, segmentation: Segmentation) -> list[str]:
+    """The quarters migration can compare, oldest first."""
+    params = {"path": str(segmentation.path("quarters"))}
+    found = gateway.query_derived(
+        "SELECT DISTINCT quarter FROM read_parquet($path) ORDER BY quarter", params
+    )
+    return found["quarter"].to_list()
+
+
+def fading_customers(
+    gateway: QueryGateway,
+    segmentation: Segmentation,
+    filters: Filters = EVERYONE,
+    *,
+    limit: int = 100,
+) -> pl.DataFrame:
+    """ "Who to call this week": customers whose P(alive) fell over the last month, by value
+    at risk (what they would be worth over the horizon if still buying, times the chance
+    they are not). Empty without the purchase model."""
+    people = segment_customers(gateway, segmentation, filters)
+    if "value_at_risk" not in people.columns:
+        return people.head(0)
+    names = gateway.query(
+        "SELECT customer_id, name, country FROM customers WHERE customer_id = ANY($ids)",
+        {"ids": people["customer_id"].to_list()},
+    )
+    fading = people.filter(
+        pl.col("p_alive_before").is_not_null() & (pl.col("p_alive_now") < pl.col("p_alive_before"))
+    ).sort(["value_at_risk", "customer_id"], descending=[True, False])
+    if 0 < fading.height < gateway.access.min_group:
+        return fading.head(0)
+    return (
+        fading.head(limit)
+        .join(names, on="customer_id", how="left")
+        .select(
+            "customer_id",
+            "name",
+            "country",
+            "rfm_segment",
+            "cluster_name",
+            "revenue",
+            "p_alive_before",
+            "p_alive_now",
+            "clv",
+            "value_at_risk",
+        )
+    )
+
+
+__all__ += ["MIGRATION_SCHEMA", "SUMMARY_SCHEMA", "quarter_labels"]

@@ -1,0 +1,144 @@
+"""Segment migration: customers' RFM segments at every quarter end, and how they moved
+between two of them.
+
+`quarter_segments` scores every buyer at each quarter end in one pass (cumulative orders,
+revenue and last order per customer and quarter), so that any two quarters can be compared
+and Customer 360 can show a customer's segment history. `migration` is the transition
+matrix between two quarter ends, with counts and shares of the segment customers came from.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+
+from analytics import definitions as rules
+from analytics.periods import period_end, period_label, period_start, shift
+from analytics.segments.rfm import PROSPECTS, SEGMENT_ORDER, quintile_scores, segment_expression
+from analytics.warehouse import QueryGateway
+
+# Completed orders per customer and quarter, accumulated up to each quarter end from the
+# customer's first quarter on (quiet quarters included).
+_QUARTERS_SQL = """
+WITH cq AS (
+    SELECT customer_id, CAST(date_trunc('quarter', order_date) AS DATE) AS q,
+           count(*) AS n, sum(amount) AS revenue, max(order_date) AS last_order
+    FROM orders
+    WHERE {completed} AND order_date <= $as_of AND customer_id IS NOT NULL
+    GROUP BY ALL
+), ends AS (
+    SELECT CAST(unnest(generate_series($first_q, $last_q, INTERVAL 3 MONTH)) AS DATE) AS q
+), firsts AS (
+    SELECT customer_id, min(q) AS first_q FROM cq GROUP BY customer_id
+), grid AS (
+    SELECT f.customer_id, e.q FROM firsts f JOIN ends e ON e.q >= f.first_q
+)
+SELECT g.customer_id, g.q,
+       sum(coalesce(cq.n, 0)) OVER w AS orders,
+       sum(coalesce(cq.revenue, 0)) OVER w AS revenue,
+       max(cq.last_order) OVER w AS last_order
+FROM grid g LEFT JOIN cq ON cq.customer_id = g.customer_id AND cq.q = g.q
+WINDOW w AS (PARTITION BY g.customer_id ORDER BY g.q ROWS UNBOUNDED PRECEDING)
+"""
+
+QUARTER_SCHEMA = pl.Schema(
+    {
+        "customer_id": pl.String(),
+        "quarter": pl.String(),
+        "quarter_end": pl.Date(),
+        "rfm_segment": pl.String(),
+    }
+)
+
+MIGRATION_SCHEMA = pl.Schema(
+    {
+        "from_segment": pl.String(),
+        "to_segment": pl.String(),
+        "customers": pl.Int64(),
+        "share": pl.Float64(),
+    }
+)
+
+
+def quarter_segments(gateway: QueryGateway, first: date, as_of: date) -> pl.DataFrame:
+    """Every buyer's RFM segment at the end of each quarter from `first`'s to `as_of`'s (the
+    last one ends at `as_of`); `QUARTER_SCHEMA`. Customers appear from the quarter of their
+    first completed order on."""
+    first_q, last_q = period_start(first, "quarter"), period_start(as_of, "quarter")
+    rows = gateway.query(
+        _QUARTERS_SQL.format(**rules.sql_rules()),
+        {"as_of": as_of, "first_q": first_q, "last_q": last_q},
+    )
+    if rows.is_empty():
+        return pl.DataFrame(schema=QUARTER_SCHEMA)
+    ends = {q: min(period_end(q, "quarter"), as_of) for q in rows["q"].unique().to_list()}
+    scored = (
+        rows.with_columns(
+            quarter_end=pl.col("q").replace_strict(ends, return_dtype=pl.Date),
+            quarter=pl.col("q").replace_strict(
+                {q: period_label(q, "quarter") for q in ends}, return_dtype=pl.String
+            ),
+        )
+        .with_columns(
+            recency=(pl.col("quarter_end") - pl.col("last_order")).dt.total_days(),
+            monetary=pl.col("revenue") / pl.col("orders"),
+        )
+        .with_columns(
+            r=quintile_scores(pl.col("recency"), higher_is_better=False).over("q"),
+            f=quintile_scores(pl.col("orders")).over("q"),
+            m=quintile_scores(pl.col("monetary")).over("q"),
+        )
+    )
+    return (
+        scored.select("customer_id", "quarter", "quarter_end", rfm_segment=segment_expression())
+        .cast(QUARTER_SCHEMA)
+        .sort("quarter_end", "customer_id")
+    )
+
+
+def migration(quarters: pl.DataFrame, before: str, after: str) -> pl.DataFrame:
+    """How customers moved from their segment at the end of quarter `before` to the end of
+    `after` (labels such as "2025-Q1"); customers who had not bought by `before` come from
+    `PROSPECTS`. `MIGRATION_SCHEMA`, `share` being the part of the from-segment's customers
+    (in percent), in the segments' order."""
+    then = quarters.filter(pl.col("quarter") == before).select("customer_id", "rfm_segment")
+    now = quarters.filter(pl.col("quarter") == after).select("customer_id", "rfm_segment")
+    moved = now.join(then, on="customer_id", how="left", suffix="_before").select(
+        "customer_id",
+        from_segment=pl.col("rfm_segment_before").fill_null(PROSPECTS),
+        to_segment="rfm_segment",
+    )
+    counts = moved.group_by("from_segment", "to_segment").agg(customers=pl.len())
+    order = {name: i for i, name in enumerate(SEGMENT_ORDER)}
+    return (
+        counts.with_columns(
+            share=100.0 * pl.col("customers") / pl.col("customers").sum().over("from_segment")
+        )
+        .sort(
+            pl.col("from_segment").replace_strict(order, return_dtype=pl.Int64),
+            pl.col("to_segment").replace_strict(order, return_dtype=pl.Int64),
+        )
+        .cast(MIGRATION_SCHEMA)
+    )
+
+
+def flow_customers(
+    quarters: pl.DataFrame, before: str, after: str, origin: str, target: str
+) -> list[str]:
+    """The customers behind one flow of `migration`, by id."""
+    then = quarters.filter(pl.col("quarter") == before).select("customer_id", "rfm_segment")
+    now = quarters.filter((pl.col("quarter") == after) & (pl.col("rfm_segment") == target)).select(
+        "customer_id"
+    )
+    joined = now.join(then, on="customer_id", how="left").with_columns(
+        pl.col("rfm_segment").fill_null(PROSPECTS)
+    )
+    return sorted(joined.filter(pl.col("rfm_segment") == origin)["customer_id"].to_list())
+
+
+def previous_quarter(label: str) -> str:
+    """The label of the quarter before `label` ("2025-Q2" -> "2025-Q1")."""
+    year, quarter = label.split("-Q")
+    start = date(int(year), 3 * int(quarter) - 2, 1)
+    return period_label(shift(start, "quarter", -1), "quarter")

@@ -1,0 +1,464 @@
+"""Segments per data version: built once after a load, stored as derived tables, read by
+every page and command.
+
+`refresh` builds, for the current versions of customers, orders, surveys and tickets, in the
+warehouse's `_segments/` folder:
+
+- `segments-<key>.customers.parquet`: one row per known customer as of the end of the data:
+  RFM measures, scores and segment; cluster (a stable id) and its name; the clustering
+  features; lifetime value (P(alive) now and 30 days earlier, expected purchases over 90,
+  180 and 365 days, CLV over the horizon, value at risk).
+- `segments-<key>.quarters.parquet`: every buyer's RFM segment at each quarter end.
+- `segments-<key>.json` (written last): the reference date, the data versions, the models'
+  parameters (lifetime value fits with their covariance, the holdout check, the clusters'
+  centres, names, silhouettes) and how long the build took.
+
+A segmentation is named by the dataset versions, the value settings and `LAYOUT`, and is
+used only while they are current. Cluster ids are matched to the previous segmentation's
+(Hungarian matching on centres) so that names and colours do not jump after a load. Files
+are written atomically, builds are serialised across processes by a file lock, and the
+latest `KEEP` segmentations stay. Readers narrow rows to the gateway's access.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from analytics import clv
+from analytics.errors import ConfigError
+from analytics.segments import features as feats
+from analytics.segments.clustering import CustomerClusterer, cluster_names, match_clusters
+from analytics.segments.migration import quarter_segments
+from analytics.segments.rfm import rfm_table
+from analytics.warehouse import FULL_ACCESS, QueryGateway, Warehouse
+
+FOLDER = "_segments"
+KEEP = 3
+LAYOUT = 1  # raise with any change to what a segmentation holds
+DATASETS_USED = ("customers", "orders", "surveys", "tickets")
+HORIZONS = (90, 180, 365)
+FADING_DAYS = 30  # P(alive) is compared with its value this many days earlier
+HOLDOUT_SHARE = 0.25  # the last quarter of the purchase history checks the purchase model
+UNIT_DAYS = 7.0
+GRADIENT_PREFIX = "dclv_"  # per-customer CLV gradient columns, for intervals on sums
+
+
+@dataclass(frozen=True)
+class ValueSettings:
+    """How lifetime value is counted: margin on revenue, annual discount rate, horizon."""
+
+    margin: float = 1.0
+    annual_discount: float = 0.10
+    horizon_days: int = 365
+
+    def __post_init__(self) -> None:
+        if not 0 < self.margin <= 1:
+            raise ConfigError(f"The margin must be in (0, 1]. Got {self.margin!r} instead.")
+        if not 0 <= self.annual_discount < 1:
+            raise ConfigError(
+                f"The annual discount rate must be in [0, 1). Got {self.annual_discount!r} instead."
+            )
+        if self.horizon_days < 1:
+            raise ConfigError(
+                f"The horizon must be at least 1 day. Got {self.horizon_days!r} instead."
+            )
+
+    def key(self) -> str:
+        return f"m{self.margin:g}-d{self.annual_discount:g}-h{self.horizon_days}"
+
+
+@dataclass(frozen=True)
+class Segmentation:
+    """One stored segmentation: where its files are and what its meta file says."""
+
+    folder: Path
+    key: str
+    meta: dict[str, Any]
+
+    @property
+    def as_of(self) -> date:
+        return date.fromisoformat(self.meta["as_of"])
+
+    def path(self, part: str) -> Path:
+        return self.folder / f"segments-{self.key}.{part}.parquet"
+
+    @property
+    def clusters(self) -> list[dict[str, Any]]:
+        return list(self.meta.get("clusters", {}).get("table", []))
+
+
+def _versions(
+    warehouse: Warehouse, value: ValueSettings
+) -> tuple[str, dict[str, int | None]] | None:
+    versions = {name: warehouse.version(name) for name in DATASETS_USED}
+    if versions["orders"] is None:
+        return None
+    named = "-".join(f"{n}{'none' if v is None else v}" for n, v in versions.items())
+    return f"{named}-{value.key()}-s{LAYOUT}", versions
+
+
+def current(warehouse: Warehouse, value: ValueSettings = ValueSettings()) -> Segmentation | None:
+    """The segmentation of the current data, or None when it is not built (yet)."""
+    named = _versions(warehouse, value)
+    if named is None:
+        return None
+    folder = warehouse.root / FOLDER
+    try:
+        meta = json.loads((folder / f"segments-{named[0]}.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return Segmentation(folder, named[0], meta)
+
+
+def pending(warehouse: Warehouse, value: ValueSettings = ValueSettings()) -> bool:
+    """Whether the current data has orders but no segmentation yet."""
+    return _versions(warehouse, value) is not None and current(warehouse, value) is None
+
+
+def refresh(
+    warehouse: Warehouse,
+    gateway: QueryGateway | None = None,
+    *,
+    value: ValueSettings = ValueSettings(),
+) -> float | None:
+    """Build the segmentation of the current data if it is missing; seconds taken, or None
+    when there was nothing to build. Safe to call from several processes at once."""
+    folder = warehouse.root / FOLDER
+    folder.mkdir(exist_ok=True)
+    base = (gateway or QueryGateway(warehouse, threads=2)).scoped(FULL_ACCESS)
+    with _build_lock(folder):
+        named = _versions(warehouse, value)
+        if named is None or (folder / f"segments-{named[0]}.json").exists():
+            return None
+        key, versions = named
+        started = time.perf_counter()
+        previous = _latest(folder)
+        _build(base.at_versions(versions), folder, key, versions, value, previous)
+        _prune(folder)
+        return time.perf_counter() - started
+
+
+@contextlib.contextmanager
+def _build_lock(folder: Path) -> Iterator[None]:
+    with open(folder / ".build.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _latest(folder: Path) -> dict[str, Any] | None:
+    metas = sorted(folder.glob("segments-*.json"), key=lambda p: p.stat().st_mtime)
+    for path in reversed(metas):
+        with contextlib.suppress(OSError, ValueError):
+            return dict(json.loads(path.read_text()))
+    return None
+
+
+def _prune(folder: Path) -> None:
+    metas = sorted(folder.glob("segments-*.json"), key=lambda p: p.stat().st_mtime)
+    for meta in metas[:-KEEP]:
+        stem = meta.name.removesuffix(".json")
+        for path in folder.glob(f"{stem}.*"):
+            path.unlink(missing_ok=True)
+
+
+def _write(frame: pl.DataFrame, target: Path) -> None:
+    partial = target.with_name(f".{target.stem}.{os.getpid()}.parquet")
+    frame.write_parquet(partial)
+    os.replace(partial, target)
+
+
+# ----- building -------------------------------------------------------------------------------
+
+
+def _build(
+    gateway: QueryGateway,
+    folder: Path,
+    key: str,
+    versions: dict[str, int | None],
+    value: ValueSettings,
+    previous: dict[str, Any] | None,
+) -> None:
+    started = time.perf_counter()
+    first, as_of = gateway.query(
+        "SELECT CAST(min(order_date) AS DATE) AS lo, CAST(max(order_date) AS DATE) AS hi "
+        "FROM orders"
+    ).row(0)
+    table, meta = segment_frame(gateway, as_of, value=value, previous=previous)
+    meta["versions"] = versions
+    _write(table, folder / f"segments-{key}.customers.parquet")
+    _write(quarter_segments(gateway, first, as_of), folder / f"segments-{key}.quarters.parquet")
+    meta["seconds"] = round(time.perf_counter() - started, 2)
+    partial = folder / f".segments-{key}.{os.getpid()}.json"
+    partial.write_text(json.dumps(meta, default=str))
+    os.replace(partial, folder / f"segments-{key}.json")  # written last: marks it complete
+
+
+def segment_frame(
+    gateway: QueryGateway,
+    as_of: date,
+    *,
+    value: ValueSettings = ValueSettings(),
+    method: str = "kmeans",
+    k: int | None = None,
+    previous: dict[str, Any] | None = None,
+) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """Every known customer's RFM segment, cluster and lifetime value as of `as_of` (the
+    stored table's columns), and what the models learned. Read through `gateway` as it is:
+    pass an unrestricted one, since segments mean the same for every user."""
+    meta: dict[str, Any] = {
+        "as_of": as_of.isoformat(),
+        "value": {
+            "margin": value.margin,
+            "annual_discount": value.annual_discount,
+            "horizon_days": value.horizon_days,
+        },
+    }
+    facts = feats.customer_facts(gateway, as_of)
+    table = rfm_table(facts, as_of)
+    try:
+        table, model_meta = _with_models(gateway, facts, table, as_of, value, previous, method, k)
+        meta |= model_meta
+    except ConfigError as exc:  # too little data for the models: RFM still stands
+        meta["models_skipped"] = str(exc)
+    return table, meta
+
+
+def _with_models(
+    gateway: QueryGateway,
+    facts: pl.DataFrame,
+    table: pl.DataFrame,
+    as_of: date,
+    value: ValueSettings,
+    previous: dict[str, Any] | None,
+    method: str,
+    k: int | None,
+) -> tuple[pl.DataFrame, dict[str, Any]]:
+    summary = feats.purchase_summary(facts, as_of, UNIT_DAYS)
+    purchases = clv.fit_bgnbd(summary)
+    spend = clv.fit_gamma_gamma(summary)
+    values = _values(gateway, summary, purchases, spend, as_of, value)
+    features = feats.clustering_features(facts, as_of, purchases, spend)
+    clusterer = CustomerClusterer(method=method, n_clusters=k).fit(feats.feature_matrix(features))
+    clusters, cluster_meta = _clusters(clusterer, features, previous)
+    joined = (
+        table.join(values, on="customer_id", how="left")
+        .join(clusters, on="customer_id", how="left")
+        .join(
+            features.select(
+                "customer_id",
+                *[pl.col(f.name).alias(f"feature_{f.name}") for f in feats.FEATURES],
+            ),
+            on="customer_id",
+            how="left",
+        )
+    )
+    meta = {
+        "purchases": _fit_meta(purchases),
+        "spend": _fit_meta(spend),
+        "holdout": holdout_check(gateway, facts, as_of),
+        "clusters": cluster_meta,
+    }
+    return joined, meta
+
+
+def fit_from_meta(meta: dict[str, Any]) -> clv.Fit:
+    """A stored fit (`_fit_meta`) as a `clv.Fit` again."""
+    params = meta["params"]
+    return clv.Fit(
+        tuple(params),
+        tuple(float(v) for v in params.values()),
+        np.array(meta["log_covariance"], dtype=float),
+        float(meta["log_likelihood"]),
+        int(meta["n"]),
+        bool(meta["converged"]),
+    )
+
+
+def _fit_meta(fit: clv.Fit) -> dict[str, Any]:
+    return {
+        "params": fit.as_dict(),
+        "standard_errors": fit.standard_errors(),
+        "log_covariance": fit.log_covariance.tolist(),
+        "log_likelihood": fit.log_likelihood,
+        "n": fit.n,
+        "converged": fit.converged,
+    }
+
+
+def _values(
+    gateway: QueryGateway,
+    summary: pl.DataFrame,
+    purchases: clv.Fit,
+    spend: clv.Fit,
+    as_of: date,
+    value: ValueSettings,
+) -> pl.DataFrame:
+    x = summary["frequency"].to_numpy().astype(float)
+    t_x, T = summary["recency"].to_numpy(), summary["T"].to_numpy()
+    columns: dict[str, Any] = {
+        "customer_id": summary["customer_id"],
+        "p_alive_now": clv.p_alive(purchases, x, t_x, T),
+    }
+    for days in HORIZONS:
+        columns[f"purchases_{days}d"] = clv.expected_purchases(
+            purchases, days / UNIT_DAYS, x, t_x, T
+        )
+
+    def worth(given_alive: bool) -> np.ndarray:
+        return clv.customer_value(
+            purchases,
+            spend,
+            summary,
+            horizon_days=value.horizon_days,
+            margin=value.margin,
+            annual_discount=value.annual_discount,
+            unit_days=UNIT_DAYS,
+            given_alive=given_alive,
+        )
+
+    columns["clv"] = worth(False)
+    if_alive = worth(True)
+    gradients = clv.value_gradient(
+        purchases,
+        spend,
+        summary,
+        horizon_days=value.horizon_days,
+        margin=value.margin,
+        annual_discount=value.annual_discount,
+        unit_days=UNIT_DAYS,
+    )
+    columns |= {f"{GRADIENT_PREFIX}{name}": g for name, g in gradients.items()}
+    columns["value_at_risk"] = if_alive * (1.0 - columns["p_alive_now"])
+    frame = pl.DataFrame(columns)
+    # P(alive) a month earlier, from the purchases known then: falling means fading.
+    earlier = as_of - timedelta(days=FADING_DAYS)
+    before = feats.purchase_summary(feats.customer_facts(gateway, earlier), earlier, UNIT_DAYS)
+    xb = before["frequency"].to_numpy().astype(float)
+    then = before.select("customer_id").with_columns(
+        p_alive_before=pl.Series(
+            clv.p_alive(purchases, xb, before["recency"].to_numpy(), before["T"].to_numpy())
+        )
+    )
+    return frame.join(then, on="customer_id", how="left")
+
+
+def holdout_check(
+    gateway: QueryGateway,
+    facts: pl.DataFrame,
+    as_of: date,
+    calibration_end: date | None = None,
+) -> dict[str, Any]:
+    """Fit on the history up to `calibration_end` (default: the last `HOLDOUT_SHARE` of the
+    purchase history is held out), predict the repeat purchases after it up to `as_of`, and
+    compare with what happened, per number of calibration repeat purchases (0-6, 7+)."""
+    if calibration_end is None:
+        first = facts["first_order"].min()
+        assert isinstance(first, date)
+        span = (as_of - first).days
+        calibration_end = as_of - timedelta(days=int(span * HOLDOUT_SHARE))
+    before = feats.customer_facts(gateway, calibration_end)
+    summary = feats.purchase_summary(before, calibration_end, UNIT_DAYS)
+    fit = clv.fit_bgnbd(summary)
+    holdout_weeks = (as_of - calibration_end).days / UNIT_DAYS
+    x = summary["frequency"].to_numpy().astype(float)
+    predicted = clv.expected_purchases(
+        fit, holdout_weeks, x, summary["recency"].to_numpy(), summary["T"].to_numpy()
+    )
+    after = facts.select("customer_id", "purchase_days").join(
+        summary.select("customer_id", "frequency"), on="customer_id", how="inner"
+    )
+    comparison = (
+        summary.select("customer_id", "frequency")
+        .with_columns(predicted=pl.Series(predicted))
+        .join(after.select("customer_id", "purchase_days"), on="customer_id", how="left")
+        .with_columns(
+            actual=pl.col("purchase_days") - pl.col("frequency") - 1,
+            bucket=pl.col("frequency").clip(upper_bound=7),
+        )
+        .group_by("bucket")
+        .agg(
+            customers=pl.len(),
+            predicted=pl.col("predicted").mean(),
+            actual=pl.col("actual").mean(),
+        )
+        .sort("bucket")
+    )
+    return {
+        "calibration_end": calibration_end.isoformat(),
+        "holdout_days": (as_of - calibration_end).days,
+        "params": fit.as_dict(),
+        "predicted_total": float(predicted.sum()),
+        "actual_total": int(
+            comparison.select((pl.col("actual") * pl.col("customers")).sum()).item()
+        ),
+        "by_calibration_purchases": comparison.to_dicts(),
+    }
+
+
+def _clusters(
+    clusterer: CustomerClusterer, features: pl.DataFrame, previous: dict[str, Any] | None
+) -> tuple[pl.DataFrame, dict[str, Any]]:
+    centres = clusterer.scaler_.inverse_transform(clusterer.cluster_centers_)
+    known = (previous or {}).get("clusters", {}).get("table", [])
+    names = [f.name for f in feats.FEATURES]
+    earlier = (
+        np.array([[c["centre"][n] for n in names] for c in known])
+        if known
+        else np.empty((0, len(names)))
+    )
+    ids_of = [c["id"] for c in known]
+    if known:
+        # Compare in the new scaling, so every feature weighs as it does in the clustering.
+        scaled_before = clusterer.scaler_.transform(earlier)
+        matched = match_clusters(scaled_before, clusterer.cluster_centers_)
+        stable = {
+            k: ids_of[j] if j < len(ids_of) else max(ids_of) + 1 + j - len(ids_of)
+            for k, j in matched.items()
+        }
+    else:
+        stable = {k: k for k in range(clusterer.n_clusters_)}
+    profiles = [dict(zip(names, row, strict=True)) for row in clusterer.cluster_centers_]
+    titles = cluster_names(profiles)
+    labels = np.array([stable[k] for k in clusterer.labels_])
+    revenue = features["revenue"].to_numpy()
+    table = []
+    for k in range(clusterer.n_clusters_):
+        members = clusterer.labels_ == k
+        table.append(
+            {
+                "id": stable[k],
+                "name": titles[k],
+                "customers": int(members.sum()),
+                "revenue_share": float(revenue[members].sum() / max(revenue.sum(), 1e-9)),
+                "centre": dict(zip(names, centres[k].tolist(), strict=True)),
+                "profile": profiles[k],
+            }
+        )
+    table.sort(key=lambda c: c["id"])
+    frame = features.select("customer_id").with_columns(
+        cluster=pl.Series(labels, dtype=pl.Int64),
+        cluster_name=pl.Series([titles[k] for k in clusterer.labels_], dtype=pl.String),
+    )
+    meta = {
+        "method": clusterer.method,
+        "k": clusterer.n_clusters_,
+        "silhouette": {str(k): v for k, v in clusterer.silhouette_.items()},
+        "features": names,
+        "table": table,
+    }
+    return frame, meta
