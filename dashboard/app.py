@@ -39,7 +39,7 @@ def run() -> None:
     state.set_account(account)
     warehouse = data.warehouse(config)
     sample.load_sample_if_empty(config, warehouse)
-    data.prepare_rollups(warehouse)
+    data.prepare_derived(warehouse)
 
     def page(path: str, title: str, icon: str, url: str, **kwargs: bool) -> st.Page:
         return st.Page(path, title=title, icon=f":material/{icon}:", url_path=url, **kwargs)

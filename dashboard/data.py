@@ -19,7 +19,7 @@ from typing import Concatenate, ParamSpec, TypeVar
 import polars as pl
 import streamlit as st
 
-from analytics import cohorts, customer360, drill, kpis, rollups
+from analytics import cohorts, customer360, derived, drill, kpis, segments
 from analytics.bootstrap import ensure_sample_loaded
 from analytics.drill import DrillResult
 from analytics.filters import Filters, data_range, dimension_values
@@ -66,29 +66,44 @@ def load_sample(
         return ensure_sample_loaded(wh, SAMPLE_DIR, user=config.user, progress=progress)
 
 
-def refresh_rollups(wh: Warehouse) -> None:
+def refresh_derived(wh: Warehouse) -> None:
     """Build the KPI rollups of the current data now (after a load or rollback here); the
-    parts only record-dimension filters need follow in the background (`prepare_rollups`)."""
-    rollups.refresh(wh, _gateway(str(wh.root), wh.rollback_days), records=False)
+    rest (record-dimension parts, the segmentation) follows in the background
+    (`prepare_derived`)."""
+    derived.refresh_base(wh, _gateway(str(wh.root), wh.rollback_days))
 
 
-def prepare_rollups(wh: Warehouse) -> None:
-    """Build missing KPI rollups in the background, once per data version and process: the
-    record-dimension parts, and everything for data loaded from the command line or another
-    dashboard process. Until they are there, the KPIs read the rows (the same numbers, more
-    slowly)."""
-    _prepare_rollups(str(wh.root), wh.rollback_days, wh.data_version())
+def prepare_derived(wh: Warehouse) -> None:
+    """Build missing derived tables in the background, once per data version and process:
+    the rollups' record-dimension parts and the segmentation, and everything for data loaded
+    from the command line or another dashboard process. Until the rollups are there, the
+    KPIs read the rows (the same numbers, more slowly); until the segmentation is, the
+    Segments page says it is being built."""
+    _prepare_derived(str(wh.root), wh.rollback_days, wh.data_version(), value_settings())
+
+
+def value_settings() -> segments.ValueSettings:
+    return derived.value_settings(settings())
+
+
+def derived_pending(wh: Warehouse) -> bool:
+    """Whether a background build for the current data is still running or to come."""
+    thread = _prepare_derived(str(wh.root), wh.rollback_days, wh.data_version(), value_settings())
+    return thread is not None and thread.is_alive()
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
-def _prepare_rollups(root: str, rollback_days: int, data_version: str) -> threading.Thread | None:
+def _prepare_derived(
+    root: str, rollback_days: int, data_version: str, value: segments.ValueSettings
+) -> threading.Thread | None:
     wh = _warehouse(root, rollback_days)
-    if not rollups.pending(wh):
+    if not derived.pending(wh, value):
         return None
     thread = threading.Thread(
-        target=rollups.refresh,
+        target=derived.refresh_rest,
         args=(wh, _gateway(root, rollback_days)),
-        name="touchpoint-rollups",
+        kwargs={"value": value},
+        name="touchpoint-derived",
         daemon=True,
     )
     thread.start()

@@ -255,7 +255,7 @@ def _confirm_load(plan: LoadPlan) -> None:
         st.error(fmt.plain_text(result.message))
         return
     bar.progress(1.0, "Summarising for the dashboards")
-    data.refresh_rollups(wh)
+    data.refresh_derived(wh)
     _close_load_dialog()
     st.session_state.setdefault(OUTCOMES, {})[plan.key] = (
         f"{result.message} The Overview and every other page now show it."

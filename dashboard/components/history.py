@@ -123,7 +123,7 @@ def _confirm_rollback(dataset_name: str, version: int, label: str, user: str) ->
         st.error(fmt.plain_text(str(exc)))
         return
     with st.spinner("Summarising for the dashboards…"):
-        data.refresh_rollups(wh)
+        data.refresh_derived(wh)
     _close_rollback_dialog()
     st.session_state[ROLLBACK_OUTCOME] = (
         f"{dataset_name} is back to the data of version {version} (committed as version "

@@ -1,0 +1,56 @@
+"""Derived tables per data version, in one place: the KPI rollups and the segmentation.
+
+Loads and rollbacks call `refresh` (the command line, the sample load) or `refresh_base` then
+`refresh_rest` in the background (the dashboard, so a page never waits for clustering);
+`pending` says whether anything is still to build for the current data.
+"""
+
+from __future__ import annotations
+
+from analytics import rollups, segments
+from analytics.settings import Settings
+from analytics.warehouse import QueryGateway, Warehouse
+
+DEFAULT_VALUE = segments.ValueSettings()
+
+
+def value_settings(settings: Settings) -> segments.ValueSettings:
+    """How lifetime value is counted, from the settings table."""
+    return segments.ValueSettings(
+        margin=settings.clv_margin,
+        annual_discount=settings.clv_discount,
+        horizon_days=settings.clv_horizon_days,
+    )
+
+
+def refresh_base(warehouse: Warehouse, gateway: QueryGateway | None = None) -> dict[str, float]:
+    """What every KPI question needs, built now: the families' rollups. Seconds per part."""
+    return rollups.refresh(warehouse, gateway, records=False)
+
+
+def refresh_rest(
+    warehouse: Warehouse,
+    gateway: QueryGateway | None = None,
+    *,
+    value: segments.ValueSettings = DEFAULT_VALUE,
+) -> dict[str, float]:
+    """The rest: the rollups' record-dimension parts and the segmentation."""
+    built = rollups.refresh(warehouse, gateway)
+    took = segments.refresh(warehouse, gateway, value=value)
+    if took is not None:
+        built["segments"] = took
+    return built
+
+
+def refresh(
+    warehouse: Warehouse,
+    gateway: QueryGateway | None = None,
+    *,
+    value: segments.ValueSettings = DEFAULT_VALUE,
+) -> dict[str, float]:
+    """Everything missing for the current data; seconds taken per part built."""
+    return refresh_base(warehouse, gateway) | refresh_rest(warehouse, gateway, value=value)
+
+
+def pending(warehouse: Warehouse, value: segments.ValueSettings = DEFAULT_VALUE) -> bool:
+    return rollups.pending(warehouse) or segments.pending(warehouse, value)
