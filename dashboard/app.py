@@ -48,6 +48,7 @@ def run() -> None:
         page("views/overview.py", "Overview", "dashboard", "overview", default=True),
         page("views/kpis.py", "KPIs", "monitoring", "kpis"),
         page("views/retention.py", "Retention", "event_repeat", "retention"),
+        page("views/segments.py", "Segments", "group_work", "segments"),
         page("views/customer.py", "Customer 360", "person", "customer"),
     ]
     sections = {"Explore": explore}

@@ -300,3 +300,107 @@ def customer_orders(gateway: QueryGateway, customer_id: str) -> pl.DataFrame:
 @by_version()
 def customer_timeline(gateway: QueryGateway, customer_id: str) -> pl.DataFrame:
     return customer360.customer_timeline(gateway, customer_id)
+
+
+# ----- segments ------------------------------------------------------------------------------
+# The segmentation is read from the derived tables of the current data (built in the
+# background after a load); each function below reads it for the signed-in user.
+
+
+def segmentation(wh: Warehouse) -> segments.Segmentation | None:
+    """The stored segmentation of the current data, or None while it is being built."""
+    return segments.current(wh, value_settings())
+
+
+def _stored(gateway: QueryGateway, value: segments.ValueSettings) -> segments.Segmentation:
+    found = segments.current(gateway.warehouse, value)
+    if found is None:
+        raise segments.NotBuilt("The segmentation of the current data is still being built.")
+    return found
+
+
+@by_version("Reading the segments…")
+def segment_summary(
+    gateway: QueryGateway, value: segments.ValueSettings, filters: Filters, method: str
+) -> pl.DataFrame:
+    return segments.segment_summary(gateway, _stored(gateway, value), filters, method)
+
+
+@by_version()
+def segment_trend(
+    gateway: QueryGateway, value: segments.ValueSettings, filters: Filters
+) -> pl.DataFrame:
+    return segments.segment_trend(gateway, _stored(gateway, value), filters)
+
+
+@by_version("Finding the customers…", max_entries=32)
+def segment_members(
+    gateway: QueryGateway,
+    value: segments.ValueSettings,
+    segment: str,
+    filters: Filters,
+    method: str,
+) -> pl.DataFrame:
+    return segments.members(gateway, _stored(gateway, value), segment, filters, method)
+
+
+@by_version()
+def quarter_labels(gateway: QueryGateway, value: segments.ValueSettings) -> list[str]:
+    return segments.quarter_labels(gateway, _stored(gateway, value))
+
+
+@by_version("Comparing quarters…")
+def segment_migration(
+    gateway: QueryGateway,
+    value: segments.ValueSettings,
+    before: str,
+    after: str,
+    filters: Filters,
+) -> pl.DataFrame:
+    return segments.segment_migration(gateway, _stored(gateway, value), before, after, filters)
+
+
+@by_version("Finding the customers…", max_entries=32)
+def flow_members(
+    gateway: QueryGateway,
+    value: segments.ValueSettings,
+    before: str,
+    after: str,
+    origin: str,
+    target: str,
+    filters: Filters,
+) -> pl.DataFrame:
+    return segments.flow_members(
+        gateway, _stored(gateway, value), before, after, origin, target, filters
+    )
+
+
+@by_version()
+def rfm_grid(
+    gateway: QueryGateway, value: segments.ValueSettings, filters: Filters
+) -> pl.DataFrame:
+    return segments.rfm_grid(gateway, _stored(gateway, value), filters)
+
+
+@by_version("Projecting the customers…")
+def segment_projection(
+    gateway: QueryGateway, value: segments.ValueSettings, filters: Filters
+) -> pl.DataFrame:
+    return segments.projection(gateway, _stored(gateway, value), filters)
+
+
+@by_version()
+def fading_customers(
+    gateway: QueryGateway, value: segments.ValueSettings, filters: Filters
+) -> pl.DataFrame:
+    return segments.fading_customers(gateway, _stored(gateway, value), filters)
+
+
+@by_version()
+def customer_segments(
+    gateway: QueryGateway, value: segments.ValueSettings, customer_id: str
+) -> tuple[dict[str, object] | None, pl.DataFrame]:
+    found = segments.current(gateway.warehouse, value)
+    if found is None:
+        return None, pl.DataFrame(schema={"quarter": pl.String(), "rfm_segment": pl.String()})
+    return segments.customer_segments(gateway, found, customer_id)

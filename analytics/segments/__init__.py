@@ -25,12 +25,15 @@ from typing import Literal
 
 import numpy as np
 import polars as pl
+from sklearn.decomposition import PCA
+from sklearn.preprocessing import StandardScaler
 
 from analytics import clv, disclosure
 from analytics import definitions as rules
 from analytics.errors import ConfigError
 from analytics.filters import DIMENSIONS, Filters, scoped_rows
 from analytics.segments.migration import MIGRATION_SCHEMA, migration
+from analytics.segments.migration import flow_customers as migration_flow_ids
 from analytics.segments.rfm import PROSPECTS, SEGMENT_ORDER
 from analytics.segments.store import (
     GRADIENT_PREFIX,
@@ -175,10 +178,12 @@ def segment_summary(
     grouped = people.group_by("segment").agg(
         customers=pl.len(),
         revenue=pl.col("revenue").sum(),
-        clv=value.sum(),
+        clv=pl.when(value.count() > 0).then(value.sum()),
         mean_clv=value.mean(),
         p_alive=(pl.col("p_alive_now") if has_value else pl.lit(None, pl.Float64)).mean(),
-        value_at_risk=(pl.col("value_at_risk") if has_value else pl.lit(None, pl.Float64)).sum(),
+        value_at_risk=pl.when(value.count() > 0).then(
+            (pl.col("value_at_risk") if has_value else pl.lit(None, pl.Float64)).sum()
+        ),
         promoters=pl.col("promoters").sum(),
         detractors=pl.col("detractors").sum(),
         nps_n=pl.col("nps_n").sum(),
@@ -237,8 +242,9 @@ def segment_summary(
 
 
 def _segment_order(names: list[str], segmentation: Segmentation) -> dict[str, int]:
-    known = list(SEGMENT_ORDER) + [c["name"] for c in segmentation.clusters] + [UNCLUSTERED]
-    ordered = [n for n in known if n in names] + sorted(n for n in names if n not in known)
+    known = [*SEGMENT_ORDER, *(c["name"] for c in segmentation.clusters), UNCLUSTERED]
+    ordered = [n for n in dict.fromkeys(known) if n in names]
+    ordered += sorted(n for n in names if n not in known)
     return {name: i for i, name in enumerate(ordered)}
 
 
@@ -346,3 +352,215 @@ def fading_customers(
 
 
 __all__ += ["MIGRATION_SCHEMA", "SUMMARY_SCHEMA", "quarter_labels"]
+
+
+GRID_SCHEMA = pl.Schema(
+    {"r": pl.Int8(), "f": pl.Int8(), "customers": pl.Int64(), "hidden": pl.String()}
+)
+
+
+def rfm_grid(
+    gateway: QueryGateway, segmentation: Segmentation, filters: Filters = EVERYONE
+) -> pl.DataFrame:
+    """Buyers per R and F score (the RFM grid), every one of the 25 cells present; cells
+    under the minimum hidden for viewers, with their row and column protected."""
+    people = segment_customers(gateway, segmentation, filters).filter(pl.col("r").is_not_null())
+    counts = people.group_by("r", "f").agg(customers=pl.len())
+    cells = pl.DataFrame(
+        [(r, f) for r in range(5, 0, -1) for f in range(1, 6)],
+        schema={"r": pl.Int8, "f": pl.Int8},
+        orient="row",
+    ).join(counts, on=["r", "f"], how="left")
+    cells = cells.with_columns(pl.col("customers").fill_null(0), unit=pl.lit("customers"))
+    cells = disclosure.protect(
+        cells,
+        count="customers",
+        unit="unit",
+        minimum=gateway.access.min_group,
+        lines=[disclosure.Line(("r",)), disclosure.Line(("f",))],
+    )
+    return disclosure.blank(cells, ["customers"]).select(GRID_SCHEMA.names()).cast(GRID_SCHEMA)
+
+
+def members(
+    gateway: QueryGateway,
+    segmentation: Segmentation,
+    segment: str,
+    filters: Filters = EVERYONE,
+    method: str = "rfm",
+    *,
+    limit: int = 5_000,
+) -> pl.DataFrame:
+    """The customers of one segment, highest CLV (then revenue) first, with their names
+    (masked for viewers) and what the segment page shows of them. Empty for a viewer when
+    the segment has fewer customers than the minimum."""
+    people = segment_customers(gateway, segmentation, filters, method).filter(
+        pl.col("segment") == segment
+    )
+    if 0 < people.height < gateway.access.min_group:
+        return people.head(0)
+    names = gateway.query(
+        "SELECT customer_id, name, country, plan FROM customers WHERE customer_id = ANY($ids)",
+        {"ids": people["customer_id"].to_list()},
+    )
+    value = "clv" if "clv" in people.columns else "revenue"
+    ordered = people.sort(
+        [value, "revenue", "customer_id"], descending=[True, True, False], nulls_last=True
+    )
+    keep = [
+        c
+        for c in (
+            "customer_id",
+            "segment",
+            "rfm_segment",
+            "cluster_name",
+            "recency_days",
+            "frequency",
+            "monetary",
+            "revenue",
+            "p_alive_now",
+            "clv",
+            "value_at_risk",
+        )
+        if c in ordered.columns
+    ]
+    joined = ordered.head(limit).select(keep).join(names, on="customer_id", how="left")
+    front = ["customer_id", "name", "country", "plan"]
+    return joined.select(front + [c for c in joined.columns if c not in front])
+
+
+def projection(
+    gateway: QueryGateway,
+    segmentation: Segmentation,
+    filters: Filters = EVERYONE,
+    *,
+    sample: int = 20_000,
+    seed: int = 0,
+) -> pl.DataFrame:
+    """The buyers' clustering features projected on their first two principal components
+    (`x`, `y`), with `segment` (cluster name) and `rfm_segment`; a seeded sample of at most
+    `sample` customers. Empty without clusters."""
+    people = segment_customers(gateway, segmentation, filters, "cluster")
+    columns = [c for c in people.columns if c.startswith("feature_")]
+    buyers = people.filter(pl.col("cluster").is_not_null()) if columns else people.head(0)
+    if buyers.height < 3:
+        return pl.DataFrame(
+            schema={
+                "customer_id": pl.String,
+                "x": pl.Float64,
+                "y": pl.Float64,
+                "segment": pl.String,
+            }
+        )
+    if buyers.height > sample:
+        buyers = buyers.sample(sample, seed=seed).sort("customer_id")
+    matrix = StandardScaler().fit_transform(buyers.select(columns).to_numpy())
+    points = PCA(n_components=2, random_state=seed).fit_transform(matrix)
+    return buyers.select("customer_id", "segment", "rfm_segment").with_columns(
+        x=pl.Series(points[:, 0]), y=pl.Series(points[:, 1])
+    )
+
+
+__all__ += ["GRID_SCHEMA", "members", "projection", "rfm_grid"]
+
+
+def segment_trend(
+    gateway: QueryGateway, segmentation: Segmentation, filters: Filters = EVERYONE
+) -> pl.DataFrame:
+    """Buyers per RFM segment at each quarter end (`segment`, `quarter`, `customers`,
+    `hidden`), oldest first; counts under the minimum hidden for viewers, with each
+    quarter's segments protected as a line."""
+    quarters = _quarters(gateway, segmentation, filters)
+    counts = quarters.group_by("rfm_segment", "quarter").agg(customers=pl.len())
+    grid = (
+        quarters.select("quarter")
+        .unique()
+        .join(quarters.select("rfm_segment").unique(), how="cross")
+        .join(counts, on=["rfm_segment", "quarter"], how="left")
+        .with_columns(pl.col("customers").fill_null(0), unit=pl.lit("customers"))
+    )
+    grid = disclosure.protect(
+        grid,
+        count="customers",
+        unit="unit",
+        minimum=gateway.access.min_group,
+        lines=[disclosure.Line(("quarter",))],
+    )
+    return (
+        disclosure.blank(grid, ["customers"])
+        .select(segment="rfm_segment", quarter="quarter", customers="customers", hidden="hidden")
+        .sort("segment", "quarter")
+    )
+
+
+__all__ += ["segment_trend"]
+
+
+class NotBuilt(ConfigError):
+    """The segmentation of the current data is not built yet (it is, in the background)."""
+
+
+def flow_members(
+    gateway: QueryGateway,
+    segmentation: Segmentation,
+    before: str,
+    after: str,
+    origin: str,
+    target: str,
+    filters: Filters = EVERYONE,
+) -> pl.DataFrame:
+    """The customers behind one flow of `segment_migration` (from `origin` at the end of
+    `before` to `target` at the end of `after`), as `members` lists them; empty for a
+    viewer when the flow is hidden."""
+    table = segment_migration(gateway, segmentation, before, after, filters)
+    flow = table.filter((pl.col("from_segment") == origin) & (pl.col("to_segment") == target))
+    if flow.is_empty() or flow["hidden"][0] is not None:
+        return pl.DataFrame(schema={"customer_id": pl.String(), "name": pl.String()})
+    ids = migration_flow_ids(
+        _quarters(gateway, segmentation, filters), before, after, origin, target
+    )
+    people = segment_customers(gateway, segmentation, filters).filter(
+        pl.col("customer_id").is_in(ids)
+    )
+    names = gateway.query(
+        "SELECT customer_id, name, country FROM customers WHERE customer_id = ANY($ids)",
+        {"ids": ids},
+    )
+    value = [c for c in ("clv", "p_alive_now") if c in people.columns]
+    return (
+        people.select("customer_id", "rfm_segment", "recency_days", "frequency", "revenue", *value)
+        .join(names, on="customer_id", how="left")
+        .sort("revenue", descending=True)
+        .select("customer_id", "name", "country", pl.exclude("customer_id", "name", "country"))
+    )
+
+
+__all__ += ["NotBuilt", "flow_members"]
+
+
+def customer_segments(
+    gateway: QueryGateway, segmentation: Segmentation, customer_id: str
+) -> tuple[dict[str, object] | None, pl.DataFrame]:
+    """One customer's stored row (segment, cluster, lifetime value; None when this user may
+    not see them) and their RFM segment at each quarter end, oldest first."""
+    params: dict[str, object] = {"id": customer_id}
+    visible = gateway.query(
+        "SELECT customer_id FROM customers WHERE customer_id = $id "
+        "UNION SELECT customer_id FROM orders WHERE customer_id = $id",
+        params,
+    )
+    if visible.is_empty():
+        return None, pl.DataFrame(schema={"quarter": pl.String(), "rfm_segment": pl.String()})
+    row = gateway.query_derived(
+        "SELECT * FROM read_parquet($path) WHERE customer_id = $id",
+        params | {"path": str(segmentation.path("customers"))},
+    )
+    history = gateway.query_derived(
+        "SELECT quarter, rfm_segment FROM read_parquet($path) WHERE customer_id = $id "
+        "ORDER BY quarter",
+        params | {"path": str(segmentation.path("quarters"))},
+    )
+    return (row.row(0, named=True) if row.height else None), history
+
+
+__all__ += ["customer_segments"]

@@ -6,6 +6,8 @@ never as markup.
 
 from __future__ import annotations
 
+from typing import Any
+
 import polars as pl
 import streamlit as st
 
@@ -203,3 +205,56 @@ def timeline(frame: pl.DataFrame) -> None:
             ),
         },
     )
+
+
+def segment_cards(row: dict[str, Any] | None, history: pl.DataFrame) -> None:
+    """The customer's segment, cluster and lifetime value, and how their segment changed."""
+    if row is None:
+        return
+    columns = st.columns(3)
+    moves = [s for s in dict.fromkeys(history["rfm_segment"].to_list())] if history.height else []
+    earlier = history.filter(pl.col("rfm_segment") != row["rfm_segment"]).tail(1)
+    columns[0].metric(
+        "RFM segment",
+        row["rfm_segment"],
+        delta=f"was {earlier['rfm_segment'][0]} in {earlier['quarter'][0]}"
+        if earlier.height
+        else None,
+        delta_color="gray",
+        delta_arrow="off",
+        help="Recency, frequency and monetary scores "
+        + (
+            f"R {row['r']} · F {row['f']} · M {row['m']}"
+            if row["r"] is not None
+            else "(no order yet)"
+        )
+        + ". Segments by quarter end: "
+        + (" → ".join(moves) if moves else "none yet")
+        + ".",
+        border=True,
+        height="stretch",
+    )
+    columns[1].metric(
+        "Behavioural cluster",
+        row.get("cluster_name") or "—",
+        help="The cluster of customers who buy like this one (Segments page, Profiles).",
+        border=True,
+        height="stretch",
+    )
+    value = row.get("clv")
+    alive = row.get("p_alive_now")
+    columns[2].metric(
+        "Expected value, next year",
+        fmt.kpi_value(value, "currency") if value is not None else "—",
+        delta=f"P(alive) {alive:.0%}" if alive is not None else None,
+        delta_color="gray",
+        delta_arrow="off",
+        help="Lifetime value over the horizon (BG/NBD and Gamma-Gamma), and the chance "
+        "that the customer still buys.",
+        border=True,
+        height="stretch",
+    )
+    if history.height > 1:
+        st.caption(
+            "Segment by quarter end: " + " · ".join(f"{q} {s}" for q, s in history.tail(6).rows())
+        )

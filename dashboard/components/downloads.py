@@ -16,6 +16,11 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def table(frame: pl.DataFrame, name: str, sheet: str) -> None:
     """Show `frame` and offer it as `name`.csv and `name`.xlsx."""
     st.dataframe(frame, hide_index=True)
+    buttons(frame, name, sheet)
+
+
+def buttons(frame: pl.DataFrame, name: str, sheet: str) -> None:
+    """Offer `frame` as `name`.csv and `name`.xlsx."""
     one, two = st.columns(2)
     one.download_button(
         "Download CSV",

@@ -59,6 +59,9 @@ if not drill.customer_breadcrumb(profile.display_name) and st.button(
 
 customer.header(profile)
 customer.cards(profile)
+customer.segment_cards(
+    *data.customer_segments(warehouse, data.value_settings(), profile.customer_id)
+)
 
 st.subheader("Orders")
 orders = data.customer_orders(warehouse, profile.customer_id)

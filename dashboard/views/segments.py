@@ -1,0 +1,126 @@
+"""Segments: who our groups are (RFM segments or behavioural clusters), what each is worth,
+how customers move between them and who is slipping away. A segment drills to its customers
+and Customer 360.
+
+Drill path in the URL: `method` (rfm or cluster) -> `segment` (a selected row) and, on the
+migration tab, `before`/`after` quarters -> `flow` (a clicked link)."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from analytics import segments
+from dashboard import data, state
+from dashboard import format as fmt
+from dashboard.charts import segments as charts
+from dashboard.components import drill, empty, url
+from dashboard.components import segments as parts
+
+METHODS = {"rfm": "RFM segments", "cluster": "Behavioural clusters"}
+
+warehouse = data.warehouse(data.settings())
+filters = state.filters()
+st.title("Segments")
+empty.stop_unless_data(warehouse)
+segmentation = data.segmentation(warehouse)
+if segmentation is None:
+    parts.wait_until_built(lambda: data.segmentation(warehouse) is not None)
+    st.stop()
+value = data.value_settings()
+
+method = url.choice(
+    st.segmented_control,
+    "Segment by",
+    list(METHODS),
+    key="method",
+    default="rfm",
+    format_func=METHODS.__getitem__,
+)
+horizon = f"the next {fmt.count(value.horizon_days)} days"
+st.caption(
+    f"As of {fmt.day(segmentation.as_of)}, the end of the data. "
+    + (
+        "RFM scores recency, frequency and monetary value 1–5 by quintiles, and one rule "
+        "table (docs/segments.md) names the segments."
+        if method == "rfm"
+        else "Clusters group customers by how they buy (recency, rate, spend, tenure, "
+        "discounts, P(alive)); names come from each cluster's profile."
+    )
+    + f" CLV is the expected value over {horizon}, discounted at "
+    f"{value.annual_discount:.0%} a year, with its 95% interval on each segment's total."
+)
+summary = data.segment_summary(warehouse, value, filters, method)
+trend = data.segment_trend(warehouse, value, filters) if method == "rfm" else None
+chosen = parts.summary_table(summary, trend, drill.chart_key(f"segments_{method}"))
+note = fmt.hidden_note(summary["hidden"].to_list())
+if note:
+    st.caption(note)
+if chosen and chosen != drill.param("segment"):
+    drill.go_to(segment=chosen)
+    st.rerun()
+segment = drill.param("segment")
+names = summary["segment"].to_list()
+colours = charts.segment_colours(names)
+can_export = state.account().can("export_customers")
+if segment and segment in names:
+    drill.breadcrumb([(METHODS[method], {"segment": None}), (segment, {})])
+    people = data.segment_members(warehouse, value, segment, filters, method)
+    parts.customer_list(people, segment, can_export=can_export)
+
+profile, moves, grid, calls, check = st.tabs(
+    ["Profiles", "Migration", "RFM grid", "Who to call", "Model check"]
+)
+with profile:
+    points = data.segment_projection(warehouse, value, filters)
+    cluster_colours = charts.segment_colours([c["name"] for c in segmentation.clusters])
+    sizes = data.segment_summary(warehouse, value, filters, "cluster")
+    parts.profiles(segmentation, sizes, points, cluster_colours)
+with moves:
+    quarters = data.quarter_labels(warehouse, value)
+    if len(quarters) < 2:
+        st.info("Migration needs two quarters of orders.")
+    else:
+        left, right = st.columns(2)
+        after = url.choice(
+            right.selectbox, "To the end of", quarters[1:][::-1], key="after", default=quarters[-1]
+        )
+        before_options = [q for q in quarters if q < after][::-1]
+        before = url.choice(
+            left.selectbox,
+            "From the end of",
+            before_options,
+            key="before",
+            default=before_options[0],
+        )
+        table = data.segment_migration(warehouse, value, before, after, filters)
+        flow = parts.migration_view(
+            table, charts.segment_colours(list(segments.SEGMENT_ORDER)), before, after
+        )
+        if flow:
+            moved = table.filter(
+                (pl.col("from_segment") == flow[0]) & (pl.col("to_segment") == flow[1])
+            )
+            count = moved["customers"][0] if moved.height else None
+            st.subheader(f"{fmt.count(count or 0)} {flow[0]} customers became {flow[1]}")
+            people = data.flow_members(warehouse, value, before, after, flow[0], flow[1], filters)
+            parts.customer_list(people, f"{flow[0]}-{flow[1]}", can_export=can_export)
+with grid:
+    st.caption("Buyers by recency score (5: most recent) and frequency score (5: most orders).")
+    st.plotly_chart(
+        charts.rfm_grid_heatmap(data.rfm_grid(warehouse, value, filters)), key="rfm_grid"
+    )
+with calls:
+    st.caption(
+        "Customers whose chance of still buying (P(alive)) fell over the last month, ranked "
+        f"by value at risk: what they would be worth over {horizon} if still buying, times "
+        "the chance that they have stopped."
+    )
+    parts.customer_list(
+        data.fading_customers(warehouse, value, filters),
+        "fading",
+        can_export=can_export,
+        order="highest value at risk",
+    )
+with check:
+    parts.model_check(segmentation, limited=bool(state.account().limits))
