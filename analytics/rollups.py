@@ -28,12 +28,9 @@ narrowed here by the gateway's `Access`, as its views narrow the datasets.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import os
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -45,7 +42,7 @@ from analytics import definitions as rules
 from analytics.contract import DATASETS
 from analytics.filters import DIMENSIONS, NOT_SET, Filters
 from analytics.periods import Grain, period_end, periods_between, shift
-from analytics.warehouse import FULL_ACCESS, QueryGateway, Warehouse
+from analytics.warehouse import FULL_ACCESS, QueryGateway, Warehouse, file_lock
 
 Family = Literal["orders", "surveys", "tickets"]
 FAMILIES: tuple[Family, ...] = ("orders", "surveys", "tickets")
@@ -239,7 +236,7 @@ def refresh(
     folder.mkdir(exist_ok=True)
     base = (gateway or QueryGateway(warehouse, threads=2)).scoped(FULL_ACCESS)
     built: dict[str, float] = {}
-    with _build_lock(folder):
+    with file_lock(folder / ".build.lock"):
         for family in FAMILIES:
             named = _versions_key(warehouse, family)
             if named is None or _meta_path(folder, family, named[0]).exists():
@@ -273,16 +270,6 @@ def _missing_records(rollup: Rollup | None) -> list[str]:
     if rollup is None:
         return []
     return [r for r in RECORD_DIMENSIONS["orders"] if not rollup.has(_customers_part(r))]
-
-
-@contextlib.contextmanager
-def _build_lock(folder: Path) -> Iterator[None]:
-    with open(folder / ".build.lock", "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _write(gateway: QueryGateway, target: Path, sql: str) -> None:

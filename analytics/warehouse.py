@@ -164,12 +164,8 @@ class Warehouse:
         """
         lock_dir = self.root / "_locks"
         lock_dir.mkdir(exist_ok=True)
-        with open(lock_dir / f"{dataset(name).name}.lock", "a+") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        with file_lock(lock_dir / f"{dataset(name).name}.lock"):
+            yield
 
     def commit(
         self,
@@ -749,3 +745,15 @@ def _datasets_named(sql: str) -> list[str]:
 
 def _sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
+
+
+@contextlib.contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive OS lock on `path` (created when missing) across threads and
+    processes; the kernel releases it even when the holder is killed."""
+    with open(path, "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

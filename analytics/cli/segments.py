@@ -274,15 +274,7 @@ def _predictions(
             for days in (90, 180, 365)
         },
         "expected_spend": clv.expected_spend(spend, x, summary["monetary"].to_numpy()),
-        "clv": clv.customer_value(
-            purchases,
-            spend,
-            summary,
-            horizon_days=value.horizon_days,
-            margin=value.margin,
-            annual_discount=value.annual_discount,
-            unit_days=UNIT_DAYS,
-        ),
+        "clv": clv.customer_value(purchases, spend, summary, **value.model_settings()),
     }
     frame = summary.with_columns(
         **{name: pl.Series(np.asarray(values, dtype=float)) for name, values in columns.items()}

@@ -311,6 +311,15 @@ def quarter_labels(gateway: QueryGateway, segmentation: Segmentation) -> list[st
     return found["quarter"].to_list()
 
 
+def _names(gateway: QueryGateway, ids: list[str], *, plan: bool = False) -> pl.DataFrame:
+    """Name and country (and plan) of these customers, masked for viewers by the gateway."""
+    extra = ", plan" if plan else ""
+    return gateway.query(
+        f"SELECT customer_id, name, country{extra} FROM customers WHERE customer_id = ANY($ids)",
+        {"ids": ids},
+    )
+
+
 def fading_customers(
     gateway: QueryGateway,
     segmentation: Segmentation,
@@ -324,10 +333,7 @@ def fading_customers(
     people = segment_customers(gateway, segmentation, filters)
     if "value_at_risk" not in people.columns:
         return people.head(0)
-    names = gateway.query(
-        "SELECT customer_id, name, country FROM customers WHERE customer_id = ANY($ids)",
-        {"ids": people["customer_id"].to_list()},
-    )
+    names = _names(gateway, people["customer_id"].to_list())
     fading = people.filter(
         pl.col("p_alive_before").is_not_null() & (pl.col("p_alive_now") < pl.col("p_alive_before"))
     ).sort(["value_at_risk", "customer_id"], descending=[True, False])
@@ -399,10 +405,7 @@ def members(
     )
     if 0 < people.height < gateway.access.min_group:
         return people.head(0)
-    names = gateway.query(
-        "SELECT customer_id, name, country, plan FROM customers WHERE customer_id = ANY($ids)",
-        {"ids": people["customer_id"].to_list()},
-    )
+    names = _names(gateway, people["customer_id"].to_list(), plan=True)
     value = "clv" if "clv" in people.columns else "revenue"
     ordered = people.sort(
         [value, "revenue", "customer_id"], descending=[True, True, False], nulls_last=True
@@ -522,10 +525,7 @@ def flow_members(
     people = segment_customers(gateway, segmentation, filters).filter(
         pl.col("customer_id").is_in(ids)
     )
-    names = gateway.query(
-        "SELECT customer_id, name, country FROM customers WHERE customer_id = ANY($ids)",
-        {"ids": ids},
-    )
+    names = _names(gateway, ids)
     value = [c for c in ("clv", "p_alive_now") if c in people.columns]
     return (
         people.select("customer_id", "rfm_segment", "recency_days", "frequency", "revenue", *value)

@@ -23,11 +23,9 @@ latest `KEEP` segmentations stay. Readers narrow rows to the gateway's access.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -42,7 +40,7 @@ from analytics.segments import features as feats
 from analytics.segments.clustering import CustomerClusterer, cluster_names, match_clusters
 from analytics.segments.migration import quarter_segments
 from analytics.segments.rfm import rfm_table
-from analytics.warehouse import FULL_ACCESS, QueryGateway, Warehouse
+from analytics.warehouse import FULL_ACCESS, QueryGateway, Warehouse, file_lock
 
 FOLDER = "_segments"
 KEEP = 3
@@ -77,6 +75,15 @@ class ValueSettings:
 
     def key(self) -> str:
         return f"m{self.margin:g}-d{self.annual_discount:g}-h{self.horizon_days}"
+
+    def model_settings(self) -> dict[str, Any]:
+        """These settings as `analytics.clv.customer_value`'s keyword arguments."""
+        return {
+            "horizon_days": self.horizon_days,
+            "margin": self.margin,
+            "annual_discount": self.annual_discount,
+            "unit_days": UNIT_DAYS,
+        }
 
 
 @dataclass(frozen=True)
@@ -138,7 +145,7 @@ def refresh(
     folder = warehouse.root / FOLDER
     folder.mkdir(exist_ok=True)
     base = (gateway or QueryGateway(warehouse, threads=2)).scoped(FULL_ACCESS)
-    with _build_lock(folder):
+    with file_lock(folder / ".build.lock"):
         named = _versions(warehouse, value)
         if named is None or (folder / f"segments-{named[0]}.json").exists():
             return None
@@ -148,16 +155,6 @@ def refresh(
         _build(base.at_versions(versions), folder, key, versions, value, previous)
         _prune(folder)
         return time.perf_counter() - started
-
-
-@contextlib.contextmanager
-def _build_lock(folder: Path) -> Iterator[None]:
-    with open(folder / ".build.lock", "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _latest(folder: Path) -> dict[str, Any] | None:
@@ -251,7 +248,7 @@ def _with_models(
     summary = feats.purchase_summary(facts, as_of, UNIT_DAYS)
     purchases = clv.fit_bgnbd(summary)
     spend = clv.fit_gamma_gamma(summary)
-    values = _values(gateway, summary, purchases, spend, as_of, value)
+    values = lifetime_values(gateway, summary, purchases, spend, as_of, value)
     features = feats.clustering_features(facts, as_of, purchases, spend)
     clusterer = CustomerClusterer(method=method, n_clusters=k).fit(feats.feature_matrix(features))
     clusters, cluster_meta = _clusters(clusterer, features, previous)
@@ -300,7 +297,7 @@ def _fit_meta(fit: clv.Fit) -> dict[str, Any]:
     }
 
 
-def _values(
+def lifetime_values(
     gateway: QueryGateway,
     summary: pl.DataFrame,
     purchases: clv.Fit,
@@ -308,6 +305,8 @@ def _values(
     as_of: date,
     value: ValueSettings,
 ) -> pl.DataFrame:
+    """Per buyer of `summary`: P(alive) now and `FADING_DAYS` earlier, expected purchases
+    over `HORIZONS`, CLV, value at risk and the CLV gradients (`GRADIENT_PREFIX`)."""
     x = summary["frequency"].to_numpy().astype(float)
     t_x, T = summary["recency"].to_numpy(), summary["T"].to_numpy()
     columns: dict[str, Any] = {
@@ -319,29 +318,10 @@ def _values(
             purchases, days / UNIT_DAYS, x, t_x, T
         )
 
-    def worth(given_alive: bool) -> np.ndarray:
-        return clv.customer_value(
-            purchases,
-            spend,
-            summary,
-            horizon_days=value.horizon_days,
-            margin=value.margin,
-            annual_discount=value.annual_discount,
-            unit_days=UNIT_DAYS,
-            given_alive=given_alive,
-        )
-
-    columns["clv"] = worth(False)
-    if_alive = worth(True)
-    gradients = clv.value_gradient(
-        purchases,
-        spend,
-        summary,
-        horizon_days=value.horizon_days,
-        margin=value.margin,
-        annual_discount=value.annual_discount,
-        unit_days=UNIT_DAYS,
-    )
+    settings = value.model_settings()
+    columns["clv"] = clv.customer_value(purchases, spend, summary, **settings)
+    if_alive = clv.customer_value(purchases, spend, summary, given_alive=True, **settings)
+    gradients = clv.value_gradient(purchases, spend, summary, **settings)
     columns |= {f"{GRADIENT_PREFIX}{name}": g for name, g in gradients.items()}
     columns["value_at_risk"] = if_alive * (1.0 - columns["p_alive_now"])
     frame = pl.DataFrame(columns)
