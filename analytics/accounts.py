@@ -33,7 +33,7 @@ from typing import Any, Literal, cast
 import tomli_w
 
 from analytics.errors import ConfigError, TouchpointError
-from analytics.filters import DIMENSIONS
+from analytics.filters import LIMITABLE
 from analytics.warehouse import Access
 
 Role = Literal["viewer", "analyst", "admin"]
@@ -220,9 +220,9 @@ def _check_limits(limits: Mapping[str, Sequence[str]]) -> tuple[tuple[str, tuple
     """Limits as stored: columns from the filter dimensions, each with at least one value."""
     checked = []
     for column, values in sorted(limits.items()):
-        if column not in DIMENSIONS:
+        if column not in LIMITABLE:
             raise ConfigError(
-                f"Access can be limited by {', '.join(DIMENSIONS)}. Got {column!r} instead."
+                f"Access can be limited by {', '.join(LIMITABLE)}. Got {column!r} instead."
             )
         kept = tuple(dict.fromkeys(v.strip() for v in values if v.strip()))
         if not kept:

@@ -5,6 +5,8 @@ allowlist derived from the data contract:
 
 - customer attributes (region, country, plan, acquisition channel) narrow every dataset to
   the customers who have them;
+- segments (`segment`, the RFM segment, and `cluster`) narrow every dataset to the customers
+  the latest segmentation puts in them (`analytics.segments`);
 - record attributes narrow the datasets that carry them: `channel` (orders, surveys, tickets,
   events) and `product_category` (orders). A dataset without the column is not narrowed by it,
   and `Filters.ignored_by` says so, so pages can tell the reader.
@@ -22,25 +24,33 @@ from typing import Any, Literal
 
 from analytics.contract import DATASETS
 from analytics.errors import ConfigError
-from analytics.warehouse import QueryGateway
+from analytics.warehouse import SEGMENTS_VIEW, QueryGateway
 
 
 @dataclass(frozen=True)
 class Dimension:
-    """A column data can be filtered and broken down by."""
+    """A column data can be filtered and broken down by. Customer dimensions live in
+    `source`: the customers dataset, or the segments view (`SEGMENTS_VIEW`: each customer's
+    RFM segment and cluster from the latest segmentation)."""
 
     key: str
     label: str
     level: Literal["customer", "record"]
     datasets: tuple[str, ...]
+    source: str = "customers"
+
+    @property
+    def derived(self) -> bool:
+        """Whether the values come from a derived table rather than a dataset's column."""
+        return self.source != "customers" and self.level == "customer"
 
     def applies_to(self, dataset_name: str) -> bool:
         return self.level == "customer" or dataset_name in self.datasets
 
 
-def _customer_dimension(key: str, label: str) -> Dimension:
+def _customer_dimension(key: str, label: str, source: str = "customers") -> Dimension:
     with_customers = tuple(name for name, d in DATASETS.items() if "customer_id" in d.column_names)
-    return Dimension(key, label, "customer", with_customers)
+    return Dimension(key, label, "customer", with_customers, source)
 
 
 def _record_dimension(key: str, label: str) -> Dimension:
@@ -59,8 +69,14 @@ DIMENSIONS: dict[str, Dimension] = {
         _customer_dimension("acquisition_channel", "Acquisition channel"),
         _record_dimension("channel", "Channel"),
         _record_dimension("product_category", "Product category"),
+        _customer_dimension("segment", "RFM segment", SEGMENTS_VIEW),
+        _customer_dimension("cluster", "Cluster", SEGMENTS_VIEW),
     )
 }
+
+# Dimensions an account's access can be limited by: those of the datasets themselves (a
+# segment changes with every load, so it is no place for a permission).
+LIMITABLE: dict[str, Dimension] = {k: d for k, d in DIMENSIONS.items() if not d.derived}
 
 # The query-parameter names of the date range (`from` is a Python keyword).
 START_PARAM, END_PARAM = "from", "to"
@@ -79,6 +95,8 @@ class Filters:
     acquisition_channel: tuple[str, ...] = ()
     channel: tuple[str, ...] = ()
     product_category: tuple[str, ...] = ()
+    segment: tuple[str, ...] = ()
+    cluster: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.start is not None and self.end is not None and self.start > self.end:
@@ -208,22 +226,20 @@ def scoped_rows(
         low, high = bound("f_skip_from", skip[0]), bound("f_skip_to", skip[1])
         where.append(f"NOT (d.{time_column} >= {low} AND d.{time_column} < {high})")
 
-    customer_filters = []
+    customer_filters: dict[str, list[str]] = {}  # source -> conditions
     for key, values in filters.selections().items():
         dimension = DIMENSIONS[key]
         if not dimension.applies_to(dataset_name):
             continue  # a dataset without the column is not narrowed by it (nor bound)
         params[f"f_{key}"] = list(values)
-        if dimension.level == "customer" and dataset_name == "customers":
+        if dimension.level == "record" or dataset_name == dimension.source:
             where.append(f"d.{key} = ANY($f_{key})")
-        elif dimension.level == "customer":
-            customer_filters.append(f"{key} = ANY($f_{key})")
         else:
-            where.append(f"d.{key} = ANY($f_{key})")
-    if customer_filters:
+            customer_filters.setdefault(dimension.source, []).append(f"{key} = ANY($f_{key})")
+    for source, conditions in customer_filters.items():
         where.append(
-            "d.customer_id IN (SELECT customer_id FROM customers WHERE "
-            + " AND ".join(customer_filters)
+            f"d.customer_id IN (SELECT customer_id FROM {source} WHERE "
+            + " AND ".join(conditions)
             + ")"
         )
 
@@ -237,8 +253,8 @@ def scoped_rows(
                 f"{dataset_name.capitalize()} cannot be broken down by "
                 f"{dimension.label.lower()}: they have no such column."
             )
-        if dimension.level == "customer" and dataset_name != "customers":
-            join = " LEFT JOIN customers bc ON bc.customer_id = d.customer_id"
+        if dimension.level == "customer" and dataset_name != dimension.source:
+            join = f" LEFT JOIN {dimension.source} bc ON bc.customer_id = d.customer_id"
             group = f"coalesce(bc.{by}, '{NOT_SET}')"
         else:
             group = f"coalesce(d.{by}, '{NOT_SET}')"
@@ -250,7 +266,7 @@ def dimension_values(gateway: QueryGateway) -> dict[str, list[str]]:
     """Every dimension's values present in the data, sorted (what the filter menus offer)."""
     parts = []
     for key, dimension in DIMENSIONS.items():
-        source = "customers" if dimension.level == "customer" else None
+        source = dimension.source if dimension.level == "customer" else None
         sources = [source] if source else list(dimension.datasets)
         for name in sources:
             parts.append(

@@ -1063,7 +1063,9 @@ def render_markdown() -> str:
         "opening, event time |",
     ]
     for dimension in DIMENSIONS.values():
-        if dimension.level == "customer":
+        if dimension.derived:
+            narrows = "every dataset, through the customer's segment in the latest segmentation"
+        elif dimension.level == "customer":
             narrows = "every dataset, through the customer's attribute in `customers`"
         else:
             narrows = ", ".join(dimension.datasets) + " (datasets without the column are not "

@@ -55,7 +55,7 @@ WORD = 64  # months per bitmask word
 LAYOUT = 3
 
 CUSTOMER_ATTRIBUTES: tuple[str, ...] = tuple(
-    k for k, d in DIMENSIONS.items() if d.level == "customer"
+    k for k, d in DIMENSIONS.items() if d.level == "customer" and not d.derived
 )
 # Record dimensions each family's rollups keep: every record dimension its dataset has.
 RECORD_DIMENSIONS: dict[Family, tuple[str, ...]] = {

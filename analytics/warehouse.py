@@ -690,6 +690,22 @@ class QueryGateway:
         finally:
             cursor.close()
 
+    def _segments_view_sql(self) -> str:
+        table = latest_segments_file(self.warehouse.root)
+        if table is None:
+            return (
+                f"CREATE OR REPLACE TEMP VIEW {SEGMENTS_VIEW} AS SELECT CAST(NULL AS VARCHAR) "
+                "AS customer_id, CAST(NULL AS VARCHAR) AS segment, CAST(NULL AS VARCHAR) AS "
+                "cluster WHERE false"
+            )
+        body = (
+            "SELECT customer_id, rfm_segment AS segment, cluster_name AS cluster "
+            f"FROM read_parquet({_sql_string(str(table))})"
+        )
+        if self._customer_limits():
+            body += " WHERE customer_id IN (SELECT customer_id FROM customers)"
+        return f"CREATE OR REPLACE TEMP VIEW {SEGMENTS_VIEW} AS {body}"
+
     def _customer_limits(self) -> list[tuple[str, tuple[str, ...]]]:
         customers = DATASETS["customers"].column_names
         return [(c, v) for c, v in self.access.limits if c in customers and c != "customer_id"]
@@ -708,6 +724,8 @@ class QueryGateway:
     def _view_sql(self, name: str) -> str:
         """A view of the dataset with every contract column: ones no load has provided yet
         are typed NULLs, so queries never depend on which optional columns an export had."""
+        if name == SEGMENTS_VIEW:
+            return self._segments_view_sql()
         if self._pinned is not None and name in self._pinned:
             version = self._pinned[name]
         else:
@@ -740,7 +758,29 @@ class QueryGateway:
 
 def _datasets_named(sql: str) -> list[str]:
     words = set(re.findall(r"[a-z_]+", sql.lower()))
-    return [name for name in DATASETS if name in words]
+    return [name for name in (*DATASETS, SEGMENTS_VIEW) if name in words]
+
+
+# ----- the segments view ----------------------------------------------------------------------
+# Queries may name `customer_segments`: every customer's RFM segment and behavioural cluster
+# from the latest segmentation built in the warehouse (analytics.segments), narrowed like the
+# customers. Until one is built, the view is empty.
+
+SEGMENTS_FOLDER = "_segments"
+SEGMENTS_VIEW = "customer_segments"
+
+
+def latest_segments_file(root: Path) -> Path | None:
+    """The customers table of the most recently completed segmentation under `root`."""
+    folder = root / SEGMENTS_FOLDER
+    if not folder.is_dir():
+        return None
+    metas = sorted(folder.glob("segments-*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for meta in metas:
+        table = meta.with_name(meta.name.removesuffix(".json") + ".customers.parquet")
+        if table.exists():
+            return table
+    return None
 
 
 def _sql_string(value: str) -> str:

@@ -26,7 +26,13 @@ from analytics.filters import Filters, data_range, dimension_values
 from analytics.ingest.pipeline import LoadResult, guess_dataset
 from analytics.ingest.readers import PROBLEM_COLUMN, ROW_COLUMN, RawTable, read_export
 from analytics.settings import Settings, load_settings
-from analytics.warehouse import Access, QueryGateway, Warehouse, history_frame
+from analytics.warehouse import (
+    Access,
+    QueryGateway,
+    Warehouse,
+    history_frame,
+    latest_segments_file,
+)
 from dashboard import state
 
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "data" / "sample"
@@ -119,12 +125,15 @@ def _prepare_derived(
 
 
 def _key(wh: Warehouse) -> str:
+    """Data version, the latest segmentation (segment filters and pages read it, and it
+    arrives after the load that made it) and the user's access."""
     access = state.account().access(min_group=settings().min_group)
-    return f"{wh.data_version()}|{access.key()}"
+    built = latest_segments_file(wh.root)
+    return f"{wh.data_version()}|{built.name if built else '-'}|{access.key()}"
 
 
 def _gw(root: str, rollback_days: int, key: str) -> QueryGateway:
-    access = Access.from_key(key.split("|", 1)[1])
+    access = Access.from_key(key.split("|", 2)[2])
     return _gateway(root, rollback_days).scoped(access)
 
 

@@ -15,7 +15,7 @@ from analytics import audit
 from analytics.accounts import AccountStore, check_password, check_role
 from analytics.cli.common import add_command, format_arg, print_frame
 from analytics.errors import ConfigError
-from analytics.filters import DIMENSIONS
+from analytics.filters import LIMITABLE
 from analytics.settings import load_settings
 from analytics.warehouse import Warehouse
 
@@ -70,7 +70,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "limits",
         nargs="*",
         metavar="COLUMN=VALUE",
-        help=f"e.g. region=EMEA (repeat for more); columns: {', '.join(DIMENSIONS)}; "
+        help=f"e.g. region=EMEA (repeat for more); columns: {', '.join(LIMITABLE)}; "
         "none removes every limit",
     )
 

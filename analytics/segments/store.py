@@ -40,11 +40,17 @@ from analytics.segments import features as feats
 from analytics.segments.clustering import CustomerClusterer, cluster_names, match_clusters
 from analytics.segments.migration import quarter_segments
 from analytics.segments.rfm import rfm_table
-from analytics.warehouse import FULL_ACCESS, QueryGateway, Warehouse, file_lock
+from analytics.warehouse import (
+    FULL_ACCESS,
+    SEGMENTS_FOLDER,
+    QueryGateway,
+    Warehouse,
+    file_lock,
+)
 
-FOLDER = "_segments"
+FOLDER = SEGMENTS_FOLDER
 KEEP = 3
-LAYOUT = 1  # raise with any change to what a segmentation holds
+LAYOUT = 2  # raise with any change to what a segmentation holds
 DATASETS_USED = ("customers", "orders", "surveys", "tickets")
 HORIZONS = (90, 180, 365)
 FADING_DAYS = 30  # P(alive) is compared with its value this many days earlier
@@ -232,6 +238,9 @@ def segment_frame(
         meta |= model_meta
     except ConfigError as exc:  # too little data for the models: RFM still stands
         meta["models_skipped"] = str(exc)
+        table = table.with_columns(
+            cluster=pl.lit(None, dtype=pl.Int64), cluster_name=pl.lit(None, dtype=pl.String)
+        )
     return table, meta
 
 

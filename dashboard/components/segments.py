@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 from typing import Any
 
@@ -29,8 +30,11 @@ def wait_until_built(has_segmentation: Any) -> None:
     st.info(BUILDING, icon=":material/hourglass_top:")
 
 
-def summary_table(summary: pl.DataFrame, trend: pl.DataFrame | None, key: str) -> str | None:
-    """The segment table; returns the segment the reader selected (None: none)."""
+def summary_table(
+    summary: pl.DataFrame, trend: pl.DataFrame | None, key: str, dimension: str
+) -> None:
+    """The segment table; selecting a row narrows the whole app to that segment (the
+    sidebar's `dimension` filter, and so the link)."""
     frame = summary
     if trend is not None:
         # A line with a hidden quarter would read as a dip: such a segment gets no line.
@@ -63,11 +67,11 @@ def summary_table(summary: pl.DataFrame, trend: pl.DataFrame | None, key: str) -
         + ["note"]
     )
     shown = frame.select(columns)
-    event = st.dataframe(
+    st.dataframe(
         shown,
         key=key,
         height=36 * (shown.height + 1) + 3,
-        on_select="rerun",
+        on_select=functools.partial(_narrow, key, shown["segment"].to_list(), dimension),
         selection_mode="single-row",
         hide_index=True,
         column_config={
@@ -88,8 +92,22 @@ def summary_table(summary: pl.DataFrame, trend: pl.DataFrame | None, key: str) -
             "note": st.column_config.TextColumn(""),
         },
     )
-    rows = event["selection"]["rows"] if event else []
-    return str(shown["segment"][rows[0]]) if rows else None
+
+
+def _narrow(key: str, names: list[str], dimension: str) -> None:
+    rows = st.session_state[key]["selection"]["rows"]
+    if rows:
+        st.session_state[dimension] = [names[rows[0]]]  # the sidebar filter's widget
+
+
+def show_all(dimension: str) -> None:
+    """A button that takes the segment filter away again."""
+    st.button(
+        "All segments",
+        icon=":material/arrow_back:",
+        type="tertiary",
+        on_click=lambda: st.session_state.update({dimension: []}),
+    )
 
 
 def customer_list(

@@ -12,7 +12,7 @@ import streamlit as st
 from analytics import audit
 from analytics.accounts import ROLES, AccountStore
 from analytics.errors import TouchpointError
-from analytics.filters import DIMENSIONS
+from analytics.filters import LIMITABLE
 from dashboard import data, state
 from dashboard import format as fmt
 from dashboard.components import downloads
@@ -81,7 +81,7 @@ if accounts:
                 default=list(limits.get(key, ())),
                 key=f"limit_{key}",
             )
-            for key, dimension in DIMENSIONS.items()
+            for key, dimension in LIMITABLE.items()
         }
         if st.form_submit_button("Save", icon=":material/save:"):
             store.set_role(account.name, new_role)

@@ -18,7 +18,13 @@ from dashboard.components import drill, empty, url
 
 GRAINS = {"month": "Month", "quarter": "Quarter"}
 MEASURES = {"customers": "Customers", "revenue": "Revenue"}
-COMPARE = {"none": "Nothing", "acquisition_channel": "Acquisition channel", "region": "Region"}
+COMPARE = {
+    "none": "Nothing",
+    "acquisition_channel": "Acquisition channel",
+    "region": "Region",
+    "segment": "RFM segment",
+    "cluster": "Cluster",
+}
 MAX_SIDE_BY_SIDE = 4
 
 warehouse = data.warehouse(data.settings())

@@ -2,10 +2,12 @@
 how customers move between them and who is slipping away. A segment drills to its customers
 and Customer 360.
 
-Drill path in the URL: `method` (rfm or cluster) -> `segment` (a selected row) and, on the
-migration tab, `before`/`after` quarters -> `flow` (a clicked link)."""
+In the URL: `method` (rfm or cluster); a selected row sets the sidebar filter `segment` (or
+`cluster`), which narrows every page; the migration tab's `before`/`after` quarters."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import polars as pl
 import streamlit as st
@@ -50,22 +52,25 @@ st.caption(
     + f" CLV is the expected value over {horizon}, discounted at "
     f"{value.annual_discount:.0%} a year, with its 95% interval on each segment's total."
 )
-summary = data.segment_summary(warehouse, value, filters, method)
-trend = data.segment_trend(warehouse, value, filters) if method == "rfm" else None
-chosen = parts.summary_table(summary, trend, drill.chart_key(f"segments_{method}"))
+# The table shows every segment of the method; the one selected narrows the rest of the app.
+dimension = "segment" if method == "rfm" else "cluster"
+others = replace(filters, **{dimension: ()})
+summary = data.segment_summary(warehouse, value, others, method)
+trend = data.segment_trend(warehouse, value, others) if method == "rfm" else None
+parts.summary_table(summary, trend, drill.chart_key(f"segments_{method}"), dimension)
 note = fmt.hidden_note(summary["hidden"].to_list())
 if note:
     st.caption(note)
-if chosen and chosen != drill.param("segment"):
-    drill.go_to(segment=chosen)
-    st.rerun()
-segment = drill.param("segment")
+picked = getattr(filters, dimension)
 names = summary["segment"].to_list()
 colours = charts.segment_colours(names)
 can_export = state.account().can("export_customers")
-if segment and segment in names:
-    drill.breadcrumb([(METHODS[method], {"segment": None}), (segment, {})])
-    people = data.segment_members(warehouse, value, segment, filters, method)
+if len(picked) == 1 and picked[0] in names:
+    segment = picked[0]
+    st.subheader(segment)
+    st.caption("Every page now shows this segment only (the sidebar's filter).")
+    parts.show_all(dimension)
+    people = data.segment_members(warehouse, value, segment, others, method)
     parts.customer_list(people, segment, can_export=can_export)
 
 profile, moves, grid, calls, check = st.tabs(

@@ -513,7 +513,7 @@ def test_empty_warehouse(warehouse, by):
         (
             {"by": "colour"},
             "Cannot break down or filter by 'colour'. Use one of: region, country, plan, "
-            "acquisition_channel, channel, product_category.",
+            "acquisition_channel, channel, product_category, segment, cluster.",
         ),
     ],
 )
@@ -544,7 +544,7 @@ def test_cohort_table_rejects_bad_parameters(shop, kwargs, message):
             ("month", 0),
             {"by": "colour", "group": "red"},
             "Cannot break down or filter by 'colour'. Use one of: region, country, plan, "
-            "acquisition_channel, channel, product_category.",
+            "acquisition_channel, channel, product_category, segment, cluster.",
         ),
     ],
 )

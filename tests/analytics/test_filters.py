@@ -173,6 +173,8 @@ def test_dimensions_are_the_documented_ones():
         "acquisition_channel",
         "channel",
         "product_category",
+        "segment",
+        "cluster",
     ]
     assert set(DIMENSIONS["channel"].datasets) == {"orders", "surveys", "tickets", "events"}
     assert DIMENSIONS["product_category"].datasets == ("orders",)

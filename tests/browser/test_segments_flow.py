@@ -19,10 +19,11 @@ def test_select_a_segment_then_a_customer_shows_their_segment(tiny_warehouse, st
     expect(page.get_by_role("heading", name="Segments")).to_be_visible()
     screenshot(page, "segments-1-table")
 
-    grid_row(page, 0, 2)  # Lost: C1
+    grid_row(page, 0, 2)  # Lost: C1; the whole app is narrowed to it
     expect(page).to_have_url(re.compile(r"segment=Lost"))
     wait_for_app(page)
     expect(page.get_by_text("1 customer, highest lifetime value first.")).to_be_visible()
+    expect(page.get_by_text("Every page now shows this segment only")).to_be_visible()
     screenshot(page, "segments-2-members")
 
     grid_row(page, 1, 0)

@@ -14,6 +14,7 @@ import pytest
 from apptest_helpers import APP, button, metrics
 from streamlit.testing.v1 import AppTest
 
+from analytics import segments
 from analytics.ingest.pipeline import ingest
 from dashboard import format as fmt
 
@@ -33,6 +34,7 @@ def open_customer_page(customer: str | None = None) -> AppTest:
 
 
 def test_customer_from_the_url_shows_profile_cards_and_timeline(tiny_warehouse):
+    segments.refresh(tiny_warehouse)  # what the app's background build does after a load
     at = open_customer_page("C1")
 
     assert at.title[0].value == "Ada Lovelace"
@@ -44,6 +46,9 @@ def test_customer_from_the_url_shows_profile_cards_and_timeline(tiny_warehouse):
         "Last order": "1 Apr 2025",
         "Latest NPS": "10",
         "Tickets": "0",
+        "RFM segment": "Lost",
+        "Behavioural cluster": "—",  # three customers are too few to cluster
+        "Expected value, next year": "—",
     }
     deltas = {m.label: m.proto.delta for m in at.metric}
     assert deltas["Orders"] == "1 returned"

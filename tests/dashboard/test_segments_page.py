@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from apptest_helpers import open_page
+from apptest_helpers import metrics, open_page
 
 from analytics import segments
 
@@ -43,15 +43,20 @@ def test_the_tiny_company_by_rfm(tiny_warehouse):
     assert grid["text"][2] == ["0", "0", "0", "0", "0"]  # R 3: nobody
 
 
-def test_a_segment_in_the_link_lists_its_customers(tiny_warehouse):
+def test_a_chosen_segment_lists_its_customers_and_narrows_every_page(tiny_warehouse):
     segments.refresh(tiny_warehouse)
+    at = open_page(SEGMENTS, method="rfm")
 
-    at = open_page(SEGMENTS, method="rfm", segment="Lost")
+    at.multiselect(key="segment").set_value(["Lost"]).run()  # what selecting its row does
 
+    assert at.dataframe[0].value["segment"].to_list() == ["Promising", "Hibernating", "Lost"]
+    assert at.subheader[0].value == "Lost"
     people = at.dataframe[1].value
     assert people["customer_id"].to_list() == ["C1"]
     assert people["name"].to_list() == ["Ada Lovelace"]
     assert [b.label for b in at.get("download_button")] == ["Download CSV", "Download Excel"]
+    at.switch_page("views/overview.py").run()
+    assert metrics(at)["Revenue"] == "$1,200"  # C1 alone
 
 
 def test_the_sample_company_by_clusters(warehouse_dir, sample_warehouse, monkeypatch):
