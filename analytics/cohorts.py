@@ -63,6 +63,7 @@ COHORT_CUSTOMERS_SCHEMA = pl.Schema(
         "first_order": pl.Date(),
         "orders": pl.Int64(),
         "revenue": pl.Float64(),
+        "segment": pl.String(),
     }
 )
 
@@ -126,11 +127,13 @@ WITH o AS (
     FROM o GROUP BY customer_id
     HAVING min(order_date) >= $first_from AND min(order_date) < $first_before
 )
-SELECT m.customer_id, c.name, m.first_order, count(*) AS orders, sum(o.amount) AS revenue
+SELECT m.customer_id, c.name, m.first_order, count(*) AS orders, sum(o.amount) AS revenue,
+       s.segment
 FROM o JOIN members m ON m.customer_id = o.customer_id
 LEFT JOIN customers c ON c.customer_id = m.customer_id
+LEFT JOIN customer_segments s ON s.customer_id = m.customer_id
 WHERE o.order_date >= $period_from AND o.order_date < $period_before
-GROUP BY m.customer_id, c.name, m.first_order
+GROUP BY m.customer_id, c.name, s.segment, m.first_order
 ORDER BY revenue DESC, m.customer_id
 """
 

@@ -274,6 +274,12 @@ def _with_names(gateway: QueryGateway, members: pl.DataFrame) -> pl.DataFrame:
         "SELECT customer_id, name, region, country FROM customers WHERE customer_id = ANY($ids)",
         {"ids": ids},
     )
-    joined = members.join(people, on="customer_id", how="left")
-    front = ["customer_id", "name", "region", "country"]
+    segment = gateway.query(
+        "SELECT customer_id, segment FROM customer_segments WHERE customer_id = ANY($ids)",
+        {"ids": ids},
+    )
+    joined = members.join(people, on="customer_id", how="left").join(
+        segment, on="customer_id", how="left"
+    )
+    front = ["customer_id", "name", "region", "country", "segment"]
     return joined.select(front + [c for c in joined.columns if c not in front])

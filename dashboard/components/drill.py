@@ -110,6 +110,7 @@ def _columns(frame: pl.DataFrame, result: DrillResult) -> dict[str, object]:
         "name": "Name",
         "region": "Region",
         "country": "Country",
+        "segment": "RFM segment",
         "orders": st.column_config.NumberColumn("Orders", format="%d"),
         "revenue": st.column_config.NumberColumn("Revenue", format="dollar"),
         "returned": st.column_config.NumberColumn("Returned", format="%d"),

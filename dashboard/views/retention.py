@@ -135,6 +135,7 @@ if cell:
                 "revenue": st.column_config.NumberColumn("Revenue", format="dollar"),
                 "customer_id": "Customer",
                 "name": "Name",
+                "segment": "RFM segment",
                 "first_order": st.column_config.DateColumn("First order"),
             },
         )

@@ -134,3 +134,20 @@ def test_segments_cannot_limit_an_account():
 
         _check_limits({"segment": ["Champions"]})
     assert Account("x", "viewer", "h").limits == ()
+
+
+def test_customer_lists_carry_each_customers_segment(built):
+    from analytics import drill
+    from analytics.cohorts import cohort_customers
+
+    gateway = QueryGateway(built)
+    table = pl.read_parquet(segments.current(built).path("customers"))
+    truth = dict(table.select("customer_id", "rfm_segment").rows())
+
+    listed = drill.kpi_customers(gateway, "revenue", Q2, "quarter", date(2025, 4, 1)).customers
+    cohort = cohort_customers(gateway, Filters(), "quarter", date(2025, 1, 1), 1)
+
+    assert listed.columns[:5] == ["customer_id", "name", "region", "country", "segment"]
+    for frame in (listed, cohort):
+        assert frame.height > 0
+        assert all(truth[c] == s for c, s in frame.select("customer_id", "segment").rows())
