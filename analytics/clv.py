@@ -21,7 +21,8 @@ this module reproduces the published parameters (tests/analytics/test_clv.py).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -372,6 +373,47 @@ def expected_spend(fit: Fit, frequency: np.ndarray, monetary: np.ndarray) -> np.
     return np.where(x > 0, (v + m * x) * p / (p * x + q - 1), p * v / (q - 1))
 
 
+class _ValueTerms:
+    """The parts of customer value for many customers: discounted expected purchases if
+    alive (per distinct history), P(alive) and expected spend, each recomputable for other
+    parameters alone, so that gradients do not redo the rest."""
+
+    def __init__(
+        self,
+        summary: pl.DataFrame,
+        *,
+        horizon_days: int,
+        margin: float,
+        annual_discount: float,
+        unit_days: float = 7.0,
+        step_days: int = 30,
+    ) -> None:
+        self.x = summary["frequency"].to_numpy().astype(float)
+        self.t_x = summary["recency"].to_numpy()
+        self.T = summary["T"].to_numpy()
+        self.m = summary["monetary"].to_numpy()
+        self.histories = _Histories(self.x, self.T)
+        self.margin, self.unit_days, self.step_days = margin, unit_days, step_days
+        self.horizon_days = horizon_days
+        self.step_rate = (1.0 + annual_discount) ** (step_days / 365.0) - 1.0
+
+    def purchases(self, fit: Fit, given_alive: bool = False) -> np.ndarray:
+        """Discounted expected purchases per customer (times P(alive) unless given alive)."""
+        discounted = np.zeros_like(self.histories.x)
+        before = np.zeros_like(self.histories.x)
+        for step in range(1, int(np.ceil(self.horizon_days / self.step_days)) + 1):
+            days = min(step * self.step_days, self.horizon_days)
+            cumulative = self.histories.purchases_if_alive(fit, days / self.unit_days)
+            discounted += (cumulative - before) / (1.0 + self.step_rate) ** step
+            before = cumulative
+        each = discounted[self.histories.index]
+        return each if given_alive else each * p_alive(fit, self.x, self.t_x, self.T)
+
+    def spend(self, fit: Fit) -> np.ndarray:
+        """Expected spend per purchase times the margin."""
+        return expected_spend(fit, self.x, self.m) * self.margin
+
+
 def customer_value(
     purchases: Fit,
     spend: Fit,
@@ -387,46 +429,66 @@ def customer_value(
     """Discounted expected margin over the next `horizon_days`: expected purchases per
     `step_days` step times expected spend times `margin`, discounted at `annual_discount`.
     With `given_alive`, the value if the customer is still buying (P(alive) left out)."""
-    x = summary["frequency"].to_numpy().astype(float)
-    t_x = summary["recency"].to_numpy()
-    T = summary["T"].to_numpy()
-    spend_each = expected_spend(spend, x, summary["monetary"].to_numpy())
-    step_rate = (1.0 + annual_discount) ** (step_days / 365.0) - 1.0
-    histories = _Histories(x, T)
-    discounted = np.zeros_like(histories.x)
-    before = np.zeros_like(histories.x)
-    for step in range(1, int(np.ceil(horizon_days / step_days)) + 1):
-        days = min(step * step_days, horizon_days)
-        cumulative = histories.purchases_if_alive(purchases, days / unit_days)
-        discounted += (cumulative - before) / (1.0 + step_rate) ** step
-        before = cumulative
-    alive = 1.0 if given_alive else p_alive(purchases, x, t_x, T)
-    return discounted[histories.index] * alive * spend_each * margin
+    terms = _ValueTerms(
+        summary,
+        horizon_days=horizon_days,
+        margin=margin,
+        annual_discount=annual_discount,
+        unit_days=unit_days,
+        step_days=step_days,
+    )
+    return terms.purchases(purchases, given_alive) * terms.spend(spend)
 
 
-def value_gradient(
-    purchases: Fit, spend: Fit, summary: pl.DataFrame, *, step: float = 1e-4, **settings: Any
-) -> dict[str, np.ndarray]:
-    """Each customer's `customer_value` derivative with respect to every model parameter's
-    logarithm (forward differences): with the fits' log-scale covariances, the delta method
-    gives the variance of any sum of customer values."""
-    base = customer_value(purchases, spend, summary, **settings)
-    out: dict[str, np.ndarray] = {}
-    for fit, is_purchases in ((purchases, True), (spend, False)):
-        for i, name in enumerate(fit.names):
-            moved = list(fit.values)
-            moved[i] *= float(np.exp(step))
-            shifted = Fit(
-                fit.names, tuple(moved), fit.log_covariance, fit.log_likelihood, fit.n, True
-            )
-            value = customer_value(
-                shifted if is_purchases else purchases,
-                spend if is_purchases else shifted,
-                summary,
-                **settings,
-            )
-            out[name] = (value - base) / step
-    return out
+@dataclass(frozen=True)
+class Values:
+    """`customer_values`' result, one entry per customer of the summary."""
+
+    value: np.ndarray
+    if_alive: np.ndarray
+    gradients: dict[str, np.ndarray]
+    purchases: dict[float, np.ndarray]  # expected purchases by horizon (model units)
+
+
+def customer_values(
+    purchases: Fit,
+    spend: Fit,
+    summary: pl.DataFrame,
+    *,
+    horizons: Sequence[float] = (),
+    step: float = 1e-4,
+    **settings: Any,
+) -> Values:
+    """`customer_value` (`settings` are its keyword arguments), the value if alive, the
+    expected purchases over each of `horizons` (in model units), and each customer's value
+    derivative with respect to every model parameter's logarithm (forward differences): with
+    the fits' log-scale covariances, the delta method gives the variance of any sum of
+    customer values (`sum_interval`). The derivatives are computed two at a time (the
+    special functions release the interpreter's lock)."""
+    terms = _ValueTerms(summary, **settings)
+    if_alive = terms.purchases(purchases, given_alive=True)
+    alive = p_alive(purchases, terms.x, terms.t_x, terms.T)
+    bought = if_alive * alive
+    spent = terms.spend(spend)
+    base = bought * spent
+
+    def gradient(fit: Fit, i: int) -> np.ndarray:
+        moved = list(fit.values)
+        moved[i] *= float(np.exp(step))
+        shifted = Fit(fit.names, tuple(moved), fit.log_covariance, fit.log_likelihood, fit.n, True)
+        if fit is purchases:
+            return (terms.purchases(shifted) * spent - base) / step
+        return (bought * terms.spend(shifted) - base) / step
+
+    def expected(t: float) -> np.ndarray:
+        return terms.histories.purchases_if_alive(purchases, t)[terms.histories.index] * alive
+
+    with ThreadPoolExecutor(2) as pool:
+        moves = [(fit, i) for fit in (purchases, spend) for i in range(len(fit.names))]
+        derivatives = pool.map(lambda move: gradient(*move), moves)
+        gradients = {fit.names[i]: d for (fit, i), d in zip(moves, derivatives, strict=True)}
+        expectations = dict(zip(horizons, pool.map(expected, horizons), strict=True))
+    return Values(base, if_alive * spent, gradients, expectations)
 
 
 def sum_interval(gradients: dict[str, np.ndarray], purchases: Fit, spend: Fit) -> float:

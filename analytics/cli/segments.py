@@ -31,7 +31,8 @@ from analytics.cli.common import (
 )
 from analytics.errors import ConfigError
 from analytics.segments import features as feats
-from analytics.segments.store import UNIT_DAYS, holdout_check, segment_frame
+from analytics.segments import store
+from analytics.segments.store import UNIT_DAYS, segment_frame
 from analytics.settings import load_settings
 from analytics.warehouse import FULL_ACCESS, QueryGateway, Warehouse
 
@@ -231,17 +232,17 @@ def _cmd_clv(args: argparse.Namespace, warehouse: Warehouse, user: str) -> int:
         value = segments.ValueSettings(value.margin, value.annual_discount, args.horizon_days)
     everyone = QueryGateway(warehouse).scoped(FULL_ACCESS)
     as_of = _last_order(everyone)
-    facts = feats.customer_facts(everyone, as_of)
-    holdout = holdout_check(everyone, facts, as_of, args.calibration_end)
-    calibration_end = date.fromisoformat(holdout["calibration_end"])
+    calibration_end = args.calibration_end or store.calibration_end(everyone, as_of)
     if calibration_end > as_of:
         raise ConfigError(
             f"The calibration end {calibration_end} is after the last order ({as_of})."
         )
+    facts = feats.customer_facts(everyone, as_of, (calibration_end,))
     known = feats.purchase_summary(
-        feats.customer_facts(everyone, calibration_end), calibration_end, UNIT_DAYS
+        feats.facts_at(facts, calibration_end), calibration_end, UNIT_DAYS
     )
     purchases, spend = clv.fit_bgnbd(known), clv.fit_gamma_gamma(known)
+    holdout = store.holdout_check(facts, as_of, calibration_end, purchases)
     output: dict[str, Any] = purchases.as_dict() | spend.as_dict()
     output["standard_errors"] = purchases.standard_errors() | spend.standard_errors()
     output["calibration_end"] = calibration_end.isoformat()

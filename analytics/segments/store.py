@@ -26,6 +26,7 @@ import contextlib
 import json
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -35,6 +36,7 @@ import numpy as np
 import polars as pl
 
 from analytics import clv
+from analytics import definitions as rules
 from analytics.errors import ConfigError
 from analytics.segments import features as feats
 from analytics.segments.clustering import CustomerClusterer, cluster_names, match_clusters
@@ -231,7 +233,7 @@ def segment_frame(
             "horizon_days": value.horizon_days,
         },
     }
-    facts = feats.customer_facts(gateway, as_of)
+    facts = feats.customer_facts(gateway, as_of, model_cutoffs(gateway, as_of))
     table = rfm_table(facts, as_of)
     try:
         table, model_meta = _with_models(gateway, facts, table, as_of, value, previous, method, k)
@@ -255,9 +257,8 @@ def _with_models(
     k: int | None,
 ) -> tuple[pl.DataFrame, dict[str, Any]]:
     summary = feats.purchase_summary(facts, as_of, UNIT_DAYS)
-    purchases = clv.fit_bgnbd(summary)
-    spend = clv.fit_gamma_gamma(summary)
-    values = lifetime_values(gateway, summary, purchases, spend, as_of, value)
+    purchases, spend = fit_models(summary)
+    values = lifetime_values(facts, summary, purchases, spend, as_of, value)
     features = feats.clustering_features(facts, as_of, purchases, spend)
     clusterer = CustomerClusterer(method=method, n_clusters=k).fit(feats.feature_matrix(features))
     clusters, cluster_meta = _clusters(clusterer, features, previous)
@@ -276,10 +277,25 @@ def _with_models(
     meta = {
         "purchases": _fit_meta(purchases),
         "spend": _fit_meta(spend),
-        "holdout": holdout_check(gateway, facts, as_of),
+        "holdout": holdout_check(facts, as_of, calibration_end(gateway, as_of)),
         "clusters": cluster_meta,
     }
     return joined, meta
+
+
+def fit_models(summary: pl.DataFrame) -> tuple[clv.Fit, clv.Fit]:
+    """The BG/NBD (purchases) and Gamma-Gamma (spend) fits of `summary`, side by side: they
+    overlap where numpy releases the interpreter's lock."""
+    with ThreadPoolExecutor(1) as pool:
+        spend = pool.submit(clv.fit_gamma_gamma, summary)
+        purchases = clv.fit_bgnbd(summary)  # its complaint first, when both have one
+        return purchases, spend.result()
+
+
+def model_cutoffs(gateway: QueryGateway, as_of: date) -> tuple[date, ...]:
+    """The earlier dates the models read purchase histories at: `FADING_DAYS` before `as_of`
+    (P(alive) then) and the holdout check's calibration end."""
+    return tuple(sorted({as_of - timedelta(days=FADING_DAYS), calibration_end(gateway, as_of)}))
 
 
 def fit_from_meta(meta: dict[str, Any]) -> clv.Fit:
@@ -307,36 +323,38 @@ def _fit_meta(fit: clv.Fit) -> dict[str, Any]:
 
 
 def lifetime_values(
-    gateway: QueryGateway,
+    facts: pl.DataFrame,
     summary: pl.DataFrame,
     purchases: clv.Fit,
     spend: clv.Fit,
     as_of: date,
     value: ValueSettings,
 ) -> pl.DataFrame:
-    """Per buyer of `summary`: P(alive) now and `FADING_DAYS` earlier, expected purchases
-    over `HORIZONS`, CLV, value at risk and the CLV gradients (`GRADIENT_PREFIX`)."""
+    """Per buyer of `summary`: P(alive) now and `FADING_DAYS` earlier (`facts` holds that
+    cut-off), expected purchases over `HORIZONS`, CLV, value at risk and the CLV gradients
+    (`GRADIENT_PREFIX`)."""
     x = summary["frequency"].to_numpy().astype(float)
     t_x, T = summary["recency"].to_numpy(), summary["T"].to_numpy()
     columns: dict[str, Any] = {
         "customer_id": summary["customer_id"],
         "p_alive_now": clv.p_alive(purchases, x, t_x, T),
     }
+    values = clv.customer_values(
+        purchases,
+        spend,
+        summary,
+        horizons=[days / UNIT_DAYS for days in HORIZONS],
+        **value.model_settings(),
+    )
     for days in HORIZONS:
-        columns[f"purchases_{days}d"] = clv.expected_purchases(
-            purchases, days / UNIT_DAYS, x, t_x, T
-        )
-
-    settings = value.model_settings()
-    columns["clv"] = clv.customer_value(purchases, spend, summary, **settings)
-    if_alive = clv.customer_value(purchases, spend, summary, given_alive=True, **settings)
-    gradients = clv.value_gradient(purchases, spend, summary, **settings)
-    columns |= {f"{GRADIENT_PREFIX}{name}": g for name, g in gradients.items()}
-    columns["value_at_risk"] = if_alive * (1.0 - columns["p_alive_now"])
+        columns[f"purchases_{days}d"] = values.purchases[days / UNIT_DAYS]
+    columns["clv"] = values.value
+    columns |= {f"{GRADIENT_PREFIX}{name}": g for name, g in values.gradients.items()}
+    columns["value_at_risk"] = values.if_alive * (1.0 - columns["p_alive_now"])
     frame = pl.DataFrame(columns)
     # P(alive) a month earlier, from the purchases known then: falling means fading.
     earlier = as_of - timedelta(days=FADING_DAYS)
-    before = feats.purchase_summary(feats.customer_facts(gateway, earlier), earlier, UNIT_DAYS)
+    before = feats.purchase_summary(feats.facts_at(facts, earlier), earlier, UNIT_DAYS)
     xb = before["frequency"].to_numpy().astype(float)
     then = before.select("customer_id").with_columns(
         p_alive_before=pl.Series(
@@ -346,23 +364,28 @@ def lifetime_values(
     return frame.join(then, on="customer_id", how="left")
 
 
+def calibration_end(gateway: QueryGateway, as_of: date) -> date:
+    """The default end of the purchase model's calibration: the last `HOLDOUT_SHARE` of the
+    completed purchase history up to `as_of` is held out."""
+    first = gateway.query(
+        f"SELECT CAST(min(order_date) AS DATE) AS d FROM orders "
+        f"WHERE {rules.sql_rules()['completed']} AND customer_id IS NOT NULL"
+    )["d"][0]
+    if first is None or first >= as_of:
+        return as_of
+    return as_of - timedelta(days=int((as_of - first).days * HOLDOUT_SHARE))
+
+
 def holdout_check(
-    gateway: QueryGateway,
-    facts: pl.DataFrame,
-    as_of: date,
-    calibration_end: date | None = None,
+    facts: pl.DataFrame, as_of: date, calibration_end: date, fit: clv.Fit | None = None
 ) -> dict[str, Any]:
-    """Fit on the history up to `calibration_end` (default: the last `HOLDOUT_SHARE` of the
-    purchase history is held out), predict the repeat purchases after it up to `as_of`, and
-    compare with what happened, per number of calibration repeat purchases (0-6, 7+)."""
-    if calibration_end is None:
-        first = facts["first_order"].min()
-        assert isinstance(first, date)
-        span = (as_of - first).days
-        calibration_end = as_of - timedelta(days=int(span * HOLDOUT_SHARE))
-    before = feats.customer_facts(gateway, calibration_end)
-    summary = feats.purchase_summary(before, calibration_end, UNIT_DAYS)
-    fit = clv.fit_bgnbd(summary)
+    """Fit on the history up to `calibration_end` (one of `facts`' cut-offs; or take `fit`,
+    made on it), predict the repeat purchases after it up to `as_of`, and compare with what
+    happened, per number of calibration repeat purchases (0-6, 7+)."""
+    summary = feats.purchase_summary(
+        feats.facts_at(facts, calibration_end), calibration_end, UNIT_DAYS
+    )
+    fit = fit or clv.fit_bgnbd(summary)
     holdout_weeks = (as_of - calibration_end).days / UNIT_DAYS
     x = summary["frequency"].to_numpy().astype(float)
     predicted = clv.expected_purchases(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sklearn.metrics import adjusted_rand_score
+from sklearn.metrics import adjusted_rand_score, pairwise_distances, silhouette_score
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from analytics.errors import ConfigError
@@ -13,6 +13,7 @@ from analytics.segments.clustering import (
     CustomerClusterer,
     cluster_names,
     match_clusters,
+    mean_silhouette,
 )
 
 
@@ -42,6 +43,25 @@ def test_k_is_chosen_by_silhouette_and_recovers_the_groups(method):
     assert sorted(model.silhouette_) == list(range(2, 11))
     assert adjusted_rand_score(truth, model.labels_) == 1.0
     np.testing.assert_array_equal(model.predict(X), model.labels_)
+
+
+def test_the_silhouette_equals_scikit_learns_with_singletons_and_duplicates():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 4))
+    X[:5] = X[0]  # duplicate points
+    distances = pairwise_distances(X)
+    for k in (2, 5, 9):
+        labels = rng.integers(0, k, 300)
+        labels[10] = k  # a cluster of one
+
+        assert mean_silhouette(distances, labels) == pytest.approx(
+            silhouette_score(distances, labels, metric="precomputed"), abs=1e-12
+        )
+    together = np.zeros(300, dtype=int)
+    together[:5] = 1  # a cluster whose points all coincide
+    assert mean_silhouette(distances, together) == pytest.approx(
+        silhouette_score(distances, together, metric="precomputed"), abs=1e-12
+    )
 
 
 def test_the_same_data_gives_the_same_labels():
