@@ -1,0 +1,29 @@
+"""Customer journeys: every customer's touchpoints in order (events with orders, survey
+responses and tickets merged in), the ordered stage funnel with timing, and the journey
+map's measures with pain points ranked by drop-off, dissatisfaction and tickets.
+
+Pure functions over frames: `steps.merge_steps` builds the steps, `funnel.reached` and
+`funnel.funnel` the funnel, `painpoints.measures` and `painpoints.pain_points` the map.
+"""
+
+from analytics.journeys.funnel import ALL, FUNNEL_SCHEMA, funnel, reached
+from analytics.journeys.painpoints import PAIN_SCHEMA, WEIGHTS, measures, pain_points
+from analytics.journeys.stages import STAGES, TOUCHPOINT_STAGES, JourneySettings
+from analytics.journeys.steps import STEPS_SCHEMA, merge_steps, read_steps
+
+__all__ = [
+    "ALL",
+    "FUNNEL_SCHEMA",
+    "PAIN_SCHEMA",
+    "STAGES",
+    "STEPS_SCHEMA",
+    "TOUCHPOINT_STAGES",
+    "WEIGHTS",
+    "JourneySettings",
+    "funnel",
+    "measures",
+    "merge_steps",
+    "pain_points",
+    "reached",
+    "read_steps",
+]

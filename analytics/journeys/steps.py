@@ -1,0 +1,206 @@
+"""Every customer's touchpoints in time order: the events, with completed orders, survey
+responses and tickets merged in as touchpoints of their own.
+
+`merge_steps` is pure (frames in, frame out) and decides:
+
+- an event's stage: its own `stage` where that names one of the stages, else the
+  touchpoint map's (`JourneySettings.stage_of`), else none;
+- an order is the touchpoint `Purchase` (stage `purchase_stage`) at the end of its day, a
+  ticket `Support ticket` (stage `ticket_stage`) when opened: where the events already hold
+  a touchpoint of that stage for the customer on the same day (a checkout event, a support
+  contact), the order or ticket is the same moment seen twice and stays out of the paths
+  (`in_path` false) while still counting as a ticket;
+- a survey response is the touchpoint `Survey` in the stage the customer was in when
+  answering (the latest earlier event or order);
+- `context_stage` and `context_touchpoint`: where the customer was at each step (its own
+  stage and touchpoint for events and orders, the latest earlier event's or order's for
+  responses and tickets): what satisfaction and tickets are attributed to.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import polars as pl
+
+from analytics import definitions as rules
+from analytics.journeys.stages import PURCHASE, SURVEY, TICKET, JourneySettings
+from analytics.warehouse import QueryGateway, Warehouse
+
+STEPS_SCHEMA = pl.Schema(
+    {
+        "customer_id": pl.String(),
+        "at": pl.Datetime("us"),
+        "touchpoint": pl.String(),
+        "stage": pl.String(),
+        "source": pl.String(),  # event, order, survey, ticket
+        "in_path": pl.Boolean(),
+        "context_stage": pl.String(),
+        "context_touchpoint": pl.String(),
+        "nps": pl.Int64(),
+        "csat": pl.Int64(),
+    }
+)
+SOURCES = ("event", "order", "survey", "ticket")
+END_OF_DAY = timedelta(days=1) - timedelta(seconds=1)
+
+
+def merge_steps(
+    events: pl.DataFrame,
+    orders: pl.DataFrame,
+    surveys: pl.DataFrame,
+    tickets: pl.DataFrame,
+    settings: JourneySettings,
+) -> pl.DataFrame:
+    """The steps (`STEPS_SCHEMA`) sorted by customer and time.
+
+    `events`: customer_id, at, touchpoint, stage (may be null); `orders`: customer_id, day
+    (completed orders only); `surveys`: customer_id, at, nps, csat; `tickets`: customer_id,
+    at.
+    """
+    events = events.cast({"touchpoint": pl.String, "stage": pl.String})
+    known = {s.lower(): s for s in settings.stages}
+    mapped = {k: v for k, v in settings.touchpoint_stages.items()}
+    own = pl.col("stage").str.strip_chars().str.to_lowercase()
+    by_touchpoint = (
+        pl.col("touchpoint")
+        .str.strip_chars()
+        .str.to_lowercase()
+        .replace_strict(mapped, default=None, return_dtype=pl.String)
+    )
+    staged = events.select(
+        "customer_id",
+        pl.col("at").cast(pl.Datetime("us")),
+        "touchpoint",
+        stage=pl.when(own.is_in(list(known)))
+        .then(own.replace_strict(known, default=None, return_dtype=pl.String))
+        .otherwise(by_touchpoint),
+        source=pl.lit("event"),
+        in_path=pl.lit(True),
+    )
+
+    def seen(stage: str) -> pl.DataFrame:
+        return (
+            staged.filter(pl.col("stage") == stage)
+            .select("customer_id", day=pl.col("at").dt.date(), seen=pl.lit(True))
+            .unique()
+        )
+
+    bought = (
+        orders.select(
+            "customer_id",
+            at=pl.col("day").cast(pl.Datetime("us")) + END_OF_DAY,
+            touchpoint=pl.lit(PURCHASE),
+            stage=pl.lit(settings.purchase_stage),
+            source=pl.lit("order"),
+            day=pl.col("day"),
+        )
+        .join(seen(settings.purchase_stage), on=["customer_id", "day"], how="left")
+        .with_columns(in_path=pl.col("seen").is_null())
+        .drop("day", "seen")
+    )
+    asked = (
+        tickets.select(
+            "customer_id",
+            at=pl.col("at").cast(pl.Datetime("us")),
+            touchpoint=pl.lit(TICKET),
+            stage=pl.lit(settings.ticket_stage),
+            source=pl.lit("ticket"),
+        )
+        .with_columns(day=pl.col("at").dt.date())
+        .join(seen(settings.ticket_stage), on=["customer_id", "day"], how="left")
+        .with_columns(in_path=pl.col("seen").is_null())
+        .drop("day", "seen")
+    )
+    answered = surveys.select(
+        "customer_id",
+        at=pl.col("at").cast(pl.Datetime("us")),
+        touchpoint=pl.lit(SURVEY),
+        stage=pl.lit(None, dtype=pl.String),
+        source=pl.lit("survey"),
+        in_path=pl.lit(True),
+        nps=pl.col("nps").cast(pl.Int64),
+        csat=pl.col("csat").cast(pl.Int64),
+    )
+    moves = pl.concat([staged, bought], how="diagonal").with_columns(
+        context_stage=pl.col("stage"), context_touchpoint=pl.col("touchpoint")
+    )
+    where = moves.filter(pl.col("in_path")).select(
+        "customer_id", "at", context_stage="stage", context_touchpoint="touchpoint"
+    )
+    reactions = pl.concat([answered, asked], how="diagonal").sort("at")
+    placed = reactions.join_asof(
+        where.sort("at"),
+        on="at",
+        by="customer_id",
+        strategy="backward",
+        check_sortedness=False,  # both sorted by time, which is all the join needs
+    ).with_columns(
+        stage=pl.when(pl.col("source") == "survey")
+        .then(pl.col("context_stage"))
+        .otherwise(pl.col("stage"))
+    )
+    order = {s: i for i, s in enumerate(SOURCES)}
+    return (
+        pl.concat([moves, placed], how="diagonal")
+        .with_columns(rank=pl.col("source").replace_strict(order, return_dtype=pl.Int8))
+        .sort("customer_id", "at", "rank")
+        .select(STEPS_SCHEMA.names())
+        .cast(STEPS_SCHEMA)
+    )
+
+
+def read_steps(
+    gateway: QueryGateway, warehouse: Warehouse, settings: JourneySettings
+) -> pl.DataFrame:
+    """The steps of every customer in the warehouse (read through `gateway` as it is)."""
+    present = {name: warehouse.version(name) is not None for name in SOURCE_DATASETS}
+    events = (
+        gateway.query(
+            "SELECT customer_id, occurred_at AS at, touchpoint, stage FROM events "
+            "WHERE customer_id IS NOT NULL AND touchpoint IS NOT NULL"
+        )
+        if present["events"]
+        else pl.DataFrame(
+            schema={
+                "customer_id": pl.String,
+                "at": pl.Datetime("us"),
+                "touchpoint": pl.String,
+                "stage": pl.String,
+            }
+        )
+    )
+    orders = (
+        gateway.query(
+            f"SELECT DISTINCT customer_id, order_date AS day FROM orders "
+            f"WHERE customer_id IS NOT NULL AND {rules.completed_sql()}"
+        )
+        if present["orders"]
+        else pl.DataFrame(schema={"customer_id": pl.String, "day": pl.Date})
+    )
+    surveys = (
+        gateway.query(
+            "SELECT customer_id, responded_at AS at, nps, csat FROM surveys "
+            "WHERE customer_id IS NOT NULL"
+        )
+        if present["surveys"]
+        else pl.DataFrame(
+            schema={
+                "customer_id": pl.String,
+                "at": pl.Datetime("us"),
+                "nps": pl.Int64,
+                "csat": pl.Int64,
+            }
+        )
+    )
+    tickets = (
+        gateway.query(
+            "SELECT customer_id, opened_at AS at FROM tickets WHERE customer_id IS NOT NULL"
+        )
+        if present["tickets"]
+        else pl.DataFrame(schema={"customer_id": pl.String, "at": pl.Datetime("us")})
+    )
+    return merge_steps(events, orders, surveys, tickets, settings)
+
+
+SOURCE_DATASETS = ("events", "orders", "surveys", "tickets")

@@ -1,0 +1,233 @@
+"""Journeys on a hand-made fixture with exact steps, funnel counts, timings and pain points,
+and the sample company's planted Paid Social drop-off."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import polars as pl
+import pytest
+
+from analytics.errors import ConfigError
+from analytics.journeys import (
+    STAGES,
+    JourneySettings,
+    funnel,
+    measures,
+    merge_steps,
+    pain_points,
+    reached,
+    read_steps,
+)
+from analytics.warehouse import QueryGateway
+
+DAY = 86_400
+
+
+def at(day: int, hour: int = 0) -> datetime:
+    return datetime(2024, 1, day, hour)
+
+
+def fixture_steps() -> pl.DataFrame:
+    events = pl.DataFrame(
+        [
+            ("A", at(1), "Social ad", None),
+            ("A", at(2), "Product page", "consideration"),
+            ("A", at(5), "Welcome email", None),
+            ("B", at(1), "Search ad", "Awareness"),
+            ("B", at(3), "Product page", "consideration"),
+            ("B", at(4, 12), "Checkout", "purchase"),
+            ("C", at(2), "Social ad", None),
+            ("C", at(2, 12), "Size guide", None),
+            ("C", at(4), "Mystery", None),
+        ],
+        schema=["customer_id", "at", "touchpoint", "stage"],
+        orient="row",
+    )
+    orders = pl.DataFrame({"customer_id": ["A", "B"], "day": [date(2024, 1, 3), date(2024, 1, 4)]})
+    surveys = pl.DataFrame(
+        {"customer_id": ["A", "C"], "at": [at(6), at(3)], "nps": [3, 10], "csat": [2, 5]}
+    )
+    tickets = pl.DataFrame({"customer_id": ["A"], "at": [at(7)]})
+    return merge_steps(events, orders, surveys, tickets, JourneySettings())
+
+
+def test_sources_merge_into_one_ordered_journey_per_customer():
+    steps = fixture_steps()
+
+    a = steps.filter(pl.col("customer_id") == "A")
+    assert a.select("touchpoint", "stage", "source", "in_path").rows() == [
+        ("Social ad", "awareness", "event", True),  # stage from the touchpoint map
+        ("Product page", "consideration", "event", True),
+        ("Purchase", "purchase", "order", True),  # no checkout event that day
+        ("Welcome email", "onboarding", "event", True),
+        ("Survey", "onboarding", "survey", True),  # the stage the customer was in
+        ("Support ticket", "service", "ticket", True),
+    ]
+    assert a["at"][2] == datetime(2024, 1, 3, 23, 59, 59)  # an order ends its day
+    assert a.filter(pl.col("source") != "event")["context_touchpoint"].to_list() == [
+        "Purchase",
+        "Welcome email",
+        "Welcome email",
+    ]
+    b = steps.filter(pl.col("customer_id") == "B")
+    # The export's own stage wins (in any case); the order of the checkout day is its echo.
+    assert b.select("touchpoint", "stage", "in_path").rows() == [
+        ("Search ad", "awareness", True),
+        ("Product page", "consideration", True),
+        ("Checkout", "purchase", True),
+        ("Purchase", "purchase", False),
+    ]
+    c = steps.filter(pl.col("customer_id") == "C")
+    assert c.select("touchpoint", "stage", "context_touchpoint").rows() == [
+        ("Social ad", "awareness", "Social ad"),
+        ("Size guide", "consideration", "Size guide"),
+        ("Survey", "consideration", "Size guide"),
+        ("Mystery", None, "Mystery"),  # kept, in no stage
+    ]
+
+
+def test_the_ordered_funnel_counts_conversions_and_timings():
+    steps = fixture_steps()
+    groups = pl.DataFrame({"customer_id": ["A", "B", "C"], "group": ["all"] * 3})
+
+    table = funnel(reached(steps, STAGES), groups, STAGES)
+
+    assert table.select("step", "stage", "customers").rows() == [
+        (1, "awareness", 3),
+        (2, "consideration", 3),
+        (3, "purchase", 2),
+        (4, "onboarding", 1),
+        (5, "service", 1),
+        (6, "loyalty", 0),
+    ]
+    assert table["conversion_from_previous"].to_list() == [None, 1.0, 2 / 3, 0.5, 1.0, 0.0]
+    assert table["conversion_from_start"].to_list() == [1.0, 1.0, 2 / 3, 1 / 3, 1 / 3, 0.0]
+    # consideration: A 1 day, B 2 days, C half a day after awareness
+    assert table["median_days_from_previous"][1] == pytest.approx(1.0)
+    assert table["p90_days_from_previous"][1] == pytest.approx(1.8)
+    # purchase: A's order at the end of 3 Jan (a day and 86,399 s), B's checkout 1.5 days
+    a_purchase = 1 + 86_399 / DAY
+    assert table["median_days_from_previous"][2] == pytest.approx((1.5 + a_purchase) / 2)
+    assert table["p90_days_from_previous"][2] == pytest.approx(1.5 + 0.9 * (a_purchase - 1.5))
+    assert table["median_days_from_previous"][3] == pytest.approx(1 + 1 / DAY)
+    assert table["median_days_from_previous"][4] == pytest.approx(2.0)
+    assert table["median_days_from_previous"][5] is None
+
+
+def test_a_stage_reached_before_the_previous_one_does_not_count():
+    events = pl.DataFrame(
+        [("A", at(1), "Product page", None), ("A", at(2), "Social ad", None)],
+        schema=["customer_id", "at", "touchpoint", "stage"],
+        orient="row",
+    )
+    empty_orders = pl.DataFrame(schema={"customer_id": pl.String, "day": pl.Date})
+    no_surveys = pl.DataFrame(
+        schema={"customer_id": pl.String, "at": pl.Datetime, "nps": pl.Int64, "csat": pl.Int64}
+    )
+    no_tickets = pl.DataFrame(schema={"customer_id": pl.String, "at": pl.Datetime})
+    steps = merge_steps(events, empty_orders, no_surveys, no_tickets, JourneySettings())
+
+    table = funnel(
+        reached(steps, STAGES), pl.DataFrame({"customer_id": ["A"], "group": ["x"]}), STAGES
+    )
+
+    assert table["customers"].to_list()[:2] == [1, 0]
+
+
+def test_pain_points_rank_by_the_documented_score_with_reasons():
+    steps = fixture_steps()
+    groups = pl.DataFrame({"customer_id": ["A", "B", "C"], "group": ["all"] * 3})
+
+    table = measures(steps, reached(steps, STAGES), groups, STAGES)
+    ranked = pain_points(table, STAGES, min_customers=1, min_answers=1)
+
+    assert ranked.select("rank", "stage", "touchpoint", "score").rows()[:7] == [
+        (1, "consideration", "Size guide", 0.5),  # its one customer never bought
+        (2, "purchase", "Checkout", 0.5),  # B bought and went no further
+        (3, "onboarding", None, 0.5),  # one detractor (0.3) and one ticket each (0.2)
+        (4, "onboarding", "Welcome email", 0.5),
+        (5, "service", None, 0.5),
+        (6, "purchase", None, 0.25),
+        (7, "consideration", None, pytest.approx(0.5 / 3)),
+    ]
+    onboarding = ranked.row(2, named=True)
+    assert onboarding["reason"] == (
+        "100% of 1 NPS answers here are detractors; 1.00 tickets per customer; "
+        "0% of the 1 customers at onboarding never reached service."
+    )
+    assert onboarding["avg_nps"] == 3.0 and onboarding["avg_csat"] == 2.0
+
+
+def test_compared_groups_count_what_exceeds_everyone_else():
+    steps = fixture_steps()
+    groups = pl.DataFrame({"customer_id": ["A", "B", "C"], "group": ["Social", "Search", "Social"]})
+
+    table = measures(steps, reached(steps, STAGES), groups, STAGES)
+    ranked = pain_points(table, STAGES, min_customers=1, min_answers=1)
+
+    social = ranked.filter(pl.col("group") == "Social")
+    top = social.row(0, named=True)
+    # Social loses C at consideration (1 of 2) where Search loses no one.
+    assert (top["stage"], top["touchpoint"], top["score"]) == ("consideration", "Size guide", 0.5)
+    stage = social.filter(pl.col("stage") == "consideration", pl.col("touchpoint").is_null())
+    assert stage["score"].to_list() == [0.25]
+    assert stage["reason"].to_list() == [
+        "50% of the 2 customers at consideration never reached purchase (everyone else: 0%); "
+        "0% of 1 NPS answers here are detractors."
+    ]
+
+
+def test_settings_refuse_stages_outside_the_order():
+    with pytest.raises(ConfigError, match=r"Stage\(s\) checkout are not in the stage order"):
+        JourneySettings(touchpoint_stages={"pay": "checkout"})
+    with pytest.raises(ConfigError, match="at least two distinct stages"):
+        JourneySettings(stages=("only",), touchpoint_stages={}, purchase_stage="only",
+                        ticket_stage="only")  # fmt: skip
+
+
+@pytest.mark.slow
+def test_the_planted_paid_social_drop_is_the_top_pain_point(sample_warehouse):
+    gateway = QueryGateway(sample_warehouse)
+    steps = read_steps(gateway, sample_warehouse, JourneySettings())
+    groups = gateway.query(
+        'SELECT customer_id, acquisition_channel AS "group" FROM customers '
+        "WHERE acquisition_channel IS NOT NULL"
+    )
+    reach = reached(steps, STAGES)
+
+    table = funnel(reach, groups, STAGES)
+    to_purchase = {
+        row["group"]: row["conversion_from_previous"]
+        for row in table.filter(pl.col("stage") == "purchase").iter_rows(named=True)
+    }
+    ranked = pain_points(measures(steps, reach, groups, STAGES), STAGES)
+
+    assert round(to_purchase.pop("Paid Social"), 3) == 0.415  # data/sample/README.md
+    assert min(to_purchase.values()) > 0.9
+    top = ranked.filter(pl.col("group") == "Paid Social").row(0, named=True)
+    assert top["stage"] == "consideration" and top["rank"] == 1
+    assert "never reached purchase" in top["reason"]
+    for group in to_purchase:  # nowhere else is consideration the worst place
+        assert ranked.filter(pl.col("group") == group).row(0, named=True)["stage"] != (
+            "consideration"
+        )
+
+
+def test_the_documented_score_is_the_one_computed():
+    from pathlib import Path
+
+    from analytics.journeys.painpoints import MIN_ANSWERS, MIN_CUSTOMERS, WEIGHTS
+
+    text = (Path(__file__).resolve().parents[3] / "docs" / "journeys.md").read_text()
+    formula = " + ".join(
+        f"{WEIGHTS[name]} × {label}"
+        for name, label in (
+            ("drop_off", "drop-off"),
+            ("dissatisfaction", "dissatisfaction"),
+            ("tickets", "tickets"),
+        )
+    )
+    assert f"**Score** = {formula}" in text
+    assert f"counted from {MIN_ANSWERS} answers on" in text
+    assert f"fewer than {MIN_CUSTOMERS}\ncustomers are not ranked" in text
