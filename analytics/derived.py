@@ -1,4 +1,5 @@
-"""Derived tables per data version, in one place: the KPI rollups and the segmentation.
+"""Derived tables per data version, in one place: the KPI rollups, the segmentation and the
+journeys.
 
 Loads and rollbacks call `refresh` (the command line, the sample load) or `refresh_base` then
 `refresh_rest` in the background (the dashboard, so a page never waits for clustering);
@@ -7,7 +8,7 @@ Loads and rollbacks call `refresh` (the command line, the sample load) or `refre
 
 from __future__ import annotations
 
-from analytics import rollups, segments
+from analytics import journeys, rollups, segments
 from analytics.settings import Settings
 from analytics.warehouse import QueryGateway, Warehouse
 
@@ -34,11 +35,14 @@ def refresh_rest(
     *,
     value: segments.ValueSettings = DEFAULT_VALUE,
 ) -> dict[str, float]:
-    """The rest: the rollups' record-dimension parts and the segmentation."""
+    """The rest: the rollups' record-dimension parts, the segmentation and the journeys."""
     built = rollups.refresh(warehouse, gateway)
     took = segments.refresh(warehouse, gateway, value=value)
     if took is not None:
         built["segments"] = took
+    took = journeys.refresh(warehouse, gateway)
+    if took is not None:
+        built["journeys"] = took
     return built
 
 
@@ -53,4 +57,8 @@ def refresh(
 
 
 def pending(warehouse: Warehouse, value: segments.ValueSettings = DEFAULT_VALUE) -> bool:
-    return rollups.pending(warehouse) or segments.pending(warehouse, value)
+    return (
+        rollups.pending(warehouse)
+        or segments.pending(warehouse, value)
+        or journeys.pending(warehouse)
+    )

@@ -95,3 +95,6 @@ class JourneySettings:
              self.ticket_stage]
         )  # fmt: skip
         return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+DEFAULT_SETTINGS = JourneySettings()

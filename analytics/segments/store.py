@@ -22,9 +22,6 @@ latest `KEEP` segmentations stay. Readers narrow rows to the gateway's access.
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -35,7 +32,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from analytics import clv
+from analytics import builds, clv
 from analytics import definitions as rules
 from analytics.errors import ConfigError
 from analytics.segments import features as feats
@@ -51,6 +48,7 @@ from analytics.warehouse import (
 )
 
 FOLDER = SEGMENTS_FOLDER
+PREFIX = "segments"
 KEEP = 3
 LAYOUT = 2  # raise with any change to what a segmentation holds
 DATASETS_USED = ("customers", "orders", "surveys", "tickets")
@@ -130,11 +128,8 @@ def current(warehouse: Warehouse, value: ValueSettings = ValueSettings()) -> Seg
     if named is None:
         return None
     folder = warehouse.root / FOLDER
-    try:
-        meta = json.loads((folder / f"segments-{named[0]}.json").read_text())
-    except (OSError, ValueError):
-        return None
-    return Segmentation(folder, named[0], meta)
+    meta = builds.read_meta(folder, PREFIX, named[0])
+    return None if meta is None else Segmentation(folder, named[0], meta)
 
 
 def pending(warehouse: Warehouse, value: ValueSettings = ValueSettings()) -> bool:
@@ -155,36 +150,14 @@ def refresh(
     base = (gateway or QueryGateway(warehouse, threads=2)).scoped(FULL_ACCESS)
     with file_lock(folder / ".build.lock"):
         named = _versions(warehouse, value)
-        if named is None or (folder / f"segments-{named[0]}.json").exists():
+        if named is None or builds.read_meta(folder, PREFIX, named[0]) is not None:
             return None
         key, versions = named
         started = time.perf_counter()
-        previous = _latest(folder)
+        previous = builds.latest_meta(folder, PREFIX)
         _build(base.at_versions(versions), folder, key, versions, value, previous)
-        _prune(folder)
+        builds.prune(folder, PREFIX, KEEP)
         return time.perf_counter() - started
-
-
-def _latest(folder: Path) -> dict[str, Any] | None:
-    metas = sorted(folder.glob("segments-*.json"), key=lambda p: p.stat().st_mtime)
-    for path in reversed(metas):
-        with contextlib.suppress(OSError, ValueError):
-            return dict(json.loads(path.read_text()))
-    return None
-
-
-def _prune(folder: Path) -> None:
-    metas = sorted(folder.glob("segments-*.json"), key=lambda p: p.stat().st_mtime)
-    for meta in metas[:-KEEP]:
-        stem = meta.name.removesuffix(".json")
-        for path in folder.glob(f"{stem}.*"):
-            path.unlink(missing_ok=True)
-
-
-def _write(frame: pl.DataFrame, target: Path) -> None:
-    partial = target.with_name(f".{target.stem}.{os.getpid()}.parquet")
-    frame.write_parquet(partial)
-    os.replace(partial, target)
 
 
 # ----- building -------------------------------------------------------------------------------
@@ -205,12 +178,12 @@ def _build(
     ).row(0)
     table, meta = segment_frame(gateway, as_of, value=value, previous=previous)
     meta["versions"] = versions
-    _write(table, folder / f"segments-{key}.customers.parquet")
-    _write(quarter_segments(gateway, first, as_of), folder / f"segments-{key}.quarters.parquet")
+    builds.write_parquet(table, folder / f"{PREFIX}-{key}.customers.parquet")
+    builds.write_parquet(
+        quarter_segments(gateway, first, as_of), folder / f"{PREFIX}-{key}.quarters.parquet"
+    )
     meta["seconds"] = round(time.perf_counter() - started, 2)
-    partial = folder / f".segments-{key}.{os.getpid()}.json"
-    partial.write_text(json.dumps(meta, default=str))
-    os.replace(partial, folder / f"segments-{key}.json")  # written last: marks it complete
+    builds.write_meta(meta, folder / f"{PREFIX}-{key}.json")
 
 
 def segment_frame(

@@ -231,3 +231,72 @@ def test_the_documented_score_is_the_one_computed():
     assert f"**Score** = {formula}" in text
     assert f"counted from {MIN_ANSWERS} answers on" in text
     assert f"fewer than {MIN_CUSTOMERS}\ncustomers are not ranked" in text
+
+
+def test_paths_from_each_anchor_with_counts_shares_and_conversion():
+    from analytics.journeys.paths import PathOptions, journey_paths, path_table
+
+    steps = fixture_steps()
+
+    start = path_table(journey_paths(steps, PathOptions(steps=3)))
+    assert start.rows() == [
+        (["Search ad", "Product page", "Checkout"], 1, 1 / 3, 1.0),
+        (["Social ad", "Product page", "Purchase"], 1, 1 / 3, 1.0),
+        (["Social ad", "Size guide", "Survey"], 1, 1 / 3, 0.0),
+    ]
+    after_first = path_table(journey_paths(steps, PathOptions(steps=3, anchor="first_purchase")))
+    assert after_first.rows() == [
+        (["Checkout"], 1, 0.5, 0.0),
+        (["Purchase", "Welcome email", "Survey"], 1, 0.5, 0.0),
+    ]
+    never = path_table(journey_paths(steps, PathOptions(steps=3, anchor="no_purchase")))
+    assert never.rows() == [(["Size guide", "Survey", "Mystery"], 1, 1.0, 0.0)]
+
+
+def test_rare_touchpoints_become_other_and_repeats_collapse():
+    from analytics.journeys.paths import PathOptions, journey_paths
+
+    steps = fixture_steps()
+    grouped = journey_paths(steps, PathOptions(steps=3, max_nodes=2)).sort("customer_id")
+    assert grouped["path"].to_list() == [
+        ["Social ad", "Product page", "Other"],
+        ["Other", "Product page", "Other"],
+        ["Social ad", "Other"],  # "Other > Other" collapsed
+    ]
+    events = pl.DataFrame(
+        [("A", at(1), "Newsletter", None), ("A", at(2), "Newsletter", None),
+         ("A", at(3), "Product page", None)],
+        schema=["customer_id", "at", "touchpoint", "stage"],
+        orient="row",
+    )  # fmt: skip
+    none = pl.DataFrame(schema={"customer_id": pl.String, "day": pl.Date})
+    no_surveys = pl.DataFrame(
+        schema={"customer_id": pl.String, "at": pl.Datetime, "nps": pl.Int64, "csat": pl.Int64}
+    )
+    no_tickets = pl.DataFrame(schema={"customer_id": pl.String, "at": pl.Datetime})
+    repeats = merge_steps(events, none, no_surveys, no_tickets, JourneySettings())
+    assert journey_paths(repeats, PathOptions())["path"].to_list() == [
+        ["Newsletter", "Product page"]
+    ]
+    assert journey_paths(repeats, PathOptions(collapse=False))["path"].to_list() == [
+        ["Newsletter", "Newsletter", "Product page"]
+    ]
+
+
+def test_links_give_step_to_step_and_overall_conversion():
+    from analytics.journeys.paths import PathOptions, journey_paths, link_table
+
+    links = link_table(journey_paths(fixture_steps(), PathOptions(steps=3)))
+
+    assert links.select(
+        "step", "source", "target", "customers", "conversion_step", "conversion_overall"
+    ).rows() == [
+        (1, "Search ad", "Product page", 1, 1.0, 1 / 3),
+        (1, "Social ad", "Product page", 1, 0.5, 1 / 3),
+        (1, "Social ad", "Size guide", 1, 0.5, 1 / 3),
+        (2, "Product page", "Checkout", 1, 0.5, 1 / 3),
+        (2, "Product page", "Purchase", 1, 0.5, 1 / 3),
+        (2, "Size guide", "Survey", 1, 1.0, 1 / 3),
+    ]
+    # A's journey holds a detractor answer (after these steps); B's and C's do not.
+    assert links.filter(pl.col("source") == "Social ad")["detractors"].to_list() == [1.0, 0.0]

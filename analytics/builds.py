@@ -1,0 +1,55 @@
+"""Files of derived builds (segmentation, journeys): one build per data version and settings,
+named `<prefix>-<key>.*` in a folder of the warehouse, its `.json` metadata written last to
+mark it complete. Parquet parts are written atomically and only the latest `keep` builds
+stay.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+
+def write_parquet(frame: pl.DataFrame, target: Path) -> None:
+    """Write `frame` to `target` atomically (a reader sees the old file or the new one)."""
+    partial = target.with_name(f".{target.stem}.{os.getpid()}.parquet")
+    frame.write_parquet(partial)
+    os.replace(partial, target)
+
+
+def write_meta(meta: dict[str, Any], target: Path) -> None:
+    """Write a build's metadata atomically: written last, it marks the build complete."""
+    partial = target.with_name(f".{target.stem}.{os.getpid()}.json")
+    partial.write_text(json.dumps(meta, default=str))
+    os.replace(partial, target)
+
+
+def read_meta(folder: Path, prefix: str, key: str) -> dict[str, Any] | None:
+    """The metadata of the complete build `key`, or None."""
+    try:
+        return dict(json.loads((folder / f"{prefix}-{key}.json").read_text()))
+    except (OSError, ValueError):
+        return None
+
+
+def latest_meta(folder: Path, prefix: str) -> dict[str, Any] | None:
+    """The metadata of the most recent complete build, or None."""
+    metas = sorted(folder.glob(f"{prefix}-*.json"), key=lambda p: p.stat().st_mtime)
+    for path in reversed(metas):
+        with contextlib.suppress(OSError, ValueError):
+            return dict(json.loads(path.read_text()))
+    return None
+
+
+def prune(folder: Path, prefix: str, keep: int) -> None:
+    """Remove every file of all but the `keep` most recent builds."""
+    metas = sorted(folder.glob(f"{prefix}-*.json"), key=lambda p: p.stat().st_mtime)
+    for meta in metas[:-keep]:
+        stem = meta.name.removesuffix(".json")
+        for path in folder.glob(f"{stem}.*"):
+            path.unlink(missing_ok=True)

@@ -1,0 +1,286 @@
+"""Journeys as users see them: the stored steps of the customers a user may see within the
+sidebar's filters and date range, grouped by a customer dimension, turned into the funnel,
+paths, journey map and pain points, with small groups hidden from viewers and a customer
+list behind every number.
+
+A customer's journey is their steps within the date range. Journeys compare customers, so
+`by` is a customer dimension (region, country, plan, acquisition channel, RFM segment,
+cluster); filters on a record dimension (sales channel, product category) narrow the
+customers to those with such orders.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+import polars as pl
+
+from analytics import disclosure
+from analytics.errors import ConfigError
+from analytics.filters import DIMENSIONS, NOT_SET, Filters, scoped_rows
+from analytics.journeys import painpoints as pains
+from analytics.journeys import paths as routes
+from analytics.journeys.funnel import ALL, FUNNEL_SCHEMA, funnel, reached
+from analytics.journeys.stages import DEFAULT_SETTINGS, JourneySettings
+from analytics.journeys.store import StoredJourneys
+from analytics.segments import visible_customer_ids
+from analytics.warehouse import QueryGateway
+
+EVERYONE = Filters()
+DEFAULT_PATHS = routes.PathOptions()
+BY_DIMENSIONS = tuple(k for k, d in DIMENSIONS.items() if d.level == "customer")
+
+MAP_SCHEMA = pl.Schema(
+    {
+        "group": pl.String(),
+        "step": pl.Int64(),
+        "stage": pl.String(),
+        "customers": pl.Int64(),
+        "conversion_to_next": pl.Float64(),
+        "median_days_to_next": pl.Float64(),
+        "touchpoints": pl.List(pl.Struct({"touchpoint": pl.String(), "customers": pl.Int64()})),
+        "avg_nps": pl.Float64(),
+        "avg_csat": pl.Float64(),
+        "dissatisfaction": pl.Float64(),
+        "ticket_rate": pl.Float64(),
+        "pain_score": pl.Float64(),
+    }
+)
+
+
+def check_by(by: str | None) -> str | None:
+    if by is not None and by not in BY_DIMENSIONS:
+        raise ConfigError(f"Journeys compare customers by {', '.join(BY_DIMENSIONS)}; got '{by}'.")
+    return by
+
+
+def customer_groups(
+    gateway: QueryGateway, stored: StoredJourneys, filters: Filters, by: str | None
+) -> pl.DataFrame:
+    """The customers this user may see within `filters` (customer_id) with their `group`:
+    the value of `by`, or `ALL`."""
+    check_by(by)
+    dimensions_only = filters.with_range(None, None)
+    if not dimensions_only.selections() and not gateway.access.limits:
+        ids = pl.scan_parquet(stored.steps_path).select("customer_id").unique().collect()
+    else:
+        last = datetime.fromisoformat(str(stored.meta["last"])).date()
+        ids = pl.DataFrame(
+            {"customer_id": visible_customer_ids(gateway, dimensions_only, last)},
+            schema={"customer_id": pl.String},
+        ).unique()
+    if by is None:
+        return ids.with_columns(group=pl.lit(ALL))
+    rows, params = scoped_rows("customers", EVERYONE, by=by)
+    values = gateway.query(f'SELECT customer_id, grp AS "group" FROM ({rows})', params)
+    return ids.join(values.unique("customer_id"), on="customer_id", how="left").with_columns(
+        pl.col("group").fill_null(NOT_SET)
+    )
+
+
+def journey_steps(
+    stored: StoredJourneys, customers: pl.DataFrame, filters: Filters
+) -> pl.DataFrame:
+    """The stored steps of `customers` within the filters' date range."""
+    steps = pl.scan_parquet(stored.steps_path)
+    if filters.start is not None:
+        steps = steps.filter(pl.col("at") >= datetime.combine(filters.start, time.min))
+    if filters.end is not None:
+        steps = steps.filter(
+            pl.col("at") < datetime.combine(filters.end + timedelta(days=1), time.min)
+        )
+    return steps.join(
+        customers.lazy().select("customer_id"), on="customer_id", how="semi"
+    ).collect()
+
+
+def _inputs(
+    gateway: QueryGateway, stored: StoredJourneys, filters: Filters, by: str | None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    groups = customer_groups(gateway, stored, filters, by)
+    return journey_steps(stored, groups, filters), groups
+
+
+def funnel_table(
+    gateway: QueryGateway,
+    stored: StoredJourneys,
+    filters: Filters = EVERYONE,
+    by: str | None = None,
+    settings: JourneySettings = DEFAULT_SETTINGS,
+) -> pl.DataFrame:
+    """The ordered stage funnel per group (`funnel.FUNNEL_SCHEMA`) with `hidden`: why a row
+    is hidden from this user (fewer customers than the minimum, or to protect one)."""
+    steps, groups = _inputs(gateway, stored, filters, by)
+    table = funnel(reached(steps, settings.stages), groups, settings.stages)
+    cells = disclosure.protect(
+        table.with_columns(unit=pl.lit("customers")),
+        count="customers",
+        unit="unit",
+        minimum=gateway.access.min_group,
+        lines=[disclosure.Line(("step",))],
+    ).drop("unit")
+    shown = [c for c in FUNNEL_SCHEMA.names() if c not in ("group", "step", "stage")]
+    return disclosure.blank(cells, shown)
+
+
+def pain_table(
+    gateway: QueryGateway,
+    stored: StoredJourneys,
+    filters: Filters = EVERYONE,
+    by: str | None = None,
+    settings: JourneySettings = DEFAULT_SETTINGS,
+) -> pl.DataFrame:
+    """Pain points per group (`painpoints.PAIN_SCHEMA`). Places rest on at least
+    `painpoints.MIN_CUSTOMERS` customers (and the viewer minimum, if larger)."""
+    steps, groups = _inputs(gateway, stored, filters, by)
+    reach = reached(steps, settings.stages)
+    floor = gateway.access.min_group
+    return pains.pain_points(
+        pains.measures(steps, reach, groups, settings.stages),
+        settings.stages,
+        min_customers=max(pains.MIN_CUSTOMERS, floor),
+        min_answers=max(pains.MIN_ANSWERS, floor),
+    )
+
+
+def journey_map(
+    gateway: QueryGateway,
+    stored: StoredJourneys,
+    filters: Filters = EVERYONE,
+    by: str | None = None,
+    settings: JourneySettings = DEFAULT_SETTINGS,
+    *,
+    touchpoints: int = 5,
+) -> pl.DataFrame:
+    """The journey map (`MAP_SCHEMA`): per group and stage, the customers there, their
+    conversion to the next stage and the days it took, the `touchpoints` most used there,
+    the satisfaction there (mean NPS and CSAT, detractor share), tickets per customer, and
+    the stage's pain score. Hidden from viewers where fewer than the minimum are there."""
+    steps, groups = _inputs(gateway, stored, filters, by)
+    stages = settings.stages
+    reach = reached(steps, stages)
+    table = funnel(reach, groups, stages)
+    floor = gateway.access.min_group
+    counted = pains.measures(steps, reach, groups, stages)
+    scored = pains.pain_points(
+        counted, stages, min_customers=max(floor, 1), min_answers=max(pains.MIN_ANSWERS, floor)
+    )
+    used = (
+        counted.filter(pl.col("touchpoint").is_not_null() & (pl.col("customers") >= max(floor, 1)))
+        .sort(["group", "stage", "customers", "touchpoint"], descending=[False, False, True, False])
+        .group_by("group", "stage", maintain_order=True)
+        .agg(pl.struct("touchpoint", "customers").head(touchpoints).alias("touchpoints"))
+    )
+    whole = scored.filter(pl.col("touchpoint").is_null()).select(
+        "group", "stage", "avg_nps", "avg_csat", "dissatisfaction", "ticket_rate",
+        pain_score="score",
+    )  # fmt: skip
+    following = table.select(
+        "group",
+        step=pl.col("step") - 1,
+        conversion_to_next="conversion_from_previous",
+        median_days_to_next="median_days_from_previous",
+    )
+    joined = (
+        table.select("group", "step", "stage", "customers")
+        .join(following, on=["group", "step"], how="left")
+        .join(used, on=["group", "stage"], how="left")
+        .join(whole, on=["group", "stage"], how="left")
+        .with_columns(unit=pl.lit("customers"))
+    )
+    cells = disclosure.protect(
+        joined, count="customers", unit="unit", minimum=floor, lines=[disclosure.Line(("step",))]
+    ).drop("unit")
+    shown = [c for c in MAP_SCHEMA.names() if c not in ("group", "step", "stage")]
+    return disclosure.blank(
+        cells.select(*MAP_SCHEMA.names(), "hidden").cast(
+            pl.Schema({**MAP_SCHEMA, "hidden": pl.String()})
+        ),
+        shown,
+    )
+
+
+def path_tables(
+    gateway: QueryGateway,
+    stored: StoredJourneys,
+    filters: Filters = EVERYONE,
+    options: routes.PathOptions = DEFAULT_PATHS,
+    settings: JourneySettings = DEFAULT_SETTINGS,
+    *,
+    limit: int = 20,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The most common paths (`paths.PATHS_SCHEMA`) and their links (`paths.LINKS_SCHEMA`);
+    for viewers, only those of at least the minimum customers."""
+    steps, _ = _inputs(gateway, stored, filters, None)
+    journeys = routes.journey_paths(steps, options, settings.purchase_stage)
+    floor = gateway.access.min_group
+    paths = routes.path_table(journeys, limit).filter(pl.col("customers") >= floor)
+    links = routes.link_table(journeys).filter(pl.col("customers") >= floor)
+    return paths, links
+
+
+def step_customers(
+    gateway: QueryGateway,
+    stored: StoredJourneys,
+    stage: str,
+    *,
+    dropped: bool,
+    filters: Filters = EVERYONE,
+    by: str | None = None,
+    group: str | None = None,
+    settings: JourneySettings = DEFAULT_SETTINGS,
+) -> list[str]:
+    """The customers who reached `stage` (of `group`), or with `dropped` those of them who
+    never reached the next stage. Empty for a viewer when they are fewer than the minimum."""
+    steps, groups = _inputs(gateway, stored, filters, by)
+    if group is not None:
+        groups = groups.filter(pl.col("group") == group)
+    reach = reached(steps, settings.stages).join(groups, on="customer_id")
+    if stage not in settings.stages:
+        raise ConfigError(f"Unknown stage '{stage}'. Stages: {', '.join(settings.stages)}.")
+    number = settings.stages.index(stage) + 1
+    there = reach.filter(pl.col("step") == number).select("customer_id")
+    if dropped:
+        went_on = reach.filter(pl.col("step") == number + 1).select("customer_id")
+        there = there.join(went_on, on="customer_id", how="anti")
+    ids = sorted(there["customer_id"].to_list())
+    return [] if 0 < len(ids) < gateway.access.min_group else ids
+
+
+def path_customers(
+    gateway: QueryGateway,
+    stored: StoredJourneys,
+    path: list[str],
+    *,
+    filters: Filters = EVERYONE,
+    options: routes.PathOptions = DEFAULT_PATHS,
+    settings: JourneySettings = DEFAULT_SETTINGS,
+) -> list[str]:
+    """The customers who took `path` (as `path_tables` shows it). Empty for a viewer when
+    they are fewer than the minimum."""
+    steps, _ = _inputs(gateway, stored, filters, None)
+    journeys = routes.journey_paths(steps, options, settings.purchase_stage)
+    ids = sorted(
+        journeys.filter(pl.col("path") == pl.lit(path, dtype=pl.List(pl.String)))[
+            "customer_id"
+        ].to_list()
+    )
+    return [] if 0 < len(ids) < gateway.access.min_group else ids
+
+
+def customer_rows(gateway: QueryGateway, ids: list[str], *, limit: int = 5_000) -> pl.DataFrame:
+    """A drill list: these customers (the first `limit` by id) with name, country, plan and
+    RFM segment, names masked for viewers by the gateway."""
+    chosen = sorted(ids)[:limit]
+    people = gateway.query(
+        "SELECT customer_id, name, country, plan FROM customers WHERE customer_id = ANY($ids)",
+        {"ids": chosen},
+    )
+    segment = gateway.query(
+        "SELECT customer_id, segment FROM customer_segments WHERE customer_id = ANY($ids)",
+        {"ids": chosen},
+    )
+    frame = pl.DataFrame({"customer_id": chosen}, schema={"customer_id": pl.String})
+    return frame.join(people, on="customer_id", how="left").join(
+        segment.rename({"segment": "rfm_segment"}), on="customer_id", how="left"
+    )
