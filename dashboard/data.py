@@ -19,12 +19,14 @@ from typing import Concatenate, ParamSpec, TypeVar
 import polars as pl
 import streamlit as st
 
-from analytics import cohorts, customer360, derived, drill, kpis, segments
+from analytics import cohorts, customer360, derived, drill, journeys, kpis, segments
 from analytics.bootstrap import ensure_sample_loaded
 from analytics.drill import DrillResult
 from analytics.filters import Filters, data_range, dimension_values
 from analytics.ingest.pipeline import LoadResult, guess_dataset
 from analytics.ingest.readers import PROBLEM_COLUMN, ROW_COLUMN, RawTable, read_export
+from analytics.journeys import views as journey_views
+from analytics.journeys.paths import PathOptions
 from analytics.settings import Settings, load_settings
 from analytics.warehouse import (
     Access,
@@ -413,3 +415,74 @@ def customer_segments(
     if found is None:
         return None, pl.DataFrame(schema={"quarter": pl.String(), "rfm_segment": pl.String()})
     return segments.customer_segments(gateway, found, customer_id)
+
+
+# Journeys are read from the steps stored for the current data (built in the background after
+# a load, like the segmentation).
+
+
+def journeys_built(wh: Warehouse) -> journeys.StoredJourneys | None:
+    """The stored journeys of the current data, or None while they are being built."""
+    return journeys.current(wh)
+
+
+def _journeys(gateway: QueryGateway) -> journeys.StoredJourneys:
+    found = journeys.current(gateway.warehouse)
+    if found is None:
+        raise segments.NotBuilt("The journeys of the current data are still being built.")
+    return found
+
+
+@by_version("Following the journeys…")
+def journey_funnel(gateway: QueryGateway, filters: Filters, by: str | None) -> pl.DataFrame:
+    return journey_views.funnel_table(gateway, _journeys(gateway), filters, by)
+
+
+@by_version("Mapping the journey…")
+def journey_map(gateway: QueryGateway, filters: Filters, by: str | None) -> pl.DataFrame:
+    return journey_views.journey_map(gateway, _journeys(gateway), filters, by)
+
+
+@by_version("Ranking the pain points…")
+def journey_pains(gateway: QueryGateway, filters: Filters, by: str | None) -> pl.DataFrame:
+    return journey_views.pain_table(gateway, _journeys(gateway), filters, by)
+
+
+@by_version("Finding the common paths…")
+def journey_paths(
+    gateway: QueryGateway, filters: Filters, options: PathOptions
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    return journey_views.path_tables(gateway, _journeys(gateway), filters, options)
+
+
+@by_version("Finding the customers…", max_entries=32)
+def journey_stage_customers(
+    gateway: QueryGateway,
+    filters: Filters,
+    by: str | None,
+    group: str | None,
+    stage: str,
+    touchpoint: str | None,
+    dropped: bool,
+) -> pl.DataFrame:
+    ids = journey_views.step_customers(
+        gateway,
+        _journeys(gateway),
+        stage,
+        dropped=dropped,
+        filters=filters,
+        by=by,
+        group=group,
+        touchpoint=touchpoint,
+    )
+    return journey_views.customer_rows(gateway, ids)
+
+
+@by_version("Finding the customers…", max_entries=32)
+def journey_path_customers(
+    gateway: QueryGateway, filters: Filters, options: PathOptions, path: tuple[str, ...]
+) -> pl.DataFrame:
+    ids = journey_views.path_customers(
+        gateway, _journeys(gateway), list(path), filters=filters, options=options
+    )
+    return journey_views.customer_rows(gateway, ids)

@@ -228,10 +228,12 @@ def step_customers(
     filters: Filters = EVERYONE,
     by: str | None = None,
     group: str | None = None,
+    touchpoint: str | None = None,
     settings: JourneySettings = DEFAULT_SETTINGS,
 ) -> list[str]:
-    """The customers who reached `stage` (of `group`), or with `dropped` those of them who
-    never reached the next stage. Empty for a viewer when they are fewer than the minimum."""
+    """The customers who reached `stage` (of `group`; who touched `touchpoint` there), or
+    with `dropped` those of them who never reached the next stage. Empty for a viewer when
+    they are fewer than the minimum."""
     steps, groups = _inputs(gateway, stored, filters, by)
     if group is not None:
         groups = groups.filter(pl.col("group") == group)
@@ -240,6 +242,11 @@ def step_customers(
         raise ConfigError(f"Unknown stage '{stage}'. Stages: {', '.join(settings.stages)}.")
     number = settings.stages.index(stage) + 1
     there = reach.filter(pl.col("step") == number).select("customer_id")
+    if touchpoint is not None:
+        touched = steps.filter(
+            pl.col("in_path") & (pl.col("stage") == stage) & (pl.col("touchpoint") == touchpoint)
+        ).select("customer_id")
+        there = there.join(touched.unique(), on="customer_id", how="semi")
     if dropped:
         went_on = reach.filter(pl.col("step") == number + 1).select("customer_id")
         there = there.join(went_on, on="customer_id", how="anti")

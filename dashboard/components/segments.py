@@ -22,12 +22,13 @@ BUILDING = (
 
 
 @st.fragment(run_every=3)
-def wait_until_built(has_segmentation: Any) -> None:
-    """Say that the segmentation is being built, and rerun the page once it is there."""
-    with st.spinner("Segmenting…"):
-        if has_segmentation():
+def wait_until_built(is_built: Any, message: str = BUILDING, spinner: str = "Segmenting…") -> None:
+    """Say that a derived table (by default the segmentation) is being built, and rerun the
+    page once it is there."""
+    with st.spinner(spinner):
+        if is_built():
             st.rerun()
-    st.info(BUILDING, icon=":material/hourglass_top:")
+    st.info(message, icon=":material/hourglass_top:")
 
 
 def summary_table(

@@ -1,0 +1,84 @@
+"""Journeys page (AppTest): the funnel and its drill-down, the journey map, pain points, paths,
+and the building state."""
+
+from __future__ import annotations
+
+import json
+
+from apptest_helpers import open_page
+
+from analytics import journeys
+
+JOURNEYS = "views/journeys.py"
+
+
+def test_while_the_journeys_are_built_the_page_says_so(tiny_warehouse, monkeypatch):
+    monkeypatch.setattr(journeys, "current", lambda *args, **kwargs: None)
+
+    at = open_page(JOURNEYS)
+
+    assert at.title[0].value == "Journeys"
+    assert "Building the journeys of the current data" in at.info[0].value
+
+
+def test_a_company_without_events_says_there_are_no_journeys(tiny_warehouse):
+    journeys.refresh(tiny_warehouse)
+
+    at = open_page(JOURNEYS)
+
+    infos = [i.value for i in at.info]
+    assert "No journeys in the chosen filters and date range." in infos
+    assert not at.exception
+
+
+def test_the_sample_company_by_acquisition_channel(warehouse_dir, sample_warehouse, monkeypatch):
+    monkeypatch.setenv("TOUCHPOINT_WAREHOUSE", str(sample_warehouse.root))
+    journeys.refresh(sample_warehouse)
+
+    at = open_page(JOURNEYS, jby="acquisition_channel")
+
+    funnel = json.loads(at.get("plotly_chart")[0].proto.spec)["data"]
+    assert len(funnel) == 6  # one trace per acquisition channel
+    social = next(t for t in funnel if t["name"] == "Paid Social")
+    assert social["y"][:3] == [3549, 3270, 1357]
+    assert social["text"][2] == "38%"  # of entrants reach purchase
+    pains = at.dataframe[2].value  # funnel table, map grid, pain points
+    top = pains[pains["group"] == "Paid Social"].iloc[0]
+    assert top["rank"] == 1 and top["stage"] == "Consideration"
+    assert [tab.label for tab in at.tabs] == ["Funnel", "Journey map", "Pain points", "Paths"]
+
+
+def test_a_clicked_funnel_bar_lists_who_stopped_there(warehouse_dir, sample_warehouse, monkeypatch):
+    monkeypatch.setenv("TOUCHPOINT_WAREHOUSE", str(sample_warehouse.root))
+    journeys.refresh(sample_warehouse)
+    at = open_page(JOURNEYS, jby="acquisition_channel")
+
+    at.session_state["journey_funnel_0"] = {
+        "selection": {"points": [{"customdata": ["Paid Social", "consideration"]}]}
+    }
+    at.run()
+
+    assert not at.exception, at.exception
+    assert "Reached consideration, never went further · Paid Social" in [
+        s.value for s in at.subheader
+    ]
+    people = next(d.value for d in at.dataframe if "customer_id" in d.value.columns)
+    assert len(people) == 3270 - 1357
+    assert list(people.columns[:4]) == ["customer_id", "name", "country", "plan"]
+
+
+def test_the_journey_map_and_paths_follow_the_link(warehouse_dir, sample_warehouse, monkeypatch):
+    monkeypatch.setenv("TOUCHPOINT_WAREHOUSE", str(sample_warehouse.root))
+    journeys.refresh(sample_warehouse)
+
+    at = open_page(JOURNEYS, jsteps="3", janchor="first_purchase", jcolour="detractors")
+
+    grid = at.dataframe[1].value
+    assert list(grid.columns) == [
+        "", "Awareness", "Consideration", "Purchase", "Onboarding", "Service", "Loyalty",
+    ]  # fmt: skip
+    assert tuple(grid.iloc[0]) == ("Customers", "20,000", "18,599", "15,629", "15,151", "10,911", "4,853")
+    paths = at.dataframe[3].value
+    assert paths["path"].iloc[0].startswith("Checkout → Welcome email")
+    assert all(p.count("→") <= 2 for p in paths["path"])
+    assert at.selectbox(key="jcolour").value == "detractors"
