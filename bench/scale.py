@@ -97,9 +97,12 @@ class ScaleSpec:
     surveys: int = 2_000_000
     tickets: int = 500_000
     seed: int = 1
+    events: int = 0  # touchpoint events (the journeys benchmark's); none by default
 
     @property
     def folder_name(self) -> str:
+        if self.events:
+            return f"journeys_{self.customers}_{self.events}_{self.seed}"
         return f"kpis_{self.customers}_{self.seed}"
 
 
@@ -116,7 +119,9 @@ def generate(spec: ScaleSpec) -> Iterator[tuple[str, pl.DataFrame]]:
     """
     if min(spec.customers, spec.orders, spec.surveys, spec.tickets) < 1:
         raise ValueError(f"Every size of the scale company must be >= 1. Got {spec} instead.")
-    rng_customers, rng_orders, rng_surveys, rng_tickets = np.random.default_rng(spec.seed).spawn(4)
+    rng_customers, rng_orders, rng_surveys, rng_tickets, rng_events = np.random.default_rng(
+        spec.seed
+    ).spawn(5)
     season = _season()
     people = _customers(rng_customers, spec.customers, season)
     yield "customers", people.frame
@@ -125,6 +130,8 @@ def generate(spec: ScaleSpec) -> Iterator[tuple[str, pl.DataFrame]]:
     del orders
     yield "surveys", _surveys(rng_surveys, spec.surveys, people, order_customer, order_day)
     yield "tickets", _tickets(rng_tickets, spec.tickets, people, order_customer, order_day)
+    if spec.events:
+        yield "events", _events(rng_events, spec.events, people, order_customer, order_day)
 
 
 def build_warehouse(root: Path, spec: ScaleSpec, *, force: bool = False) -> dict[str, object]:
@@ -406,6 +413,89 @@ def _tickets(
     return _canonical("tickets", frame)
 
 
+# ----- events ---------------------------------------------------------------------------------
+
+AWARENESS_TOUCHPOINTS = ("Social ad", "Search ad", "Search result", "Newsletter")
+CONSIDERATION_TOUCHPOINTS = ("Product page", "Reviews page", "Size guide", "Add to cart")
+BROWSING = (  # the rest of the events: browsing and service around the customer's orders
+    ("Product page", "consideration"),
+    ("Reviews page", "consideration"),
+    ("Add to cart", "consideration"),
+    ("Order tracking", "service"),
+    ("Support contact", "service"),
+    ("Product review", "loyalty"),
+    ("Loyalty signup", "loyalty"),
+    ("Homepage visit", "awareness"),
+)
+
+
+def _events(
+    rng: np.random.Generator,
+    n: int,
+    people: _People,
+    order_customer: np.ndarray,
+    order_day: np.ndarray,
+) -> pl.DataFrame:
+    """`n` touchpoint events: every customer's awareness touch up to 30 days before they
+    start and a consideration touch after it, a checkout per order, a welcome email after a
+    buyer's first order, and browsing and service events at random days after the start for
+    the rest (dropped first when `n` is smaller than the fixed ones)."""
+    c = people.ids.len()
+    start = people.active_from.astype(np.float64)
+    aware = np.maximum(start - rng.random(c) * 30.0, 0.0)
+    first = np.unique(order_customer, return_index=True)[1]  # orders come sorted by day
+    fixed = [
+        (np.arange(c), aware, rng.integers(0, 4, c), 0),
+        (np.arange(c), aware + rng.random(c) * 10.0, rng.integers(0, 4, c), 1),
+        (order_customer, order_day + time_of_day(rng, order_day.size), None, 2),
+        (order_customer[first], order_day[first] + 1.0 + rng.random(first.size), None, 3),
+    ]
+    customers, days, names = [], [], []
+    touchpoints = (
+        *AWARENESS_TOUCHPOINTS, *CONSIDERATION_TOUCHPOINTS, "Checkout", "Welcome email",
+        *(t for t, _ in BROWSING),
+    )  # fmt: skip
+    stage_of = (
+        *["awareness"] * 4, *["consideration"] * 4, "purchase", "onboarding",
+        *(stage for _, stage in BROWSING),
+    )  # fmt: skip
+    for who, when, pick, kind in fixed:
+        if kind == 0:
+            name = pick
+        elif kind == 1:
+            name = 4 + pick
+        else:
+            name = np.full(who.size, 6 + kind)  # Checkout (8), Welcome email (9)
+        customers.append(who)
+        days.append(when)
+        names.append(name)
+    have = sum(part.size for part in customers)
+    rest = max(n - have, 0)
+    who = rng.integers(0, c, rest)
+    customers.append(who)
+    days.append(start[who] + rng.random(rest) * (DAYS - start[who]))
+    names.append(10 + rng.integers(0, len(BROWSING), rest))
+    customer = np.concatenate(customers)
+    day = np.minimum(np.concatenate(days), DAYS - 1e-6)
+    name = np.concatenate(names)
+    if customer.size > n:  # fewer events than the fixed ones: keep a random n
+        keep = np.sort(rng.choice(customer.size, n, replace=False))
+        customer, day, name = customer[keep], day[keep], name[keep]
+    order = np.argsort(day, kind="stable")
+    customer, day, name = customer[order], day[order], name[order]
+    frame = pl.DataFrame(
+        {
+            "customer_id": people.ids.gather(customer),
+            "occurred_at": _datetimes(day),
+            "touchpoint": _lookup(touchpoints, name),
+            "stage": _lookup(stage_of, name),
+            "channel": _lookup(("Web", "App"), rng.integers(0, 2, customer.size)),
+            "event_id": _ids("E", customer.size),
+        }
+    )
+    return _canonical("events", frame)
+
+
 # ----- helpers --------------------------------------------------------------------------------
 
 
@@ -470,10 +560,13 @@ def main() -> None:
     parser.add_argument("--surveys", type=int, default=defaults.surveys)
     parser.add_argument("--tickets", type=int, default=defaults.tickets)
     parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--events", type=int, default=defaults.events, help="touchpoint events")
     parser.add_argument("--out", type=Path, help="warehouse folder (default bench/out/kpis_...)")
     parser.add_argument("--force", action="store_true", help="rebuild even when complete")
     args = parser.parse_args()
-    spec = ScaleSpec(args.customers, args.orders, args.surveys, args.tickets, args.seed)
+    spec = ScaleSpec(
+        args.customers, args.orders, args.surveys, args.tickets, args.seed, args.events
+    )
     root = args.out or OUT / spec.folder_name
     built = build_warehouse(root, spec, force=args.force)
     state = "reused" if built["reused"] else f"built in {built['total_seconds']} s"

@@ -194,3 +194,26 @@ def test_build_warehouse_rebuilds_what_an_older_generator_built(tmp_path):
     stale = json.loads(marker.read_text(encoding="utf-8")) | {"version": 0}
     marker.write_text(json.dumps(stale), encoding="utf-8")
     assert scale.build_warehouse(root, SPEC)["reused"] is False
+
+
+def test_events_follow_each_customers_journey():
+    spec = scale.ScaleSpec(customers=500, orders=2_000, surveys=300, tickets=100, seed=4,
+                           events=6_000)  # fmt: skip
+    data = scale.scale_company(spec)
+    events = data["events"]
+
+    assert events.height == 6_000
+    assert events.columns == list(DATASETS["events"].column_names)
+    assert events["event_id"].n_unique() == 6_000
+    assert set(events["customer_id"]) <= set(data["customers"]["customer_id"])
+    # a checkout per order, on the order's day
+    checkouts = events.filter(pl.col("touchpoint") == "Checkout")
+    assert checkouts.height == 2_000
+    assert sorted(checkouts["occurred_at"].dt.date().to_list()) == sorted(
+        data["orders"]["order_date"].to_list()
+    )
+    assert set(events["stage"]) == {
+        "awareness", "consideration", "purchase", "onboarding", "service", "loyalty",
+    }  # fmt: skip
+    assert spec.folder_name == "journeys_500_6000_4"
+    assert scale.ScaleSpec().folder_name == "kpis_1000000_1"
