@@ -42,6 +42,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/kpis.py
 	$(BIN)/python bench/browser_filters.py
+	$(BIN)/python bench/segments.py
+	$(BIN)/python bench/journeys.py
 
 clean:
 	rm -rf $(VENV) test-artifacts .pytest_cache .mypy_cache .ruff_cache

@@ -64,11 +64,15 @@ def reached(steps: pl.DataFrame, stages: Sequence[str]) -> pl.DataFrame:
 def funnel(reach: pl.DataFrame, groups: pl.DataFrame, stages: Sequence[str]) -> pl.DataFrame:
     """One row per group and stage (`FUNNEL_SCHEMA`), from `reached` and each customer's
     group (`groups`: customer_id, group); groups in order of entrants, most first."""
-    joined = reach.join(groups, on="customer_id")
-    counted = joined.group_by("group", "step").agg(
-        customers=pl.len(),
-        median_days_from_previous=pl.col("days").median(),
-        p90_days_from_previous=pl.col("days").quantile(0.9, interpolation="linear"),
+    joined = in_groups(reach, groups)
+    counted = (
+        joined.group_by("group", "step")
+        .agg(
+            customers=pl.len(),
+            median_days_from_previous=pl.col("days").median(),
+            p90_days_from_previous=pl.col("days").quantile(0.9, interpolation="linear"),
+        )
+        .with_columns(pl.col("group").cast(pl.String))
     )
     names = groups.select(pl.col("group").unique())
     grid = names.join(
@@ -102,6 +106,19 @@ def funnel(reach: pl.DataFrame, groups: pl.DataFrame, stages: Sequence[str]) -> 
         .sort(["size", "group", "step"], descending=[True, False, False])
         .select(FUNNEL_SCHEMA.names())
         .cast(FUNNEL_SCHEMA)
+    )
+
+
+def in_groups(frame: pl.DataFrame, groups: pl.DataFrame) -> pl.DataFrame:
+    """`frame`'s rows of the customers in `groups`, with their `group` (customer_id, group).
+    One group (nothing compared) is a filter; several are joined as categories, which keeps
+    a join of millions of rows light."""
+    names = groups["group"].unique()
+    if names.len() == 1:
+        chosen = frame.join(groups.select("customer_id"), on="customer_id", how="semi")
+        return chosen.with_columns(group=pl.lit(names[0], dtype=pl.String))
+    return frame.join(
+        groups.select("customer_id", pl.col("group").cast(pl.Categorical)), on="customer_id"
     )
 
 

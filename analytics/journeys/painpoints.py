@@ -24,6 +24,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from analytics import definitions as rules
+from analytics.journeys.funnel import in_groups
 
 WEIGHTS: dict[str, float] = {"drop_off": 0.5, "dissatisfaction": 0.3, "tickets": 0.2}
 MIN_CUSTOMERS = 20
@@ -65,22 +66,15 @@ PAIN_SCHEMA = pl.Schema(
 _COUNTS = [c for c in MEASURES_SCHEMA.names() if c not in ("group", "stage", "touchpoint")]
 
 
-def measures(
-    steps: pl.DataFrame, reach: pl.DataFrame, groups: pl.DataFrame, stages: Sequence[str]
-) -> pl.DataFrame:
-    """Counts per group, stage and touchpoint (`MEASURES_SCHEMA`; touchpoint null for the
-    stage as a whole) of the funnel's customers (`reach` from `funnel.reached`)."""
-    order = {s: i for i, s in enumerate(stages, start=1)}
-    at_stage = reach.join(groups, on="customer_id").select("customer_id", "group", "step", "stage")
-    nexts = reach.select("customer_id", step=pl.col("step") - 1, continued=pl.lit(1))
-    people = at_stage.join(nexts, on=["customer_id", "step"], how="left").with_columns(
-        pl.when(pl.col("step") < len(stages)).then(pl.col("continued").fill_null(0))
-    )
+def places(steps: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """What the measures read from the steps: each customer's touchpoints per stage
+    (customer_id, stage, touchpoint; once each) and their survey answers and tickets where
+    they were (customer_id, stage, touchpoint: the context; answers, detractors, nps_sum,
+    csat_answers, csat_sum, tickets)."""
     touched = (
         steps.filter(pl.col("in_path") & (pl.col("source") == "event"))
         .select("customer_id", "stage", "touchpoint")
         .unique()
-        .join(people, on=["customer_id", "stage"])
     )
     detractor = pl.col("nps") <= rules.DETRACTOR_TO
     surveys = steps.filter(pl.col("source") == "survey").select(
@@ -100,17 +94,77 @@ def measures(
         touchpoint="context_touchpoint",
         tickets=pl.lit(1, pl.Int64),
     )
-    reactions = pl.concat([surveys, tickets], how="diagonal").join(
-        people.select("customer_id", "group", "stage"), on=["customer_id", "stage"]
+    reactions = pl.concat([surveys, tickets], how="diagonal").with_columns(
+        pl.col("answers", "detractors", "nps_sum", "csat_answers", "csat_sum").fill_null(0)
     )
+    return touched, reactions
+
+
+def measures(
+    steps: pl.DataFrame, reach: pl.DataFrame, groups: pl.DataFrame, stages: Sequence[str]
+) -> pl.DataFrame:
+    """Counts per group, stage and touchpoint (`MEASURES_SCHEMA`; touchpoint null for the
+    stage as a whole) of the funnel's customers (`reach` from `funnel.reached`)."""
+    touched, reactions = places(steps)
+    return measures_from(touched, reactions, reach, groups, stages)
+
+
+def measures_from(
+    touched: pl.DataFrame,
+    reactions: pl.DataFrame,
+    reach: pl.DataFrame,
+    groups: pl.DataFrame,
+    stages: Sequence[str],
+) -> pl.DataFrame:
+    """`measures` from the steps' `places`."""
+    reach = with_continued(reach, stages)
+    touched, reactions = placed(touched, reactions, reach)
+    return measures_placed(reach, touched, reactions, groups, stages)
+
+
+def with_continued(reach: pl.DataFrame, stages: Sequence[str]) -> pl.DataFrame:
+    """`reach` with `continued`: 1 when the customer reached the next stage too, 0 when not,
+    null at the last stage."""
+    nexts = reach.select("customer_id", step=pl.col("step") - 1, continued=pl.lit(1))
+    return reach.join(nexts, on=["customer_id", "step"], how="left").with_columns(
+        pl.when(pl.col("step") < len(stages)).then(pl.col("continued").fill_null(0))
+    )
+
+
+def placed(
+    touched: pl.DataFrame, reactions: pl.DataFrame, reach: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The touchpoints (with `continued`) and reactions at stages the customers reached in
+    the funnel: what `measures_placed` counts (stored per data version for all dates)."""
+    at = reach.select("customer_id", "stage", "continued")
+    return (
+        touched.join(at, on=["customer_id", "stage"]),
+        reactions.join(at.select("customer_id", "stage"), on=["customer_id", "stage"], how="semi"),
+    )
+
+
+def measures_placed(
+    reach: pl.DataFrame,
+    touched: pl.DataFrame,
+    reactions: pl.DataFrame,
+    groups: pl.DataFrame,
+    stages: Sequence[str],
+) -> pl.DataFrame:
+    """`measures` from `with_continued`'s reach and `placed`'s touchpoints and reactions:
+    one join on the customer per frame."""
+    order = {s: i for i, s in enumerate(stages, start=1)}
+    people = in_groups(reach, groups)
+    touched = in_groups(touched, groups)
+    reactions = in_groups(reactions, groups)
     reaction_sums = [pl.col(c).sum() for c in ("answers", "detractors", "nps_sum",
                                                "csat_answers", "csat_sum", "tickets")]  # fmt: skip
 
     def place(keys: list[str]) -> pl.DataFrame:
         who = people if "touchpoint" not in keys else touched
+        named = pl.col("group").cast(pl.String)
         base = who.group_by(keys).agg(customers=pl.len(), continued=pl.col("continued").sum())
-        said = reactions.group_by(keys).agg(reaction_sums)
-        return base.join(said, on=keys, how="left")
+        said = reactions.group_by(keys).agg(reaction_sums).with_columns(named)
+        return base.with_columns(named).join(said, on=keys, how="left")
 
     whole = place(["group", "stage"]).with_columns(touchpoint=pl.lit(None, pl.String))
     parts = place(["group", "stage", "touchpoint"])

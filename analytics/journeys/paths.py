@@ -75,11 +75,15 @@ class PathOptions:
             )
 
 
-def journey_paths(
-    steps: pl.DataFrame, options: PathOptions, purchase_stage: str = "purchase"
-) -> pl.DataFrame:
-    """Each customer's path from the anchor: customer_id, path (list of touchpoints, rare
-    ones as "Other"), converted (bool), detractor (any NPS detractor answer in view)."""
+LONGEST = 20  # touchpoints kept per customer and anchor: the most steps a path may have
+
+
+def sequences(steps: pl.DataFrame, purchase_stage: str = "purchase") -> pl.DataFrame:
+    """Each customer's touchpoints from every anchor, cut to `LONGEST` (what paths are made
+    of; stored per data version for all dates): customer_id; `start`, `start_raw` (from
+    the first touchpoint, repeats collapsed or kept); `after`, `after_raw` (from the first
+    purchase, buyers only); `end`, `end_raw` (the last ones, of journeys without a
+    purchase); bought, bought_again, detractor (any NPS detractor answer)."""
     unhappy = (
         steps.filter(pl.col("nps") <= rules.DETRACTOR_TO)
         .select("customer_id", detractor=pl.lit(True))
@@ -90,36 +94,63 @@ def journey_paths(
         .group_by("customer_id", maintain_order=True)
         .agg("touchpoint", bought=pl.col("stage") == purchase_stage)
         .join(unhappy, on="customer_id", how="left")
-        .with_columns(pl.col("detractor").fill_null(False))
     )
     first = pl.col("bought").list.arg_max()
-    if options.anchor == "start":
-        chosen = ordered.select(
-            "customer_id", "touchpoint", "detractor", converted=pl.col("bought").list.any()
-        )
-    elif options.anchor == "first_purchase":
-        chosen = ordered.filter(pl.col("bought").list.any()).select(
-            "customer_id",
-            "detractor",
-            touchpoint=pl.col("touchpoint").list.slice(first),
-            converted=pl.col("bought").list.slice(first + 1).list.any(),
-        )
-    else:
-        chosen = ordered.filter(~pl.col("bought").list.any()).select(
-            "customer_id", "touchpoint", "detractor", converted=pl.lit(False)
-        )
-    cut = _collapse(pl.col("touchpoint"), options.collapse)
-    cut = (
-        cut.list.tail(options.steps)
-        if options.anchor == "no_purchase"
-        else cut.list.head(options.steps)
+    every = pl.col("touchpoint")
+    after = every.list.slice(first)
+    return ordered.select(
+        "customer_id",
+        start=_collapse(every, True).list.head(LONGEST),
+        start_raw=every.list.head(LONGEST),
+        after=pl.when(pl.col("bought").list.any()).then(_collapse(after, True).list.head(LONGEST)),
+        after_raw=pl.when(pl.col("bought").list.any()).then(after.list.head(LONGEST)),
+        end=pl.when(~pl.col("bought").list.any()).then(_collapse(every, True).list.tail(LONGEST)),
+        end_raw=pl.when(~pl.col("bought").list.any()).then(every.list.tail(LONGEST)),
+        bought=pl.col("bought").list.any(),
+        bought_again=pl.col("bought").list.slice(first + 1).list.any(),
+        detractor=pl.col("detractor").fill_null(False),
     )
-    paths = chosen.with_columns(path=cut).select("customer_id", "path", "converted", "detractor")
+
+
+def journey_paths(
+    steps: pl.DataFrame, options: PathOptions, purchase_stage: str = "purchase"
+) -> pl.DataFrame:
+    """Each customer's path from the anchor: customer_id, path (list of touchpoints, rare
+    ones as "Other"), converted (bool), detractor (any NPS detractor answer in view)."""
+    return paths_from(sequences(steps, purchase_stage), options)
+
+
+def sequence_column(options: PathOptions) -> str:
+    """The `sequences` column a path of these options is cut from."""
+    column = {"start": "start", "first_purchase": "after", "no_purchase": "end"}[options.anchor]
+    return column if options.collapse else f"{column}_raw"
+
+
+def paths_from(cut: pl.DataFrame, options: PathOptions) -> pl.DataFrame:
+    """`journey_paths` from the customers' `sequences` (at least its `sequence_column`,
+    bought, bought_again and detractor)."""
+    column = sequence_column(options)
+    converted = {
+        "start": pl.col("bought"),
+        "first_purchase": pl.col("bought_again"),
+        "no_purchase": pl.lit(False),
+    }[options.anchor]
+    chosen = pl.col(column)
+    path = (
+        chosen.list.tail(options.steps)
+        if options.anchor == "no_purchase"
+        else chosen.list.head(options.steps)
+    )
+    paths = cut.filter(pl.col(column).is_not_null()).select(
+        "customer_id", "detractor", path=path, converted=converted
+    )
     kept = _common_nodes(paths, options)
     mapped = pl.col("path").list.eval(
         pl.when(pl.element().is_in(kept)).then(pl.element()).otherwise(pl.lit(OTHER))
     )
-    return paths.with_columns(path=_collapse(mapped, options.collapse))
+    return paths.with_columns(path=_collapse(mapped, options.collapse)).select(
+        "customer_id", "path", "converted", "detractor"
+    )
 
 
 def _collapse(path: pl.Expr, collapse: bool) -> pl.Expr:
@@ -166,25 +197,31 @@ def link_table(paths: pl.DataFrame) -> pl.DataFrame:
     total = paths.height
     if total == 0:
         return pl.DataFrame(schema=LINKS_SCHEMA)
-    nodes = (
-        paths.select("customer_id", "converted", "detractor", node=pl.col("path"))
-        .explode("node")
-        .with_columns(step=pl.int_range(1, pl.len() + 1).over("customer_id"))
-        .drop_nulls("node")
-    )
-    at_node = nodes.group_by("step", "node").agg(at_source=pl.len())
-    pairs = nodes.join(
-        nodes.select("customer_id", step=pl.col("step") - 1, target="node"),
-        on=["customer_id", "step"],
-    )
-    return (
-        pairs.group_by("step", source="node", target="target")
-        .agg(
-            customers=pl.len(),
-            converted=pl.col("converted").mean(),
-            detractors=pl.col("detractor").mean(),
+    longest = int(paths.select(pl.col("path").list.len().max()).item() or 0)
+    parts = []
+    for step in range(1, longest):
+        pairs = paths.select(
+            "converted",
+            "detractor",
+            source=pl.col("path").list.get(step - 1, null_on_oob=True),
+            target=pl.col("path").list.get(step, null_on_oob=True),
+        ).filter(pl.col("source").is_not_null())
+        at_source = pairs.group_by("source").agg(at_source=pl.len())
+        parts.append(
+            pairs.drop_nulls("target")
+            .group_by("source", "target")
+            .agg(
+                customers=pl.len(),
+                converted=pl.col("converted").mean(),
+                detractors=pl.col("detractor").mean(),
+            )
+            .join(at_source, on="source")
+            .with_columns(step=pl.lit(step, pl.Int64))
         )
-        .join(at_node, left_on=["step", "source"], right_on=["step", "node"])
+    if not parts:
+        return pl.DataFrame(schema=LINKS_SCHEMA)
+    return (
+        pl.concat(parts)
         .with_columns(
             conversion_step=pl.col("customers") / pl.col("at_source"),
             conversion_overall=pl.col("customers") / total,

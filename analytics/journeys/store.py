@@ -3,10 +3,12 @@ derived table, read by every page and command.
 
 `refresh` merges, for the current versions of events, orders, surveys and tickets, every
 customer's steps (`steps.merge_steps`) into `_journeys/journeys-<key>.steps.parquet`, sorted
-by customer and time, with `journeys-<key>.json` (written last) holding the versions, the
-stage settings and how long the build took. A build is named by the dataset versions, the
-journey settings and `LAYOUT`; builds are serialised across processes by a file lock and
-the latest `KEEP` stay.
+by customer and time, and what the views of all dates read of them (`PARTS`: when each
+customer reached each stage, their touchpoints per stage, answers and tickets where they
+were, their paths from each anchor), with `journeys-<key>.json` (written last) holding the
+versions, the stage settings and how long the build took. A date range reads the steps.
+A build is named by the dataset versions, the journey settings and `LAYOUT`; builds are
+serialised across processes by a file lock and the latest `KEEP` stay.
 """
 
 from __future__ import annotations
@@ -16,7 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from analytics import builds
+from analytics.journeys.funnel import reached
+from analytics.journeys.painpoints import placed, places, with_continued
+from analytics.journeys.paths import sequences
 from analytics.journeys.stages import DEFAULT_SETTINGS, JourneySettings
 from analytics.journeys.steps import SOURCE_DATASETS, read_steps
 from analytics.warehouse import FULL_ACCESS, QueryGateway, Warehouse, file_lock
@@ -24,7 +31,11 @@ from analytics.warehouse import FULL_ACCESS, QueryGateway, Warehouse, file_lock
 FOLDER = "_journeys"
 PREFIX = "journeys"
 KEEP = 3
-LAYOUT = 1  # raise with any change to what a build holds
+LAYOUT = 4  # raise with any change to what a build holds
+# What a build holds: every customer's steps, and for the view of all dates, what the funnel,
+# map and paths read of them (so that those read a few million rows, not every step).
+# The parts but the steps key customers by an integer (`customers`: customer_id -> key).
+PARTS = ("steps", "customers", "reach", "touched", "reactions", "sequences")
 
 
 @dataclass(frozen=True)
@@ -33,9 +44,13 @@ class StoredJourneys:
     key: str
     meta: dict[str, Any]
 
+    def path(self, part: str) -> Path:
+        """One of `PARTS`' files."""
+        return self.folder / f"{PREFIX}-{self.key}.{part}.parquet"
+
     @property
     def steps_path(self) -> Path:
-        return self.folder / f"{PREFIX}-{self.key}.steps.parquet"
+        return self.path("steps")
 
 
 def _versions(
@@ -84,6 +99,22 @@ def refresh(
         started = time.perf_counter()
         steps = read_steps(base.at_versions(versions), warehouse, settings)
         builds.write_parquet(steps, folder / f"{PREFIX}-{key}.steps.parquet")
+        index = steps.select(pl.col("customer_id").unique().sort()).with_row_index("key")
+        builds.write_parquet(index, folder / f"{PREFIX}-{key}.customers.parquet")
+        reach = with_continued(reached(steps, settings.stages), settings.stages)
+        touched, reactions = placed(*places(steps), reach)
+        parts = {
+            "reach": reach,
+            "touched": touched,
+            "reactions": reactions,
+            "sequences": sequences(steps, settings.purchase_stage),
+        }
+        for part, frame in parts.items():
+            keyed = frame.join(index, on="customer_id").drop("customer_id")
+            builds.write_parquet(
+                keyed.rename({"key": "customer_id"}).select(frame.columns),
+                folder / f"{PREFIX}-{key}.{part}.parquet",
+            )
         meta = {
             "versions": versions,
             "stages": list(settings.stages),

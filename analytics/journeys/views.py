@@ -62,7 +62,7 @@ def customer_groups(
     check_by(by)
     dimensions_only = filters.with_range(None, None)
     if not dimensions_only.selections() and not gateway.access.limits:
-        ids = pl.scan_parquet(stored.steps_path).select("customer_id").unique().collect()
+        ids = pl.read_parquet(stored.path("customers"), columns=["customer_id"])
     else:
         last = datetime.fromisoformat(str(stored.meta["last"])).date()
         ids = pl.DataFrame(
@@ -94,11 +94,94 @@ def journey_steps(
     ).collect()
 
 
-def _inputs(
-    gateway: QueryGateway, stored: StoredJourneys, filters: Filters, by: str | None
-) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _all_dates(filters: Filters) -> bool:
+    return filters.start is None and filters.end is None
+
+
+def _keyed(stored: StoredJourneys, frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` with each customer id replaced by the stored parts' integer key (joins on
+    millions of rows run several times faster on integers than on text)."""
+    index = pl.scan_parquet(stored.path("customers"))
+    return (
+        frame.lazy()
+        .join(index, on="customer_id")
+        .drop("customer_id")
+        .rename({"key": "customer_id"})
+        .collect()
+    )
+
+
+def _ids(stored: StoredJourneys, keys: pl.Series) -> list[str]:
+    """The customer ids of stored keys."""
+    index = pl.scan_parquet(stored.path("customers"))
+    found = index.join(pl.LazyFrame({"key": keys}), on="key", how="semi").collect()
+    return sorted(found["customer_id"].to_list())
+
+
+def _part(
+    stored: StoredJourneys, part: str, customers: pl.DataFrame, columns: list[str] | None = None
+) -> pl.DataFrame:
+    """A stored part of the view of all dates (its `columns`, or all), for these (keyed)
+    customers."""
+    scan = pl.scan_parquet(stored.path(part))
+    if columns is not None:
+        scan = scan.select("customer_id", *columns)
+    return scan.join(customers.lazy().select("customer_id"), on="customer_id", how="semi").collect()
+
+
+def _reach(
+    gateway: QueryGateway,
+    stored: StoredJourneys,
+    filters: Filters,
+    by: str | None,
+    settings: JourneySettings,
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame | None]:
+    """The funnel's reach, the groups and (for a date range) the steps they came from."""
     groups = customer_groups(gateway, stored, filters, by)
-    return journey_steps(stored, groups, filters), groups
+    if _all_dates(filters):
+        groups = _keyed(stored, groups)
+        return _part(stored, "reach", groups), groups, None
+    steps = journey_steps(stored, groups, filters)
+    return reached(steps, settings.stages), groups, steps
+
+
+def _measures(
+    gateway: QueryGateway,
+    stored: StoredJourneys,
+    filters: Filters,
+    by: str | None,
+    settings: JourneySettings,
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """The measures per group, stage and touchpoint, with the reach and groups."""
+    reach, groups, steps = _reach(gateway, stored, filters, by, settings)
+    if steps is None:  # the stored parts are placed already
+        touched, reactions = _part(stored, "touched", groups), _part(stored, "reactions", groups)
+        table = pains.measures_placed(reach, touched, reactions, groups, settings.stages)
+    else:
+        touched, reactions = pains.places(steps)
+        table = pains.measures_from(touched, reactions, reach, groups, settings.stages)
+    return table, reach, groups
+
+
+def _paths(
+    gateway: QueryGateway,
+    stored: StoredJourneys,
+    filters: Filters,
+    options: routes.PathOptions,
+    settings: JourneySettings,
+) -> pl.DataFrame:
+    customers = customer_groups(gateway, stored, filters, None)
+    if _all_dates(filters):
+        column = routes.sequence_column(options)
+        cut = _part(
+            stored,
+            "sequences",
+            _keyed(stored, customers),
+            [column, "bought", "bought_again", "detractor"],
+        )
+        return routes.paths_from(cut, options)
+    steps = journey_steps(stored, customers, filters)
+    return routes.journey_paths(steps, options, settings.purchase_stage)
 
 
 def funnel_table(
@@ -110,8 +193,8 @@ def funnel_table(
 ) -> pl.DataFrame:
     """The ordered stage funnel per group (`funnel.FUNNEL_SCHEMA`) with `hidden`: why a row
     is hidden from this user (fewer customers than the minimum, or to protect one)."""
-    steps, groups = _inputs(gateway, stored, filters, by)
-    table = funnel(reached(steps, settings.stages), groups, settings.stages)
+    reach, groups, _ = _reach(gateway, stored, filters, by, settings)
+    table = funnel(reach, groups, settings.stages)
     cells = disclosure.protect(
         table.with_columns(unit=pl.lit("customers")),
         count="customers",
@@ -132,11 +215,10 @@ def pain_table(
 ) -> pl.DataFrame:
     """Pain points per group (`painpoints.PAIN_SCHEMA`). Places rest on at least
     `painpoints.MIN_CUSTOMERS` customers (and the viewer minimum, if larger)."""
-    steps, groups = _inputs(gateway, stored, filters, by)
-    reach = reached(steps, settings.stages)
+    table, _, _ = _measures(gateway, stored, filters, by, settings)
     floor = gateway.access.min_group
     return pains.pain_points(
-        pains.measures(steps, reach, groups, settings.stages),
+        table,
         settings.stages,
         min_customers=max(pains.MIN_CUSTOMERS, floor),
         min_answers=max(pains.MIN_ANSWERS, floor),
@@ -156,12 +238,10 @@ def journey_map(
     conversion to the next stage and the days it took, the `touchpoints` most used there,
     the satisfaction there (mean NPS and CSAT, detractor share), tickets per customer, and
     the stage's pain score. Hidden from viewers where fewer than the minimum are there."""
-    steps, groups = _inputs(gateway, stored, filters, by)
     stages = settings.stages
-    reach = reached(steps, stages)
+    counted, reach, groups = _measures(gateway, stored, filters, by, settings)
     table = funnel(reach, groups, stages)
     floor = gateway.access.min_group
-    counted = pains.measures(steps, reach, groups, stages)
     scored = pains.pain_points(
         counted, stages, min_customers=max(floor, 1), min_answers=max(pains.MIN_ANSWERS, floor)
     )
@@ -211,8 +291,7 @@ def path_tables(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The most common paths (`paths.PATHS_SCHEMA`) and their links (`paths.LINKS_SCHEMA`);
     for viewers, only those of at least the minimum customers."""
-    steps, _ = _inputs(gateway, stored, filters, None)
-    journeys = routes.journey_paths(steps, options, settings.purchase_stage)
+    journeys = _paths(gateway, stored, filters, options, settings)
     floor = gateway.access.min_group
     paths = routes.path_table(journeys, limit).filter(pl.col("customers") >= floor)
     links = routes.link_table(journeys).filter(pl.col("customers") >= floor)
@@ -234,23 +313,27 @@ def step_customers(
     """The customers who reached `stage` (of `group`; who touched `touchpoint` there), or
     with `dropped` those of them who never reached the next stage. Empty for a viewer when
     they are fewer than the minimum."""
-    steps, groups = _inputs(gateway, stored, filters, by)
+    reach, groups, steps = _reach(gateway, stored, filters, by, settings)
     if group is not None:
         groups = groups.filter(pl.col("group") == group)
-    reach = reached(steps, settings.stages).join(groups, on="customer_id")
+    reach = reach.join(groups, on="customer_id")
     if stage not in settings.stages:
         raise ConfigError(f"Unknown stage '{stage}'. Stages: {', '.join(settings.stages)}.")
     number = settings.stages.index(stage) + 1
     there = reach.filter(pl.col("step") == number).select("customer_id")
     if touchpoint is not None:
-        touched = steps.filter(
-            pl.col("in_path") & (pl.col("stage") == stage) & (pl.col("touchpoint") == touchpoint)
+        touched = pains.places(steps)[0] if steps is not None else _part(stored, "touched", groups)
+        at_touchpoint = touched.filter(
+            (pl.col("stage") == stage) & (pl.col("touchpoint") == touchpoint)
         ).select("customer_id")
-        there = there.join(touched.unique(), on="customer_id", how="semi")
+        there = there.join(at_touchpoint, on="customer_id", how="semi")
     if dropped:
         went_on = reach.filter(pl.col("step") == number + 1).select("customer_id")
         there = there.join(went_on, on="customer_id", how="anti")
-    ids = sorted(there["customer_id"].to_list())
+    if steps is None:
+        ids = _ids(stored, there["customer_id"])
+    else:
+        ids = sorted(there["customer_id"].to_list())
     return [] if 0 < len(ids) < gateway.access.min_group else ids
 
 
@@ -265,13 +348,12 @@ def path_customers(
 ) -> list[str]:
     """The customers who took `path` (as `path_tables` shows it). Empty for a viewer when
     they are fewer than the minimum."""
-    steps, _ = _inputs(gateway, stored, filters, None)
-    journeys = routes.journey_paths(steps, options, settings.purchase_stage)
-    ids = sorted(
-        journeys.filter(pl.col("path") == pl.lit(path, dtype=pl.List(pl.String)))[
-            "customer_id"
-        ].to_list()
-    )
+    journeys = _paths(gateway, stored, filters, options, settings)
+    took = journeys.filter(pl.col("path") == pl.lit(path, dtype=pl.List(pl.String)))
+    if _all_dates(filters):
+        ids = _ids(stored, took["customer_id"])
+    else:
+        ids = sorted(took["customer_id"].to_list())
     return [] if 0 < len(ids) < gateway.access.min_group else ids
 
 

@@ -140,3 +140,16 @@ def test_bad_input_gets_a_clear_message(env, capsys):
     assert code != 0 and "Paths need 2 to 20 steps; got 1." in err
     code, _, err = run(capsys, "journeys", "paths", "--by", "region")
     assert code != 0 and "leave out --by" in err
+
+
+@pytest.mark.parametrize("view", ["funnel", "painpoints", "paths", "map"])
+def test_the_stored_view_of_all_dates_equals_the_steps_read_over_all_dates(env, capsys, view):
+    by = [] if view == "paths" else ["--by", "plan"]
+    _, stored, _ = run(capsys, "journeys", view, *by, "--format", "json")
+    code, read, err = run(
+        capsys, "journeys", view, *by, "--from", "2000-01-01", "--to", "2099-12-31",
+        "--format", "json",
+    )  # fmt: skip
+
+    assert code == 0, err
+    assert json.loads(read) == json.loads(stored)

@@ -77,7 +77,9 @@ def test_the_journey_map_and_paths_follow_the_link(warehouse_dir, sample_warehou
     assert list(grid.columns) == [
         "", "Awareness", "Consideration", "Purchase", "Onboarding", "Service", "Loyalty",
     ]  # fmt: skip
-    assert tuple(grid.iloc[0]) == ("Customers", "20,000", "18,599", "15,629", "15,151", "10,911", "4,853")
+    assert tuple(grid.iloc[0]) == (
+        "Customers", "20,000", "18,599", "15,629", "15,151", "10,911", "4,853",
+    )  # fmt: skip
     paths = at.dataframe[3].value
     assert paths["path"].iloc[0].startswith("Checkout → Welcome email")
     assert all(p.count("→") <= 2 for p in paths["path"])
