@@ -9,10 +9,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import polars as pl
+
+from analytics.warehouse import file_lock
 
 
 def write_parquet(frame: pl.DataFrame, target: Path) -> None:
@@ -53,3 +57,25 @@ def prune(folder: Path, prefix: str, keep: int) -> None:
         stem = meta.name.removesuffix(".json")
         for path in folder.glob(f"{stem}.*"):
             path.unlink(missing_ok=True)
+
+
+def build_once(
+    folder: Path,
+    prefix: str,
+    name: Callable[[], tuple[str, dict[str, int | None]] | None],
+    make: Callable[[str, dict[str, int | None]], None],
+    keep: int,
+) -> float | None:
+    """Run `make(key, versions)` for the build `name()` gives (key and the dataset versions
+    it reads) unless it is complete already, then keep the latest `keep` builds; seconds
+    taken, or None when there was nothing to build. Builds are serialised across processes
+    by a file lock, and `name` is asked under it (a load may have come meanwhile)."""
+    folder.mkdir(exist_ok=True)
+    with file_lock(folder / ".build.lock"):
+        named = name()
+        if named is None or read_meta(folder, prefix, named[0]) is not None:
+            return None
+        started = time.perf_counter()
+        make(*named)
+        prune(folder, prefix, keep)
+        return time.perf_counter() - started

@@ -39,18 +39,24 @@ def add_command(
 def scope_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--from", dest="start", type=date_arg, metavar="DATE", help="first day")
     p.add_argument("--to", dest="end", type=date_arg, metavar="DATE", help="last day")
-    p.add_argument(
-        "--where",
-        action="append",
-        default=[],
-        metavar="COLUMN=VALUE",
-        help=f"keep only rows with this value (repeat for more); columns: {', '.join(DIMENSIONS)}",
-    )
+    where_arg(p, "rows")
     p.add_argument("--by", choices=list(DIMENSIONS), help="break down by this dimension")
     p.add_argument(
         "--as-user",
         metavar="NAME",
         help="compute on behalf of this local account: only what it may see",
+    )
+
+
+def where_arg(p: argparse.ArgumentParser, what: str) -> None:
+    """`--where COLUMN=VALUE`, repeatable: keep only `what` (rows, customers) with it."""
+    p.add_argument(
+        "--where",
+        action="append",
+        default=[],
+        metavar="COLUMN=VALUE",
+        help=f"keep only {what} with this value (repeat for more); columns: "
+        f"{', '.join(DIMENSIONS)}",
     )
 
 

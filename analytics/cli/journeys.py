@@ -18,9 +18,9 @@ from analytics.cli.common import (
     gateway_for,
     print_frame,
     record_export,
+    where_arg,
 )
 from analytics.errors import ConfigError
-from analytics.filters import DIMENSIONS
 from analytics.journeys import store, views
 from analytics.journeys.paths import ANCHORS, PathOptions
 from analytics.warehouse import Warehouse
@@ -55,14 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--by", choices=views.BY_DIMENSIONS, help="compare groups of customers")
     p.add_argument("--from", dest="start", type=date_arg, metavar="DATE", help="first day")
     p.add_argument("--to", dest="end", type=date_arg, metavar="DATE", help="last day")
-    p.add_argument(
-        "--where",
-        action="append",
-        default=[],
-        metavar="COLUMN=VALUE",
-        help=f"keep only customers with this value (repeat for more); columns: "
-        f"{', '.join(DIMENSIONS)}",
-    )
+    where_arg(p, "customers")
     p.add_argument("--as-user", metavar="NAME", help="on behalf of this local account")
     format_arg(p, csv=True)
 

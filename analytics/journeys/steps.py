@@ -161,51 +161,35 @@ def read_steps(
     gateway: QueryGateway, warehouse: Warehouse, settings: JourneySettings
 ) -> pl.DataFrame:
     """The steps of every customer in the warehouse (read through `gateway` as it is)."""
-    present = {name: warehouse.version(name) is not None for name in SOURCE_DATASETS}
-    events = (
-        gateway.query(
-            "SELECT customer_id, occurred_at AS at, touchpoint, stage FROM events "
-            "WHERE customer_id IS NOT NULL AND touchpoint IS NOT NULL"
-        )
-        if present["events"]
-        else pl.DataFrame(
-            schema={
-                "customer_id": pl.String,
-                "at": pl.Datetime("us"),
-                "touchpoint": pl.String,
-                "stage": pl.String,
-            }
-        )
+
+    def read(dataset: str, sql: str, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+        if warehouse.version(dataset) is None:  # never loaded: no rows
+            return pl.DataFrame(schema=schema)
+        return gateway.query(sql)
+
+    at = pl.Datetime("us")
+    events = read(
+        "events",
+        "SELECT customer_id, occurred_at AS at, touchpoint, stage FROM events "
+        "WHERE customer_id IS NOT NULL AND touchpoint IS NOT NULL",
+        {"customer_id": pl.String(), "at": at, "touchpoint": pl.String(), "stage": pl.String()},
     )
-    orders = (
-        gateway.query(
-            f"SELECT DISTINCT customer_id, order_date AS day FROM orders "
-            f"WHERE customer_id IS NOT NULL AND {rules.completed_sql()}"
-        )
-        if present["orders"]
-        else pl.DataFrame(schema={"customer_id": pl.String, "day": pl.Date})
+    orders = read(
+        "orders",
+        f"SELECT DISTINCT customer_id, order_date AS day FROM orders "
+        f"WHERE customer_id IS NOT NULL AND {rules.completed_sql()}",
+        {"customer_id": pl.String(), "day": pl.Date()},
     )
-    surveys = (
-        gateway.query(
-            "SELECT customer_id, responded_at AS at, nps, csat FROM surveys "
-            "WHERE customer_id IS NOT NULL"
-        )
-        if present["surveys"]
-        else pl.DataFrame(
-            schema={
-                "customer_id": pl.String,
-                "at": pl.Datetime("us"),
-                "nps": pl.Int64,
-                "csat": pl.Int64,
-            }
-        )
+    surveys = read(
+        "surveys",
+        "SELECT customer_id, responded_at AS at, nps, csat FROM surveys "
+        "WHERE customer_id IS NOT NULL",
+        {"customer_id": pl.String(), "at": at, "nps": pl.Int64(), "csat": pl.Int64()},
     )
-    tickets = (
-        gateway.query(
-            "SELECT customer_id, opened_at AS at FROM tickets WHERE customer_id IS NOT NULL"
-        )
-        if present["tickets"]
-        else pl.DataFrame(schema={"customer_id": pl.String, "at": pl.Datetime("us")})
+    tickets = read(
+        "tickets",
+        "SELECT customer_id, opened_at AS at FROM tickets WHERE customer_id IS NOT NULL",
+        {"customer_id": pl.String(), "at": at},
     )
     return merge_steps(events, orders, surveys, tickets, settings)
 

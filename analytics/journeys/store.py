@@ -26,7 +26,7 @@ from analytics.journeys.painpoints import placed, places, with_continued
 from analytics.journeys.paths import sequences
 from analytics.journeys.stages import DEFAULT_SETTINGS, JourneySettings
 from analytics.journeys.steps import SOURCE_DATASETS, read_steps
-from analytics.warehouse import FULL_ACCESS, QueryGateway, Warehouse, file_lock
+from analytics.warehouse import FULL_ACCESS, QueryGateway, Warehouse
 
 FOLDER = "_journeys"
 PREFIX = "journeys"
@@ -89,14 +89,11 @@ def refresh(
     """Build the journeys of the current data if they are missing; seconds taken, or None
     when there was nothing to build. Safe to call from several processes at once."""
     folder = warehouse.root / FOLDER
-    folder.mkdir(exist_ok=True)
     base = (gateway or QueryGateway(warehouse, threads=2)).scoped(FULL_ACCESS)
-    with file_lock(folder / ".build.lock"):
-        named = _versions(warehouse, settings)
-        if named is None or builds.read_meta(folder, PREFIX, named[0]) is not None:
-            return None
-        key, versions = named
+
+    def make(key: str, versions: dict[str, int | None]) -> None:
         started = time.perf_counter()
+
         steps = read_steps(base.at_versions(versions), warehouse, settings)
         builds.write_parquet(steps, folder / f"{PREFIX}-{key}.steps.parquet")
         index = steps.select(pl.col("customer_id").unique().sort()).with_row_index("key")
@@ -126,5 +123,5 @@ def refresh(
             "seconds": round(time.perf_counter() - started, 2),
         }
         builds.write_meta(meta, folder / f"{PREFIX}-{key}.json")
-        builds.prune(folder, PREFIX, KEEP)
-        return time.perf_counter() - started
+
+    return builds.build_once(folder, PREFIX, lambda: _versions(warehouse, settings), make, KEEP)

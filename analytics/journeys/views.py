@@ -184,6 +184,21 @@ def _paths(
     return routes.journey_paths(steps, options, settings.purchase_stage)
 
 
+def _protected(gateway: QueryGateway, table: pl.DataFrame, schema: pl.Schema) -> pl.DataFrame:
+    """A per-group, per-stage table with `hidden`: why a row is hidden from this user (too
+    few customers, or to protect such a row among the groups of its stage), its numbers
+    blanked."""
+    cells = disclosure.protect(
+        table.with_columns(unit=pl.lit("customers")),
+        count="customers",
+        unit="unit",
+        minimum=gateway.access.min_group,
+        lines=[disclosure.Line(("step",))],
+    ).drop("unit")
+    shown = [c for c in schema.names() if c not in ("group", "step", "stage")]
+    return disclosure.blank(cells, shown)
+
+
 def funnel_table(
     gateway: QueryGateway,
     stored: StoredJourneys,
@@ -194,16 +209,7 @@ def funnel_table(
     """The ordered stage funnel per group (`funnel.FUNNEL_SCHEMA`) with `hidden`: why a row
     is hidden from this user (fewer customers than the minimum, or to protect one)."""
     reach, groups, _ = _reach(gateway, stored, filters, by, settings)
-    table = funnel(reach, groups, settings.stages)
-    cells = disclosure.protect(
-        table.with_columns(unit=pl.lit("customers")),
-        count="customers",
-        unit="unit",
-        minimum=gateway.access.min_group,
-        lines=[disclosure.Line(("step",))],
-    ).drop("unit")
-    shown = [c for c in FUNNEL_SCHEMA.names() if c not in ("group", "step", "stage")]
-    return disclosure.blank(cells, shown)
+    return _protected(gateway, funnel(reach, groups, settings.stages), FUNNEL_SCHEMA)
 
 
 def pain_table(
@@ -266,18 +272,8 @@ def journey_map(
         .join(following, on=["group", "step"], how="left")
         .join(used, on=["group", "stage"], how="left")
         .join(whole, on=["group", "stage"], how="left")
-        .with_columns(unit=pl.lit("customers"))
     )
-    cells = disclosure.protect(
-        joined, count="customers", unit="unit", minimum=floor, lines=[disclosure.Line(("step",))]
-    ).drop("unit")
-    shown = [c for c in MAP_SCHEMA.names() if c not in ("group", "step", "stage")]
-    return disclosure.blank(
-        cells.select(*MAP_SCHEMA.names(), "hidden").cast(
-            pl.Schema({**MAP_SCHEMA, "hidden": pl.String()})
-        ),
-        shown,
-    )
+    return _protected(gateway, joined.select(MAP_SCHEMA.names()).cast(MAP_SCHEMA), MAP_SCHEMA)
 
 
 def path_tables(

@@ -44,7 +44,6 @@ from analytics.warehouse import (
     SEGMENTS_FOLDER,
     QueryGateway,
     Warehouse,
-    file_lock,
 )
 
 FOLDER = SEGMENTS_FOLDER
@@ -146,18 +145,13 @@ def refresh(
     """Build the segmentation of the current data if it is missing; seconds taken, or None
     when there was nothing to build. Safe to call from several processes at once."""
     folder = warehouse.root / FOLDER
-    folder.mkdir(exist_ok=True)
     base = (gateway or QueryGateway(warehouse, threads=2)).scoped(FULL_ACCESS)
-    with file_lock(folder / ".build.lock"):
-        named = _versions(warehouse, value)
-        if named is None or builds.read_meta(folder, PREFIX, named[0]) is not None:
-            return None
-        key, versions = named
-        started = time.perf_counter()
+
+    def make(key: str, versions: dict[str, int | None]) -> None:
         previous = builds.latest_meta(folder, PREFIX)
         _build(base.at_versions(versions), folder, key, versions, value, previous)
-        builds.prune(folder, PREFIX, KEEP)
-        return time.perf_counter() - started
+
+    return builds.build_once(folder, PREFIX, lambda: _versions(warehouse, value), make, KEEP)
 
 
 # ----- building -------------------------------------------------------------------------------
