@@ -12,8 +12,8 @@ A pain point's score weighs the three (`WEIGHTS`, documented in docs/journeys.md
 groups are compared, each measure counts by how much it exceeds everyone else's at the same
 place (a stage every group loses customers at is nobody's pain in particular); for a single
 group, as it is; a touchpoint no one else uses is compared with everyone else at its stage.
-Places with fewer than `MIN_CUSTOMERS` customers are not ranked, and dissatisfaction counts
-from `MIN_ANSWERS` answers on. Each pain
+Places with fewer than `MIN_CUSTOMERS` customers are not ranked, and dissatisfaction and
+mean scores count from `MIN_ANSWERS` answers on. Each pain
 point says why it ranks where it does, largest part first.
 """
 
@@ -229,8 +229,11 @@ def pain_points(
             ]
         )
     ).with_columns(
-        avg_nps=pl.when(pl.col("answers") > 0).then(pl.col("nps_sum") / pl.col("answers")),
-        avg_csat=pl.when(pl.col("csat_answers") > 0).then(
+        # Means of a handful of answers would read as a verdict: shown from `min_answers` on.
+        avg_nps=pl.when(pl.col("answers") >= min_answers).then(
+            pl.col("nps_sum") / pl.col("answers")
+        ),
+        avg_csat=pl.when(pl.col("csat_answers") >= min_answers).then(
             pl.col("csat_sum") / pl.col("csat_answers")
         ),
     )

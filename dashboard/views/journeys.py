@@ -162,7 +162,10 @@ with map_tab:
     if stages.is_empty() or not stages["customers"].fill_null(0).sum():
         st.info("No journeys in the chosen filters and date range.")
     else:
-        st.caption("Satisfaction of the answers given at each stage.")
+        st.caption(
+            "Satisfaction of the answers given at each stage (from "
+            f"{painpoints.MIN_ANSWERS} answers on)."
+        )
         st.plotly_chart(charts.satisfaction_curve(stages), key="journey_satisfaction")
         names = [stage.capitalize() for stage in stages["stage"].to_list()]
 

@@ -157,6 +157,10 @@ def test_pain_points_rank_by_the_documented_score_with_reasons():
         "0% of the 1 customers at onboarding never reached service."
     )
     assert onboarding["avg_nps"] == 3.0 and onboarding["avg_csat"] == 2.0
+    # With two answers needed, one answer gives no mean and no detractor share.
+    strict = pain_points(table, STAGES, min_customers=1, min_answers=2)
+    place = strict.filter(pl.col("stage") == "onboarding", pl.col("touchpoint").is_null())
+    assert place.select("avg_nps", "avg_csat", "dissatisfaction").row(0) == (None, None, None)
 
 
 def test_compared_groups_count_what_exceeds_everyone_else():
