@@ -28,6 +28,7 @@ from analytics.errors import ConfigError
 
 ANCHORS = ("start", "first_purchase", "no_purchase")
 OTHER = "Other"
+SEPARATOR = "\x1f"  # joins a path's touchpoints into one text where that is quicker
 
 PATHS_SCHEMA = pl.Schema(
     {
@@ -148,8 +149,19 @@ def paths_from(cut: pl.DataFrame, options: PathOptions) -> pl.DataFrame:
     mapped = pl.col("path").list.eval(
         pl.when(pl.element().is_in(kept)).then(pl.element()).otherwise(pl.lit(OTHER))
     )
-    return paths.with_columns(path=_collapse(mapped, options.collapse)).select(
-        "customer_id", "path", "converted", "detractor"
+    paths = paths.with_columns(path=mapped).select("customer_id", "path", "converted", "detractor")
+    if not options.collapse:
+        return paths
+    # The sequences are collapsed already: only where grouping made "Other" follow "Other"
+    # is there anything left to collapse (and collapsing lists is slow: do only those).
+    joined = pl.col("path").list.join(SEPARATOR)
+    again = paths.with_columns(_again=joined.str.contains(OTHER + SEPARATOR + OTHER, literal=True))
+    parts = again.partition_by("_again", as_dict=True, include_key=False)
+    untouched = parts.get((False,), again.clear().drop("_again"))
+    if (True,) not in parts:
+        return untouched
+    return pl.concat(
+        [untouched, parts[(True,)].with_columns(path=_collapse(pl.col("path"), True))]
     )
 
 

@@ -61,7 +61,7 @@ def customer_groups(
     the value of `by`, or `ALL`."""
     check_by(by)
     dimensions_only = filters.with_range(None, None)
-    if not dimensions_only.selections() and not gateway.access.limits:
+    if _everyone(gateway, filters):
         ids = pl.read_parquet(stored.path("customers"), columns=["customer_id"])
     else:
         last = datetime.fromisoformat(str(stored.meta["last"])).date()
@@ -119,14 +119,24 @@ def _ids(stored: StoredJourneys, keys: pl.Series) -> list[str]:
 
 
 def _part(
-    stored: StoredJourneys, part: str, customers: pl.DataFrame, columns: list[str] | None = None
+    stored: StoredJourneys,
+    part: str,
+    customers: pl.DataFrame | None,
+    columns: list[str] | None = None,
 ) -> pl.DataFrame:
     """A stored part of the view of all dates (its `columns`, or all), for these (keyed)
-    customers."""
+    customers, or for all of them (None)."""
     scan = pl.scan_parquet(stored.path(part))
     if columns is not None:
         scan = scan.select("customer_id", *columns)
-    return scan.join(customers.lazy().select("customer_id"), on="customer_id", how="semi").collect()
+    if customers is not None:
+        scan = scan.join(customers.lazy().select("customer_id"), on="customer_id", how="semi")
+    return scan.collect()
+
+
+def _everyone(gateway: QueryGateway, filters: Filters) -> bool:
+    """Whether this user sees every customer with a journey within `filters`."""
+    return not filters.with_range(None, None).selections() and not gateway.access.limits
 
 
 def _reach(
@@ -170,16 +180,16 @@ def _paths(
     options: routes.PathOptions,
     settings: JourneySettings,
 ) -> pl.DataFrame:
-    customers = customer_groups(gateway, stored, filters, None)
     if _all_dates(filters):
         column = routes.sequence_column(options)
-        cut = _part(
-            stored,
-            "sequences",
-            _keyed(stored, customers),
-            [column, "bought", "bought_again", "detractor"],
+        keyed = (
+            None
+            if _everyone(gateway, filters)
+            else _keyed(stored, customer_groups(gateway, stored, filters, None))
         )
+        cut = _part(stored, "sequences", keyed, [column, "bought", "bought_again", "detractor"])
         return routes.paths_from(cut, options)
+    customers = customer_groups(gateway, stored, filters, None)
     steps = journey_steps(stored, customers, filters)
     return routes.journey_paths(steps, options, settings.purchase_stage)
 

@@ -287,6 +287,30 @@ def test_rare_touchpoints_become_other_and_repeats_collapse():
     ]
 
 
+def test_grouping_collapses_other_in_every_path_or_in_none():
+    from analytics.journeys.paths import PathOptions, paths_from
+
+    cut = pl.DataFrame(
+        {
+            "customer_id": ["A", "B", "C"],
+            "start": [["Ad", "Blog", "Cart"], ["Ad", "Deal", "Cart"], ["Ad", "Blog", "Deal"]],
+            "bought": [True, False, False],
+            "bought_again": [False, False, False],
+            "detractor": [False, True, False],
+        }
+    )
+    every = paths_from(cut, PathOptions(steps=3, max_nodes=1)).sort("customer_id")
+    assert every.rows() == [
+        ("A", ["Ad", "Other"], True, False),
+        ("B", ["Ad", "Other"], False, True),
+        ("C", ["Ad", "Other"], False, False),
+    ]
+    none = paths_from(cut, PathOptions(steps=3, max_nodes=3)).sort("customer_id")
+    assert none["path"].to_list() == [
+        ["Ad", "Blog", "Cart"], ["Ad", "Other", "Cart"], ["Ad", "Blog", "Other"]
+    ]  # fmt: skip
+
+
 def test_links_give_step_to_step_and_overall_conversion():
     from analytics.journeys.paths import PathOptions, journey_paths, link_table
 
