@@ -160,9 +160,7 @@ def paths_from(cut: pl.DataFrame, options: PathOptions) -> pl.DataFrame:
     untouched = parts.get((False,), again.clear().drop("_again"))
     if (True,) not in parts:
         return untouched
-    return pl.concat(
-        [untouched, parts[(True,)].with_columns(path=_collapse(pl.col("path"), True))]
-    )
+    return pl.concat([untouched, parts[(True,)].with_columns(path=_collapse(pl.col("path"), True))])
 
 
 def _collapse(path: pl.Expr, collapse: bool) -> pl.Expr:
