@@ -26,10 +26,11 @@ def write_parquet(frame: pl.DataFrame, target: Path) -> None:
     os.replace(partial, target)
 
 
-def write_meta(meta: dict[str, Any], target: Path) -> None:
-    """Write a build's metadata atomically: written last, it marks the build complete."""
+def write_json(meta: dict[str, Any], target: Path) -> None:
+    """Write JSON atomically (a reader sees the old file or the new one). A build's
+    metadata is written last: it marks the build complete."""
     partial = target.with_name(f".{target.stem}.{os.getpid()}.json")
-    partial.write_text(json.dumps(meta, default=str))
+    partial.write_text(json.dumps(meta, default=str, indent=1, ensure_ascii=False))
     os.replace(partial, target)
 
 

@@ -5,6 +5,10 @@ survey responses and tickets join the events as touchpoints of their own.
 stages; an export's own `stage` column wins where it names one of the stages, and the
 touchpoint map (names compared case-insensitively) fills the rest. Touchpoints that neither
 names are kept in paths but count for no stage.
+
+Analysts change the stages and the map (Journeys page, `journeys stages` command); the
+warehouse keeps them in `_settings/journeys.json` (`load_settings`, `save_settings`), and
+the journeys are rebuilt for them: a build is named by its settings' `key`.
 """
 
 from __future__ import annotations
@@ -12,8 +16,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
+from analytics import builds
 from analytics.errors import ConfigError
 
 STAGES: tuple[str, ...] = (
@@ -75,14 +81,17 @@ class JourneySettings:
             raise ConfigError(
                 f"A journey needs at least two distinct stages; got {list(self.stages)}."
             )
-        unknown = sorted(
-            {self.purchase_stage, self.ticket_stage, *self.touchpoint_stages.values()}
-            - set(self.stages)
-        )
-        if unknown:
+        order = ", ".join(self.stages)
+        for role, stage in (("Orders", self.purchase_stage), ("Tickets", self.ticket_stage)):
+            if stage not in self.stages:
+                raise ConfigError(f"{role} belong to stage '{stage}', which is not in {order}.")
+        strays = sorted(t for t, s in self.touchpoint_stages.items() if s not in self.stages)
+        if strays:
+            named = ", ".join(f"'{t}' -> '{self.touchpoint_stages[t]}'" for t in strays[:5])
             raise ConfigError(
-                f"Stage(s) {', '.join(unknown)} are not in the stage order "
-                f"({', '.join(self.stages)})."
+                f"The touchpoint map names stages that are not in {order}: {named}"
+                + (f" and {len(strays) - 5} more" if len(strays) > 5 else "")
+                + ". Map those touchpoints to a stage first."
             )
 
     def stage_of(self, touchpoint: str) -> str | None:
@@ -96,5 +105,70 @@ class JourneySettings:
         )  # fmt: skip
         return hashlib.sha256(text.encode()).hexdigest()[:10]
 
+    def mapped(self, changes: Mapping[str, str | None]) -> JourneySettings:
+        """These settings with touchpoints mapped to new stages (None: unmapped)."""
+        table = dict(self.touchpoint_stages)
+        for touchpoint, stage in changes.items():
+            name = touchpoint.strip().lower()
+            if not name:
+                raise ConfigError("A touchpoint in the map has no name.")
+            if stage is None:
+                table.pop(name, None)
+            else:
+                table[name] = stage
+        return replace(self, touchpoint_stages=table)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "stages": list(self.stages),
+            "purchase_stage": self.purchase_stage,
+            "ticket_stage": self.ticket_stage,
+            "touchpoint_stages": dict(sorted(self.touchpoint_stages.items())),
+        }
+
 
 DEFAULT_SETTINGS = JourneySettings()
+SETTINGS_FILE = Path("_settings") / "journeys.json"
+
+
+def load_settings(root: Path) -> JourneySettings:
+    """The warehouse's journey settings (the defaults until an analyst changes them)."""
+    path = Path(root) / SETTINGS_FILE
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return DEFAULT_SETTINGS
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"The journey settings in {path} cannot be read: {exc}.") from exc
+    try:
+        return _from_json(raw)
+    except ConfigError as exc:
+        raise ConfigError(f"The journey settings in {path} are not valid: {exc}") from exc
+
+
+def _from_json(raw: object) -> JourneySettings:
+    if not isinstance(raw, dict):
+        raise ConfigError("expected an object with stages and touchpoint_stages.")
+    stages = raw.get("stages", list(STAGES))
+    table = raw.get("touchpoint_stages", {})
+    if not isinstance(stages, list) or not all(isinstance(s, str) and s.strip() for s in stages):
+        raise ConfigError("'stages' must be a list of stage names.")
+    if not isinstance(table, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in table.items()
+    ):
+        raise ConfigError("'touchpoint_stages' must map touchpoint names to stage names.")
+    default = DEFAULT_SETTINGS
+    return JourneySettings(
+        stages=tuple(s.strip() for s in stages),
+        touchpoint_stages={k.strip().lower(): v for k, v in table.items()},
+        purchase_stage=str(raw.get("purchase_stage", default.purchase_stage)),
+        ticket_stage=str(raw.get("ticket_stage", default.ticket_stage)),
+    )
+
+
+def save_settings(root: Path, settings: JourneySettings) -> None:
+    """Keep `settings` as the warehouse's journey settings (written whole, then renamed
+    into place: readers see the old or the new, never half)."""
+    path = Path(root) / SETTINGS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    builds.write_json(settings.as_json(), path)

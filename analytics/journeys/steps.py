@@ -20,6 +20,7 @@ responses and tickets merged in as touchpoints of their own.
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import polars as pl
 
@@ -56,95 +57,86 @@ def merge_steps(
 
     `events`: customer_id, at, touchpoint, stage (may be null); `orders`: customer_id, day
     (completed orders only); `surveys`: customer_id, at, nps, csat; `tickets`: customer_id,
-    at.
+    at. `customer_id` is text or an integer key, the same in all four (and in the steps).
     """
-    events = events.cast({"touchpoint": pl.String, "stage": pl.String})
-    known = {s.lower(): s for s in settings.stages}
-    mapped = {k: v for k, v in settings.touchpoint_stages.items()}
-    own = pl.col("stage").str.strip_chars().str.to_lowercase()
-    by_touchpoint = (
-        pl.col("touchpoint")
-        .str.strip_chars()
-        .str.to_lowercase()
-        .replace_strict(mapped, default=None, return_dtype=pl.String)
+    # Millions of steps are sorted, joined and filled on integers: customers as codes (an
+    # integer key as it is, text as categories), touchpoints and stages as categories.
+    ids = events.schema["customer_id"]
+    customer = (
+        pl.col("customer_id")
+        if ids.is_integer()
+        else pl.col("customer_id").cast(pl.String).cast(pl.Categorical)
     )
-    staged = events.select(
+    text = pl.Categorical()
+    staged = _staged(events.select(customer, "at", "touchpoint", "stage"), settings).select(
         "customer_id",
         pl.col("at").cast(pl.Datetime("us")),
         "touchpoint",
-        stage=pl.when(own.is_in(list(known)))
-        .then(own.replace_strict(known, default=None, return_dtype=pl.String))
-        .otherwise(by_touchpoint),
-        source=pl.lit("event"),
-        in_path=pl.lit(True),
+        "stage",
+        "_order",
+        source=pl.lit("event", dtype=_SOURCE),
     )
+    code = pl.col("customer_id").to_physical()
 
-    # Customers as integer codes (first seen, first): joins and sorts of millions of steps
-    # run several times faster on them than on the ids' text.
-    code = pl.col("customer_id").cast(pl.Categorical).to_physical().alias("_customer")
-    staged = staged.with_columns(code)
+    def lit(value: str | None) -> pl.Expr:
+        return pl.lit(value, dtype=pl.String).cast(text)
 
-    def echoes(rows: pl.DataFrame, stage: str) -> pl.DataFrame:
-        """`rows` with `in_path`: false where the events hold `stage` that day already."""
-        seen = (
-            staged.filter(pl.col("stage") == stage)
-            .select("_customer", _day=pl.col("at").dt.date(), _seen=pl.lit(True))
-            .unique()
-        )
-        return (
-            rows.with_columns(code, _day=pl.col("at").dt.date())
-            .join(seen, on=["_customer", "_day"], how="left")
-            .with_columns(in_path=pl.col("_seen").is_null())
-            .drop("_day", "_seen")
-        )
-
-    bought = echoes(
-        orders.select(
-            "customer_id",
-            at=pl.col("day").cast(pl.Datetime("us")) + END_OF_DAY,
-            touchpoint=pl.lit(PURCHASE),
-            stage=pl.lit(settings.purchase_stage),
-            source=pl.lit("order"),
-        ),
-        settings.purchase_stage,
+    bought = orders.select(
+        customer,
+        at=pl.col("day").cast(pl.Datetime("us")) + END_OF_DAY,
+        touchpoint=lit(PURCHASE),
+        stage=lit(settings.purchase_stage),
+        source=pl.lit("order", dtype=_SOURCE),
     )
-    asked = echoes(
-        tickets.select(
-            "customer_id",
-            at=pl.col("at").cast(pl.Datetime("us")),
-            touchpoint=pl.lit(TICKET),
-            stage=pl.lit(settings.ticket_stage),
-            source=pl.lit("ticket"),
-        ),
-        settings.ticket_stage,
+    asked = tickets.select(
+        customer,
+        at=pl.col("at").cast(pl.Datetime("us")),
+        touchpoint=lit(TICKET),
+        stage=lit(settings.ticket_stage),
+        source=pl.lit("ticket", dtype=_SOURCE),
     )
     answered = surveys.select(
-        "customer_id",
+        customer,
         at=pl.col("at").cast(pl.Datetime("us")),
-        touchpoint=pl.lit(SURVEY),
-        stage=pl.lit(None, dtype=pl.String),
-        source=pl.lit("survey"),
-        in_path=pl.lit(True),
+        touchpoint=lit(SURVEY),
+        stage=lit(None),
+        source=pl.lit("survey", dtype=_SOURCE),
         nps=pl.col("nps").cast(pl.Int64),
         csat=pl.col("csat").cast(pl.Int64),
-    ).with_columns(code)
-    order = {s: i for i, s in enumerate(SOURCES)}
+    )
+    # Sources in `SOURCES` order within the same moment (the enum's codes), then events by
+    # touchpoint name: the same steps in any order give the same journeys.
     ordered = (
         pl.concat([staged, bought, answered, asked], how="diagonal")
-        .with_columns(rank=pl.col("source").replace_strict(order, return_dtype=pl.Int8))
-        .sort("_customer", "at", "rank")
+        .sort(code, "at", pl.col("source").to_physical(), pl.col("_order").fill_null(0))
+        .drop("_order")
+    )
+    # An order or ticket on a day the customer's events hold its stage already (a checkout,
+    # a support contact) is that moment seen twice: out of the paths. The nearest event of
+    # the stage before and after it, found by filling down and up the sorted steps, tell.
+    same_day = code.cast(pl.Int64) * 1_000_000 + pl.col("at").dt.epoch("d") + 500_000
+
+    def echo(source: str, stage: str) -> pl.Expr:
+        marked = pl.when((pl.col("source") == "event") & (pl.col("stage") == stage))
+        before = marked.then(same_day).forward_fill() == same_day
+        after = marked.then(same_day).backward_fill() == same_day
+        return (pl.col("source") == source) & (before.fill_null(False) | after.fill_null(False))
+
+    ordered = ordered.with_columns(
+        in_path=~(echo("order", settings.purchase_stage) | echo("ticket", settings.ticket_stage))
     )
     # Where each customer was: the latest event or order in the paths at or before each
     # step (one pass down the sorted steps; a customer's first reaction has none).
     moving = pl.col("source").is_in(["event", "order"])
     mover = moving & pl.col("in_path")
-    last = pl.when(mover).then(pl.col("_customer")).forward_fill()
-    since = last == pl.col("_customer")
+    last = pl.when(mover).then(code).forward_fill()
+    since = last == code
 
     def where(column: str) -> pl.Expr:
         previous = pl.when(since).then(pl.when(mover).then(pl.col(column)).forward_fill())
         return pl.when(moving).then(pl.col(column)).otherwise(previous)
 
+    schema = STEPS_SCHEMA | {"customer_id": ids}
     return (
         ordered.with_columns(context_stage=where("stage"), context_touchpoint=where("touchpoint"))
         .with_columns(
@@ -152,46 +144,157 @@ def merge_steps(
             .then(pl.col("context_stage"))
             .otherwise(pl.col("stage"))
         )
-        .select(STEPS_SCHEMA.names())
-        .cast(STEPS_SCHEMA)
+        .select(schema.names())
+        .cast(schema)
+    )
+
+
+_SOURCE = pl.Enum(SOURCES)
+
+
+def _staged(events: pl.DataFrame, settings: JourneySettings) -> pl.DataFrame:
+    """`events` (customer_id, at, touchpoint, stage as exported) with touchpoint and stage as
+    categories, the stage decided once per distinct touchpoint and exported stage (not once
+    per event; `stage_rules`), and `_order`: the rank of the touchpoint and exported stage
+    by name."""
+    text = pl.Categorical()
+    events = events.select(
+        "customer_id",
+        "at",
+        pl.col("touchpoint").cast(pl.String).cast(text),
+        exported=pl.col("stage").cast(pl.String).cast(text),
+    )
+    decided = stage_rules(events.select("touchpoint", "exported").unique(), settings).select(
+        "touchpoint",
+        "exported",
+        pl.col("stage").cast(text),
+        _order=pl.struct(
+            pl.col("touchpoint").cast(pl.String), pl.col("exported").cast(pl.String)
+        ).rank("dense"),
+    )
+    return events.join(decided, on=["touchpoint", "exported"], how="left", nulls_equal=True).drop(
+        "exported"
+    )
+
+
+DECIDED_BY = ("export", "map", "none")  # where a touchpoint's stage comes from
+
+
+def stage_rules(pairs: pl.DataFrame, settings: JourneySettings) -> pl.DataFrame:
+    """The stage of each touchpoint and exported stage (`pairs`: touchpoint, exported) with
+    `stage` and `decided_by`: the export's own stage where it names one of the stages
+    (compared case-insensitively), else the touchpoint map's, else none."""
+    known = {s.lower(): s for s in settings.stages}
+    own = pl.col("exported").cast(pl.String).str.strip_chars().str.to_lowercase()
+    mapped = (
+        pl.col("touchpoint")
+        .cast(pl.String)
+        .str.strip_chars()
+        .str.to_lowercase()
+        .replace_strict(dict(settings.touchpoint_stages), default=None, return_dtype=pl.String)
+    )
+    return pairs.with_columns(
+        stage=pl.when(own.is_in(list(known)))
+        .then(own.replace_strict(known, default=None, return_dtype=pl.String))
+        .otherwise(mapped),
+        decided_by=pl.when(own.is_in(list(known)))
+        .then(pl.lit("export"))
+        .when(mapped.is_not_null())
+        .then(pl.lit("map"))
+        .otherwise(pl.lit("none")),
+    )
+
+
+def touchpoint_stages(
+    gateway: QueryGateway, warehouse: Warehouse, settings: JourneySettings
+) -> pl.DataFrame:
+    """Every touchpoint in the events, with the stages their export gives them: touchpoint,
+    exported (null: none), events, customers, stage (what the journeys use) and decided_by
+    (`DECIDED_BY`); most events first. What an analyst reviews to map the touchpoints."""
+    if warehouse.version("events") is None:
+        return pl.DataFrame(
+            schema={"touchpoint": pl.String(), "exported": pl.String(), "events": pl.Int64(),
+                    "customers": pl.Int64(), "stage": pl.String(), "decided_by": pl.String()}
+        )  # fmt: skip
+    pairs = gateway.query(
+        "SELECT touchpoint, stage AS exported, count(*) AS events, "
+        "count(DISTINCT customer_id) AS customers FROM events "
+        "WHERE touchpoint IS NOT NULL GROUP BY ALL"
+    )
+    return (
+        stage_rules(pairs, settings)
+        .with_columns(pl.col("events", "customers").cast(pl.Int64))
+        .sort(["events", "touchpoint", "exported"], descending=[True, False, False])
     )
 
 
 def read_steps(
-    gateway: QueryGateway, warehouse: Warehouse, settings: JourneySettings
+    gateway: QueryGateway,
+    warehouse: Warehouse,
+    settings: JourneySettings,
+    *,
+    keys: Path | None = None,
 ) -> pl.DataFrame:
-    """The steps of every customer in the warehouse (read through `gateway` as it is)."""
+    """The steps of every customer in the warehouse (read through `gateway` as it is); with
+    `keys` (a `write_customer_keys` file), customers as their key rather than their id (what
+    the stored journeys hold: millions of integers are far lighter to sort and join than
+    text)."""
+    present = [name for name in SOURCE_DATASETS if warehouse.version(name) is not None]
+    ids = pl.String() if keys is None else pl.UInt32()
+    customer = "d.customer_id" if keys is None else "k.key AS customer_id"
+    joined = "" if keys is None else " JOIN read_parquet($keys) k USING (customer_id)"
+    params = {} if keys is None else {"keys": str(keys)}
 
-    def read(dataset: str, sql: str, schema: dict[str, pl.DataType]) -> pl.DataFrame:
-        if warehouse.version(dataset) is None:  # never loaded: no rows
-            return pl.DataFrame(schema=schema)
-        return gateway.query(sql)
+    def read(
+        dataset: str, columns: str, where: str, schema: dict[str, pl.DataType]
+    ) -> pl.DataFrame:
+        if dataset not in present:  # never loaded: no rows
+            return pl.DataFrame(schema={"customer_id": ids, **schema})
+        return gateway.query(
+            f"SELECT {customer}, {columns} FROM {dataset} d{joined} "
+            f"WHERE d.customer_id IS NOT NULL{where}",
+            params,
+        )
 
     at = pl.Datetime("us")
     events = read(
         "events",
-        "SELECT customer_id, occurred_at AS at, touchpoint, stage FROM events "
-        "WHERE customer_id IS NOT NULL AND touchpoint IS NOT NULL",
-        {"customer_id": pl.String(), "at": at, "touchpoint": pl.String(), "stage": pl.String()},
+        "occurred_at AS at, touchpoint, stage",
+        " AND touchpoint IS NOT NULL",
+        {"at": at, "touchpoint": pl.String(), "stage": pl.String()},
     )
     orders = read(
         "orders",
-        f"SELECT DISTINCT customer_id, order_date AS day FROM orders "
-        f"WHERE customer_id IS NOT NULL AND {rules.completed_sql()}",
-        {"customer_id": pl.String(), "day": pl.Date()},
+        "order_date AS day",
+        f" AND {rules.completed_sql()} GROUP BY ALL",
+        {"day": pl.Date()},
     )
     surveys = read(
         "surveys",
-        "SELECT customer_id, responded_at AS at, nps, csat FROM surveys "
-        "WHERE customer_id IS NOT NULL",
-        {"customer_id": pl.String(), "at": at, "nps": pl.Int64(), "csat": pl.Int64()},
+        "responded_at AS at, nps, csat",
+        "",
+        {"at": at, "nps": pl.Int64(), "csat": pl.Int64()},
     )
-    tickets = read(
-        "tickets",
-        "SELECT customer_id, opened_at AS at FROM tickets WHERE customer_id IS NOT NULL",
-        {"customer_id": pl.String(), "at": at},
-    )
+    tickets = read("tickets", "opened_at AS at", "", {"at": at})
     return merge_steps(events, orders, surveys, tickets, settings)
+
+
+def write_customer_keys(gateway: QueryGateway, warehouse: Warehouse, target: Path) -> None:
+    """Write every customer id in the journeys' datasets with its key (customer_id, key: 0,
+    1, ... in id order) to the Parquet file `target` inside the warehouse."""
+    present = [name for name in SOURCE_DATASETS if warehouse.version(name) is not None]
+    ids = (
+        " UNION ".join(
+            f"SELECT DISTINCT customer_id FROM {name} WHERE customer_id IS NOT NULL"
+            for name in present
+        )
+        or "SELECT CAST(NULL AS VARCHAR) AS customer_id WHERE false"
+    )
+    gateway.write_parquet(
+        "SELECT customer_id, CAST(row_number() OVER (ORDER BY customer_id) - 1 AS UINTEGER) "
+        f"AS key FROM ({ids}) ORDER BY key",
+        target,
+    )
 
 
 SOURCE_DATASETS = ("events", "orders", "surveys", "tickets")

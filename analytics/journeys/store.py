@@ -18,23 +18,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import polars as pl
-
 from analytics import builds
 from analytics.journeys.funnel import reached
 from analytics.journeys.painpoints import placed, places, with_continued
 from analytics.journeys.paths import sequences
-from analytics.journeys.stages import DEFAULT_SETTINGS, JourneySettings
-from analytics.journeys.steps import SOURCE_DATASETS, read_steps
+from analytics.journeys.stages import JourneySettings, load_settings
+from analytics.journeys.steps import SOURCE_DATASETS, read_steps, write_customer_keys
 from analytics.warehouse import FULL_ACCESS, QueryGateway, Warehouse
 
 FOLDER = "_journeys"
 PREFIX = "journeys"
 KEEP = 3
-LAYOUT = 4  # raise with any change to what a build holds
+LAYOUT = 5  # raise with any change to what a build holds
 # What a build holds: every customer's steps, and for the view of all dates, what the funnel,
 # map and paths read of them (so that those read a few million rows, not every step).
-# The parts but the steps key customers by an integer (`customers`: customer_id -> key).
+# Every part keys customers by an integer (`customers`: customer_id -> key).
 PARTS = ("steps", "customers", "reach", "touched", "reactions", "sequences")
 
 
@@ -43,6 +41,7 @@ class StoredJourneys:
     folder: Path
     key: str
     meta: dict[str, Any]
+    settings: JourneySettings  # the stages and touchpoint map it was built with
 
     def path(self, part: str) -> Path:
         """One of `PARTS`' files."""
@@ -63,20 +62,21 @@ def _versions(
     return f"{named}-{settings.key()}-j{LAYOUT}", versions
 
 
-def current(
-    warehouse: Warehouse, settings: JourneySettings = DEFAULT_SETTINGS
-) -> StoredJourneys | None:
-    """The journeys of the current data, or None when they are not built (yet)."""
+def current(warehouse: Warehouse, settings: JourneySettings | None = None) -> StoredJourneys | None:
+    """The journeys of the current data (with `settings`, or the warehouse's own), or None
+    when they are not built (yet)."""
+    settings = settings or load_settings(warehouse.root)
     named = _versions(warehouse, settings)
     if named is None:
         return None
     folder = warehouse.root / FOLDER
     meta = builds.read_meta(folder, PREFIX, named[0])
-    return None if meta is None else StoredJourneys(folder, named[0], meta)
+    return None if meta is None else StoredJourneys(folder, named[0], meta, settings)
 
 
-def pending(warehouse: Warehouse, settings: JourneySettings = DEFAULT_SETTINGS) -> bool:
+def pending(warehouse: Warehouse, settings: JourneySettings | None = None) -> bool:
     """Whether the current data has something to journey through but no build yet."""
+    settings = settings or load_settings(warehouse.root)
     return _versions(warehouse, settings) is not None and current(warehouse, settings) is None
 
 
@@ -84,20 +84,23 @@ def refresh(
     warehouse: Warehouse,
     gateway: QueryGateway | None = None,
     *,
-    settings: JourneySettings = DEFAULT_SETTINGS,
+    settings: JourneySettings | None = None,
 ) -> float | None:
-    """Build the journeys of the current data if they are missing; seconds taken, or None
-    when there was nothing to build. Safe to call from several processes at once."""
+    """Build the journeys of the current data (with `settings`, or the warehouse's own) if
+    they are missing; seconds taken, or None when there was nothing to build. Safe to call
+    from several processes at once."""
+    settings = settings or load_settings(warehouse.root)
     folder = warehouse.root / FOLDER
     base = (gateway or QueryGateway(warehouse, threads=2)).scoped(FULL_ACCESS)
 
     def make(key: str, versions: dict[str, int | None]) -> None:
         started = time.perf_counter()
 
-        steps = read_steps(base.at_versions(versions), warehouse, settings)
+        pinned = base.at_versions(versions)
+        keys = folder / f"{PREFIX}-{key}.customers.parquet"
+        write_customer_keys(pinned, warehouse, keys)
+        steps = read_steps(pinned, warehouse, settings, keys=keys)
         builds.write_parquet(steps, folder / f"{PREFIX}-{key}.steps.parquet")
-        index = steps.select(pl.col("customer_id").unique().sort()).with_row_index("key")
-        builds.write_parquet(index, folder / f"{PREFIX}-{key}.customers.parquet")
         reach = with_continued(reached(steps, settings.stages), settings.stages)
         touched, reactions = placed(*places(steps), reach)
         parts = {
@@ -107,11 +110,7 @@ def refresh(
             "sequences": sequences(steps, settings.purchase_stage),
         }
         for part, frame in parts.items():
-            keyed = frame.join(index, on="customer_id").drop("customer_id")
-            builds.write_parquet(
-                keyed.rename({"key": "customer_id"}).select(frame.columns),
-                folder / f"{PREFIX}-{key}.{part}.parquet",
-            )
+            builds.write_parquet(frame, folder / f"{PREFIX}-{key}.{part}.parquet")
         meta = {
             "versions": versions,
             "stages": list(settings.stages),
@@ -122,6 +121,6 @@ def refresh(
             "last": steps["at"].max(),
             "seconds": round(time.perf_counter() - started, 2),
         }
-        builds.write_meta(meta, folder / f"{PREFIX}-{key}.json")
+        builds.write_json(meta, folder / f"{PREFIX}-{key}.json")
 
     return builds.build_once(folder, PREFIX, lambda: _versions(warehouse, settings), make, KEEP)

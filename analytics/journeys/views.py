@@ -21,7 +21,6 @@ from analytics.filters import DIMENSIONS, NOT_SET, Filters, scoped_rows
 from analytics.journeys import painpoints as pains
 from analytics.journeys import paths as routes
 from analytics.journeys.funnel import ALL, FUNNEL_SCHEMA, funnel, reached
-from analytics.journeys.stages import DEFAULT_SETTINGS, JourneySettings
 from analytics.journeys.store import StoredJourneys
 from analytics.segments import visible_customer_ids
 from analytics.warehouse import QueryGateway
@@ -81,7 +80,7 @@ def customer_groups(
 def journey_steps(
     stored: StoredJourneys, customers: pl.DataFrame, filters: Filters
 ) -> pl.DataFrame:
-    """The stored steps of `customers` within the filters' date range."""
+    """The stored steps of `customers` (keyed) within the filters' date range."""
     steps = pl.scan_parquet(stored.steps_path)
     if filters.start is not None:
         steps = steps.filter(pl.col("at") >= datetime.combine(filters.start, time.min))
@@ -144,15 +143,13 @@ def _reach(
     stored: StoredJourneys,
     filters: Filters,
     by: str | None,
-    settings: JourneySettings,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame | None]:
     """The funnel's reach, the groups and (for a date range) the steps they came from."""
-    groups = customer_groups(gateway, stored, filters, by)
+    groups = _keyed(stored, customer_groups(gateway, stored, filters, by))
     if _all_dates(filters):
-        groups = _keyed(stored, groups)
         return _part(stored, "reach", groups), groups, None
     steps = journey_steps(stored, groups, filters)
-    return reached(steps, settings.stages), groups, steps
+    return reached(steps, stored.settings.stages), groups, steps
 
 
 def _measures(
@@ -160,16 +157,15 @@ def _measures(
     stored: StoredJourneys,
     filters: Filters,
     by: str | None,
-    settings: JourneySettings,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """The measures per group, stage and touchpoint, with the reach and groups."""
-    reach, groups, steps = _reach(gateway, stored, filters, by, settings)
+    reach, groups, steps = _reach(gateway, stored, filters, by)
     if steps is None:  # the stored parts are placed already
         touched, reactions = _part(stored, "touched", groups), _part(stored, "reactions", groups)
-        table = pains.measures_placed(reach, touched, reactions, groups, settings.stages)
+        table = pains.measures_placed(reach, touched, reactions, groups, stored.settings.stages)
     else:
         touched, reactions = pains.places(steps)
-        table = pains.measures_from(touched, reactions, reach, groups, settings.stages)
+        table = pains.measures_from(touched, reactions, reach, groups, stored.settings.stages)
     return table, reach, groups
 
 
@@ -178,7 +174,6 @@ def _paths(
     stored: StoredJourneys,
     filters: Filters,
     options: routes.PathOptions,
-    settings: JourneySettings,
 ) -> pl.DataFrame:
     if _all_dates(filters):
         column = routes.sequence_column(options)
@@ -189,9 +184,9 @@ def _paths(
         )
         cut = _part(stored, "sequences", keyed, [column, "bought", "bought_again", "detractor"])
         return routes.paths_from(cut, options)
-    customers = customer_groups(gateway, stored, filters, None)
+    customers = _keyed(stored, customer_groups(gateway, stored, filters, None))
     steps = journey_steps(stored, customers, filters)
-    return routes.journey_paths(steps, options, settings.purchase_stage)
+    return routes.journey_paths(steps, options, stored.settings.purchase_stage)
 
 
 def _protected(gateway: QueryGateway, table: pl.DataFrame, schema: pl.Schema) -> pl.DataFrame:
@@ -214,12 +209,11 @@ def funnel_table(
     stored: StoredJourneys,
     filters: Filters = EVERYONE,
     by: str | None = None,
-    settings: JourneySettings = DEFAULT_SETTINGS,
 ) -> pl.DataFrame:
     """The ordered stage funnel per group (`funnel.FUNNEL_SCHEMA`) with `hidden`: why a row
     is hidden from this user (fewer customers than the minimum, or to protect one)."""
-    reach, groups, _ = _reach(gateway, stored, filters, by, settings)
-    return _protected(gateway, funnel(reach, groups, settings.stages), FUNNEL_SCHEMA)
+    reach, groups, _ = _reach(gateway, stored, filters, by)
+    return _protected(gateway, funnel(reach, groups, stored.settings.stages), FUNNEL_SCHEMA)
 
 
 def pain_table(
@@ -227,15 +221,14 @@ def pain_table(
     stored: StoredJourneys,
     filters: Filters = EVERYONE,
     by: str | None = None,
-    settings: JourneySettings = DEFAULT_SETTINGS,
 ) -> pl.DataFrame:
     """Pain points per group (`painpoints.PAIN_SCHEMA`). Places rest on at least
     `painpoints.MIN_CUSTOMERS` customers (and the viewer minimum, if larger)."""
-    table, _, _ = _measures(gateway, stored, filters, by, settings)
+    table, _, _ = _measures(gateway, stored, filters, by)
     floor = gateway.access.min_group
     return pains.pain_points(
         table,
-        settings.stages,
+        stored.settings.stages,
         min_customers=max(pains.MIN_CUSTOMERS, floor),
         min_answers=max(pains.MIN_ANSWERS, floor),
     )
@@ -246,7 +239,6 @@ def journey_map(
     stored: StoredJourneys,
     filters: Filters = EVERYONE,
     by: str | None = None,
-    settings: JourneySettings = DEFAULT_SETTINGS,
     *,
     touchpoints: int = 5,
 ) -> pl.DataFrame:
@@ -254,8 +246,8 @@ def journey_map(
     conversion to the next stage and the days it took, the `touchpoints` most used there,
     the satisfaction there (mean NPS and CSAT, detractor share), tickets per customer, and
     the stage's pain score. Hidden from viewers where fewer than the minimum are there."""
-    stages = settings.stages
-    counted, reach, groups = _measures(gateway, stored, filters, by, settings)
+    stages = stored.settings.stages
+    counted, reach, groups = _measures(gateway, stored, filters, by)
     table = funnel(reach, groups, stages)
     floor = gateway.access.min_group
     scored = pains.pain_points(
@@ -291,13 +283,12 @@ def path_tables(
     stored: StoredJourneys,
     filters: Filters = EVERYONE,
     options: routes.PathOptions = DEFAULT_PATHS,
-    settings: JourneySettings = DEFAULT_SETTINGS,
     *,
     limit: int = 20,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The most common paths (`paths.PATHS_SCHEMA`) and their links (`paths.LINKS_SCHEMA`);
     for viewers, only those of at least the minimum customers."""
-    journeys = _paths(gateway, stored, filters, options, settings)
+    journeys = _paths(gateway, stored, filters, options)
     floor = gateway.access.min_group
     paths = routes.path_table(journeys, limit).filter(pl.col("customers") >= floor)
     links = routes.link_table(journeys).filter(pl.col("customers") >= floor)
@@ -314,18 +305,17 @@ def step_customers(
     by: str | None = None,
     group: str | None = None,
     touchpoint: str | None = None,
-    settings: JourneySettings = DEFAULT_SETTINGS,
 ) -> list[str]:
     """The customers who reached `stage` (of `group`; who touched `touchpoint` there), or
     with `dropped` those of them who never reached the next stage. Empty for a viewer when
     they are fewer than the minimum."""
-    reach, groups, steps = _reach(gateway, stored, filters, by, settings)
+    reach, groups, steps = _reach(gateway, stored, filters, by)
     if group is not None:
         groups = groups.filter(pl.col("group") == group)
     reach = reach.join(groups, on="customer_id")
-    if stage not in settings.stages:
-        raise ConfigError(f"Unknown stage '{stage}'. Stages: {', '.join(settings.stages)}.")
-    number = settings.stages.index(stage) + 1
+    if stage not in stored.settings.stages:
+        raise ConfigError(f"Unknown stage '{stage}'. Stages: {', '.join(stored.settings.stages)}.")
+    number = stored.settings.stages.index(stage) + 1
     there = reach.filter(pl.col("step") == number).select("customer_id")
     if touchpoint is not None:
         touched = pains.places(steps)[0] if steps is not None else _part(stored, "touched", groups)
@@ -336,10 +326,7 @@ def step_customers(
     if dropped:
         went_on = reach.filter(pl.col("step") == number + 1).select("customer_id")
         there = there.join(went_on, on="customer_id", how="anti")
-    if steps is None:
-        ids = _ids(stored, there["customer_id"])
-    else:
-        ids = sorted(there["customer_id"].to_list())
+    ids = _ids(stored, there["customer_id"])
     return [] if 0 < len(ids) < gateway.access.min_group else ids
 
 
@@ -350,16 +337,12 @@ def path_customers(
     *,
     filters: Filters = EVERYONE,
     options: routes.PathOptions = DEFAULT_PATHS,
-    settings: JourneySettings = DEFAULT_SETTINGS,
 ) -> list[str]:
     """The customers who took `path` (as `path_tables` shows it). Empty for a viewer when
     they are fewer than the minimum."""
-    journeys = _paths(gateway, stored, filters, options, settings)
+    journeys = _paths(gateway, stored, filters, options)
     took = journeys.filter(pl.col("path") == pl.lit(path, dtype=pl.List(pl.String)))
-    if _all_dates(filters):
-        ids = _ids(stored, took["customer_id"])
-    else:
-        ids = sorted(took["customer_id"].to_list())
+    ids = _ids(stored, took["customer_id"])
     return [] if 0 < len(ids) < gateway.access.min_group else ids
 
 

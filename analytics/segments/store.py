@@ -177,7 +177,7 @@ def _build(
         quarter_segments(gateway, first, as_of), folder / f"{PREFIX}-{key}.quarters.parquet"
     )
     meta["seconds"] = round(time.perf_counter() - started, 2)
-    builds.write_meta(meta, folder / f"{PREFIX}-{key}.json")
+    builds.write_json(meta, folder / f"{PREFIX}-{key}.json")
 
 
 def segment_frame(

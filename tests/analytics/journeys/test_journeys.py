@@ -182,14 +182,6 @@ def test_compared_groups_count_what_exceeds_everyone_else():
     ]
 
 
-def test_settings_refuse_stages_outside_the_order():
-    with pytest.raises(ConfigError, match=r"Stage\(s\) checkout are not in the stage order"):
-        JourneySettings(touchpoint_stages={"pay": "checkout"})
-    with pytest.raises(ConfigError, match="at least two distinct stages"):
-        JourneySettings(stages=("only",), touchpoint_stages={}, purchase_stage="only",
-                        ticket_stage="only")  # fmt: skip
-
-
 @pytest.mark.slow
 def test_the_planted_paid_social_drop_is_the_top_pain_point(sample_warehouse):
     gateway = QueryGateway(sample_warehouse)
