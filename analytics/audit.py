@@ -18,7 +18,14 @@ from typing import Literal, get_args
 import polars as pl
 
 Event = Literal[
-    "sign_in", "sign_in_refused", "sign_out", "load", "rollback", "export", "access_change"
+    "sign_in",
+    "sign_in_refused",
+    "sign_out",
+    "load",
+    "rollback",
+    "export",
+    "access_change",
+    "settings_change",
 ]
 EVENTS: tuple[Event, ...] = get_args(Event)
 AUDIT_FILE = Path("_audit") / "audit.jsonl"

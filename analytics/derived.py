@@ -9,6 +9,7 @@ Loads and rollbacks call `refresh` (the command line, the sample load) or `refre
 from __future__ import annotations
 
 from analytics import journeys, rollups, segments
+from analytics.errors import ConfigError
 from analytics.settings import Settings
 from analytics.warehouse import QueryGateway, Warehouse
 
@@ -40,7 +41,10 @@ def refresh_rest(
     took = segments.refresh(warehouse, gateway, value=value)
     if took is not None:
         built["segments"] = took
-    took = journeys.refresh(warehouse, gateway)
+    try:
+        took = journeys.refresh(warehouse, gateway)
+    except ConfigError:  # settings broken by hand: the Journeys page and CLI say what is wrong
+        took = None
     if took is not None:
         built["journeys"] = took
     return built
@@ -60,5 +64,12 @@ def pending(warehouse: Warehouse, value: segments.ValueSettings = DEFAULT_VALUE)
     return (
         rollups.pending(warehouse)
         or segments.pending(warehouse, value)
-        or journeys.pending(warehouse)
+        or _journeys_pending(warehouse)
     )
+
+
+def _journeys_pending(warehouse: Warehouse) -> bool:
+    try:
+        return journeys.pending(warehouse)
+    except ConfigError:  # nothing can be built until the settings are fixed
+        return False

@@ -25,6 +25,9 @@ from analytics.drill import DrillResult
 from analytics.filters import Filters, data_range, dimension_values
 from analytics.ingest.pipeline import LoadResult, guess_dataset
 from analytics.ingest.readers import PROBLEM_COLUMN, ROW_COLUMN, RawTable, read_export
+from analytics.journeys import stages
+from analytics.journeys import steps as journey_steps
+from analytics.journeys import store as journey_store
 from analytics.journeys import views as journey_views
 from analytics.journeys.paths import PathOptions
 from analytics.settings import Settings, load_settings
@@ -87,7 +90,11 @@ def prepare_derived(wh: Warehouse) -> None:
     from the command line or another dashboard process. Until the rollups are there, the
     KPIs read the rows (the same numbers, more slowly); until the segmentation is, the
     Segments page says it is being built."""
-    _prepare_derived(str(wh.root), wh.rollback_days, wh.data_version(), value_settings())
+    _prepare_derived(str(wh.root), wh.rollback_days, _derived_key(wh), value_settings())
+
+
+def _derived_key(wh: Warehouse) -> str:
+    return f"{wh.data_version()}|{_stages_stamp(wh)}"
 
 
 def value_settings() -> segments.ValueSettings:
@@ -96,13 +103,13 @@ def value_settings() -> segments.ValueSettings:
 
 def derived_pending(wh: Warehouse) -> bool:
     """Whether a background build for the current data is still running or to come."""
-    thread = _prepare_derived(str(wh.root), wh.rollback_days, wh.data_version(), value_settings())
+    thread = _prepare_derived(str(wh.root), wh.rollback_days, _derived_key(wh), value_settings())
     return thread is not None and thread.is_alive()
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _prepare_derived(
-    root: str, rollback_days: int, data_version: str, value: segments.ValueSettings
+    root: str, rollback_days: int, derived_key: str, value: segments.ValueSettings
 ) -> threading.Thread | None:
     wh = _warehouse(root, rollback_days)
     if not derived.pending(wh, value):
@@ -128,14 +135,22 @@ def _prepare_derived(
 
 def _key(wh: Warehouse) -> str:
     """Data version, the latest segmentation (segment filters and pages read it, and it
-    arrives after the load that made it) and the user's access."""
+    arrives after the load that made it), the journey settings and the user's access."""
     access = state.account().access(min_group=settings().min_group)
     built = latest_segments_file(wh.root)
-    return f"{wh.data_version()}|{built.name if built else '-'}|{access.key()}"
+    return f"{wh.data_version()}|{built.name if built else '-'}|{_stages_stamp(wh)}|{access.key()}"
+
+
+def _stages_stamp(wh: Warehouse) -> str:
+    """When the journey settings were last changed ("-": never): journeys follow them."""
+    try:
+        return str((wh.root / stages.SETTINGS_FILE).stat().st_mtime_ns)
+    except FileNotFoundError:
+        return "-"
 
 
 def _gw(root: str, rollback_days: int, key: str) -> QueryGateway:
-    access = Access.from_key(key.split("|", 2)[2])
+    access = Access.from_key(key.split("|", 3)[3])
     return _gateway(root, rollback_days).scoped(access)
 
 
@@ -486,3 +501,26 @@ def journey_path_customers(
         gateway, _journeys(gateway), list(path), filters=filters, options=options
     )
     return journey_views.customer_rows(gateway, ids)
+
+
+def journey_settings(wh: Warehouse) -> stages.JourneySettings:
+    """The stages and touchpoint map the journeys follow (read afresh: analysts change them)."""
+    return stages.load_settings(wh.root)
+
+
+@by_version("Reading the touchpoints…")
+def journey_touchpoints(gateway: QueryGateway) -> pl.DataFrame:
+    return journey_steps.touchpoint_stages(
+        gateway, gateway.warehouse, stages.load_settings(gateway.warehouse.root)
+    )
+
+
+def change_journey_settings(
+    wh: Warehouse, chosen: stages.JourneySettings, what: dict[str, object]
+) -> bool:
+    """Keep the analyst's journey settings (audited) and rebuild the journeys for them in the
+    background; whether anything changed."""
+    changed = journey_store.change_settings(wh, chosen, state.account().name, what)
+    if changed:
+        prepare_derived(wh)
+    return changed

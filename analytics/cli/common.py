@@ -14,7 +14,7 @@ from datetime import date, datetime
 import polars as pl
 
 from analytics import audit
-from analytics.accounts import AccountStore
+from analytics.accounts import Account, AccountStore
 from analytics.errors import ConfigError
 from analytics.exports import neutralise_formulas
 from analytics.filters import DIMENSIONS, Filters, check_dimension
@@ -75,11 +75,17 @@ def format_arg(p: argparse.ArgumentParser, *, csv: bool = False) -> None:
 def gateway_for(args: argparse.Namespace, warehouse: Warehouse) -> QueryGateway:
     """The gateway, scoped to `--as-user`'s access when given (row limits, masked PII)."""
     gateway = QueryGateway(warehouse)
-    if args.as_user:
-        settings = load_settings(os.environ)
-        account = AccountStore(settings.accounts).require(args.as_user)
-        gateway = gateway.scoped(account.access(min_group=settings.min_group))
+    account = account_for(args)
+    if account is not None:
+        gateway = gateway.scoped(account.access(min_group=load_settings(os.environ).min_group))
     return gateway
+
+
+def account_for(args: argparse.Namespace) -> Account | None:
+    """`--as-user`'s account (None without it); an unknown name is refused."""
+    if not args.as_user:
+        return None
+    return AccountStore(load_settings(os.environ).accounts).require(args.as_user)
 
 
 def filters_from(args: argparse.Namespace) -> Filters:

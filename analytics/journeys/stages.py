@@ -3,7 +3,8 @@ survey responses and tickets join the events as touchpoints of their own.
 
 `JourneySettings` holds the rules as data. The defaults follow the common customer-journey
 stages; an export's own `stage` column wins where it names one of the stages, and the
-touchpoint map (names compared case-insensitively) fills the rest. Touchpoints that neither
+touchpoint map (names compared case-insensitively) fills the rest (or, with `map_first`,
+the map wins and the export fills the rest). Touchpoints that neither
 names are kept in paths but count for no stage.
 
 Analysts change the stages and the map (Journeys page, `journeys stages` command); the
@@ -75,6 +76,7 @@ class JourneySettings:
     touchpoint_stages: Mapping[str, str] = field(default_factory=lambda: dict(TOUCHPOINT_STAGES))
     purchase_stage: str = "purchase"
     ticket_stage: str = "service"
+    map_first: bool = False  # the map decides where it names a touchpoint, the export after
 
     def __post_init__(self) -> None:
         if len(self.stages) < 2 or len(set(self.stages)) != len(self.stages):
@@ -101,7 +103,7 @@ class JourneySettings:
         """A short fingerprint of these settings, part of the stored journeys' name."""
         text = json.dumps(
             [self.stages, sorted(self.touchpoint_stages.items()), self.purchase_stage,
-             self.ticket_stage]
+             self.ticket_stage, self.map_first]
         )  # fmt: skip
         return hashlib.sha256(text.encode()).hexdigest()[:10]
 
@@ -118,11 +120,32 @@ class JourneySettings:
                 table[name] = stage
         return replace(self, touchpoint_stages=table)
 
+    def with_stages(self, stages: tuple[str, ...]) -> JourneySettings:
+        """These settings with a new stage order. The same number of stages renames them in
+        place (their touchpoints, orders and tickets follow); otherwise touchpoints mapped
+        to a stage no longer in the order become unmapped (orders and tickets need theirs
+        kept)."""
+        stages = tuple(s.strip() for s in stages)
+        if len(stages) == len(self.stages):
+            renamed = dict(zip(self.stages, stages, strict=True))
+        else:
+            renamed = {s: s for s in self.stages if s in stages}
+        return replace(
+            self,
+            stages=stages,
+            touchpoint_stages={
+                t: renamed[s] for t, s in self.touchpoint_stages.items() if s in renamed
+            },
+            purchase_stage=renamed.get(self.purchase_stage, self.purchase_stage),
+            ticket_stage=renamed.get(self.ticket_stage, self.ticket_stage),
+        )
+
     def as_json(self) -> dict[str, object]:
         return {
             "stages": list(self.stages),
             "purchase_stage": self.purchase_stage,
             "ticket_stage": self.ticket_stage,
+            "map_first": self.map_first,
             "touchpoint_stages": dict(sorted(self.touchpoint_stages.items())),
         }
 
@@ -163,6 +186,7 @@ def _from_json(raw: object) -> JourneySettings:
         touchpoint_stages={k.strip().lower(): v for k, v in table.items()},
         purchase_stage=str(raw.get("purchase_stage", default.purchase_stage)),
         ticket_stage=str(raw.get("ticket_stage", default.ticket_stage)),
+        map_first=raw.get("map_first", False) is True,
     )
 
 

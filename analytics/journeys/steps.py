@@ -183,7 +183,8 @@ DECIDED_BY = ("export", "map", "none")  # where a touchpoint's stage comes from
 def stage_rules(pairs: pl.DataFrame, settings: JourneySettings) -> pl.DataFrame:
     """The stage of each touchpoint and exported stage (`pairs`: touchpoint, exported) with
     `stage` and `decided_by`: the export's own stage where it names one of the stages
-    (compared case-insensitively), else the touchpoint map's, else none."""
+    (compared case-insensitively), else the touchpoint map's, else none; with the
+    settings' `map_first`, the map's first."""
     known = {s.lower(): s for s in settings.stages}
     own = pl.col("exported").cast(pl.String).str.strip_chars().str.to_lowercase()
     mapped = (
@@ -193,14 +194,15 @@ def stage_rules(pairs: pl.DataFrame, settings: JourneySettings) -> pl.DataFrame:
         .str.to_lowercase()
         .replace_strict(dict(settings.touchpoint_stages), default=None, return_dtype=pl.String)
     )
+    exported = own.replace_strict(known, default=None, return_dtype=pl.String)
+    first, then = (mapped, exported) if settings.map_first else (exported, mapped)
+    names = ("map", "export") if settings.map_first else ("export", "map")
     return pairs.with_columns(
-        stage=pl.when(own.is_in(list(known)))
-        .then(own.replace_strict(known, default=None, return_dtype=pl.String))
-        .otherwise(mapped),
-        decided_by=pl.when(own.is_in(list(known)))
-        .then(pl.lit("export"))
-        .when(mapped.is_not_null())
-        .then(pl.lit("map"))
+        stage=pl.coalesce(first, then),
+        decided_by=pl.when(first.is_not_null())
+        .then(pl.lit(names[0]))
+        .when(then.is_not_null())
+        .then(pl.lit(names[1]))
         .otherwise(pl.lit("none")),
     )
 

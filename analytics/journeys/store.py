@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from analytics import builds
+from analytics import audit, builds
 from analytics.journeys.funnel import reached
 from analytics.journeys.painpoints import placed, places, with_continued
 from analytics.journeys.paths import sequences
-from analytics.journeys.stages import JourneySettings, load_settings
+from analytics.journeys.stages import JourneySettings, load_settings, save_settings
 from analytics.journeys.steps import SOURCE_DATASETS, read_steps, write_customer_keys
 from analytics.warehouse import FULL_ACCESS, QueryGateway, Warehouse
 
@@ -78,6 +78,19 @@ def pending(warehouse: Warehouse, settings: JourneySettings | None = None) -> bo
     """Whether the current data has something to journey through but no build yet."""
     settings = settings or load_settings(warehouse.root)
     return _versions(warehouse, settings) is not None and current(warehouse, settings) is None
+
+
+def change_settings(
+    warehouse: Warehouse, settings: JourneySettings, user: str, what: dict[str, object]
+) -> bool:
+    """Keep `settings` as the warehouse's journey settings, audited with `what` changed;
+    whether they differ from the ones before (the journeys are then rebuilt: `refresh`)."""
+    before = load_settings(warehouse.root)
+    if settings == before:
+        return False
+    save_settings(warehouse.root, settings)
+    audit.record(warehouse.root, "settings_change", user, {"journeys": settings.key(), **what})
+    return True
 
 
 def refresh(

@@ -12,6 +12,7 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
+from analytics.errors import ConfigError
 from analytics.journeys import painpoints
 from analytics.journeys.paths import PathOptions
 from analytics.journeys.views import BY_DIMENSIONS
@@ -21,6 +22,7 @@ from dashboard.charts import journeys as charts
 from dashboard.charts.selection import clicked
 from dashboard.components import drill, empty, url
 from dashboard.components import segments as parts
+from dashboard.components.journey_stages import stages_tab as stages_panel
 
 LABELS = {
     "none": "Nothing",
@@ -48,7 +50,12 @@ warehouse = data.warehouse(data.settings())
 filters = state.filters()
 st.title("Journeys")
 empty.stop_unless_data(warehouse)
-if data.journeys_built(warehouse) is None:
+try:
+    built = data.journeys_built(warehouse)
+except ConfigError as problem:  # the journey settings file was broken by hand
+    st.error(f"{problem} Fix or remove the file to go on.", icon=":material/error:")
+    st.stop()
+if built is None:
     parts.wait_until_built(
         lambda: data.journeys_built(warehouse) is not None, BUILDING, "Building…"
     )
@@ -70,8 +77,8 @@ st.caption(
     "reaching the stage before (docs/journeys.md)."
 )
 
-funnel_tab, map_tab, pain_tab, paths_tab = st.tabs(
-    ["Funnel", "Journey map", "Pain points", "Paths"]
+funnel_tab, map_tab, pain_tab, paths_tab, stages_tab = st.tabs(
+    ["Funnel", "Journey map", "Pain points", "Paths", "Stages"]
 )
 
 
@@ -327,3 +334,6 @@ with paths_tab:
                 "path",
                 " → ".join(path),
             )
+
+with stages_tab:
+    stages_panel(warehouse, can_edit=state.account().can("data"))

@@ -25,3 +25,16 @@ def test_value_settings_come_from_the_settings_table():
     settings = load_settings({"TOUCHPOINT_CLV_MARGIN": "0.4", "TOUCHPOINT_CLV_HORIZON_DAYS": "180"})
 
     assert derived.value_settings(settings) == segments.ValueSettings(0.4, 0.10, 180)
+
+
+def test_broken_journey_settings_skip_the_journeys_and_build_the_rest(tiny_warehouse):
+    from analytics import derived
+    from analytics.journeys.stages import SETTINGS_FILE
+
+    (tiny_warehouse.root / SETTINGS_FILE).parent.mkdir()
+    (tiny_warehouse.root / SETTINGS_FILE).write_text("{broken")
+
+    built = derived.refresh(tiny_warehouse)
+
+    assert "journeys" not in built and "segments" in built
+    assert not derived.pending(tiny_warehouse)

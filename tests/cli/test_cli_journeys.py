@@ -153,3 +153,59 @@ def test_the_stored_view_of_all_dates_equals_the_steps_read_over_all_dates(env, 
 
     assert code == 0, err
     assert json.loads(read) == json.loads(stored)
+
+
+@pytest.fixture
+def own_copy(company, tmp_path, monkeypatch):
+    """A copy of the company that a test may change (the journey settings)."""
+    import shutil
+
+    shutil.copytree(company / "warehouse", tmp_path / "warehouse")
+    monkeypatch.setenv("TOUCHPOINT_WAREHOUSE", str(tmp_path / "warehouse"))
+    monkeypatch.setenv("TOUCHPOINT_ACCOUNTS", str(company / "accounts.toml"))
+    monkeypatch.setenv("TOUCHPOINT_USER", "tester")
+    return tmp_path / "warehouse"
+
+
+STAGE_KEYS = ["touchpoint", "exported", "events", "customers", "stage", "decided_by"]
+
+
+def test_stages_list_every_touchpoint_and_analysts_change_them(own_copy, capsys):
+    from analytics import audit
+
+    code, out, err = run(capsys, "journeys", "stages", "--format", "json")
+    assert code == 0, err
+    before = json.loads(out)
+    assert all(list(r) == STAGE_KEYS for r in before)
+    guide = next(r for r in before if r["touchpoint"] == "Size guide")
+    assert (guide["stage"], guide["decided_by"]) == ("consideration", "export")
+
+    code, out, err = run(
+        capsys, "journeys", "stages", "--set", "Size guide=awareness", "--map-first",
+        "--as-user", "ana", "--format", "json",
+    )  # fmt: skip
+    assert code == 0, err
+    after = {r["touchpoint"]: r for r in json.loads(out)}
+    assert (after["Size guide"]["stage"], after["Size guide"]["decided_by"]) == (
+        "awareness", "map"
+    )  # fmt: skip
+    entry = audit.read_log(own_copy, newest=1).row(0, named=True)
+    assert (entry["event"], entry["user"]) == ("settings_change", "ana")
+    assert "set=Size guide=awareness" in entry["details"]
+
+    # The journeys were rebuilt with it: the size guide is used at awareness now.
+    code, out, err = run(capsys, "journeys", "map", "--format", "json")
+    used = {r["stage"]: [t["touchpoint"] for t in r["touchpoints"]] for r in json.loads(out)}
+    assert "Size guide" in used["awareness"] and "Size guide" not in used["consideration"]
+
+
+def test_viewers_may_not_change_stages_and_bad_changes_are_named(own_copy, capsys):
+    code, _, err = run(capsys, "journeys", "stages", "--unset", "Checkout", "--as-user", "vic")
+    assert code == 2 and "vic may not change the journey stages (analysts may)" in err
+    code, _, err = run(capsys, "journeys", "stages", "--set", "Checkout")
+    assert code == 2 and "--set takes TOUCHPOINT=STAGE; got 'Checkout'" in err
+    code, _, err = run(capsys, "journeys", "stages", "--set", "Checkout=later")
+    assert code == 2 and "'checkout' -> 'later'" in err
+    code, _, err = run(capsys, "journeys", "funnel", "--reset")
+    assert code == 2 and "change `journeys stages`" in err
+    assert not (own_copy / "_settings" / "journeys.json").exists()  # nothing was kept

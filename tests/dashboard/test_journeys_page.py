@@ -45,7 +45,9 @@ def test_the_sample_company_by_acquisition_channel(warehouse_dir, sample_warehou
     pains = at.dataframe[2].value  # funnel table, map grid, pain points
     top = pains[pains["group"] == "Paid Social"].iloc[0]
     assert top["rank"] == 1 and top["stage"] == "Consideration"
-    assert [tab.label for tab in at.tabs] == ["Funnel", "Journey map", "Pain points", "Paths"]
+    assert [tab.label for tab in at.tabs] == [
+        "Funnel", "Journey map", "Pain points", "Paths", "Stages"
+    ]  # fmt: skip
 
 
 def test_a_clicked_funnel_bar_lists_who_stopped_there(warehouse_dir, sample_warehouse, monkeypatch):
@@ -84,3 +86,53 @@ def test_the_journey_map_and_paths_follow_the_link(warehouse_dir, sample_warehou
     assert paths["path"].iloc[0].startswith("Checkout → Welcome email")
     assert all(p.count("→") <= 2 for p in paths["path"])
     assert at.selectbox(key="jcolour").value == "detractors"
+
+
+EVENTS = (
+    b"customer_id,occurred_at,touchpoint,stage\n"
+    b"C1,2025-04-01 09:00:00,Social ad,\n"
+    b"C1,2025-04-02 09:00:00,Blog post,\n"
+    b"C2,2025-04-01 10:00:00,Social ad,\n"
+    b"C3,2025-04-02 11:00:00,Blog post,Awareness\n"
+)
+
+
+def test_the_stages_tab_lists_touchpoints_and_an_analyst_renames_a_stage(tiny_warehouse):
+    from analytics import audit
+    from analytics.ingest.pipeline import ingest
+    from analytics.journeys.stages import load_settings
+
+    loaded = ingest(EVENTS, dataset_name="events", warehouse=tiny_warehouse,
+                    file_name="events.csv", user="t")  # fmt: skip
+    assert loaded.loaded, loaded.message
+    journeys.refresh(tiny_warehouse)
+    at = open_page(JOURNEYS)
+
+    table = next(d.value for d in at.dataframe if "Decided by" in d.value.columns)
+    assert table[["Touchpoint", "Stage used", "Decided by"]].values.tolist() == [
+        ["Social ad", "Awareness", "The touchpoint map"],
+        ["Blog post", "—", "Nothing: in paths, at no stage"],
+        ["Blog post", "Awareness", "The export's stage column"],
+    ]
+    order = next(t for t in at.text_input if t.label.startswith("Stages in order"))
+    order.set_value("discover, consideration, purchase, onboarding, service, loyalty")
+    next(b for b in at.button if b.label == "Save and rebuild the journeys").click()
+    at.run()
+
+    assert not at.exception, at.exception
+    assert load_settings(tiny_warehouse.root).stages[0] == "discover"
+    assert load_settings(tiny_warehouse.root).stage_of("social ad") == "discover"
+    entry = audit.read_log(tiny_warehouse.root, newest=1).row(0, named=True)
+    assert entry["event"] == "settings_change" and "order=discover," in entry["details"]
+
+
+def test_a_broken_settings_file_is_named_not_a_traceback(tiny_warehouse):
+    from analytics.journeys.stages import SETTINGS_FILE
+
+    (tiny_warehouse.root / SETTINGS_FILE).parent.mkdir()
+    (tiny_warehouse.root / SETTINGS_FILE).write_text('{"stages": "awareness"}')
+
+    at = open_page(JOURNEYS)
+
+    assert "'stages' must be a list of stage names" in at.error[0].value
+    assert "Fix or remove the file" in at.error[0].value

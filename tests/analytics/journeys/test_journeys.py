@@ -8,7 +8,6 @@ from datetime import date, datetime
 import polars as pl
 import pytest
 
-from analytics.errors import ConfigError
 from analytics.journeys import (
     STAGES,
     JourneySettings,

@@ -81,6 +81,18 @@ def test_the_export_stage_wins_then_the_map_then_none():
         ("purchase", "map"),
         (None, "none"),
     ]
+    first = DEFAULT_SETTINGS.mapped({"blog post": "consideration"})
+    first = JourneySettings(**{**first.__dict__, "map_first": True})
+    assert stage_rules(pairs, first).select("stage", "decided_by").rows() == [
+        ("consideration", "map"),
+        ("consideration", "map"),
+        ("purchase", "map"),
+        (None, "none"),
+    ]
+    exported_only = JourneySettings(touchpoint_stages={}, map_first=True)
+    assert stage_rules(pairs, exported_only).select("stage", "decided_by").rows() == [
+        ("awareness", "export"), (None, "none"), (None, "none"), (None, "none")
+    ]  # fmt: skip
 
 
 def test_settings_are_the_defaults_until_saved_and_then_read_back(tmp_path):
@@ -98,6 +110,7 @@ def test_settings_are_the_defaults_until_saved_and_then_read_back(tmp_path):
         "stages": ["discover", "buy", "help"],
         "purchase_stage": "buy",
         "ticket_stage": "help",
+        "map_first": False,
         "touchpoint_stages": {"blog post": "discover"},
     }
 
@@ -153,3 +166,17 @@ def test_a_changed_map_is_a_new_build_and_the_funnel_follows_it(events_warehouse
     assert funnel.select("stage", "customers").rows()[:3] == [
         ("awareness", 3), ("consideration", 2), ("purchase", 1)
     ]  # fmt: skip
+
+
+def test_a_new_stage_order_renames_in_place_or_unmaps_what_it_removes():
+    renamed = DEFAULT_SETTINGS.with_stages(("discover", "consider", "buy", "start", "help", "stay"))
+    assert renamed.stage_of("social ad") == "discover"
+    assert (renamed.purchase_stage, renamed.ticket_stage) == ("buy", "help")
+    assert renamed.stage_of("renewal") == "stay"
+
+    shorter = DEFAULT_SETTINGS.with_stages(("awareness", "purchase", "service"))
+    assert shorter.stage_of("social ad") == "awareness"
+    assert shorter.stage_of("product page") is None  # consideration is gone
+    assert shorter.stage_of("checkout") == "purchase"
+    with pytest.raises(ConfigError, match="Orders belong to stage 'purchase', which is not in"):
+        DEFAULT_SETTINGS.with_stages(("awareness", "service"))
