@@ -7,6 +7,7 @@ stay.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import time
@@ -16,6 +17,8 @@ from typing import Any
 
 import polars as pl
 
+from analytics import audit
+from analytics.errors import ConfigError
 from analytics.warehouse import file_lock
 
 
@@ -80,3 +83,48 @@ def build_once(
         make(*named)
         prune(folder, prefix, keep)
         return time.perf_counter() - started
+
+
+SETTINGS_FOLDER = Path("_settings")  # what analysts choose, per warehouse (not derived)
+
+
+def read_settings(root: Path, name: str) -> object | None:
+    """The warehouse's `_settings/<name>.json`, parsed, or None when there is none; a file
+    that cannot be read is named with what is wrong."""
+    path = Path(root) / SETTINGS_FOLDER / f"{name}.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"The settings in {path} cannot be read: {exc}.") from exc
+
+
+def write_settings(root: Path, name: str, data: dict[str, Any]) -> None:
+    """Keep `data` as `_settings/<name>.json` (written whole, then renamed into place)."""
+    folder = Path(root) / SETTINGS_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    write_json(data, folder / f"{name}.json")
+
+
+def change_settings(
+    root: Path,
+    name: str,
+    chosen: dict[str, Any],
+    user: str,
+    what: dict[str, object],
+    *,
+    before: dict[str, Any],
+) -> bool:
+    """Keep `chosen` as `_settings/<name>.json` when it differs from `before`, audited with
+    `what` changed; whether it differed (what is built from them is then rebuilt)."""
+    if chosen == before:
+        return False
+    write_settings(root, name, chosen)
+    fingerprint = hashlib.sha256(json.dumps(chosen, sort_keys=True).encode()).hexdigest()[:10]
+    audit.record(root, "settings_change", user, {name: fingerprint, **what})
+    return True
+
+
+def settings_path(root: Path, name: str) -> Path:
+    return Path(root) / SETTINGS_FOLDER / f"{name}.json"

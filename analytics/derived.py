@@ -1,5 +1,5 @@
-"""Derived tables per data version, in one place: the KPI rollups, the segmentation and the
-journeys.
+"""Derived tables per data version, in one place: the KPI rollups, the segmentation, the
+journeys and the feedback analysis.
 
 Loads and rollbacks call `refresh` (the command line, the sample load) or `refresh_base` then
 `refresh_rest` in the background (the dashboard, so a page never waits for clustering);
@@ -8,7 +8,9 @@ Loads and rollbacks call `refresh` (the command line, the sample load) or `refre
 
 from __future__ import annotations
 
-from analytics import journeys, rollups, segments
+from collections.abc import Callable
+
+from analytics import feedback, journeys, rollups, segments
 from analytics.errors import ConfigError
 from analytics.settings import Settings
 from analytics.warehouse import QueryGateway, Warehouse
@@ -36,7 +38,8 @@ def refresh_rest(
     *,
     value: segments.ValueSettings = DEFAULT_VALUE,
 ) -> dict[str, float]:
-    """The rest: the rollups' record-dimension parts, the segmentation and the journeys."""
+    """The rest: the rollups' record-dimension parts, the segmentation, the journeys and the
+    feedback analysis."""
     built = rollups.refresh(warehouse, gateway)
     took = segments.refresh(warehouse, gateway, value=value)
     if took is not None:
@@ -47,6 +50,12 @@ def refresh_rest(
         took = None
     if took is not None:
         built["journeys"] = took
+    try:
+        took = feedback.refresh(warehouse, gateway)
+    except ConfigError:  # settings broken by hand: the Feedback page and CLI say what
+        took = None
+    if took is not None:
+        built["feedback"] = took
     return built
 
 
@@ -64,12 +73,13 @@ def pending(warehouse: Warehouse, value: segments.ValueSettings = DEFAULT_VALUE)
     return (
         rollups.pending(warehouse)
         or segments.pending(warehouse, value)
-        or _journeys_pending(warehouse)
+        or _settled_pending(journeys.pending, warehouse)
+        or _settled_pending(feedback.pending, warehouse)
     )
 
 
-def _journeys_pending(warehouse: Warehouse) -> bool:
+def _settled_pending(pending: Callable[[Warehouse], bool], warehouse: Warehouse) -> bool:
     try:
-        return journeys.pending(warehouse)
+        return pending(warehouse)
     except ConfigError:  # nothing can be built until the settings are fixed
         return False

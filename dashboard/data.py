@@ -21,6 +21,7 @@ import streamlit as st
 
 from analytics import cohorts, customer360, derived, drill, journeys, kpis, segments
 from analytics.bootstrap import ensure_sample_loaded
+from analytics.builds import SETTINGS_FOLDER
 from analytics.drill import DrillResult
 from analytics.filters import Filters, data_range, dimension_values
 from analytics.ingest.pipeline import LoadResult, guess_dataset
@@ -94,7 +95,7 @@ def prepare_derived(wh: Warehouse) -> None:
 
 
 def _derived_key(wh: Warehouse) -> str:
-    return f"{wh.data_version()}|{_stages_stamp(wh)}"
+    return f"{wh.data_version()}|{_settings_stamp(wh)}"
 
 
 def value_settings() -> segments.ValueSettings:
@@ -138,15 +139,16 @@ def _key(wh: Warehouse) -> str:
     arrives after the load that made it), the journey settings and the user's access."""
     access = state.account().access(min_group=settings().min_group)
     built = latest_segments_file(wh.root)
-    return f"{wh.data_version()}|{built.name if built else '-'}|{_stages_stamp(wh)}|{access.key()}"
+    return (
+        f"{wh.data_version()}|{built.name if built else '-'}|{_settings_stamp(wh)}|{access.key()}"
+    )
 
 
-def _stages_stamp(wh: Warehouse) -> str:
-    """When the journey settings were last changed ("-": never): journeys follow them."""
-    try:
-        return str((wh.root / stages.SETTINGS_FILE).stat().st_mtime_ns)
-    except FileNotFoundError:
-        return "-"
+def _settings_stamp(wh: Warehouse) -> str:
+    """When analysts last changed the journey or feedback settings ("-": never): what is
+    built for the data follows them."""
+    stamps = [p.stat().st_mtime_ns for p in (wh.root / SETTINGS_FOLDER).glob("*.json")]
+    return str(max(stamps)) if stamps else "-"
 
 
 def _gw(root: str, rollback_days: int, key: str) -> QueryGateway:

@@ -151,22 +151,20 @@ class JourneySettings:
 
 
 DEFAULT_SETTINGS = JourneySettings()
-SETTINGS_FILE = Path("_settings") / "journeys.json"
+SETTINGS_NAME = "journeys"
+SETTINGS_FILE = builds.SETTINGS_FOLDER / f"{SETTINGS_NAME}.json"
 
 
 def load_settings(root: Path) -> JourneySettings:
     """The warehouse's journey settings (the defaults until an analyst changes them)."""
-    path = Path(root) / SETTINGS_FILE
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    raw = builds.read_settings(root, SETTINGS_NAME)
+    if raw is None:
         return DEFAULT_SETTINGS
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"The journey settings in {path} cannot be read: {exc}.") from exc
     try:
         return _from_json(raw)
     except ConfigError as exc:
-        raise ConfigError(f"The journey settings in {path} are not valid: {exc}") from exc
+        path = builds.settings_path(root, SETTINGS_NAME)
+        raise ConfigError(f"The settings in {path} are not valid: {exc}") from exc
 
 
 def _from_json(raw: object) -> JourneySettings:
@@ -191,8 +189,5 @@ def _from_json(raw: object) -> JourneySettings:
 
 
 def save_settings(root: Path, settings: JourneySettings) -> None:
-    """Keep `settings` as the warehouse's journey settings (written whole, then renamed
-    into place: readers see the old or the new, never half)."""
-    path = Path(root) / SETTINGS_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    builds.write_json(settings.as_json(), path)
+    """Keep `settings` as the warehouse's journey settings."""
+    builds.write_settings(root, SETTINGS_NAME, settings.as_json())

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from analytics import audit, builds
+from analytics import builds
 from analytics.journeys.funnel import reached
 from analytics.journeys.painpoints import placed, places, with_continued
 from analytics.journeys.paths import sequences
-from analytics.journeys.stages import JourneySettings, load_settings, save_settings
+from analytics.journeys.stages import SETTINGS_NAME, JourneySettings, load_settings
 from analytics.journeys.steps import SOURCE_DATASETS, read_steps, write_customer_keys
 from analytics.warehouse import FULL_ACCESS, QueryGateway, Warehouse
 
@@ -86,11 +86,9 @@ def change_settings(
     """Keep `settings` as the warehouse's journey settings, audited with `what` changed;
     whether they differ from the ones before (the journeys are then rebuilt: `refresh`)."""
     before = load_settings(warehouse.root)
-    if settings == before:
-        return False
-    save_settings(warehouse.root, settings)
-    audit.record(warehouse.root, "settings_change", user, {"journeys": settings.key(), **what})
-    return True
+    return builds.change_settings(
+        warehouse.root, SETTINGS_NAME, settings.as_json(), user, what, before=before.as_json()
+    )
 
 
 def refresh(

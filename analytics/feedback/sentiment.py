@@ -1,0 +1,88 @@
+"""Sentiment of free-text comments, offline: VADER (Hutto & Gilbert, 2014), whose lexicon
+ships inside the `vaderSentiment` package, with a few dozen customer-experience words it
+lacks ("late", "overpriced", "unhelpful", ...) added on its own -4..4 scale.
+
+VADER handles what short feedback is made of: negation ("not good", "never late"), degree
+words ("very", "a bit"), "but" (the clause after it counts more), capitals and exclamation
+marks. A comment's score is VADER's compound score, -1 (most negative) to 1; at 0.05 and
+above it reads as positive, at -0.05 and below as negative (VADER's own thresholds).
+
+Texts are scored once each (`score_texts` scores the distinct texts of a column), so a
+million comments with repeated wording cost what their distinct wordings cost.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping
+
+import polars as pl
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+POSITIVE_FROM = 0.05
+NEGATIVE_TO = -0.05
+LABELS = ("negative", "neutral", "positive")
+
+# Customer-experience words VADER's general-purpose lexicon lacks, on its -4..4 scale
+# (anchored on its own entries: "disappointed" -1.9, "delayed" -0.9, "great" 3.1).
+CX_LEXICON: Mapping[str, float] = {
+    # delivery
+    "late": -1.5, "later": -0.3, "delay": -1.2, "delays": -1.2, "slow": -1.3,
+    "slower": -1.2, "waiting": -0.8, "lost": -1.5, "missing": -1.3, "damaged": -2.0,
+    "missed": -1.2, "fast": 1.5, "quick": 1.4, "quickly": 1.3, "prompt": 1.3,
+    "punctual": 1.6, "overdue": -1.4,
+    # price and value
+    "expensive": -1.3, "pricey": -0.9, "overpriced": -1.9, "overcharged": -2.0,
+    "cheaper": -0.4, "refund": -0.6, "affordable": 1.3, "bargain": 1.5,
+    # quality
+    "flimsy": -1.7, "faulty": -2.0, "defective": -2.1, "broken": -2.1, "cheaply": -1.3,
+    "sturdy": 1.5, "durable": 1.6, "apart": -0.8, "ripped": -1.7, "torn": -1.6,
+    # service and website
+    "rude": -2.2, "unhelpful": -1.9, "unanswered": -1.5, "ignored": -1.7, "confusing": -1.5,
+    "failing": -1.6, "crashed": -1.8, "crashes": -1.8, "glitchy": -1.5, "buggy": -1.6,
+    "helpful": 1.8, "friendly": 2.2, "responsive": 1.4, "seamless": 1.6, "easy": 1.5,
+    "smooth": 1.2, "recommended": 1.5,
+}  # fmt: skip
+
+
+@functools.cache
+def _analyzer() -> SentimentIntensityAnalyzer:
+    analyzer = SentimentIntensityAnalyzer()
+    analyzer.lexicon.update(CX_LEXICON)
+    return analyzer
+
+
+def score(text: str) -> float:
+    """The compound sentiment of one text, -1 to 1 (0 for an empty text)."""
+    if not text or not text.strip():
+        return 0.0
+    return float(_analyzer().polarity_scores(text)["compound"])
+
+
+def score_all(texts: Iterable[str]) -> list[float]:
+    return [score(t) for t in texts]
+
+
+def score_texts(texts: pl.Series) -> pl.Series:
+    """`score` of every text in `texts` (null stays null), each distinct text scored once."""
+    distinct = texts.drop_nulls().unique()
+    scores = pl.Series(score_all(distinct.to_list()), dtype=pl.Float64)
+    lookup = pl.DataFrame({"text": distinct, "sentiment": scores})
+    return (
+        texts.rename("text")
+        .to_frame()
+        .join(lookup, on="text", how="left", maintain_order="left")["sentiment"]
+        .rename(texts.name)
+    )
+
+
+def label(sentiment: pl.Expr) -> pl.Expr:
+    """negative, neutral or positive by VADER's thresholds (null stays null)."""
+    return (
+        pl.when(sentiment >= POSITIVE_FROM)
+        .then(pl.lit("positive"))
+        .when(sentiment <= NEGATIVE_TO)
+        .then(pl.lit("negative"))
+        .when(sentiment.is_not_null())
+        .then(pl.lit("neutral"))
+    )

@@ -1,0 +1,340 @@
+"""Feedback per data version: every comment scored for sentiment and given a theme once after
+a load, stored as a derived table, read by every page and command.
+
+`refresh` writes, for the current surveys and the feedback settings, in `_feedback/`:
+
+- `feedback-<key>.comments.parquet`: one row per survey response with a comment: id,
+  customer_id (null: anonymous), at, text, sentiment, theme (an id: `t0`, `t1`, ... for the
+  discovered themes, `d:<name>` for the dictionary's, null for none), nps, csat, ces;
+- `feedback-<key>.model.npz`: the theme model (vocabulary, IDF weights, term weights);
+- `feedback-<key>.json` (written last): the themes (id, label, top terms), how the number
+  was chosen, what was reused from the build before, the data versions and the seconds.
+
+Appends are incremental: a comment's sentiment depends on its text alone, so scores of
+texts seen before are reused and only new texts are scored; the theme model is reused
+(new comments are assigned to its themes) while the comments it was fitted on are at least
+`1 - REFIT_SHARE` of all, and refitted otherwise. After a refit, themes keep their ids where
+they match the previous model's (Hungarian matching on term weights), so that names and
+colours do not jump.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+from scipy.optimize import linear_sum_assignment
+
+from analytics import builds
+from analytics.errors import ConfigError
+from analytics.feedback import sentiment, themes
+from analytics.feedback.settings import SETTINGS_NAME, FeedbackSettings, load_settings
+from analytics.warehouse import FULL_ACCESS, QueryGateway, Warehouse
+
+FOLDER = "_feedback"
+PREFIX = "feedback"
+KEEP = 3
+LAYOUT = 1  # raise with any change to what a build holds
+REFIT_SHARE = 0.2  # refit the themes when more than this share of comments is new
+MATCH_FROM = 0.3  # cosine similarity from which a new theme keeps an old theme's id
+COMMENTS_SCHEMA = pl.Schema(
+    {
+        "id": pl.String(),
+        "customer_id": pl.String(),
+        "at": pl.Datetime("us"),
+        "text": pl.String(),
+        "sentiment": pl.Float64(),
+        "theme": pl.String(),
+        "nps": pl.Int64(),
+        "csat": pl.Int64(),
+        "ces": pl.Int64(),
+    }
+)
+
+
+@dataclass(frozen=True)
+class StoredFeedback:
+    folder: Path
+    key: str
+    meta: dict[str, Any]
+    settings: FeedbackSettings
+
+    def path(self, part: str) -> Path:
+        return self.folder / f"{PREFIX}-{self.key}.{part}"
+
+    @property
+    def comments_path(self) -> Path:
+        return self.path("comments.parquet")
+
+    def labels(self) -> dict[str, str]:
+        """Theme id -> label, discovered and dictionary themes."""
+        return {t["id"]: t["label"] for t in self.meta["themes"]}
+
+
+def _versions(
+    warehouse: Warehouse, settings: FeedbackSettings
+) -> tuple[str, dict[str, int | None]] | None:
+    version = warehouse.version("surveys")
+    if version is None:
+        return None
+    return f"surveys{version}-{settings.key()}-f{LAYOUT}", {"surveys": version}
+
+
+def current(
+    warehouse: Warehouse, settings: FeedbackSettings | None = None
+) -> StoredFeedback | None:
+    """The feedback analysis of the current data, or None when it is not built (yet)."""
+    settings = settings or load_settings(warehouse.root)
+    named = _versions(warehouse, settings)
+    if named is None:
+        return None
+    folder = warehouse.root / FOLDER
+    meta = builds.read_meta(folder, PREFIX, named[0])
+    return None if meta is None else StoredFeedback(folder, named[0], meta, settings)
+
+
+def pending(warehouse: Warehouse, settings: FeedbackSettings | None = None) -> bool:
+    settings = settings or load_settings(warehouse.root)
+    return _versions(warehouse, settings) is not None and current(warehouse, settings) is None
+
+
+def change_settings(
+    warehouse: Warehouse, settings: FeedbackSettings, user: str, what: dict[str, object]
+) -> bool:
+    """Keep `settings` as the warehouse's feedback settings, audited with `what` changed;
+    whether they differ from the ones before (the analysis is then rebuilt: `refresh`)."""
+    before = load_settings(warehouse.root)
+    return builds.change_settings(
+        warehouse.root, SETTINGS_NAME, settings.as_json(), user, what, before=before.as_json()
+    )
+
+
+def read_comments(gateway: QueryGateway) -> pl.DataFrame:
+    """Every survey comment (not blank) with its scores, through `gateway` as it is."""
+    return gateway.query(
+        "SELECT response_id AS id, customer_id, responded_at AS at, comment AS text, "
+        "nps, csat, ces FROM surveys WHERE comment IS NOT NULL AND trim(comment) <> ''"
+    ).cast({"nps": pl.Int64, "csat": pl.Int64, "ces": pl.Int64, "at": pl.Datetime("us")})
+
+
+def refresh(
+    warehouse: Warehouse,
+    gateway: QueryGateway | None = None,
+    *,
+    settings: FeedbackSettings | None = None,
+) -> float | None:
+    """Build the feedback analysis of the current data if it is missing; seconds taken, or
+    None when there was nothing to build. Safe to call from several processes at once."""
+    settings = settings or load_settings(warehouse.root)
+    folder = warehouse.root / FOLDER
+    base = (gateway or QueryGateway(warehouse, threads=2)).scoped(FULL_ACCESS)
+
+    def make(key: str, versions: dict[str, int | None]) -> None:
+        started = time.perf_counter()
+        comments = read_comments(base.at_versions(versions))
+        previous = _previous(folder)
+        comments, scored = _with_sentiment(comments, previous)
+        comments, model, reuse = _with_themes(comments, previous, settings)
+        comments = _with_dictionary(comments, settings)
+        meta = {
+            "versions": versions,
+            "settings": settings.as_json(),
+            "comments": comments.height,
+            "texts_scored": scored,
+            "themes": _theme_list(model, settings),
+            "k": model.k if model else 0,
+            "k_scores": list(model.k_scores) if model else [],
+            "coherence": model.coherence if model else None,
+            "model": reuse,
+            "first": comments["at"].min(),
+            "last": comments["at"].max(),
+        }
+        builds.write_parquet(
+            comments.select(COMMENTS_SCHEMA.names()).cast(COMMENTS_SCHEMA),
+            folder / f"{PREFIX}-{key}.comments.parquet",
+        )
+        if model is not None:
+            _save_model(model, folder / f"{PREFIX}-{key}.model.npz")
+        meta["seconds"] = round(time.perf_counter() - started, 2)
+        builds.write_json(meta, folder / f"{PREFIX}-{key}.json")
+
+    return builds.build_once(folder, PREFIX, lambda: _versions(warehouse, settings), make, KEEP)
+
+
+@dataclass(frozen=True)
+class _Previous:
+    meta: dict[str, Any]
+    comments: pl.DataFrame
+    model: themes.ThemeModel | None
+
+
+def _previous(folder: Path) -> _Previous | None:
+    """The latest complete build, if its files are still there."""
+    meta = builds.latest_meta(folder, PREFIX)
+    if meta is None:
+        return None
+    metas = sorted(folder.glob(f"{PREFIX}-*.json"), key=lambda p: p.stat().st_mtime)
+    stem = metas[-1].name.removesuffix(".json")
+    try:
+        comments = pl.read_parquet(folder / f"{stem}.comments.parquet")
+        model_path = folder / f"{stem}.model.npz"
+        model = _load_model(model_path, meta) if model_path.exists() else None
+    except OSError:
+        return None
+    return _Previous(meta, comments, model)
+
+
+def _with_sentiment(comments: pl.DataFrame, previous: _Previous | None) -> tuple[pl.DataFrame, int]:
+    """`comments` with `sentiment`, texts scored before reused; and how many texts were
+    scored now."""
+    if previous is not None:
+        known = previous.comments.select("text", "sentiment").unique("text")
+        comments = comments.join(known, on="text", how="left")
+    else:
+        comments = comments.with_columns(sentiment=pl.lit(None, pl.Float64))
+    missing = comments.filter(pl.col("sentiment").is_null())["text"].unique()
+    fresh = pl.DataFrame(
+        {"text": missing, "_new": sentiment.score_all(missing.to_list())},
+        schema={"text": pl.String, "_new": pl.Float64},
+    )
+    comments = (
+        comments.join(fresh, on="text", how="left")
+        .with_columns(sentiment=pl.coalesce("sentiment", "_new"))
+        .drop("_new")
+    )
+    return comments, missing.len()
+
+
+def _with_themes(
+    comments: pl.DataFrame, previous: _Previous | None, settings: FeedbackSettings
+) -> tuple[pl.DataFrame, themes.ThemeModel | None, dict[str, Any]]:
+    """`comments` with the discovered `theme` (null: none), the model, and how it came."""
+    old = previous.comments.select("id", old_theme="theme") if previous else None
+    reusable = (
+        previous is not None
+        and previous.model is not None
+        and previous.meta["settings"].get("k") == settings.k
+    )
+    if reusable and old is not None and previous is not None and previous.model is not None:
+        seen = comments.join(old, on="id", how="semi").height
+        if comments.height and seen / comments.height >= 1 - REFIT_SHARE:
+            model = previous.model
+            new = comments.join(old, on="id", how="anti")
+            found = _assigned(model, new)
+            kept = comments.join(old, on="id", how="inner").with_columns(
+                theme=pl.when(pl.col("old_theme").str.starts_with("t")).then("old_theme")
+            )
+            merged = pl.concat([kept.drop("old_theme"), found], how="diagonal")
+            return merged, model, {"reused": True, "new_comments": new.height}
+    texts = comments["text"].to_list()
+    try:
+        model = themes.fit_themes(texts, k=settings.k)
+    except ConfigError as exc:  # too few comments (or words) for themes: none, and why
+        none = comments.with_columns(theme=pl.lit(None, pl.String))
+        return none, None, {"reused": False, "no_themes": str(exc)}
+    if previous is not None and previous.model is not None:
+        model = _matched(model, previous.model)
+    return _assigned(model, comments), model, {"reused": False, "new_comments": comments.height}
+
+
+def _assigned(model: themes.ThemeModel, comments: pl.DataFrame) -> pl.DataFrame:
+    """`comments` with `theme`: the id of each text's theme in `model` (each distinct text
+    assigned once)."""
+    distinct = comments["text"].unique()
+    index, _ = themes.assign(model, distinct.to_list())
+    ids = [None if i < 0 else model_id(model, int(i)) for i in index]
+    lookup = pl.DataFrame(
+        {"text": distinct, "theme": ids}, schema={"text": pl.String, "theme": pl.String}
+    )
+    return comments.join(lookup, on="text", how="left")
+
+
+def model_id(model: themes.ThemeModel, index: int) -> str:
+    return f"t{model.ids[index]}" if model.ids else f"t{index}"
+
+
+def _matched(model: themes.ThemeModel, before: themes.ThemeModel) -> themes.ThemeModel:
+    """`model` with theme ids matched to `before`'s (cosine similarity of their term weights
+    over the shared vocabulary, Hungarian matching); unmatched themes get new ids."""
+    shared = sorted(set(model.vocabulary) & set(before.vocabulary))
+    old_ids = list(before.ids or range(before.k))
+    if not shared:
+        return model.with_ids(list(range(max(old_ids) + 1, max(old_ids) + 1 + model.k)))
+    where_new = {t: i for i, t in enumerate(model.vocabulary)}
+    where_old = {t: i for i, t in enumerate(before.vocabulary)}
+    a = model.components[:, [where_new[t] for t in shared]]
+    b = before.components[:, [where_old[t] for t in shared]]
+    norm = np.linalg.norm(a, axis=1)[:, None] * np.linalg.norm(b, axis=1)[None, :]
+    similarity = np.divide(a @ b.T, norm, out=np.zeros((model.k, before.k)), where=norm > 0)
+    rows, cols = linear_sum_assignment(-similarity)
+    ids: list[int | None] = [None] * model.k
+    for r, c in zip(rows, cols, strict=True):
+        if similarity[r, c] >= MATCH_FROM:
+            ids[r] = old_ids[c]
+    following = max(old_ids) + 1
+    for i in range(model.k):
+        if ids[i] is None:
+            ids[i] = following
+            following += 1
+    return model.with_ids([int(i) for i in ids if i is not None])
+
+
+def _with_dictionary(comments: pl.DataFrame, settings: FeedbackSettings) -> pl.DataFrame:
+    """The analyst's dictionary themes win for the comments they match."""
+    if not settings.dictionary:
+        return comments
+    matched = themes.dictionary_matches(comments["text"], settings.dictionary)
+    return comments.with_columns(
+        theme=pl.when(matched.is_not_null()).then(pl.lit("d:") + matched).otherwise(pl.col("theme"))
+    )
+
+
+def _theme_list(
+    model: themes.ThemeModel | None, settings: FeedbackSettings
+) -> list[dict[str, Any]]:
+    listed = [
+        {"id": f"d:{name}", "label": name, "top_terms": list(words), "source": "dictionary"}
+        for name, words in settings.dictionary.items()
+    ]
+    if model is not None:
+        listed += [
+            {
+                "id": model_id(model, i),
+                "label": model.labels[i],
+                "top_terms": list(model.top_terms[i]),
+                "source": "discovered",
+            }
+            for i in range(model.k)
+        ]
+    return listed
+
+
+def _save_model(model: themes.ThemeModel, target: Path) -> None:
+    partial = target.with_name(f".{target.stem}.partial.npz")
+    np.savez(
+        partial,
+        vocabulary=np.array(model.vocabulary, dtype=str),
+        idf=model.idf,
+        components=model.components,
+        ids=np.array(model.ids or list(range(model.k)), dtype=np.int64),
+    )
+    partial.replace(target)
+
+
+def _load_model(path: Path, meta: dict[str, Any]) -> themes.ThemeModel:
+    with np.load(path, allow_pickle=False) as saved:
+        discovered = [t for t in meta["themes"] if t["source"] == "discovered"]
+        return themes.ThemeModel(
+            vocabulary=tuple(str(v) for v in saved["vocabulary"]),
+            idf=saved["idf"],
+            components=saved["components"],
+            top_terms=tuple(tuple(t["top_terms"]) for t in discovered),
+            labels=tuple(t["label"] for t in discovered),
+            coherence=float(meta.get("coherence") or 0.0),
+            k_scores=tuple(tuple(x) for x in meta.get("k_scores", [])),
+            ids=tuple(int(i) for i in saved["ids"]),
+        )

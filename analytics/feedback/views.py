@@ -1,0 +1,415 @@
+"""Feedback as users see it: the stored comments of the survey responses a user may see
+within the sidebar's filters, turned into the theme table (with growth and its
+significance), themes by NPS group, sentiment over time, key drivers and the verbatims,
+with small groups hidden from viewers.
+
+Survey rows are narrowed by the filters and the user's access in the gateway, exactly as
+the KPIs are; the comments are the stored ones of those responses.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+
+import polars as pl
+from scipy import stats
+
+from analytics import definitions as rules
+from analytics import disclosure
+from analytics.errors import ConfigError
+from analytics.feedback import drivers as kda
+from analytics.feedback.store import StoredFeedback
+from analytics.filters import Filters, scoped_rows
+from analytics.periods import parse_period, period_end, shift
+from analytics.warehouse import QueryGateway
+
+EVERYONE = Filters()
+NPS_GROUPS = ("detractor", "passive", "promoter")
+OTHER_ID = "other"
+OTHER_LABEL = "Other"
+THEMES_SCHEMA = pl.Schema(
+    {
+        "theme": pl.String(),
+        "label": pl.String(),
+        "top_terms": pl.List(pl.String()),
+        "comments": pl.Int64(),
+        "share": pl.Float64(),
+        "share_previous": pl.Float64(),
+        "change": pl.Float64(),
+        "p_value": pl.Float64(),
+        "sentiment": pl.Float64(),
+        "nps": pl.Float64(),
+    }
+)
+TARGETS = ("nps", "csat", "ces")
+TICKET_WINDOW_DAYS = 90
+SLOW_REPLY_HOURS = 24
+
+
+def nps_group(column: str = "nps") -> pl.Expr:
+    score = pl.col(column)
+    return (
+        pl.when(score >= rules.PROMOTER_FROM)
+        .then(pl.lit("promoter"))
+        .when(score <= rules.DETRACTOR_TO)
+        .then(pl.lit("detractor"))
+        .when(score.is_not_null())
+        .then(pl.lit("passive"))
+    )
+
+
+def _nps(score: pl.Expr) -> pl.Expr:
+    """NPS of the scores (null when none)."""
+    answered = score.is_not_null().sum().cast(pl.Int64)
+    promoters = (score >= rules.PROMOTER_FROM).sum().cast(pl.Int64)
+    detractors = (score <= rules.DETRACTOR_TO).sum().cast(pl.Int64)
+    return pl.when(answered > 0).then(100 * (promoters - detractors) / answered)
+
+
+def comments(
+    gateway: QueryGateway,
+    stored: StoredFeedback,
+    filters: Filters,
+    *,
+    since: date | None = None,
+    until: date | None = None,
+) -> pl.DataFrame:
+    """The stored comments of the responses this user may see within `filters` (their
+    dimensions; the days `since`..`until`, default the filters' range), with `nps_group`."""
+    rows, params = scoped_rows(
+        "surveys",
+        filters,
+        since=filters.start if since is None else since,
+        until=filters.end if until is None else until,
+    )
+    visible = gateway.query(
+        f"SELECT response_id AS id FROM ({rows}) WHERE comment IS NOT NULL", params
+    )
+    return (
+        pl.scan_parquet(stored.comments_path)
+        .join(visible.lazy(), on="id", how="semi")
+        .with_columns(
+            nps_group=nps_group(),
+            theme=pl.col("theme").fill_null(OTHER_ID),
+        )
+        .collect()
+    )
+
+
+def _theme_names(stored: StoredFeedback) -> pl.DataFrame:
+    listed = [*stored.meta["themes"], {"id": OTHER_ID, "label": OTHER_LABEL, "top_terms": []}]
+    return pl.DataFrame(
+        {
+            "theme": [t["id"] for t in listed],
+            "label": [t["label"] for t in listed],
+            "top_terms": [list(t["top_terms"]) for t in listed],
+        },
+        schema={"theme": pl.String, "label": pl.String, "top_terms": pl.List(pl.String)},
+    )
+
+
+def theme_table(
+    gateway: QueryGateway,
+    stored: StoredFeedback,
+    filters: Filters = EVERYONE,
+    *,
+    quarter: str | None = None,
+    group: str | None = None,
+) -> pl.DataFrame:
+    """Every theme (`THEMES_SCHEMA` with `hidden`): its comments and their share of all
+    comments (of `group`'s, an NPS group, when given), mean sentiment and NPS. With
+    `quarter`, over that quarter against the one before (share_previous, change and the
+    two-sided p-value of a two-proportion z-test), the fastest growing first; else over the
+    filters' range, the most comments first."""
+    if group is not None and group not in NPS_GROUPS:
+        raise ConfigError(f"NPS groups are {', '.join(NPS_GROUPS)}; got '{group}'.")
+    names = _theme_names(stored)
+    if quarter is None:
+        now = _counted(comments(gateway, stored, filters), group)
+        table = names.join(now, on="theme", how="left").with_columns(
+            share_previous=pl.lit(None, pl.Float64),
+            change=pl.lit(None, pl.Float64),
+            p_value=pl.lit(None, pl.Float64),
+        )
+        order = ["comments", "label"]
+    else:
+        this = parse_period(quarter, "quarter")
+        before = shift(this, "quarter", -1)
+        now = _counted(
+            comments(gateway, stored, filters, since=this, until=period_end(this, "quarter")),
+            group,
+        )
+        then = _counted(
+            comments(gateway, stored, filters, since=before, until=period_end(before, "quarter")),
+            group,
+        ).select("theme", previous="comments", share_previous="share")
+        table = (
+            names.join(now, on="theme", how="left")
+            .join(then, on="theme", how="left")
+            .with_columns(pl.col("comments", "previous").fill_null(0))
+            .with_columns(pl.col("share", "share_previous").fill_null(0.0))
+            .with_columns(change=pl.col("share") - pl.col("share_previous"))
+        )
+        table = table.with_columns(
+            p_value=pl.Series(
+                _two_proportions(
+                    table["comments"].to_list(),
+                    int(table["comments"].sum()),
+                    table["previous"].to_list(),
+                    int(table["previous"].sum()),
+                ),
+                dtype=pl.Float64,
+            )
+        )
+        order = ["change", "label"]
+    table = table.with_columns(pl.col("comments").fill_null(0)).sort(
+        order, descending=[True, False], nulls_last=True
+    )
+    return _protected(gateway, table.select(THEMES_SCHEMA.names()).cast(THEMES_SCHEMA))
+
+
+def _counted(frame: pl.DataFrame, group: str | None) -> pl.DataFrame:
+    if group is not None:
+        frame = frame.filter(pl.col("nps_group") == group)
+    total = frame.height
+    return frame.group_by("theme").agg(
+        comments=pl.len(),
+        share=pl.len() / total if total else pl.lit(None, pl.Float64),
+        sentiment=pl.col("sentiment").mean(),
+        nps=_nps(pl.col("nps")),
+    )
+
+
+def _two_proportions(
+    hits: list[int], total: int, hits_before: list[int], total_before: int
+) -> list[float | None]:
+    """Two-sided p-values of a pooled two-proportion z-test per row."""
+    values: list[float | None] = []
+    for a, b in zip(hits, hits_before, strict=True):
+        if total == 0 or total_before == 0:
+            values.append(None)
+            continue
+        pooled = (a + b) / (total + total_before)
+        spread = math.sqrt(pooled * (1 - pooled) * (1 / total + 1 / total_before))
+        if spread == 0:
+            values.append(None)
+            continue
+        z = (a / total - b / total_before) / spread
+        values.append(float(2 * stats.norm.sf(abs(z))))
+    return values
+
+
+def _protected(gateway: QueryGateway, table: pl.DataFrame) -> pl.DataFrame:
+    """The theme rows a viewer may see: themes of fewer comments than the minimum hidden,
+    and enough others that they cannot be worked out from the total."""
+    cells = disclosure.protect(
+        table.with_columns(unit=pl.lit("comments"), _all=pl.lit(1)),
+        count="comments",
+        unit="unit",
+        minimum=gateway.access.min_group,
+        lines=[disclosure.Line(("_all",))],
+    ).drop("unit", "_all")
+    shown = ["comments", "share", "share_previous", "change", "p_value", "sentiment", "nps"]
+    return disclosure.blank(cells, shown)
+
+
+def themes_by_group(
+    gateway: QueryGateway, stored: StoredFeedback, filters: Filters = EVERYONE
+) -> pl.DataFrame:
+    """What each NPS group talks about: per theme and group, the comments and their share of
+    the group's comments (theme, label, nps_group, comments, share, hidden)."""
+    found = comments(gateway, stored, filters).filter(pl.col("nps_group").is_not_null())
+    counted = (
+        found.group_by("theme", "nps_group")
+        .agg(comments=pl.len())
+        .with_columns(share=pl.col("comments") / pl.col("comments").sum().over("nps_group"))
+    )
+    grid = (
+        _theme_names(stored)
+        .select("theme", "label")
+        .join(pl.DataFrame({"nps_group": list(NPS_GROUPS)}), how="cross")
+    )
+    table = (
+        grid.join(counted, on=["theme", "nps_group"], how="left")
+        .with_columns(pl.col("comments").fill_null(0), pl.col("share").fill_null(0.0))
+        .cast({"comments": pl.Int64})
+    )
+    cells = disclosure.protect(
+        table.with_columns(unit=pl.lit("comments")),
+        count="comments",
+        unit="unit",
+        minimum=gateway.access.min_group,
+        lines=[disclosure.Line(("nps_group",)), disclosure.Line(("theme",))],
+    ).drop("unit")
+    return disclosure.blank(cells, ["comments", "share"])
+
+
+def sentiment_trend(
+    gateway: QueryGateway,
+    stored: StoredFeedback,
+    filters: Filters = EVERYONE,
+    *,
+    period: str = "month",
+) -> pl.DataFrame:
+    """Per period: comments, mean sentiment, the shares of positive and negative comments,
+    and the NPS of every response with a score (not only those with a comment)."""
+    if period not in ("month", "quarter"):
+        raise ConfigError(f"Sentiment is by month or quarter; got '{period}'.")
+    found = comments(gateway, stored, filters)
+    rows, params = scoped_rows("surveys", filters, since=filters.start, until=filters.end)
+    scores = gateway.query(
+        f"SELECT responded_at AS at, nps FROM ({rows}) WHERE nps IS NOT NULL", params
+    )
+    key = _period_key(period)
+    said = found.group_by(key).agg(
+        comments=pl.len(),
+        sentiment=pl.col("sentiment").mean(),
+        positive=(pl.col("sentiment") >= 0.05).mean(),
+        negative=(pl.col("sentiment") <= -0.05).mean(),
+    )
+    scored = scores.group_by(key).agg(responses=pl.len(), nps=_nps(pl.col("nps")))
+    table = (
+        said.join(scored, on="period", how="full", coalesce=True)
+        .with_columns(pl.col("comments", "responses").fill_null(0).cast(pl.Int64))
+        .sort("period")
+        .select("period", "comments", "sentiment", "positive", "negative", "responses", "nps")
+    )
+    protected = disclosure.protect(
+        table.with_columns(unit=pl.lit("comments")),
+        count="comments",
+        unit="unit",
+        minimum=gateway.access.min_group,
+    ).drop("unit")
+    protected = disclosure.blank(protected, ["comments", "sentiment", "positive", "negative"])
+    small = (pl.col("responses") > 0) & (pl.col("responses") < gateway.access.min_group)
+    return protected.with_columns(
+        pl.when(small).then(None).otherwise(pl.col("nps")).alias("nps"),
+        pl.when(small).then(None).otherwise(pl.col("responses")).alias("responses"),
+    )
+
+
+def _period_key(period: str) -> pl.Expr:
+    year = pl.col("at").dt.year().cast(pl.String)
+    if period == "quarter":
+        return (year + "-Q" + pl.col("at").dt.quarter().cast(pl.String)).alias("period")
+    return pl.col("at").dt.strftime("%Y-%m").alias("period")
+
+
+def driver_frame(gateway: QueryGateway, filters: Filters = EVERYONE) -> pl.DataFrame:
+    """Per survey response within the filters: nps, csat, ces, every `attr_` rating, the
+    customer's tickets in the `TICKET_WINDOW_DAYS` before it and whether one of them waited
+    more than `SLOW_REPLY_HOURS` for a first reply (null for anonymous responses)."""
+    rows, params = scoped_rows("surveys", filters, since=filters.start, until=filters.end)
+    window = f"INTERVAL {TICKET_WINDOW_DAYS} DAY"
+    frame = gateway.query(
+        f"""
+        WITH r AS (SELECT * FROM ({rows}))
+        SELECT r.*,
+            CASE WHEN r.customer_id IS NULL THEN NULL ELSE (
+                SELECT count(*) FROM tickets t WHERE t.customer_id = r.customer_id
+                AND t.opened_at < r.responded_at AND t.opened_at >= r.responded_at - {window}
+            ) END AS tickets_before,
+            CASE WHEN r.customer_id IS NULL THEN NULL ELSE coalesce((
+                SELECT max(CASE WHEN t.first_response_at IS NULL
+                    OR t.first_response_at > t.opened_at + INTERVAL {SLOW_REPLY_HOURS} HOUR
+                    THEN 1 ELSE 0 END)
+                FROM tickets t WHERE t.customer_id = r.customer_id
+                AND t.opened_at < r.responded_at AND t.opened_at >= r.responded_at - {window}
+            ), 0) END AS slow_reply
+        FROM r
+        """,
+        params,
+    )
+    return frame
+
+
+def driver_table(
+    gateway: QueryGateway, filters: Filters = EVERYONE, *, target: str = "nps"
+) -> kda.DriverModel:
+    """Key drivers of `target` (nps, csat or ces) among the survey ratings (`attr_` columns
+    with numbers) and the operational facts of `driver_frame`; CES is an effort score, so
+    its drivers explain lower effort."""
+    if target not in TARGETS:
+        raise ConfigError(f"Key drivers explain {', '.join(TARGETS)}; got '{target}'.")
+    frame = driver_frame(gateway, filters)
+    ratings = [c for c, t in frame.schema.items() if c.startswith("attr_") and t.is_numeric()]
+    if not ratings:
+        raise ConfigError(
+            "The surveys have no rating columns to explain scores with (extra numeric "
+            "columns of a survey export are kept as attr_… columns)."
+        )
+    operational = ["tickets_before", "slow_reply"]
+    frame = frame.with_columns(
+        # Performance reads "higher is better": no tickets before, no slow reply.
+        pl.col("tickets_before").cast(pl.Float64).neg(),
+        pl.col("slow_reply").cast(pl.Float64).neg(),
+    )
+    scales = {c: (float(frame[c].min() or 0), float(frame[c].max() or 1)) for c in ratings}
+    scales |= {c: (float(frame[c].min() or -1), 0.0) for c in operational}
+    y = pl.col(target).cast(pl.Float64)
+    frame = frame.with_columns(y.neg() if target == "ces" else y)
+    usable = [
+        c for c in [*ratings, *operational]
+        if frame.filter(pl.col(target).is_not_null())[c].null_count()
+        < frame.filter(pl.col(target).is_not_null()).height
+    ]  # fmt: skip
+    model = kda.key_drivers(frame, target, usable, scales)
+    if model.n < gateway.access.min_group:
+        raise ConfigError(f"Fewer than {gateway.access.min_group} responses: hidden.")
+    return model
+
+
+DRIVER_LABELS = {
+    "tickets_before": f"Tickets in the {TICKET_WINDOW_DAYS} days before",
+    "slow_reply": f"A ticket waiting over {SLOW_REPLY_HOURS} h for a first reply",
+}
+
+
+def driver_label(name: str) -> str:
+    if name in DRIVER_LABELS:
+        return DRIVER_LABELS[name]
+    text = name.removeprefix("attr_").replace("_", " ")
+    return text[:1].upper() + text[1:]
+
+
+def verbatims(
+    gateway: QueryGateway,
+    stored: StoredFeedback,
+    filters: Filters = EVERYONE,
+    *,
+    search: str | None = None,
+    theme: str | None = None,
+    tone: str | None = None,
+    group: str | None = None,
+    limit: int = 500,
+) -> tuple[pl.DataFrame, str | None]:
+    """The comments matching the search (words in any case), theme, tone (positive, neutral,
+    negative) and NPS group, newest first, and why they are hidden from this user (null:
+    shown): a viewer sees no verbatims of fewer respondents than the minimum."""
+    found = comments(gateway, stored, filters)
+    if search and search.strip():
+        found = found.filter(pl.col("text").str.contains(f"(?i){_literal(search.strip())}"))
+    if theme is not None:
+        found = found.filter(pl.col("theme") == theme)
+    if group is not None:
+        found = found.filter(pl.col("nps_group") == group)
+    if tone is not None:
+        from analytics.feedback.sentiment import label
+
+        found = found.filter(label(pl.col("sentiment")) == tone)
+    minimum = gateway.access.min_group
+    if 0 < found.height < minimum:
+        return found.clear(), f"fewer than {minimum} comments"
+    labels = _theme_names(stored).select("theme", "label")
+    shown = (
+        found.join(labels, on="theme", how="left")
+        .sort(["at", "id"], descending=[True, False])
+        .head(limit)
+        .select("id", "customer_id", "at", "text", "label", "sentiment", "nps", "nps_group")
+    )
+    return shown, None
+
+
+def _literal(text: str) -> str:
+    return "".join("\\" + ch if not ch.isalnum() and not ch.isspace() else ch for ch in text)
