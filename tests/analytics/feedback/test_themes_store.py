@@ -198,9 +198,11 @@ def test_the_planted_delivery_theme_is_its_own_theme(sample_feedback):
     # Nearly every comment matching the planted pattern is in that theme, and nothing there
     # is about anything but delivery (late or on time).
     assert best["delivery"] >= 0.9 * found["delivery"].sum()
-    assert found.filter(pl.col("theme") == best["theme"])["text"].str.contains(
-        r"(?i)late|delay|deliver|parcel|package|courier|shipping|tracking|arriv"
-    ).all()
+    assert (
+        found.filter(pl.col("theme") == best["theme"])["text"]
+        .str.contains(r"(?i)late|delay|deliver|parcel|package|courier|shipping|tracking|arriv")
+        .all()
+    )
 
 
 @pytest.mark.slow
