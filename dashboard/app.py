@@ -50,6 +50,7 @@ def run() -> None:
         page("views/retention.py", "Retention", "event_repeat", "retention"),
         page("views/segments.py", "Segments", "group_work", "segments"),
         page("views/journeys.py", "Journeys", "route", "journeys"),
+        page("views/feedback.py", "Feedback", "forum", "feedback"),
         page("views/customer.py", "Customer 360", "person", "customer"),
     ]
     sections = {"Explore": explore}

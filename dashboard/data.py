@@ -19,10 +19,13 @@ from typing import Concatenate, ParamSpec, TypeVar
 import polars as pl
 import streamlit as st
 
-from analytics import cohorts, customer360, derived, drill, journeys, kpis, segments
+from analytics import cohorts, customer360, derived, drill, feedback, journeys, kpis, segments
 from analytics.bootstrap import ensure_sample_loaded
 from analytics.builds import SETTINGS_FOLDER
 from analytics.drill import DrillResult
+from analytics.errors import ConfigError
+from analytics.feedback import store as feedback_store
+from analytics.feedback import views as feedback_views
 from analytics.filters import Filters, data_range, dimension_values
 from analytics.ingest.pipeline import LoadResult, guess_dataset
 from analytics.ingest.readers import PROBLEM_COLUMN, ROW_COLUMN, RawTable, read_export
@@ -523,6 +526,81 @@ def change_journey_settings(
     """Keep the analyst's journey settings (audited) and rebuild the journeys for them in the
     background; whether anything changed."""
     changed = journey_store.change_settings(wh, chosen, state.account().name, what)
+    if changed:
+        prepare_derived(wh)
+    return changed
+
+
+# Feedback is read from the comments analysed for the current data (built in the background
+# after a load, like the journeys).
+
+
+def feedback_built(wh: Warehouse) -> feedback.StoredFeedback | None:
+    return feedback.current(wh)
+
+
+def _feedback(gateway: QueryGateway) -> feedback.StoredFeedback:
+    found = feedback.current(gateway.warehouse)
+    if found is None:
+        raise segments.NotBuilt("The comments of the current data are still being analysed.")
+    return found
+
+
+def feedback_settings(wh: Warehouse) -> feedback.FeedbackSettings:
+    return feedback.load_settings(wh.root)
+
+
+@by_version("Reading the themes…")
+def feedback_themes(
+    gateway: QueryGateway, filters: Filters, quarter: str | None, group: str | None
+) -> pl.DataFrame:
+    return feedback_views.theme_table(
+        gateway, _feedback(gateway), filters, quarter=quarter, group=group
+    )
+
+
+@by_version("Comparing the NPS groups…")
+def feedback_groups(gateway: QueryGateway, filters: Filters) -> pl.DataFrame:
+    return feedback_views.themes_by_group(gateway, _feedback(gateway), filters)
+
+
+@by_version("Following the sentiment…")
+def feedback_sentiment(gateway: QueryGateway, filters: Filters, period: str) -> pl.DataFrame:
+    return feedback_views.sentiment_trend(gateway, _feedback(gateway), filters, period=period)
+
+
+@by_version("Finding the key drivers…")
+def feedback_drivers(
+    gateway: QueryGateway, filters: Filters, target: str
+) -> tuple[pl.DataFrame | None, float, int, str | None]:
+    """The driver table, R-squared and n, or why there is none."""
+    try:
+        model = feedback_views.driver_table(gateway, filters, target=target)
+    except ConfigError as exc:
+        return None, 0.0, 0, str(exc)
+    return model.table, model.r2, model.n, None
+
+
+@by_version("Finding the comments…", max_entries=32)
+def feedback_verbatims(
+    gateway: QueryGateway,
+    filters: Filters,
+    search: str,
+    theme: str | None,
+    tone: str | None,
+    group: str | None,
+) -> tuple[pl.DataFrame, str | None]:
+    return feedback_views.verbatims(
+        gateway, _feedback(gateway), filters, search=search, theme=theme, tone=tone, group=group
+    )
+
+
+def change_feedback_settings(
+    wh: Warehouse, chosen: feedback.FeedbackSettings, what: dict[str, object]
+) -> bool:
+    """Keep the analyst's theme settings (audited) and analyse the comments again in the
+    background; whether anything changed."""
+    changed = feedback_store.change_settings(wh, chosen, state.account().name, what)
     if changed:
         prepare_derived(wh)
     return changed

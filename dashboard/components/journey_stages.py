@@ -42,14 +42,18 @@ def stages_tab(warehouse: Warehouse, *, can_edit: bool) -> None:
             {
                 "Touchpoint": touchpoints["touchpoint"],
                 "Stage in the export": touchpoints["exported"].fill_null(fmt.MISSING),
-                "Events": [fmt.count(v) for v in touchpoints["events"].to_list()],
-                "Customers": [fmt.count(v) for v in touchpoints["customers"].to_list()],
+                "Events": touchpoints["events"],
+                "Customers": touchpoints["customers"],
                 "Stage used": touchpoints["stage"].fill_null(fmt.MISSING).str.to_titlecase(),
                 "Decided by": touchpoints["decided_by"].replace_strict(DECIDED),
             }
         ),
         hide_index=True,
         height=min(36 * (touchpoints.height + 1) + 3, 420),
+        column_config={
+            "Events": st.column_config.NumberColumn(format="localized"),
+            "Customers": st.column_config.NumberColumn(format="localized"),
+        },
     )
     if can_edit:
         _editor(warehouse, settings, touchpoints)
