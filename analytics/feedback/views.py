@@ -345,8 +345,12 @@ def driver_table(
         pl.col("tickets_before").cast(pl.Float64).neg(),
         pl.col("slow_reply").cast(pl.Float64).neg(),
     )
-    scales = {c: (float(frame[c].min() or 0), float(frame[c].max() or 1)) for c in ratings}
-    scales |= {c: (float(frame[c].min() or -1), 0.0) for c in operational}
+    bounds = frame.select(
+        *[pl.col(c).cast(pl.Float64).min().alias(f"{c}_low") for c in [*ratings, *operational]],
+        *[pl.col(c).cast(pl.Float64).max().alias(f"{c}_high") for c in ratings],
+    ).row(0, named=True)
+    scales = {c: (bounds[f"{c}_low"] or 0.0, bounds[f"{c}_high"] or 1.0) for c in ratings}
+    scales |= {c: (bounds[f"{c}_low"] or -1.0, 0.0) for c in operational}
     y = pl.col(target).cast(pl.Float64)
     frame = frame.with_columns(y.neg() if target == "ces" else y)
     usable = [
