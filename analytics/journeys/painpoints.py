@@ -31,6 +31,7 @@ MIN_CUSTOMERS = 20
 MIN_ANSWERS = 20  # NPS answers a place needs before its dissatisfaction counts
 RATES = ("drop_off", "dissatisfaction", "ticket_rate")
 TICKET_CAP = 1.0  # tickets per customer counted up to this
+SENTIMENT_UNIT = 10_000  # sentiment (4 decimals, as VADER gives it) summed as integers
 
 MEASURES_SCHEMA = pl.Schema(
     {
@@ -44,6 +45,8 @@ MEASURES_SCHEMA = pl.Schema(
         "nps_sum": pl.Int64(),
         "csat_answers": pl.Int64(),
         "csat_sum": pl.Int64(),
+        "comments": pl.Int64(),
+        "sentiment_sum": pl.Int64(),  # in ten-thousandths: integer sums add up exactly
         "tickets": pl.Int64(),
     }
 )
@@ -61,6 +64,7 @@ PAIN_SCHEMA = pl.Schema(
         "ticket_rate": pl.Float64(),
         "avg_nps": pl.Float64(),
         "avg_csat": pl.Float64(),
+        "avg_sentiment": pl.Float64(),
     }
 )
 _COUNTS = [c for c in MEASURES_SCHEMA.names() if c not in ("group", "stage", "touchpoint")]
@@ -86,6 +90,8 @@ def places(steps: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         nps_sum=pl.col("nps").fill_null(0),
         csat_answers=pl.col("csat").is_not_null().cast(pl.Int64),
         csat_sum=pl.col("csat").fill_null(0),
+        comments=pl.col("sentiment").is_not_null().cast(pl.Int64),
+        sentiment_sum=(pl.col("sentiment").fill_null(0.0) * SENTIMENT_UNIT).round().cast(pl.Int64),
         tickets=pl.lit(0, pl.Int64),
     )
     tickets = steps.filter(pl.col("source") == "ticket").select(
@@ -95,7 +101,10 @@ def places(steps: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         tickets=pl.lit(1, pl.Int64),
     )
     reactions = pl.concat([surveys, tickets], how="diagonal").with_columns(
-        pl.col("answers", "detractors", "nps_sum", "csat_answers", "csat_sum").fill_null(0)
+        pl.col(
+            "answers", "detractors", "nps_sum", "csat_answers", "csat_sum", "comments"
+        ).fill_null(0),
+        pl.col("sentiment_sum").fill_null(0),
     )
     return touched, reactions
 
@@ -157,7 +166,8 @@ def measures_placed(
     touched = in_groups(touched, groups)
     reactions = in_groups(reactions, groups)
     reaction_sums = [pl.col(c).sum() for c in ("answers", "detractors", "nps_sum",
-                                               "csat_answers", "csat_sum", "tickets")]  # fmt: skip
+                                               "csat_answers", "csat_sum", "comments",
+                                               "sentiment_sum", "tickets")]  # fmt: skip
 
     def place(keys: list[str]) -> pl.DataFrame:
         who = people if "touchpoint" not in keys else touched
@@ -235,6 +245,9 @@ def pain_points(
         ),
         avg_csat=pl.when(pl.col("csat_answers") >= min_answers).then(
             pl.col("csat_sum") / pl.col("csat_answers")
+        ),
+        avg_sentiment=pl.when(pl.col("comments") >= min_answers).then(
+            pl.col("sentiment_sum") / pl.col("comments") / SENTIMENT_UNIT
         ),
     )
     parts = {}

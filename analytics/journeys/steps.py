@@ -25,6 +25,7 @@ from pathlib import Path
 import polars as pl
 
 from analytics import definitions as rules
+from analytics.feedback.sentiment import score_texts
 from analytics.journeys.stages import PURCHASE, SURVEY, TICKET, JourneySettings
 from analytics.warehouse import QueryGateway, Warehouse
 
@@ -40,6 +41,7 @@ STEPS_SCHEMA = pl.Schema(
         "context_touchpoint": pl.String(),
         "nps": pl.Int64(),
         "csat": pl.Int64(),
+        "sentiment": pl.Float64(),  # of a survey response's comment (-1 to 1), else null
     }
 )
 SOURCES = ("event", "order", "survey", "ticket")
@@ -56,7 +58,8 @@ def merge_steps(
     """The steps (`STEPS_SCHEMA`): each customer's together, in time order.
 
     `events`: customer_id, at, touchpoint, stage (may be null); `orders`: customer_id, day
-    (completed orders only); `surveys`: customer_id, at, nps, csat; `tickets`: customer_id,
+    (completed orders only); `surveys`: customer_id, at, nps, csat, sentiment (of the
+    comment; may be absent); `tickets`: customer_id,
     at. `customer_id` is text or an integer key, the same in all four (and in the steps).
     """
     # Millions of steps are sorted, joined and filled on integers: customers as codes (an
@@ -103,6 +106,11 @@ def merge_steps(
         source=pl.lit("survey", dtype=_SOURCE),
         nps=pl.col("nps").cast(pl.Int64),
         csat=pl.col("csat").cast(pl.Int64),
+        sentiment=(
+            pl.col("sentiment").cast(pl.Float64)
+            if "sentiment" in surveys.columns
+            else pl.lit(None, pl.Float64)
+        ),
     )
     # Sources in `SOURCES` order within the same moment (the enum's codes), then events by
     # touchpoint name: the same steps in any order give the same journeys.
@@ -273,10 +281,11 @@ def read_steps(
     )
     surveys = read(
         "surveys",
-        "responded_at AS at, nps, csat",
+        "responded_at AS at, nps, csat, comment",
         "",
-        {"at": at, "nps": pl.Int64(), "csat": pl.Int64()},
+        {"at": at, "nps": pl.Int64(), "csat": pl.Int64(), "comment": pl.String()},
     )
+    surveys = surveys.with_columns(sentiment=score_texts(surveys["comment"])).drop("comment")
     tickets = read("tickets", "opened_at AS at", "", {"at": at})
     return merge_steps(events, orders, surveys, tickets, settings)
 

@@ -29,7 +29,7 @@ from analytics.warehouse import FULL_ACCESS, QueryGateway, Warehouse
 FOLDER = "_journeys"
 PREFIX = "journeys"
 KEEP = 3
-LAYOUT = 5  # raise with any change to what a build holds
+LAYOUT = 6  # raise with any change to what a build holds
 # What a build holds: every customer's steps, and for the view of all dates, what the funnel,
 # map and paths read of them (so that those read a few million rows, not every step).
 # Every part keys customers by an integer (`customers`: customer_id -> key).

@@ -40,6 +40,7 @@ MAP_SCHEMA = pl.Schema(
         "touchpoints": pl.List(pl.Struct({"touchpoint": pl.String(), "customers": pl.Int64()})),
         "avg_nps": pl.Float64(),
         "avg_csat": pl.Float64(),
+        "avg_sentiment": pl.Float64(),
         "dissatisfaction": pl.Float64(),
         "ticket_rate": pl.Float64(),
         "pain_score": pl.Float64(),
@@ -260,7 +261,8 @@ def journey_map(
         .agg(pl.struct("touchpoint", "customers").head(touchpoints).alias("touchpoints"))
     )
     whole = scored.filter(pl.col("touchpoint").is_null()).select(
-        "group", "stage", "avg_nps", "avg_csat", "dissatisfaction", "ticket_rate",
+        "group", "stage", "avg_nps", "avg_csat", "avg_sentiment", "dissatisfaction",
+        "ticket_rate",
         pain_score="score",
     )  # fmt: skip
     following = table.select(

@@ -83,7 +83,8 @@ def timing_chart(table: pl.DataFrame) -> go.Figure:
 
 
 def satisfaction_curve(stages: pl.DataFrame) -> go.Figure:
-    """Mean NPS answer (0-10) and mean CSAT (1-5) of the answers given at each stage."""
+    """Mean NPS answer (0-10), mean CSAT (1-5) and mean comment sentiment (-1 to 1, labelled
+    on its points) of the answers given at each stage."""
     figure = go.Figure()
     figure.add_scatter(
         name="Mean NPS answer (0–10)",
@@ -104,11 +105,24 @@ def satisfaction_curve(stages: pl.DataFrame) -> go.Figure:
         line={"color": PALETTE[1], "dash": "dot"},
         connectgaps=False,
     )
+    if "avg_sentiment" in stages.columns and stages["avg_sentiment"].is_not_null().any():
+        figure.add_scatter(
+            name="Mean comment sentiment (−1 to 1)",
+            x=[stage.capitalize() for stage in stages["stage"].to_list()],
+            y=stages["avg_sentiment"].to_list(),
+            mode="lines+markers+text",
+            text=[f"{v:+.2f}" if v is not None else "" for v in stages["avg_sentiment"]],
+            textposition="bottom center",
+            yaxis="y3",
+            line={"color": PALETTE[2], "dash": "dash"},
+            connectgaps=False,
+        )
     figure.update_layout(
         yaxis={"title": "NPS answer", "range": [0, 10.5]},
         yaxis2={"title": "CSAT", "range": [1, 5.2], "overlaying": "y", "side": "right"},
+        yaxis3={"range": [-1.1, 1.1], "overlaying": "y", "visible": False},
     )
-    return _layout(figure, 260)
+    return _layout(figure, 280)
 
 
 def paths_sankey(links: pl.DataFrame, measure: str) -> go.Figure:

@@ -190,6 +190,7 @@ with map_tab:
                 stages["median_days_to_next"].to_list(), lambda v: f"{v:.1f}"
             ),
             "Mean NPS answer": line(stages["avg_nps"].to_list(), lambda v: f"{v:.1f}"),
+            "Comment sentiment": line(stages["avg_sentiment"].to_list(), lambda v: f"{v:+.2f}"),
             "Detractors": line(stages["dissatisfaction"].to_list(), lambda v: fmt.percent(100 * v)),
             "Tickets per customer": line(stages["ticket_rate"].to_list(), lambda v: f"{v:.2f}"),
             "Pain score": line(stages["pain_score"].to_list(), lambda v: f"{v:.2f}"),

@@ -134,6 +134,27 @@ def test_a_stage_reached_before_the_previous_one_does_not_count():
     assert table["customers"].to_list()[:2] == [1, 0]
 
 
+def test_the_map_carries_the_mean_sentiment_of_comments_where_they_were_given():
+    steps = fixture_steps().with_columns(
+        sentiment=pl.when((pl.col("source") == "survey") & (pl.col("customer_id") == "A"))
+        .then(-0.5)
+        .when((pl.col("source") == "survey") & (pl.col("customer_id") == "C"))
+        .then(0.8)
+    )
+    groups = pl.DataFrame({"customer_id": ["A", "B", "C"], "group": ["all"] * 3})
+    table = measures(steps, reached(steps, STAGES), groups, STAGES)
+
+    whole = pain_points(table, STAGES, min_customers=1, min_answers=1).filter(
+        pl.col("touchpoint").is_null()
+    )
+    by_stage = dict(whole.select("stage", "avg_sentiment").iter_rows())
+    # A answered in onboarding (after the welcome email), C in consideration.
+    assert by_stage == {"consideration": 0.8, "onboarding": -0.5, "purchase": None,
+                        "service": None, "awareness": None}  # fmt: skip
+    strict = pain_points(table, STAGES, min_customers=1, min_answers=2)
+    assert strict["avg_sentiment"].is_null().all()
+
+
 def test_pain_points_rank_by_the_documented_score_with_reasons():
     steps = fixture_steps()
     groups = pl.DataFrame({"customer_id": ["A", "B", "C"], "group": ["all"] * 3})
