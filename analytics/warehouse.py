@@ -561,6 +561,27 @@ _DUCKDB_TYPES = {
 
 PII_COLUMNS = ("name", "email", "phone")
 MASKED = "•••"
+# Free text may hold what the PII columns hold: e-mail addresses and phone numbers written
+# into a comment are masked for viewers too (the same patterns serve DuckDB and Polars).
+FREE_TEXT_COLUMNS = {"surveys": ("comment",)}
+FREE_TEXT_PII = (
+    (r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+", "[email]"),
+    (r"\+?\(?(?:[0-9][ ()./-]{0,2}){8,}[0-9]", "[phone]"),  # 9 digits or more: not a date
+)
+
+
+def masked_free_text(text: pl.Expr) -> pl.Expr:
+    """`text` with e-mail addresses and phone numbers masked (`FREE_TEXT_PII`)."""
+    for pattern, replacement in FREE_TEXT_PII:
+        text = text.str.replace_all(pattern, replacement)
+    return text
+
+
+def _masked_free_text_sql(column: str) -> str:
+    sql = column
+    for pattern, replacement in FREE_TEXT_PII:
+        sql = f"regexp_replace({sql}, {_sql_string(pattern)}, {_sql_string(replacement)}, 'g')"
+    return sql
 
 
 @dataclass(frozen=True)
@@ -748,9 +769,11 @@ class QueryGateway:
         if conditions:
             body = f"SELECT * FROM ({body}) WHERE " + " AND ".join(conditions)
         masked = [c for c in PII_COLUMNS if c in DATASETS[name].column_names]
-        if self.access.mask_pii and masked:
+        free = FREE_TEXT_COLUMNS.get(name, ())
+        if self.access.mask_pii and (masked or free):
             replaced = ", ".join(
-                f"CASE WHEN {c} IS NULL THEN NULL ELSE '{MASKED}' END AS {c}" for c in masked
+                [f"CASE WHEN {c} IS NULL THEN NULL ELSE '{MASKED}' END AS {c}" for c in masked]
+                + [f"{_masked_free_text_sql(c)} AS {c}" for c in free]
             )
             body = f"SELECT * REPLACE ({replaced}) FROM ({body})"
         return f"CREATE OR REPLACE TEMP VIEW {name} AS {body}"

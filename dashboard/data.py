@@ -559,6 +559,15 @@ def feedback_themes(
     )
 
 
+@by_version("Following the themes…")
+def feedback_trend(
+    gateway: QueryGateway, filters: Filters, period: str, group: str | None
+) -> pl.DataFrame:
+    return feedback_views.theme_trend(
+        gateway, _feedback(gateway), filters, period=period, group=group
+    )
+
+
 @by_version("Comparing the NPS groups…")
 def feedback_groups(gateway: QueryGateway, filters: Filters) -> pl.DataFrame:
     return feedback_views.themes_by_group(gateway, _feedback(gateway), filters)

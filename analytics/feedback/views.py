@@ -22,7 +22,7 @@ from analytics.feedback import drivers as kda
 from analytics.feedback.store import StoredFeedback
 from analytics.filters import Filters, scoped_rows
 from analytics.periods import parse_period, period_end, shift
-from analytics.warehouse import QueryGateway
+from analytics.warehouse import QueryGateway, masked_free_text
 
 EVERYONE = Filters()
 NPS_GROUPS = ("detractor", "passive", "promoter")
@@ -167,6 +167,68 @@ def theme_table(
         order, descending=[True, False], nulls_last=True
     )
     return _protected(gateway, table.select(THEMES_SCHEMA.names()).cast(THEMES_SCHEMA))
+
+
+def theme_trend(
+    gateway: QueryGateway,
+    stored: StoredFeedback,
+    filters: Filters = EVERYONE,
+    *,
+    period: str = "quarter",
+    group: str | None = None,
+) -> pl.DataFrame:
+    """Each theme's share of the comments (of `group`'s, an NPS group, when given) per
+    period, with the change from the period before and its two-sided p-value (pooled
+    two-proportion z-test): period, theme, label, comments, share, change, p_value, hidden.
+    Viewers see no share of a period with fewer comments than the minimum."""
+    if period not in ("month", "quarter"):
+        raise ConfigError(f"Theme trends are by month or quarter; got '{period}'.")
+    found = comments(gateway, stored, filters)
+    if group is not None:
+        found = found.filter(pl.col("nps_group") == group)
+    key = _period_key(period)
+    counted = found.group_by(key, "theme").agg(comments=pl.len())
+    periods = counted.select("period").unique().sort("period")
+    grid = periods.join(_theme_names(stored).select("theme", "label"), how="cross")
+    table = (
+        grid.join(counted, on=["period", "theme"], how="left")
+        .with_columns(pl.col("comments").fill_null(0).cast(pl.Int64))
+        .with_columns(total=pl.col("comments").sum().over("period"))
+        .with_columns(share=pl.col("comments") / pl.col("total"))
+        .sort("theme", "period")
+        .with_columns(
+            before=pl.col("comments").shift(1).over("theme"),
+            total_before=pl.col("total").shift(1).over("theme"),
+            change=pl.col("share") - pl.col("share").shift(1).over("theme"),
+        )
+    )
+    p_values = [
+        None if b is None else _two_proportions([a], n, [b], int(m))[0]
+        for a, n, b, m in table.select("comments", "total", "before", "total_before").iter_rows()
+    ]
+    table = table.with_columns(p_value=pl.Series(p_values, dtype=pl.Float64))
+    small = (pl.col("total") > 0) & (pl.col("total") < gateway.access.min_group)
+    small_before = (pl.col("total_before") > 0) & (
+        pl.col("total_before") < gateway.access.min_group
+    )
+    hidden = pl.when(small).then(pl.lit(f"fewer than {gateway.access.min_group} comments"))
+    return (
+        table.with_columns(hidden=hidden)
+        .with_columns(
+            *[
+                pl.when(pl.col("hidden").is_null()).then(pl.col(c)).alias(c)
+                for c in ("comments", "share")
+            ],
+            *[
+                pl.when(pl.col("hidden").is_null() & ~small_before.fill_null(False))
+                .then(pl.col(c))
+                .alias(c)
+                for c in ("change", "p_value")
+            ],
+        )
+        .sort("period", "theme")
+        .select("period", "theme", "label", "comments", "share", "change", "p_value", "hidden")
+    )
 
 
 def _counted(frame: pl.DataFrame, group: str | None) -> pl.DataFrame:
@@ -392,8 +454,11 @@ def verbatims(
     negative) and NPS group, newest first, and why they are hidden from this user (null:
     shown): a viewer sees no verbatims of fewer respondents than the minimum."""
     found = comments(gateway, stored, filters)
+    if gateway.access.mask_pii:  # as the gateway masks the comments it reads for viewers
+        found = found.with_columns(masked_free_text(pl.col("text")))
     if search and search.strip():
-        found = found.filter(pl.col("text").str.contains(f"(?i){_literal(search.strip())}"))
+        wanted = search.strip().lower()
+        found = found.filter(pl.col("text").str.to_lowercase().str.contains(wanted, literal=True))
     if theme is not None:
         found = found.filter(pl.col("theme") == theme)
     if group is not None:
@@ -413,7 +478,3 @@ def verbatims(
         .select("id", "customer_id", "at", "text", "label", "sentiment", "nps", "nps_group")
     )
     return shown, None
-
-
-def _literal(text: str) -> str:
-    return "".join("\\" + ch if not ch.isalnum() and not ch.isspace() else ch for ch in text)

@@ -55,6 +55,34 @@ def theme_shares(table: pl.DataFrame, *, compared: bool) -> go.Figure:
     return _layout(figure, max(_HEIGHT, 40 * rows.height + 80))
 
 
+def theme_trend(trend: pl.DataFrame) -> go.Figure:
+    """Each theme's share of the comments per period as a line; a filled marker where the
+    change from the period before is significant (p < 0.05)."""
+    figure = go.Figure()
+    labels = [
+        label
+        for label in trend["label"].unique(maintain_order=True).to_list()
+        if (trend.filter(pl.col("label") == label)["comments"].fill_null(0) > 0).any()
+    ]
+    for i, label in enumerate(labels):
+        rows = trend.filter(pl.col("label") == label).sort("period")
+        significant = [p is not None and p < 0.05 for p in rows["p_value"].to_list()]
+        figure.add_scatter(
+            name=label,
+            x=rows["period"].to_list(),
+            y=rows["share"].to_list(),
+            mode="lines+markers",
+            line={"color": PALETTE[i % len(PALETTE)]},
+            marker={
+                "size": [10 if s else 6 for s in significant],
+                "symbol": ["circle" if s else "circle-open" for s in significant],
+            },
+            hovertemplate="%{x}: %{y:.1%} of comments<extra>" + label + "</extra>",
+        )
+    figure.update_yaxes(tickformat=".0%", title="Share of comments", rangemode="tozero")
+    return _layout(figure)
+
+
 def theme_heatmap(grid: pl.DataFrame) -> go.Figure:
     """Themes by NPS group: the share of each group's comments on each theme."""
     labels = grid["label"].unique(maintain_order=True).to_list()

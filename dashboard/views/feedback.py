@@ -123,6 +123,12 @@ with themes_tab:
                 "NPS": st.column_config.NumberColumn(format="%.1f"),
             },
         )
+        st.markdown(f"**Themes quarter by quarter** ({GROUPS[group].lower()}' comments)")
+        st.plotly_chart(
+            charts.theme_trend(data.feedback_trend(warehouse, filters, "quarter", chosen_group)),
+            key="feedback_trend",
+        )
+        st.caption("A filled marker: the change from the quarter before is significant (p < 0.05).")
         st.markdown("**What each NPS group talks about** (all dates in the filters)")
         st.plotly_chart(
             charts.theme_heatmap(data.feedback_groups(warehouse, filters)), key="feedback_groups"

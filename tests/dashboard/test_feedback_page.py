@@ -39,8 +39,13 @@ def test_the_sample_company_in_the_incident_quarter(warehouse_dir, sample_wareho
     assert drivers["Driver"].tolist()[:3] == [
         "Delivery speed rating", "Product quality rating", "Value for money rating"
     ]  # fmt: skip
-    quadrant = json.loads(at.get("plotly_chart")[3].proto.spec)
-    assert quadrant["layout"]["xaxis"]["title"]["text"].startswith("Importance")
+    specs = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    titles = [spec["layout"].get("xaxis", {}).get("title", {}).get("text") for spec in specs]
+    assert "Importance (share of what the drivers explain)" in titles
+    trend = specs[1]["data"]  # the themes quarter by quarter, detractors' comments
+    delivery = next(t for t in trend if t["name"] == "delivery · late · arrived")
+    q2 = delivery["x"].index("2025-Q2")
+    assert round(delivery["y"][q2], 3) == 0.599 and delivery["marker"]["symbol"][q2] == "circle"
 
 
 def test_a_verbatim_search_lists_matching_comments(warehouse_dir, sample_warehouse, monkeypatch):

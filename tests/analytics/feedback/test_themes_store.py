@@ -245,3 +245,44 @@ def test_sentiment_and_nps_per_quarter_follow_the_incident(sample_feedback):
     assert json.dumps(trend.columns) == json.dumps(
         ["period", "comments", "sentiment", "positive", "negative", "responses", "nps", "hidden"]
     )
+
+
+def test_viewers_see_no_email_or_phone_written_into_a_comment(warehouse):
+    from analytics.warehouse import Access
+
+    rows = [(2, "Call me on +44 20 7946 0958 or at jane.doe@example.com about order 12345")]
+    rows += [(9, f"Great service on 2025-03-0{i}") for i in range(1, 6)]
+    _load(warehouse, _surveys(0, rows), mode="replace")
+    store.refresh(warehouse)
+    stored = store.current(warehouse)
+    analyst = QueryGateway(warehouse)
+    viewer = analyst.scoped(Access(mask_pii=True, min_group=2))
+
+    said = viewer.query("SELECT comment FROM surveys ORDER BY response_id")["comment"].to_list()
+    assert said[0] == "Call me on [phone] or at [email] about order 12345"
+    assert said[1] == "Great service on 2025-03-01"  # a date is not a phone number
+    shown, why = views.verbatims(viewer, stored, search="call")
+    assert (shown.height, why) == (0, "fewer than 2 comments")
+    shown, why = views.verbatims(viewer, stored, search="jane")  # searched as shown
+    assert (shown.height, why) == (0, None)
+    shown, why = views.verbatims(viewer, stored)
+    assert why is None
+    assert "Call me on [phone] or at [email] about order 12345" in shown["text"].to_list()
+    plain, _ = views.verbatims(analyst, stored, search="jane")
+    assert plain["text"].to_list() == [rows[0][1]]
+
+
+@pytest.mark.slow
+def test_theme_trends_per_quarter_agree_with_the_quarter_comparison(sample_feedback):
+    gateway, stored = sample_feedback
+    trend = views.theme_trend(gateway, stored, period="quarter", group="detractor")
+    compared = views.theme_table(gateway, stored, quarter="2025-Q2", group="detractor")
+    for row in compared.filter(pl.col("comments") > 0).iter_rows(named=True):
+        same = trend.filter((pl.col("period") == "2025-Q2") & (pl.col("theme") == row["theme"]))
+        assert same.select("comments", "share", "change", "p_value").row(0) == pytest.approx(
+            (row["comments"], row["share"], row["change"], row["p_value"])
+        )
+    shares = trend.group_by("period").agg(pl.col("share").sum())["share"]
+    assert shares.to_list() == pytest.approx([1.0] * shares.len())
+    first = trend.filter(pl.col("period") == trend["period"].min())
+    assert first["change"].is_null().all() and first["p_value"].is_null().all()
