@@ -560,6 +560,24 @@ TICKETS = Dataset(
         Column("priority", "category", "Priority.", synonyms=("urgency", "severity", "prio")),
         Column("status", "category", "Ticket status.", synonyms=("state", "ticket status")),
         Column(
+            "text",
+            "text",
+            "What the customer wrote: the ticket's description or first message (read for "
+            "sentiment and themes with the survey comments).",
+            synonyms=(
+                "description",
+                "body",
+                "message",
+                "ticket text",
+                "details",
+                "customer message",
+                "first message",
+                "question",
+                "request",
+                "subject",
+            ),
+        ),
+        Column(
             "csat",
             "int",
             "Satisfaction rating given for the ticket, 1–5.",

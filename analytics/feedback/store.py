@@ -1,11 +1,13 @@
 """Feedback per data version: every comment scored for sentiment and given a theme once after
 a load, stored as a derived table, read by every page and command.
 
-`refresh` writes, for the current surveys and the feedback settings, in `_feedback/`:
+`refresh` writes, for the current surveys and tickets and the feedback settings, in
+`_feedback/`:
 
-- `feedback-<key>.comments.parquet`: one row per survey response with a comment: id,
-  customer_id (null: anonymous), at, text, sentiment, theme (an id: `t0`, `t1`, ... for the
-  discovered themes, `d:<name>` for the dictionary's, null for none), nps, csat, ces;
+- `feedback-<key>.comments.parquet`: one row per survey response with a comment and per
+  ticket with a text: id (a ticket's as `T:<ticket id>`), customer_id (null: anonymous), at,
+  text, sentiment, theme (an id: `t0`, `t1`, ... for the discovered themes, `d:<name>` for
+  the dictionary's, null for none), nps, csat, ces, source (survey or ticket);
 - `feedback-<key>.model.npz`: the theme model (vocabulary, IDF weights, term weights);
 - `feedback-<key>.json` (written last): the themes (id, label, top terms), how the number
   was chosen, what was reused from the build before, the data versions and the seconds.
@@ -38,7 +40,7 @@ from analytics.warehouse import FULL_ACCESS, QueryGateway, Warehouse
 FOLDER = "_feedback"
 PREFIX = "feedback"
 KEEP = 3
-LAYOUT = 1  # raise with any change to what a build holds
+LAYOUT = 2  # raise with any change to what a build holds
 REFIT_SHARE = 0.2  # refit the themes when more than this share of comments is new
 MATCH_FROM = 0.3  # cosine similarity from which a new theme keeps an old theme's id
 COMMENTS_SCHEMA = pl.Schema(
@@ -52,6 +54,7 @@ COMMENTS_SCHEMA = pl.Schema(
         "nps": pl.Int64(),
         "csat": pl.Int64(),
         "ces": pl.Int64(),
+        "source": pl.String(),  # survey (a response's comment) or ticket (its text)
     }
 )
 
@@ -75,13 +78,18 @@ class StoredFeedback:
         return {t["id"]: t["label"] for t in self.meta["themes"]}
 
 
+DATASETS_USED = ("surveys", "tickets")
+TICKET_PREFIX = "T:"  # a ticket's comment id: its ticket id after this (survey ids as they are)
+
+
 def _versions(
     warehouse: Warehouse, settings: FeedbackSettings
 ) -> tuple[str, dict[str, int | None]] | None:
-    version = warehouse.version("surveys")
-    if version is None:
+    versions = {name: warehouse.version(name) for name in DATASETS_USED}
+    if all(v is None for v in versions.values()):
         return None
-    return f"surveys{version}-{settings.key()}-f{LAYOUT}", {"surveys": version}
+    named = "-".join(f"{n}{'none' if v is None else v}" for n, v in versions.items())
+    return f"{named}-{settings.key()}-f{LAYOUT}", versions
 
 
 def current(
@@ -113,12 +121,26 @@ def change_settings(
     )
 
 
-def read_comments(gateway: QueryGateway) -> pl.DataFrame:
-    """Every survey comment (not blank) with its scores, through `gateway` as it is."""
-    return gateway.query(
-        "SELECT response_id AS id, customer_id, responded_at AS at, comment AS text, "
-        "nps, csat, ces FROM surveys WHERE comment IS NOT NULL AND trim(comment) <> ''"
-    ).cast({"nps": pl.Int64, "csat": pl.Int64, "ces": pl.Int64, "at": pl.Datetime("us")})
+def read_comments(gateway: QueryGateway, warehouse: Warehouse) -> pl.DataFrame:
+    """Every survey comment and ticket text (not blank) with the scores beside it, through
+    `gateway` as it is."""
+    parts = []
+    if warehouse.version("surveys") is not None:
+        parts.append(
+            "SELECT response_id AS id, customer_id, responded_at AS at, comment AS text, "
+            "nps, csat, ces, 'survey' AS source FROM surveys "
+            "WHERE comment IS NOT NULL AND trim(comment) <> ''"
+        )
+    if warehouse.version("tickets") is not None:
+        parts.append(
+            f"SELECT '{TICKET_PREFIX}' || ticket_id AS id, customer_id, opened_at AS at, text, "
+            "NULL AS nps, csat, NULL AS ces, 'ticket' AS source FROM tickets "
+            "WHERE text IS NOT NULL AND trim(text) <> ''"
+        )
+    schema = {c: t for c, t in COMMENTS_SCHEMA.items() if c not in ("sentiment", "theme")}
+    if not parts:
+        return pl.DataFrame(schema=schema)
+    return gateway.query(" UNION ALL ".join(parts)).cast(schema)
 
 
 def refresh(
@@ -135,7 +157,7 @@ def refresh(
 
     def make(key: str, versions: dict[str, int | None]) -> None:
         started = time.perf_counter()
-        comments = read_comments(base.at_versions(versions))
+        comments = read_comments(base.at_versions(versions), warehouse)
         previous = _previous(folder)
         comments, scored = _with_sentiment(comments, previous)
         comments, model, reuse = _with_themes(comments, previous, settings)

@@ -19,7 +19,7 @@ from analytics import definitions as rules
 from analytics import disclosure
 from analytics.errors import ConfigError
 from analytics.feedback import drivers as kda
-from analytics.feedback.store import StoredFeedback
+from analytics.feedback.store import TICKET_PREFIX, StoredFeedback
 from analytics.filters import Filters, scoped_rows
 from analytics.periods import parse_period, period_end, shift
 from analytics.warehouse import QueryGateway, masked_free_text
@@ -75,16 +75,24 @@ def comments(
     since: date | None = None,
     until: date | None = None,
 ) -> pl.DataFrame:
-    """The stored comments of the responses this user may see within `filters` (their
-    dimensions; the days `since`..`until`, default the filters' range), with `nps_group`."""
-    rows, params = scoped_rows(
-        "surveys",
-        filters,
-        since=filters.start if since is None else since,
-        until=filters.end if until is None else until,
-    )
-    visible = gateway.query(
-        f"SELECT response_id AS id FROM ({rows}) WHERE comment IS NOT NULL", params
+    """The stored comments of the survey responses and tickets this user may see within
+    `filters` (their dimensions; the days `since`..`until`, default the filters' range),
+    with `nps_group`."""
+    since = filters.start if since is None else since
+    until = filters.end if until is None else until
+    parts, params = [], {}
+    for dataset, key, text in (("surveys", "response_id", "comment"),
+                               ("tickets", "ticket_id", "text")):  # fmt: skip
+        if stored.meta["versions"].get(dataset) is None:
+            continue
+        rows, bound = scoped_rows(dataset, filters, since=since, until=until)
+        prefix = f"'{TICKET_PREFIX}' || " if dataset == "tickets" else ""
+        parts.append(f"SELECT {prefix}{key} AS id FROM ({rows}) WHERE {text} IS NOT NULL")
+        params |= bound
+    visible = (
+        gateway.query(" UNION ALL ".join(parts), params)
+        if parts
+        else pl.DataFrame(schema={"id": pl.String})
     )
     return (
         pl.scan_parquet(stored.comments_path)

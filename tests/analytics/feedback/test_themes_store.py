@@ -286,3 +286,25 @@ def test_theme_trends_per_quarter_agree_with_the_quarter_comparison(sample_feedb
     assert shares.to_list() == pytest.approx([1.0] * shares.len())
     first = trend.filter(pl.col("period") == trend["period"].min())
     assert first["change"].is_null().all() and first["p_value"].is_null().all()
+
+
+def test_ticket_texts_are_read_with_the_survey_comments(warehouse):
+    _load(warehouse, _surveys(0, _rows()), mode="replace")
+    tickets = (
+        b"ticket_id,customer_id,opened_at,description,satisfaction\n"
+        b"900,C1,2025-02-03 09:00:00,My parcel is lost and the courier never came,1\n"
+        b"901,C2,2025-02-04 09:00:00,,5\n"
+        b"902,C3,2025-02-05 09:00:00,Thanks for the friendly help,5\n"
+    )
+    loaded = ingest(tickets, dataset_name="tickets", warehouse=warehouse, file_name="t.csv",
+                    user="t")  # fmt: skip
+    assert loaded.loaded, loaded.message
+    store.refresh(warehouse)
+    stored = store.current(warehouse)
+    found = views.comments(QueryGateway(warehouse), stored, views.EVERYONE)
+    mine = found.filter(pl.col("source") == "ticket").sort("id")
+    assert mine["id"].to_list() == ["T:900", "T:902"]  # the blank one is no comment
+    assert mine["csat"].to_list() == [1, 5] and mine["nps"].is_null().all()
+    assert mine["sentiment"][0] < -0.05 < 0.05 < mine["sentiment"][1]
+    delivery = next(t["id"] for t in stored.meta["themes"] if t["label"].startswith("delivery"))
+    assert mine["theme"][0] == delivery
