@@ -73,11 +73,27 @@ def key_drivers(
     target: str,
     drivers: Sequence[str],
     scales: Mapping[str, tuple[float, float]],
+    categories: Sequence[str] = (),
 ) -> DriverModel:
-    """Relative importance of `drivers` (columns of `frame`) for `target`, over the rows
-    where the target and every driver are known; `scales` gives each driver's lowest and
-    highest possible value (for performance)."""
-    complete = frame.select(target, *drivers).drop_nulls()
+    """Relative importance of `drivers` (numeric columns of `frame`) and `categories` (text
+    columns) for `target`, over the rows where the target and every driver are known;
+    `scales` gives each numeric driver's lowest and highest possible value (for
+    performance). A category enters as one indicator per value but the most common, and its
+    importance is theirs added up; it has no performance (and so no quadrant)."""
+    complete = frame.select(target, *drivers, *categories).drop_nulls()
+    indicators: dict[str, list[str]] = {}
+    for category in categories:
+        values = complete[category].value_counts(sort=True)[category].to_list()
+        if len(values) < 2:
+            continue
+        names = [f"{category}={v}" for v in values[1:]]
+        indicators[category] = names
+        complete = complete.with_columns(
+            (pl.col(category) == v).cast(pl.Float64).alias(n)
+            for v, n in zip(values[1:], names, strict=True)
+        )
+    complete = complete.drop(categories)
+    drivers = [*drivers, *(n for names in indicators.values() for n in names)]
     usable = [d for d in drivers if complete[d].n_unique() > 1]
     if not usable:
         raise ConfigError("No driver varies among the responses: nothing can be explained.")
@@ -90,18 +106,32 @@ def key_drivers(
     x = complete.select(usable).to_numpy().astype(np.float64)
     y = complete[target].to_numpy().astype(np.float64)
     weights, r2 = relative_weights(x, y)
-    low = np.array([scales[d][0] for d in usable])
-    high = np.array([scales[d][1] for d in usable])
+    low = np.array([scales.get(d, (0.0, 1.0))[0] for d in usable])
+    high = np.array([scales.get(d, (0.0, 1.0))[1] for d in usable])
     performance = (x.mean(axis=0) - low) / np.where(high > low, high - low, 1)
     importance = weights / r2 if r2 > 0 else np.zeros_like(weights)
-    table = pl.DataFrame(
-        {
-            "driver": usable,
-            "importance": importance,
-            "weight": weights,
-            "performance": performance,
-        }
-    ).with_columns(quadrant=_quadrant(pl.col("importance"), pl.col("performance")))
+    owner = {n: c for c, names in indicators.items() for n in names}
+    table = (
+        pl.DataFrame(
+            {
+                "driver": [owner.get(d, d) for d in usable],
+                "importance": importance,
+                "weight": weights,
+                "performance": [None if d in owner else p for d, p in zip(usable, performance,
+                                                                          strict=True)],
+            },
+            schema={"driver": pl.String, "importance": pl.Float64, "weight": pl.Float64,
+                    "performance": pl.Float64},
+        )
+        .group_by("driver", maintain_order=True)
+        .agg(pl.col("importance", "weight").sum(), pl.col("performance").first())
+    )  # fmt: skip
+    rated = (
+        table.filter(pl.col("performance").is_not_null())
+        .with_columns(quadrant=_quadrant(pl.col("importance"), pl.col("performance")))
+        .select("driver", "quadrant")
+    )
+    table = table.join(rated, on="driver", how="left", maintain_order="left")
     return DriverModel(
         table.sort(["importance", "driver"], descending=[True, False])
         .select(DRIVERS_SCHEMA.names())

@@ -137,7 +137,9 @@ def read_comments(gateway: QueryGateway, warehouse: Warehouse) -> pl.DataFrame:
             "NULL AS nps, csat, NULL AS ces, 'ticket' AS source FROM tickets "
             "WHERE text IS NOT NULL AND trim(text) <> ''"
         )
-    schema = {c: t for c, t in COMMENTS_SCHEMA.items() if c not in ("sentiment", "theme")}
+    schema = pl.Schema(
+        {c: t for c, t in COMMENTS_SCHEMA.items() if c not in ("sentiment", "theme")}
+    )
     if not parts:
         return pl.DataFrame(schema=schema)
     return gateway.query(" UNION ALL ".join(parts)).cast(schema)

@@ -80,7 +80,8 @@ def comments(
     with `nps_group`."""
     since = filters.start if since is None else since
     until = filters.end if until is None else until
-    parts, params = [], {}
+    parts: list[str] = []
+    params: dict[str, object] = {}
     for dataset, key, text in (("surveys", "response_id", "comment"),
                                ("tickets", "ticket_id", "text")):  # fmt: skip
         if stored.meta["versions"].get(dataset) is None:
@@ -398,8 +399,8 @@ def driver_table(
     gateway: QueryGateway, filters: Filters = EVERYONE, *, target: str = "nps"
 ) -> kda.DriverModel:
     """Key drivers of `target` (nps, csat or ces) among the survey ratings (`attr_` columns
-    with numbers) and the operational facts of `driver_frame`; CES is an effort score, so
-    its drivers explain lower effort."""
+    with numbers), the operational facts of `driver_frame` and the survey channel (a
+    category); CES is an effort score, so its drivers explain lower effort."""
     if target not in TARGETS:
         raise ConfigError(f"Key drivers explain {', '.join(TARGETS)}; got '{target}'.")
     frame = driver_frame(gateway, filters)
@@ -428,13 +429,16 @@ def driver_table(
         if frame.filter(pl.col(target).is_not_null())[c].null_count()
         < frame.filter(pl.col(target).is_not_null()).height
     ]  # fmt: skip
-    model = kda.key_drivers(frame, target, usable, scales)
+    answered = frame.filter(pl.col(target).is_not_null())
+    categories = [c for c in ("channel",) if answered[c].drop_nulls().n_unique() > 1]
+    model = kda.key_drivers(frame, target, usable, scales, categories)
     if model.n < gateway.access.min_group:
         raise ConfigError(f"Fewer than {gateway.access.min_group} responses: hidden.")
     return model
 
 
 DRIVER_LABELS = {
+    "channel": "Survey channel",
     "tickets_before": f"Tickets in the {TICKET_WINDOW_DAYS} days before",
     "slow_reply": f"A ticket waiting over {SLOW_REPLY_HOURS} h for a first reply",
 }

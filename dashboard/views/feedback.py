@@ -168,9 +168,13 @@ with drivers_tab:
                 pl.Series("Driver", labels),
                 pl.col("importance").alias("Importance"),
                 pl.col("performance").alias("Performance"),
-                pl.col("quadrant").str.to_uppercase().str.slice(0, 1)
-                + pl.col("quadrant").str.slice(1),
-            ).rename({"quadrant": "Quadrant"}),
+                (
+                    pl.col("quadrant").str.to_uppercase().str.slice(0, 1)
+                    + pl.col("quadrant").str.slice(1)
+                )
+                .fill_null(fmt.MISSING)
+                .alias("Quadrant"),
+            ),
             hide_index=True,
             column_config={
                 "Importance": st.column_config.ProgressColumn(format="percent", max_value=1),

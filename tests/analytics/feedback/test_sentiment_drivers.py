@@ -111,3 +111,22 @@ def test_key_drivers_table_quadrants_and_clear_refusals():
         drivers.key_drivers(frame.head(25), "y", ["a", "b", "c", "d"], scales)
     with pytest.raises(ConfigError, match="No driver varies"):
         drivers.key_drivers(frame.with_columns(a=pl.lit(1.0)), "y", ["a"], scales)
+
+
+def test_a_category_enters_as_indicators_and_counts_as_one_driver():
+    rng = np.random.default_rng(11)
+    n = 3_000
+    channel = rng.choice(["email", "web", "app"], n, p=[0.5, 0.3, 0.2])
+    rating = rng.normal(size=n)
+    y = 0.5 * rating + np.where(channel == "app", 1.0, 0.0) + 0.5 * rng.normal(size=n)
+    frame = pl.DataFrame({"y": y, "rating": rating, "channel": channel})
+    model = drivers.key_drivers(frame, "y", ["rating"], {"rating": (-3.0, 3.0)}, ["channel"])
+    rows = {r["driver"]: r for r in model.table.iter_rows(named=True)}
+    assert set(rows) == {"rating", "channel"}
+    assert rows["channel"]["performance"] is None and rows["channel"]["quadrant"] is None
+    assert rows["channel"]["importance"] + rows["rating"]["importance"] == pytest.approx(1.0)
+    assert rows["rating"]["quadrant"] in drivers.QUADRANTS
+    # Alone, the ratings and the channel split R-squared as their squared correlations.
+    app = (channel == "app").astype(float)
+    expected = np.corrcoef(app, y)[0, 1] ** 2 / model.r2
+    assert rows["channel"]["importance"] == pytest.approx(expected, rel=0.05)
