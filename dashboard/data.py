@@ -559,6 +559,11 @@ def feedback_themes(
     )
 
 
+@by_version("Finding examples…")
+def feedback_examples(gateway: QueryGateway, filters: Filters, group: str | None) -> pl.DataFrame:
+    return feedback_views.theme_examples(gateway, _feedback(gateway), filters, group=group)
+
+
 @by_version("Following the themes…")
 def feedback_trend(
     gateway: QueryGateway, filters: Filters, period: str, group: str | None

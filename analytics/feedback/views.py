@@ -240,6 +240,34 @@ def theme_trend(
     )
 
 
+def theme_examples(
+    gateway: QueryGateway,
+    stored: StoredFeedback,
+    filters: Filters = EVERYONE,
+    *,
+    group: str | None = None,
+    per_theme: int = 3,
+) -> pl.DataFrame:
+    """Example verbatims per theme (theme, examples: a list): its most often written
+    comments in view, then the newest; none for a theme of fewer comments than a viewer's
+    minimum. Masked for viewers as the verbatims are."""
+    found = comments(gateway, stored, filters)
+    if group is not None:
+        found = found.filter(pl.col("nps_group") == group)
+    if gateway.access.mask_pii:
+        found = found.with_columns(masked_free_text(pl.col("text")))
+    minimum = gateway.access.min_group
+    return (
+        found.group_by("theme", "text")
+        .agg(times=pl.len(), newest=pl.col("at").max())
+        .with_columns(total=pl.col("times").sum().over("theme"))
+        .filter(pl.col("total") >= max(minimum, 1))
+        .sort(["theme", "times", "newest", "text"], descending=[False, True, True, False])
+        .group_by("theme", maintain_order=True)
+        .agg(examples=pl.col("text").head(per_theme))
+    )
+
+
 def _counted(frame: pl.DataFrame, group: str | None) -> pl.DataFrame:
     if group is not None:
         frame = frame.filter(pl.col("nps_group") == group)

@@ -96,9 +96,10 @@ with themes_tab:
         note = fmt.hidden_note(table["hidden"].to_list())
         if note:
             st.caption(note)
+        examples = data.feedback_examples(warehouse, filters, chosen_group)
         shown = table.filter(
             (pl.col("comments").fill_null(1) > 0) | (pl.col("share_previous").fill_null(0) > 0)
-        )
+        ).join(examples, on="theme", how="left", maintain_order="left")
         st.dataframe(
             shown.select(
                 pl.col("label").alias("Theme"),
@@ -112,10 +113,16 @@ with themes_tab:
                 .alias("p-value"),
                 pl.col("sentiment").alias("Sentiment"),
                 pl.col("nps").alias("NPS"),
+                pl.col("examples")
+                .list.eval(pl.lit("“") + pl.element() + pl.lit("”"))
+                .list.join("  ")
+                .fill_null("")
+                .alias("Examples"),
             ),
             hide_index=True,
             column_config={
                 "Words": st.column_config.TextColumn(width="medium"),
+                "Examples": st.column_config.TextColumn(width="large"),
                 "Comments": st.column_config.NumberColumn(format="localized"),
                 "Share": st.column_config.NumberColumn(format="%.1f%%"),
                 "Change (pts)": st.column_config.NumberColumn(format="%+.1f"),

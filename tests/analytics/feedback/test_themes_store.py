@@ -308,3 +308,23 @@ def test_ticket_texts_are_read_with_the_survey_comments(warehouse):
     assert mine["sentiment"][0] < -0.05 < 0.05 < mine["sentiment"][1]
     delivery = next(t["id"] for t in stored.meta["themes"] if t["label"].startswith("delivery"))
     assert mine["theme"][0] == delivery
+
+
+@pytest.mark.slow
+def test_each_theme_has_its_most_written_comments_as_examples(sample_feedback):
+    from analytics.warehouse import Access
+
+    gateway, stored = sample_feedback
+    examples = views.theme_examples(gateway, stored, group="detractor")
+    labels = stored.labels()
+    delivery = next(r for r in examples.iter_rows(named=True) if labels.get(r["theme"], "")
+                    .startswith("delivery"))  # fmt: skip
+    assert len(delivery["examples"]) == 3
+    assert all(DELIVERY.search(text) for text in delivery["examples"])
+    found = views.comments(gateway, stored, views.EVERYONE).filter(
+        (pl.col("nps_group") == "detractor") & (pl.col("theme") == delivery["theme"])
+    )
+    most = found["text"].value_counts(sort=True)["count"][0]
+    assert found["text"].to_list().count(delivery["examples"][0]) == most
+    strict = gateway.scoped(Access(mask_pii=True, min_group=10_000))
+    assert views.theme_examples(strict, stored).is_empty()
