@@ -30,7 +30,10 @@ def _layout(figure: go.Figure, height: int = _HEIGHT) -> go.Figure:
 def theme_shares(table: pl.DataFrame, *, compared: bool) -> go.Figure:
     """Each theme's share of the comments as a horizontal bar (largest on top); with
     `compared`, the previous quarter's beside it. Hidden themes have no bar."""
-    rows = table.filter(pl.col("share").is_not_null()).sort("share")
+    rows = table.filter(
+        pl.col("share").is_not_null()
+        & ((pl.col("share") > 0) | (pl.col("share_previous").fill_null(0) > 0))
+    ).sort("share")
     figure = go.Figure()
     if compared:
         figure.add_bar(
