@@ -24,14 +24,12 @@ from analytics.bootstrap import ensure_sample_loaded
 from analytics.builds import SETTINGS_FOLDER
 from analytics.drill import DrillResult
 from analytics.errors import ConfigError
-from analytics.feedback import store as feedback_store
 from analytics.feedback import views as feedback_views
 from analytics.filters import Filters, data_range, dimension_values
 from analytics.ingest.pipeline import LoadResult, guess_dataset
 from analytics.ingest.readers import PROBLEM_COLUMN, ROW_COLUMN, RawTable, read_export
 from analytics.journeys import stages
 from analytics.journeys import steps as journey_steps
-from analytics.journeys import store as journey_store
 from analytics.journeys import views as journey_views
 from analytics.journeys.paths import PathOptions
 from analytics.settings import Settings, load_settings
@@ -161,6 +159,7 @@ def _gw(root: str, rollback_days: int, key: str) -> QueryGateway:
 
 P = ParamSpec("P")
 R = TypeVar("R")
+T = TypeVar("T")
 
 
 def by_version(
@@ -338,16 +337,25 @@ def customer_timeline(gateway: QueryGateway, customer_id: str) -> pl.DataFrame:
 # background after a load); each function below reads it for the signed-in user.
 
 
+def _built(current: Callable[[Warehouse], T | None], gateway: QueryGateway, building: str) -> T:
+    """What is stored for the current data, or NotBuilt (the page shows `building`)."""
+    found = current(gateway.warehouse)
+    if found is None:
+        raise segments.NotBuilt(building)
+    return found
+
+
 def segmentation(wh: Warehouse) -> segments.Segmentation | None:
     """The stored segmentation of the current data, or None while it is being built."""
     return segments.current(wh, value_settings())
 
 
 def _stored(gateway: QueryGateway, value: segments.ValueSettings) -> segments.Segmentation:
-    found = segments.current(gateway.warehouse, value)
-    if found is None:
-        raise segments.NotBuilt("The segmentation of the current data is still being built.")
-    return found
+    return _built(
+        lambda wh: segments.current(wh, value),
+        gateway,
+        "The segmentation of the current data is still being built.",
+    )
 
 
 @by_version("Reading the segments…")
@@ -447,10 +455,9 @@ def journeys_built(wh: Warehouse) -> journeys.StoredJourneys | None:
 
 
 def _journeys(gateway: QueryGateway) -> journeys.StoredJourneys:
-    found = journeys.current(gateway.warehouse)
-    if found is None:
-        raise segments.NotBuilt("The journeys of the current data are still being built.")
-    return found
+    return _built(
+        journeys.current, gateway, "The journeys of the current data are still being built."
+    )
 
 
 @by_version("Following the journeys…")
@@ -520,17 +527,6 @@ def journey_touchpoints(gateway: QueryGateway) -> pl.DataFrame:
     )
 
 
-def change_journey_settings(
-    wh: Warehouse, chosen: stages.JourneySettings, what: dict[str, object]
-) -> bool:
-    """Keep the analyst's journey settings (audited) and rebuild the journeys for them in the
-    background; whether anything changed."""
-    changed = journey_store.change_settings(wh, chosen, state.account().name, what)
-    if changed:
-        prepare_derived(wh)
-    return changed
-
-
 # Feedback is read from the comments analysed for the current data (built in the background
 # after a load, like the journeys).
 
@@ -540,10 +536,9 @@ def feedback_built(wh: Warehouse) -> feedback.StoredFeedback | None:
 
 
 def _feedback(gateway: QueryGateway) -> feedback.StoredFeedback:
-    found = feedback.current(gateway.warehouse)
-    if found is None:
-        raise segments.NotBuilt("The comments of the current data are still being analysed.")
-    return found
+    return _built(
+        feedback.current, gateway, "The comments of the current data are still being analysed."
+    )
 
 
 def feedback_settings(wh: Warehouse) -> feedback.FeedbackSettings:
@@ -609,12 +604,10 @@ def feedback_verbatims(
     )
 
 
-def change_feedback_settings(
-    wh: Warehouse, chosen: feedback.FeedbackSettings, what: dict[str, object]
-) -> bool:
-    """Keep the analyst's theme settings (audited) and analyse the comments again in the
-    background; whether anything changed."""
-    changed = feedback_store.change_settings(wh, chosen, state.account().name, what)
+def change_settings(wh: Warehouse, keep: Callable[[str], bool]) -> bool:
+    """Keep an analyst's settings (`keep(user)` saves and audits them, and says whether
+    anything changed) and rebuild what follows them in the background."""
+    changed = keep(state.account().name)
     if changed:
         prepare_derived(wh)
     return changed

@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import Callable
 from datetime import date, datetime
+from typing import TypeVar
 
 import polars as pl
 
@@ -135,3 +136,50 @@ def _json_value(value: object) -> str:
     if isinstance(value, datetime | date):
         return value.isoformat()
     return str(value)
+
+
+T = TypeVar("T")
+
+
+def change_settings(
+    args: argparse.Namespace,
+    warehouse: Warehouse,
+    user: str,
+    *,
+    subject: str,
+    keep: Callable[[str], bool],
+    rebuild: Callable[[Warehouse], object],
+    announce: str,
+) -> None:
+    """Keep an analyst's change of `subject` (`keep(user)` saves and audits it, and says
+    whether anything changed), then rebuild what follows it; accounts that may not change
+    data are refused (`--as-user`)."""
+    account = account_for(args)
+    if account is not None and not account.can("data"):
+        raise ConfigError(f"{args.as_user} may not change {subject} (analysts may).")
+    if keep(args.as_user or user):
+        if args.format == "table":
+            print(announce, file=sys.stderr)
+        rebuild(warehouse)
+
+
+def built(
+    current: Callable[[Warehouse], T | None],
+    refresh: Callable[[Warehouse], object],
+    warehouse: Warehouse,
+    *,
+    quiet: bool,
+    building: str,
+    nothing: str,
+) -> T:
+    """What is stored for the current data, built first when a load came since (saying so
+    on stderr unless `quiet`); `nothing` when there is nothing to build it from."""
+    found = current(warehouse)
+    if found is None:
+        if not quiet:
+            print(building, file=sys.stderr)
+        refresh(warehouse)
+        found = current(warehouse)
+    if found is None:
+        raise ConfigError(nothing)
+    return found

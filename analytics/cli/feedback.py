@@ -6,15 +6,15 @@ and the analysts' theme settings (dictionary, number of themes)."""
 from __future__ import annotations
 
 import argparse
-import sys
 from dataclasses import replace
 
 import polars as pl
 
 from analytics import feedback
 from analytics.cli.common import (
-    account_for,
     add_command,
+    built,
+    change_settings,
     date_arg,
     filters_from,
     format_arg,
@@ -117,18 +117,20 @@ def _cmd_dictionary(args: argparse.Namespace, warehouse: Warehouse, user: str) -
     settings = feedback.load_settings(warehouse.root)
     changed = _changed(args, settings)
     if changed != settings:
-        account = account_for(args)
-        if account is not None and not account.can("data"):
-            raise ConfigError(f"{args.as_user} may not change the themes (analysts may).")
         what = {
             "set": "; ".join(args.set_theme),
             "drop": "; ".join(args.drop_theme),
             "themes": args.themes or "",
         }
-        store.change_settings(warehouse, changed, args.as_user or user, what)
-        if args.format == "table":
-            print("Themes changed; rebuilding the feedback analysis…", file=sys.stderr)
-        store.refresh(warehouse)
+        change_settings(
+            args,
+            warehouse,
+            user,
+            subject="the themes",
+            keep=lambda who: store.change_settings(warehouse, changed, who, what),
+            rebuild=store.refresh,
+            announce="Themes changed; rebuilding the feedback analysis…",
+        )
         settings = changed
     if args.format == "table":
         print(f"Themes found in the comments: {settings.k or 'chosen automatically'}")
@@ -168,12 +170,11 @@ def _changed(args: argparse.Namespace, settings: FeedbackSettings) -> FeedbackSe
 
 
 def _stored(warehouse: Warehouse, *, quiet: bool) -> store.StoredFeedback:
-    found = store.current(warehouse)
-    if found is None:
-        if not quiet:
-            print("Analysing the comments of the current data (once per load)…", file=sys.stderr)
-        store.refresh(warehouse)
-        found = store.current(warehouse)
-    if found is None:
-        raise ConfigError("There are no survey responses yet. Load some first.")
-    return found
+    return built(
+        store.current,
+        store.refresh,
+        warehouse,
+        quiet=quiet,
+        building="Analysing the comments of the current data (once per load)…",
+        nothing="There are no survey responses or tickets yet. Load some first.",
+    )

@@ -5,15 +5,15 @@ since), through the user's access."""
 from __future__ import annotations
 
 import argparse
-import sys
 from dataclasses import replace
 
 import polars as pl
 
 from analytics import journeys
 from analytics.cli.common import (
-    account_for,
     add_command,
+    built,
+    change_settings,
     date_arg,
     filters_from,
     format_arg,
@@ -146,9 +146,6 @@ def _cmd_stages(args: argparse.Namespace, warehouse: Warehouse, user: str) -> in
     settings = stages.load_settings(warehouse.root)
     changed = _changed(args, settings)
     if changed != settings:
-        account = account_for(args)
-        if account is not None and not account.can("data"):
-            raise ConfigError(f"{args.as_user} may not change the journey stages (analysts may).")
         what = {
             "set": "; ".join(args.assign),
             "unset": "; ".join(args.unset),
@@ -156,10 +153,15 @@ def _cmd_stages(args: argparse.Namespace, warehouse: Warehouse, user: str) -> in
             "reset": args.reset,
             "map_first": changed.map_first,
         }
-        store.change_settings(warehouse, changed, args.as_user or user, what)
-        if args.format == "table":
-            print("Journey stages changed; rebuilding the journeys…", file=sys.stderr)
-        store.refresh(warehouse)
+        change_settings(
+            args,
+            warehouse,
+            user,
+            subject="the journey stages",
+            keep=lambda who: store.change_settings(warehouse, changed, who, what),
+            rebuild=store.refresh,
+            announce="Journey stages changed; rebuilding the journeys…",
+        )
         settings = changed
     table = steps.touchpoint_stages(gateway, warehouse, settings)
     if args.format == "table":
@@ -206,12 +208,11 @@ def _flat(table: pl.DataFrame) -> pl.DataFrame:
 
 
 def _stored(warehouse: Warehouse, *, quiet: bool) -> store.StoredJourneys:
-    found = store.current(warehouse)
-    if found is None:
-        if not quiet:
-            print("Building the journeys of the current data (once per load)…", file=sys.stderr)
-        store.refresh(warehouse)
-        found = store.current(warehouse)
-    if found is None:
-        raise ConfigError("There are no events, orders, surveys or tickets yet. Load some first.")
-    return found
+    return built(
+        store.current,
+        store.refresh,
+        warehouse,
+        quiet=quiet,
+        building="Building the journeys of the current data (once per load)…",
+        nothing="There are no events, orders, surveys or tickets yet. Load some first.",
+    )

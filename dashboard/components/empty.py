@@ -1,11 +1,18 @@
-"""What a page shows before any data is loaded."""
+"""What a page shows before any data is loaded, or while what it reads is being built."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 import streamlit as st
 
+from analytics.errors import ConfigError
 from analytics.warehouse import Warehouse
 from dashboard import data
+from dashboard.components.segments import wait_until_built
+
+T = TypeVar("T")
 
 
 def empty_state() -> None:
@@ -22,3 +29,18 @@ def stop_unless_data(wh: Warehouse) -> None:
     if wh.is_empty() or data.bounds(wh) is None:
         empty_state()
         st.stop()
+
+
+def built_or_stop(read: Callable[[], T | None], building: str, spinner: str) -> T:
+    """What the page reads (built for the current data), or end the page: saying it is
+    being built (and coming back when it is), or what is wrong with settings broken by
+    hand."""
+    try:
+        found = read()
+    except ConfigError as problem:
+        st.error(f"{problem} Fix or remove the file to go on.", icon=":material/error:")
+        st.stop()
+    if found is None:
+        wait_until_built(lambda: read() is not None, building, spinner)
+        st.stop()
+    return found

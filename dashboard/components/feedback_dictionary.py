@@ -11,6 +11,7 @@ import streamlit as st
 
 from analytics.errors import ConfigError
 from analytics.feedback import StoredFeedback
+from analytics.feedback import store as feedback_store
 from analytics.feedback.settings import FeedbackSettings, parse_keywords
 from analytics.warehouse import Warehouse
 from dashboard import data
@@ -76,7 +77,9 @@ def dictionary_tab(warehouse: Warehouse, stored: StoredFeedback, *, can_edit: bo
         st.error(f"Nothing was changed: {exc}", icon=":material/error:")
         return
     what = {"dictionary": ", ".join(wanted.dictionary), "themes": k}
-    if data.change_feedback_settings(warehouse, wanted, what):
+    if data.change_settings(
+        warehouse, lambda who: feedback_store.change_settings(warehouse, wanted, who, what)
+    ):
         st.rerun()
     st.info("Those are the settings already in use: nothing to change.")
 

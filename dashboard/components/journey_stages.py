@@ -10,6 +10,7 @@ import polars as pl
 import streamlit as st
 
 from analytics.errors import ConfigError
+from analytics.journeys import store as journey_store
 from analytics.journeys.stages import DEFAULT_SETTINGS, JourneySettings
 from analytics.warehouse import Warehouse
 from dashboard import data
@@ -104,7 +105,9 @@ def _editor(warehouse: Warehouse, settings: JourneySettings, touchpoints: pl.Dat
     except ConfigError as exc:
         st.error(f"Nothing was changed: {exc}", icon=":material/error:")
         return
-    if data.change_journey_settings(warehouse, chosen, what):
+    if data.change_settings(
+        warehouse, lambda who: journey_store.change_settings(warehouse, chosen, who, what)
+    ):
         st.rerun()
     st.info("Those are the stages already in use: nothing to change.")
 

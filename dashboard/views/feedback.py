@@ -11,14 +11,12 @@ from datetime import datetime
 import polars as pl
 import streamlit as st
 
-from analytics.errors import ConfigError
 from analytics.feedback import views as feedback_views
 from analytics.periods import period_label, period_start, shift
 from dashboard import data, state
 from dashboard import format as fmt
 from dashboard.charts import feedback as charts
 from dashboard.components import drill, empty, url
-from dashboard.components import segments as parts
 from dashboard.components.feedback_dictionary import dictionary_tab
 
 GROUPS = {"all": "Everyone", "detractor": "Detractors", "passive": "Passives",
@@ -34,15 +32,7 @@ warehouse = data.warehouse(data.settings())
 filters = state.filters()
 st.title("Feedback")
 empty.stop_unless_data(warehouse)
-try:
-    built = data.feedback_built(warehouse)
-except ConfigError as problem:  # the feedback settings file was broken by hand
-    st.error(f"{problem} Fix or remove the file to go on.", icon=":material/error:")
-    st.stop()
-if built is None:
-    parts.wait_until_built(lambda: data.feedback_built(warehouse) is not None, BUILDING,
-                           "Analysing…")  # fmt: skip
-    st.stop()
+built = empty.built_or_stop(lambda: data.feedback_built(warehouse), BUILDING, "Analysing…")
 if built.meta["comments"] == 0:
     st.info("No survey comments are loaded yet: load a survey export with comments.")
     st.stop()

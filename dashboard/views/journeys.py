@@ -12,7 +12,6 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from analytics.errors import ConfigError
 from analytics.journeys import painpoints
 from analytics.journeys.paths import PathOptions
 from analytics.journeys.views import BY_DIMENSIONS
@@ -50,16 +49,7 @@ warehouse = data.warehouse(data.settings())
 filters = state.filters()
 st.title("Journeys")
 empty.stop_unless_data(warehouse)
-try:
-    built = data.journeys_built(warehouse)
-except ConfigError as problem:  # the journey settings file was broken by hand
-    st.error(f"{problem} Fix or remove the file to go on.", icon=":material/error:")
-    st.stop()
-if built is None:
-    parts.wait_until_built(
-        lambda: data.journeys_built(warehouse) is not None, BUILDING, "Building…"
-    )
-    st.stop()
+empty.built_or_stop(lambda: data.journeys_built(warehouse), BUILDING, "Building…")
 can_export = state.account().can("export_customers")
 if (filters.start, filters.end) == data.bounds(warehouse):
     # The sidebar's full range is the orders', surveys' and tickets': journeys begin earlier

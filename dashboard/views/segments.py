@@ -25,10 +25,9 @@ warehouse = data.warehouse(data.settings())
 filters = state.filters()
 st.title("Segments")
 empty.stop_unless_data(warehouse)
-segmentation = data.segmentation(warehouse)
-if segmentation is None:
-    parts.wait_until_built(lambda: data.segmentation(warehouse) is not None)
-    st.stop()
+segmentation = empty.built_or_stop(
+    lambda: data.segmentation(warehouse), parts.BUILDING, "Segmenting…"
+)
 value = data.value_settings()
 
 method = url.choice(

@@ -8,8 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from analytics.cli import main
+from cli_helpers import run
 
 ORDERS = "order_id,customer_id,order_date,amount\nO1,C1,2025-01-05,10.0\nO2,C2,2025-01-06,20.5\n"
 
@@ -18,12 +17,6 @@ ORDERS = "order_id,customer_id,order_date,amount\nO1,C1,2025-01-05,10.0\nO2,C2,2
 def wh(tmp_path, monkeypatch):
     monkeypatch.setenv("TOUCHPOINT_WAREHOUSE", str(tmp_path / "wh"))
     return tmp_path / "wh"
-
-
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:

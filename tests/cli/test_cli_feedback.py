@@ -8,11 +8,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from cli_helpers import run
 
 from analytics import audit
 from analytics.accounts import AccountStore
 from analytics.bootstrap import load_sample_files
-from analytics.cli import main
 from analytics.sample import write_sample_company
 from analytics.warehouse import Warehouse
 
@@ -20,12 +20,6 @@ THEME_KEYS = [
     "theme", "label", "top_terms", "comments", "share", "share_previous", "change", "p_value",
     "sentiment", "nps",
 ]  # fmt: skip
-
-
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,10 @@ import json
 from pathlib import Path
 
 import pytest
+from cli_helpers import run
 
 from analytics.accounts import AccountStore
 from analytics.bootstrap import load_sample_files
-from analytics.cli import main
 from analytics.sample import write_sample_company
 from analytics.warehouse import Warehouse
 
@@ -25,12 +25,6 @@ FUNNEL_KEYS = [
     "median_days_from_previous",
     "p90_days_from_previous",
 ]
-
-
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(scope="module")

@@ -7,17 +7,11 @@ import io
 import json
 
 import pytest
+from cli_helpers import run
 
-from analytics.cli import main
 from analytics.kpis import KPI_BY_KEY
 
 KEYS = ["kpi", "period", "group", "value", "n", "ci_low", "ci_high", "hidden"]
-
-
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_kpis_json_records_have_exactly_the_documented_keys(tiny_warehouse, capsys):

@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+from cli_helpers import run
 
 from analytics.accounts import AccountStore
 from analytics.bootstrap import load_sample_files
-from analytics.cli import main
 from analytics.sample import write_sample_company
 from analytics.segments.features import FEATURES
 
@@ -26,12 +26,6 @@ RFM_KEYS = [
     "tenure_days",
     "discount_share",
 ]
-
-
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(scope="module")
