@@ -45,6 +45,17 @@ def read_meta(folder: Path, prefix: str, key: str) -> dict[str, Any] | None:
         return None
 
 
+def complete(
+    folder: Path, prefix: str, named: tuple[str, dict[str, int | None]] | None
+) -> tuple[str, dict[str, Any]] | None:
+    """The key and metadata of the build `named` (as a build's `name()` gives it) when it is
+    complete, or None."""
+    if named is None:
+        return None
+    meta = read_meta(folder, prefix, named[0])
+    return None if meta is None else (named[0], meta)
+
+
 def latest_meta(folder: Path, prefix: str) -> dict[str, Any] | None:
     """The metadata of the most recent complete build, or None."""
     metas = sorted(folder.glob(f"{prefix}-*.json"), key=lambda p: p.stat().st_mtime)

@@ -97,12 +97,9 @@ def current(
 ) -> StoredFeedback | None:
     """The feedback analysis of the current data, or None when it is not built (yet)."""
     settings = settings or load_settings(warehouse.root)
-    named = _versions(warehouse, settings)
-    if named is None:
-        return None
     folder = warehouse.root / FOLDER
-    meta = builds.read_meta(folder, PREFIX, named[0])
-    return None if meta is None else StoredFeedback(folder, named[0], meta, settings)
+    found = builds.complete(folder, PREFIX, _versions(warehouse, settings))
+    return None if found is None else StoredFeedback(folder, *found, settings)
 
 
 def pending(warehouse: Warehouse, settings: FeedbackSettings | None = None) -> bool:

@@ -66,12 +66,9 @@ def current(warehouse: Warehouse, settings: JourneySettings | None = None) -> St
     """The journeys of the current data (with `settings`, or the warehouse's own), or None
     when they are not built (yet)."""
     settings = settings or load_settings(warehouse.root)
-    named = _versions(warehouse, settings)
-    if named is None:
-        return None
     folder = warehouse.root / FOLDER
-    meta = builds.read_meta(folder, PREFIX, named[0])
-    return None if meta is None else StoredJourneys(folder, named[0], meta, settings)
+    found = builds.complete(folder, PREFIX, _versions(warehouse, settings))
+    return None if found is None else StoredJourneys(folder, *found, settings)
 
 
 def pending(warehouse: Warehouse, settings: JourneySettings | None = None) -> bool:

@@ -8,13 +8,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from cli_helpers import run
+from cli_helpers import run, sample_company
 
 from analytics import audit
-from analytics.accounts import AccountStore
-from analytics.bootstrap import load_sample_files
-from analytics.sample import write_sample_company
-from analytics.warehouse import Warehouse
 
 THEME_KEYS = [
     "theme", "label", "top_terms", "comments", "share", "share_previous", "change", "p_value",
@@ -25,13 +21,7 @@ THEME_KEYS = [
 @pytest.fixture(scope="module")
 def company(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("cli-feedback")
-    files = write_sample_company(root / "exports", customers=3_000, seed=5)
-    load_sample_files(Warehouse(root / "warehouse"), files, user="tester")
-    store = AccountStore(root / "accounts.toml")
-    store.add("vic", "viewer", "correct horse battery")
-    store.set_limits("vic", {"region": ["EMEA"]})
-    store.add("ana", "analyst", "correct horse battery")
-    return root
+    return sample_company(root, customers=3_000, seed=5)
 
 
 @pytest.fixture

@@ -8,12 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from cli_helpers import run
-
-from analytics.accounts import AccountStore
-from analytics.bootstrap import load_sample_files
-from analytics.sample import write_sample_company
-from analytics.warehouse import Warehouse
+from cli_helpers import run, sample_company
 
 FUNNEL_KEYS = [
     "group",
@@ -30,14 +25,7 @@ FUNNEL_KEYS = [
 @pytest.fixture(scope="module")
 def company(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("cli-journeys")
-    files = write_sample_company(root / "exports", customers=3_000, seed=5)
-    load_sample_files(Warehouse(root / "warehouse"), files, user="tester")
-    store = AccountStore(root / "accounts.toml")
-    store.add("vic", "viewer", "correct horse battery")
-    store.set_limits("vic", {"region": ["EMEA"]})
-    store.add("ana", "analyst", "correct horse battery")
-    store.set_limits("ana", {"region": ["EMEA"]})
-    return root
+    return sample_company(root, customers=3_000, seed=5, analyst_limited=True)
 
 
 @pytest.fixture

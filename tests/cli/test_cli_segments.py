@@ -6,11 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from cli_helpers import run
+from cli_helpers import run, sample_company
 
-from analytics.accounts import AccountStore
-from analytics.bootstrap import load_sample_files
-from analytics.sample import write_sample_company
 from analytics.segments.features import FEATURES
 
 RFM_KEYS = [
@@ -31,15 +28,7 @@ RFM_KEYS = [
 @pytest.fixture(scope="module")
 def company(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("cli-segments")
-    from analytics.warehouse import Warehouse
-
-    files = write_sample_company(root / "exports", customers=1_000, seed=11)
-    load_sample_files(Warehouse(root / "warehouse"), files, user="tester")
-    store = AccountStore(root / "accounts.toml")
-    store.add("vic", "viewer", "correct horse battery")
-    store.set_limits("vic", {"region": ["EMEA"]})
-    store.add("ana", "analyst", "correct horse battery")
-    return root
+    return sample_company(root, customers=1_000, seed=11)
 
 
 @pytest.fixture
