@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from analytics.accounts import AccountStore
@@ -31,3 +32,16 @@ def sample_company(root: Path, *, customers: int, seed: int, analyst_limited: bo
     if analyst_limited:
         store.set_limits("ana", {"region": ["EMEA"]})
     return root
+
+
+def use_company(company: Path, monkeypatch, *, copy_to: Path | None = None) -> Path:
+    """Point the command line at `company` (its warehouse and accounts), or at a copy of its
+    warehouse in `copy_to` that a test may change; the warehouse used."""
+    warehouse = company / "warehouse"
+    if copy_to is not None:
+        shutil.copytree(warehouse, copy_to / "warehouse")
+        warehouse = copy_to / "warehouse"
+    monkeypatch.setenv("TOUCHPOINT_WAREHOUSE", str(warehouse))
+    monkeypatch.setenv("TOUCHPOINT_ACCOUNTS", str(company / "accounts.toml"))
+    monkeypatch.setenv("TOUCHPOINT_USER", "tester")
+    return warehouse

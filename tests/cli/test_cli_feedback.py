@@ -4,11 +4,10 @@ planted truths, access and small-group hiding for viewers, and the analysts' dic
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
-from cli_helpers import run, sample_company
+from cli_helpers import run, sample_company, use_company
 
 from analytics import audit
 
@@ -27,11 +26,7 @@ def company(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def env(company, tmp_path, monkeypatch):
     """A copy of the company (the dictionary tests change its settings)."""
-    shutil.copytree(company / "warehouse", tmp_path / "warehouse")
-    monkeypatch.setenv("TOUCHPOINT_WAREHOUSE", str(tmp_path / "warehouse"))
-    monkeypatch.setenv("TOUCHPOINT_ACCOUNTS", str(company / "accounts.toml"))
-    monkeypatch.setenv("TOUCHPOINT_USER", "tester")
-    return tmp_path / "warehouse"
+    return use_company(company, monkeypatch, copy_to=tmp_path)
 
 
 def test_themes_have_exactly_the_issue_keys_and_delivery_grows_first(env, capsys):

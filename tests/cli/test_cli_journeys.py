@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from cli_helpers import run, sample_company
+from cli_helpers import run, sample_company, use_company
 
 FUNNEL_KEYS = [
     "group",
@@ -30,9 +30,7 @@ def company(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def env(company, monkeypatch):
-    monkeypatch.setenv("TOUCHPOINT_WAREHOUSE", str(company / "warehouse"))
-    monkeypatch.setenv("TOUCHPOINT_ACCOUNTS", str(company / "accounts.toml"))
-    monkeypatch.setenv("TOUCHPOINT_USER", "tester")
+    use_company(company, monkeypatch)
     return company
 
 
@@ -140,13 +138,7 @@ def test_the_stored_view_of_all_dates_equals_the_steps_read_over_all_dates(env, 
 @pytest.fixture
 def own_copy(company, tmp_path, monkeypatch):
     """A copy of the company that a test may change (the journey settings)."""
-    import shutil
-
-    shutil.copytree(company / "warehouse", tmp_path / "warehouse")
-    monkeypatch.setenv("TOUCHPOINT_WAREHOUSE", str(tmp_path / "warehouse"))
-    monkeypatch.setenv("TOUCHPOINT_ACCOUNTS", str(company / "accounts.toml"))
-    monkeypatch.setenv("TOUCHPOINT_USER", "tester")
-    return tmp_path / "warehouse"
+    return use_company(company, monkeypatch, copy_to=tmp_path)
 
 
 STAGE_KEYS = ["touchpoint", "exported", "events", "customers", "stage", "decided_by"]

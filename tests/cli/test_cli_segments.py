@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from cli_helpers import run, sample_company
+from cli_helpers import run, sample_company, use_company
 
 from analytics.segments.features import FEATURES
 
@@ -33,9 +33,7 @@ def company(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def env(company, monkeypatch):
-    monkeypatch.setenv("TOUCHPOINT_WAREHOUSE", str(company / "warehouse"))
-    monkeypatch.setenv("TOUCHPOINT_ACCOUNTS", str(company / "accounts.toml"))
-    monkeypatch.setenv("TOUCHPOINT_USER", "tester")
+    use_company(company, monkeypatch)
     return company
 
 
