@@ -44,6 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/browser_filters.py
 	$(BIN)/python bench/segments.py
 	$(BIN)/python bench/journeys.py
+	$(BIN)/python bench/feedback.py
 
 clean:
 	rm -rf $(VENV) test-artifacts .pytest_cache .mypy_cache .ruff_cache
