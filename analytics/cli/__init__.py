@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from analytics.cli import data, feedback, journeys, metrics, segments, users
+from analytics.cli import data, feedback, journeys, metrics, report, segments, users
 from analytics.cli.common import Handler
 from analytics.cli.data import EXIT_REFUSED
 from analytics.errors import TouchpointError
@@ -47,6 +47,6 @@ def _parser() -> argparse.ArgumentParser:
         help="warehouse folder (default: $TOUCHPOINT_WAREHOUSE or data/warehouse)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in (data, metrics, segments, journeys, feedback, users):
+    for group in (data, metrics, segments, journeys, feedback, report, users):
         group.register(sub)
     return parser
