@@ -6,8 +6,8 @@ Highlights are short factual sentences, each backed by its numbers and a link to
 that shows it. Only a significant change (p < 0.05) is called a change:
 
 - KPIs with an interval use the KPI's own test (`kpis.trend`); counts (orders, customers,
-  tickets) an exact conditional test of two Poisson counts (the binomial test of one count
-  given their sum); revenue has no test and is never called a change;
+  tickets) an exact test of two Poisson counts (`stats.count_change_p`); revenue has no
+  test and is never called a change;
 - a change in NPS or CSAT names what explains it where the data shows it: the detractor
   theme that grew most significantly (feedback) and the ticket category whose share grew
   most significantly;
@@ -17,15 +17,13 @@ that shows it. Only a significant change (p < 0.05) is called a change:
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 import polars as pl
-from scipy import stats
 
-from analytics import feedback, kpis
+from analytics import feedback, kpis, stats
 from analytics.errors import ConfigError
 from analytics.feedback import views as feedback_views
 from analytics.filters import Filters, data_range, scoped_rows
@@ -42,26 +40,13 @@ COUNT_UNITS = ("count",)
 MOVER_DIMENSIONS = ("region", "acquisition_channel", "segment")
 MOVER_KPIS = ("nps", "revenue")
 
+_FROM_TREND = (
+    "value", "ci_low", "ci_high", "n", "previous", "delta", "delta_p", "delta_significant",
+    "year_ago", "yoy_delta", "yoy_p", "yoy_significant", "hidden",
+)  # fmt: skip
 SCORECARD_SCHEMA = pl.Schema(
-    {
-        "kpi": pl.String(),
-        "label": pl.String(),
-        "unit": pl.String(),
-        "better": pl.String(),
-        "value": pl.Float64(),
-        "ci_low": pl.Float64(),
-        "ci_high": pl.Float64(),
-        "n": pl.Int64(),
-        "previous": pl.Float64(),
-        "delta": pl.Float64(),
-        "delta_p": pl.Float64(),
-        "delta_significant": pl.Boolean(),
-        "year_ago": pl.Float64(),
-        "yoy_delta": pl.Float64(),
-        "yoy_p": pl.Float64(),
-        "yoy_significant": pl.Boolean(),
-        "hidden": pl.String(),
-    }
+    {"kpi": pl.String(), "label": pl.String(), "unit": pl.String(), "better": pl.String()}
+    | {column: kpis.TREND_SCHEMA[column] for column in _FROM_TREND}
 )
 
 
@@ -135,7 +120,7 @@ def _scorecard(rows: pl.DataFrame) -> pl.DataFrame:
         record |= {"label": item.label, "unit": item.unit, "better": item.better}
         if item.unit in COUNT_UNITS and row["value"] is not None:
             for prefix, before in (("delta", row["previous"]), ("yoy", row["year_ago"])):
-                p = poisson_change_p(row["value"], before)
+                p = None if before is None else stats.count_change_p(before, row["value"])
                 record[f"{prefix}_p"] = p
                 record[f"{prefix}_significant"] = None if p is None else p < SIGNIFICANT
         records.append(record)
@@ -146,17 +131,6 @@ def _scorecard(rows: pl.DataFrame) -> pl.DataFrame:
         .sort("_order")
         .drop("_order")
     )
-
-
-def poisson_change_p(now: float | None, before: float | None) -> float | None:
-    """Two-sided p-value that two counts come from the same Poisson rate (the exact binomial
-    test of one count given their sum)."""
-    if now is None or before is None or now < 0 or before < 0:
-        return None
-    a, b = round(now), round(before)
-    if a + b == 0:
-        return None
-    return float(stats.binomtest(a, a + b, 0.5).pvalue)
 
 
 @dataclass(frozen=True)
@@ -226,7 +200,7 @@ def ticket_categories(gateway: QueryGateway, quarter: str, filters: Filters) -> 
             change=pl.col("share") - pl.col("share_previous"),
             p_value=pl.Series(
                 [
-                    _two_proportions(a, total, b, total_before)
+                    stats.proportion_change_p((b, total_before), (a, total))
                     for a, b in wide.select("tickets", "previous").iter_rows()
                 ],
                 dtype=pl.Float64,
@@ -236,16 +210,6 @@ def ticket_categories(gateway: QueryGateway, quarter: str, filters: Filters) -> 
         .select("category", "tickets", "share", "share_previous", "change", "p_value")
         .sort("change", descending=True)
     )
-
-
-def _two_proportions(a: int, n: int, b: int, m: int) -> float | None:
-    if n == 0 or m == 0:
-        return None
-    pooled = (a + b) / (n + m)
-    spread = math.sqrt(pooled * (1 - pooled) * (1 / n + 1 / m))
-    if spread == 0:
-        return None
-    return float(2 * stats.norm.sf(abs((a / n - b / m) / spread)))
 
 
 def _highlights(card: pl.DataFrame, quarter: str, causes: _Causes) -> list[Highlight]:

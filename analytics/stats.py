@@ -107,6 +107,15 @@ def proportion_change_p(a: tuple[int, int], b: tuple[int, int]) -> float | None:
     return _z_p(kb / nb - ka / na, se)
 
 
+def count_change_p(a: float, b: float) -> float | None:
+    """p-value that counts a and b come from the same Poisson rate: the exact binomial test
+    of one count given their sum."""
+    ka, kb = round(a), round(b)
+    if ka < 0 or kb < 0 or ka + kb == 0:
+        return None
+    return float(sps.binomtest(kb, ka + kb, 0.5).pvalue)
+
+
 def mean_change_p(a: tuple[float, float, int], b: tuple[float, float, int]) -> float | None:
     """p-value of Welch's t-test between (mean, sd, n) samples a and b."""
     (ma, sa, na), (mb, sb, nb) = a, b

@@ -9,14 +9,12 @@ the KPIs are; the comments are the stored ones of those responses.
 
 from __future__ import annotations
 
-import math
 from datetime import date
 
 import polars as pl
-from scipy import stats
 
 from analytics import definitions as rules
-from analytics import disclosure
+from analytics import disclosure, stats
 from analytics.errors import ConfigError
 from analytics.feedback import drivers as kda
 from analytics.feedback.store import TICKET_PREFIX, StoredFeedback
@@ -160,14 +158,13 @@ def theme_table(
             .with_columns(pl.col("share", "share_previous").fill_null(0.0))
             .with_columns(change=pl.col("share") - pl.col("share_previous"))
         )
+        now_total, before_total = int(table["comments"].sum()), int(table["previous"].sum())
         table = table.with_columns(
             p_value=pl.Series(
-                _two_proportions(
-                    table["comments"].to_list(),
-                    int(table["comments"].sum()),
-                    table["previous"].to_list(),
-                    int(table["previous"].sum()),
-                ),
+                [
+                    stats.proportion_change_p((b, before_total), (a, now_total))
+                    for a, b in table.select("comments", "previous").iter_rows()
+                ],
                 dtype=pl.Float64,
             )
         )
@@ -212,7 +209,7 @@ def theme_trend(
         )
     )
     p_values = [
-        None if b is None else _two_proportions([a], n, [b], int(m))[0]
+        None if b is None else stats.proportion_change_p((int(b), int(m)), (a, n))
         for a, n, b, m in table.select("comments", "total", "before", "total_before").iter_rows()
     ]
     table = table.with_columns(p_value=pl.Series(p_values, dtype=pl.Float64))
@@ -278,25 +275,6 @@ def _counted(frame: pl.DataFrame, group: str | None) -> pl.DataFrame:
         sentiment=pl.col("sentiment").mean(),
         nps=_nps(pl.col("nps")),
     )
-
-
-def _two_proportions(
-    hits: list[int], total: int, hits_before: list[int], total_before: int
-) -> list[float | None]:
-    """Two-sided p-values of a pooled two-proportion z-test per row."""
-    values: list[float | None] = []
-    for a, b in zip(hits, hits_before, strict=True):
-        if total == 0 or total_before == 0:
-            values.append(None)
-            continue
-        pooled = (a + b) / (total + total_before)
-        spread = math.sqrt(pooled * (1 - pooled) * (1 / total + 1 / total_before))
-        if spread == 0:
-            values.append(None)
-            continue
-        z = (a / total - b / total_before) / spread
-        values.append(float(2 * stats.norm.sf(abs(z))))
-    return values
 
 
 def _protected(gateway: QueryGateway, table: pl.DataFrame) -> pl.DataFrame:
