@@ -548,8 +548,14 @@ def _datetimes(days: np.ndarray) -> pl.Series:
 
 
 def _canonical(name: str, frame: pl.DataFrame) -> pl.DataFrame:
-    """The contract's columns, in its order, with its types."""
-    return frame.select(pl.col(c.name).cast(c.dtype, strict=True) for c in DATASETS[name].columns)
+    """The contract's columns, in its order, with its types; optional columns the generator
+    does not make (a ticket's text) empty."""
+    return frame.select(
+        pl.col(c.name).cast(c.dtype, strict=True)
+        if c.name in frame.columns or c.required
+        else pl.lit(None, dtype=c.dtype).alias(c.name)
+        for c in DATASETS[name].columns
+    )
 
 
 def main() -> None:
