@@ -24,6 +24,8 @@ from analytics.warehouse import QueryGateway, masked_free_text
 
 EVERYONE = Filters()
 NPS_GROUPS = ("detractor", "passive", "promoter")
+TICKETS = "tickets"  # as a group: the tickets' texts (which have no NPS)
+GROUPS = (*NPS_GROUPS, TICKETS)
 OTHER_ID = "other"
 OTHER_LABEL = "Other"
 THEMES_SCHEMA = pl.Schema(
@@ -55,6 +57,13 @@ def nps_group(column: str = "nps") -> pl.Expr:
         .when(score.is_not_null())
         .then(pl.lit("passive"))
     )
+
+
+def in_group(group: str) -> pl.Expr:
+    """The comments of `group`: an NPS group's survey comments, or the tickets' texts."""
+    if group == TICKETS:
+        return pl.col("source") == "ticket"
+    return pl.col("nps_group") == group
 
 
 def _nps(score: pl.Expr) -> pl.Expr:
@@ -129,8 +138,8 @@ def theme_table(
     `quarter`, over that quarter against the one before (share_previous, change and the
     two-sided p-value of a two-proportion z-test), the fastest growing first; else over the
     filters' range, the most comments first."""
-    if group is not None and group not in NPS_GROUPS:
-        raise ConfigError(f"NPS groups are {', '.join(NPS_GROUPS)}; got '{group}'.")
+    if group is not None and group not in GROUPS:
+        raise ConfigError(f"Comments are grouped as {', '.join(GROUPS)}; got '{group}'.")
     names = _theme_names(stored)
     if quarter is None:
         now = _counted(comments(gateway, stored, filters), group)
@@ -191,7 +200,7 @@ def theme_trend(
         raise ConfigError(f"Theme trends are by month or quarter; got '{period}'.")
     found = comments(gateway, stored, filters)
     if group is not None:
-        found = found.filter(pl.col("nps_group") == group)
+        found = found.filter(in_group(group))
     key = _period_key(period)
     counted = found.group_by(key, "theme").agg(comments=pl.len())
     periods = counted.select("period").unique().sort("period")
@@ -250,7 +259,7 @@ def theme_examples(
     minimum. Masked for viewers as the verbatims are."""
     found = comments(gateway, stored, filters)
     if group is not None:
-        found = found.filter(pl.col("nps_group") == group)
+        found = found.filter(in_group(group))
     if gateway.access.mask_pii:
         found = found.with_columns(masked_free_text(pl.col("text")))
     minimum = gateway.access.min_group
@@ -267,7 +276,7 @@ def theme_examples(
 
 def _counted(frame: pl.DataFrame, group: str | None) -> pl.DataFrame:
     if group is not None:
-        frame = frame.filter(pl.col("nps_group") == group)
+        frame = frame.filter(in_group(group))
     total = frame.height
     return frame.group_by("theme").agg(
         comments=pl.len(),
@@ -480,7 +489,7 @@ def verbatims(
     if theme is not None:
         found = found.filter(pl.col("theme") == theme)
     if group is not None:
-        found = found.filter(pl.col("nps_group") == group)
+        found = found.filter(in_group(group))
     if tone is not None:
         from analytics.feedback.sentiment import label
 

@@ -20,7 +20,10 @@ from dashboard.components import drill, empty, url
 from dashboard.components.feedback_dictionary import dictionary_tab
 
 GROUPS = {"all": "Everyone", "detractor": "Detractors", "passive": "Passives",
-          "promoter": "Promoters"}  # fmt: skip
+          "promoter": "Promoters", "tickets": "Tickets"}  # fmt: skip
+COMMENTS_OF = {"all": "all comments", "detractor": "detractors' comments",
+               "passive": "passives' comments", "promoter": "promoters' comments",
+               "tickets": "ticket texts"}  # fmt: skip
 TONES = {"any": "Any", "negative": "Negative", "neutral": "Neutral", "positive": "Positive"}
 TARGETS = {"nps": "NPS", "csat": "CSAT", "ces": "CES (lower effort)"}
 BUILDING = (
@@ -78,7 +81,7 @@ with themes_tab:
             top = growing.row(0, named=True)
             st.markdown(
                 f"**Growing fastest in {quarter}:** {top['label']}, "
-                f"{fmt.percent(100 * top['share'])} of {GROUPS[group].lower()}' comments "
+                f"{fmt.percent(100 * top['share'])} of {COMMENTS_OF[group]} "
                 f"against {fmt.percent(100 * top['share_previous'])} the quarter before "
                 f"(p = {top['p_value']:.2g})."
             )
@@ -120,7 +123,7 @@ with themes_tab:
                 "NPS": st.column_config.NumberColumn(format="%.1f"),
             },
         )
-        st.markdown(f"**Themes quarter by quarter** ({GROUPS[group].lower()}' comments)")
+        st.markdown(f"**Themes quarter by quarter** ({COMMENTS_OF[group]})")
         st.plotly_chart(
             charts.theme_trend(data.feedback_trend(warehouse, filters, "quarter", chosen_group)),
             key="feedback_trend",

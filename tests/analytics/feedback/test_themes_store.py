@@ -309,6 +309,15 @@ def test_ticket_texts_are_read_with_the_survey_comments(warehouse):
     delivery = next(t["id"] for t in stored.meta["themes"] if t["label"].startswith("delivery"))
     assert mine["theme"][0] == delivery
 
+    # The tickets as a group of their own: only their texts count.
+    gateway = QueryGateway(warehouse)
+    table = views.theme_table(gateway, stored, group=views.TICKETS)
+    assert table["comments"].sum() == 2 and table["share"].sum() == pytest.approx(1.0)
+    shown, _ = views.verbatims(gateway, stored, group=views.TICKETS)
+    assert sorted(shown["id"].to_list()) == ["T:900", "T:902"]
+    with pytest.raises(ConfigError, match="Comments are grouped as detractor, passive, "):
+        views.theme_table(gateway, stored, group="buyers")
+
 
 @pytest.mark.slow
 def test_each_theme_has_its_most_written_comments_as_examples(sample_feedback):
