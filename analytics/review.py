@@ -18,7 +18,6 @@ that shows it. Only a significant change (p < 0.05) is called a change:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 import polars as pl
@@ -355,7 +354,3 @@ def review_json(review: Review) -> dict[str, Any]:
         "highlights": [h.record() for h in review.highlights],
         "movers": {name: frame.to_dicts() for name, frame in review.movers.items()},
     }
-
-
-def quarter_of(day: date) -> str:
-    return period_label(period_start(day, "quarter"), "quarter")
