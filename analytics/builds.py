@@ -11,7 +11,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ import polars as pl
 
 from analytics import audit
 from analytics.errors import ConfigError
-from analytics.warehouse import file_lock
+from analytics.warehouse import Warehouse, file_lock
 
 
 def write_parquet(frame: pl.DataFrame, target: Path) -> None:
@@ -35,6 +35,17 @@ def write_json(meta: dict[str, Any], target: Path) -> None:
     partial = target.with_name(f".{target.stem}.{os.getpid()}.json")
     partial.write_text(json.dumps(meta, default=str, indent=1, ensure_ascii=False))
     os.replace(partial, target)
+
+
+Pins = Mapping[str, int | None]  # dataset versions a build is asked for (None: the current)
+
+
+def versions_of(
+    warehouse: Warehouse, names: Sequence[str], at: Pins | None = None
+) -> dict[str, int | None]:
+    """The versions of datasets `names` a build reads: pinned by `at` where it names them
+    (a review replayed as of the versions it was computed from), else the current ones."""
+    return {n: at[n] if at is not None and n in at else warehouse.version(n) for n in names}
 
 
 def read_meta(folder: Path, prefix: str, key: str) -> dict[str, Any] | None:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -181,12 +182,17 @@ class Rollup:
         return all(self.path(part).exists() for part in parts)
 
 
-def _versions_key(warehouse: Warehouse, family: Family) -> tuple[str, dict[str, int | None]] | None:
-    """The name of the family's rollup for the current versions, and those versions."""
-    own = warehouse.version(family)
+def _versions_key(
+    warehouse: Warehouse, family: Family, at: Mapping[str, int | None] | None = None
+) -> tuple[str, dict[str, int | None]] | None:
+    """The name of the family's rollup for the current versions (or those pinned `at`),
+    and those versions."""
+    own = at[family] if at is not None and family in at else warehouse.version(family)
     if own is None:
         return None
-    customers = warehouse.version("customers")
+    customers = (
+        at["customers"] if at is not None and "customers" in at else warehouse.version("customers")
+    )
     named = "none" if customers is None else str(customers)
     return f"{family}{own}-customers{named}-r{LAYOUT}", {family: own, "customers": customers}
 
@@ -195,9 +201,12 @@ def _meta_path(folder: Path, family: Family, key: str) -> Path:
     return folder / f"{family}-{key}.json"
 
 
-def current(warehouse: Warehouse, family: Family) -> Rollup | None:
-    """The family's rollup for the datasets' current versions, or None when it isn't built."""
-    named = _versions_key(warehouse, family)
+def current(
+    warehouse: Warehouse, family: Family, at: Mapping[str, int | None] | None = None
+) -> Rollup | None:
+    """The family's rollup for the datasets' current versions (or the versions pinned `at`:
+    a replayed review), or None when it isn't built (or no longer kept)."""
+    named = _versions_key(warehouse, family, at)
     if named is None:
         return None
     folder = warehouse.root / FOLDER
@@ -398,7 +407,8 @@ def family_stats(gateway: QueryGateway, question: Question) -> pl.DataFrame | No
     or None when the rollup is not built or cannot answer `question` exactly."""
     if question.grain not in _GRAINS:
         return None
-    rollup = current(gateway.warehouse, question.family)
+    at = gateway.versions() if gateway.pinned else None
+    rollup = current(gateway.warehouse, question.family, at)
     if rollup is None:
         return None
     month_end = question.end + timedelta(days=1)
@@ -419,7 +429,7 @@ def family_stats(gateway: QueryGateway, question: Question) -> pl.DataFrame | No
             return _orders_stats(gateway, rollup, question, narrowing)
         return _month_stats(gateway, rollup, question, narrowing)
     except FileNotFoundError:
-        if current(gateway.warehouse, question.family) == rollup and rollup.has(*parts):
+        if current(gateway.warehouse, question.family, at) == rollup and rollup.has(*parts):
             raise
         return None  # pruned or replaced by another process meanwhile: read the rows
 

@@ -657,6 +657,15 @@ class QueryGateway:
         pinned._pinned = dict(versions)
         return pinned
 
+    def versions(self) -> dict[str, int | None]:
+        """The version of every dataset this gateway reads: pinned, or the current one."""
+        current = self.warehouse.versions()
+        return current | {k: v for k, v in (self._pinned or {}).items() if k in current}
+
+    @property
+    def pinned(self) -> bool:
+        return self._pinned is not None
+
     def query_derived(self, sql: str, params: Mapping[str, object] | None = None) -> pl.DataFrame:
         """Run `sql` over derived files (rollups, read with `read_parquet($path)`) only.
 
@@ -712,7 +721,11 @@ class QueryGateway:
             cursor.close()
 
     def _segments_view_sql(self) -> str:
-        table = latest_segments_file(self.warehouse.root)
+        table = (
+            segments_file_at(self.warehouse.root, self._pinned)
+            if self._pinned is not None
+            else latest_segments_file(self.warehouse.root)
+        )
         if table is None:
             return (
                 f"CREATE OR REPLACE TEMP VIEW {SEGMENTS_VIEW} AS SELECT CAST(NULL AS VARCHAR) "
@@ -800,6 +813,24 @@ def latest_segments_file(root: Path) -> Path | None:
         return None
     metas = sorted(folder.glob("segments-*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
     for meta in metas:
+        table = meta.with_name(meta.name.removesuffix(".json") + ".customers.parquet")
+        if table.exists():
+            return table
+    return None
+
+
+def segments_file_at(root: Path, pins: Mapping[str, int | None]) -> Path | None:
+    """The customers table of the latest complete segmentation computed from the versions
+    `pins` names (a review replayed as of its data versions), or None when none is kept."""
+    folder = root / SEGMENTS_FOLDER
+    metas = sorted(folder.glob("segments-*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for meta in metas:
+        try:
+            versions = json.loads(meta.read_text()).get("versions", {})
+        except (OSError, ValueError):
+            continue
+        if any(versions.get(k, v) != v for k, v in pins.items()):
+            continue
         table = meta.with_name(meta.name.removesuffix(".json") + ".customers.parquet")
         if table.exists():
             return table

@@ -51,6 +51,7 @@ def run() -> None:
         page("views/segments.py", "Segments", "group_work", "segments"),
         page("views/journeys.py", "Journeys", "route", "journeys"),
         page("views/feedback.py", "Feedback", "forum", "feedback"),
+        page("views/review.py", "Quarterly review", "co_present", "review"),
         page("views/customer.py", "Customer 360", "person", "customer"),
     ]
     sections = {"Explore": explore}

@@ -19,7 +19,17 @@ from typing import Concatenate, ParamSpec, TypeVar
 import polars as pl
 import streamlit as st
 
-from analytics import cohorts, customer360, derived, drill, feedback, journeys, kpis, segments
+from analytics import (
+    cohorts,
+    customer360,
+    derived,
+    drill,
+    feedback,
+    journeys,
+    kpis,
+    review,
+    segments,
+)
 from analytics.bootstrap import ensure_sample_loaded
 from analytics.builds import SETTINGS_FOLDER
 from analytics.drill import DrillResult
@@ -32,6 +42,7 @@ from analytics.journeys import stages
 from analytics.journeys import steps as journey_steps
 from analytics.journeys import views as journey_views
 from analytics.journeys.paths import PathOptions
+from analytics.periods import parse_period, period_label, period_start, shift
 from analytics.settings import Settings, load_settings
 from analytics.warehouse import (
     Access,
@@ -611,3 +622,39 @@ def change_settings(wh: Warehouse, keep: Callable[[str], bool]) -> bool:
     if changed:
         prepare_derived(wh)
     return changed
+
+
+# ----- quarterly review ----------------------------------------------------------------------
+# The review reads every derived build of the current data: `review_builds` names the ones
+# there are, and is part of the cache key, so a review computed before a build arrived is
+# not served after it.
+
+
+def review_builds(wh: Warehouse) -> tuple[str | None, ...]:
+    found = review.Derived.of(_gateway(str(wh.root), wh.rollback_days), value_settings())
+    return tuple(
+        None if built is None else built.key
+        for built in (found.feedback, found.segmentation, found.journeys)
+    )
+
+
+@by_version("Writing the quarter's story…", max_entries=16)
+def quarterly_review(
+    gateway: QueryGateway, quarter: str, filters: Filters, builds: tuple[str | None, ...]
+) -> review.Review:
+    derived_builds = review.Derived.of(gateway, value_settings())
+    return review.quarterly_review(gateway, quarter, filters, derived=derived_builds)
+
+
+@by_version()
+def review_quarters(gateway: QueryGateway) -> list[str]:
+    """The quarters a review can cover, the last complete one first."""
+    last = parse_period(review.last_complete_quarter(gateway), "quarter")
+    bounds = data_range(gateway, ["orders", "surveys", "tickets"])
+    assert bounds is not None  # last_complete_quarter refuses empty data
+    first = period_start(bounds[0], "quarter")
+    quarters = []
+    while last >= first:
+        quarters.append(period_label(last, "quarter"))
+        last = shift(last, "quarter", -1)
+    return quarters

@@ -83,9 +83,9 @@ TICKET_PREFIX = "T:"  # a ticket's comment id: its ticket id after this (survey 
 
 
 def _versions(
-    warehouse: Warehouse, settings: FeedbackSettings
+    warehouse: Warehouse, settings: FeedbackSettings, at: builds.Pins | None = None
 ) -> tuple[str, dict[str, int | None]] | None:
-    versions = {name: warehouse.version(name) for name in DATASETS_USED}
+    versions = builds.versions_of(warehouse, DATASETS_USED, at)
     if all(v is None for v in versions.values()):
         return None
     named = "-".join(f"{n}{'none' if v is None else v}" for n, v in versions.items())
@@ -93,12 +93,16 @@ def _versions(
 
 
 def current(
-    warehouse: Warehouse, settings: FeedbackSettings | None = None
+    warehouse: Warehouse,
+    settings: FeedbackSettings | None = None,
+    *,
+    at: builds.Pins | None = None,
 ) -> StoredFeedback | None:
-    """The feedback analysis of the current data, or None when it is not built (yet)."""
+    """The feedback analysis of the current data (or of the versions pinned `at`), or None
+    when it is not built (yet)."""
     settings = settings or load_settings(warehouse.root)
     folder = warehouse.root / FOLDER
-    found = builds.complete(folder, PREFIX, _versions(warehouse, settings))
+    found = builds.complete(folder, PREFIX, _versions(warehouse, settings, at))
     return None if found is None else StoredFeedback(folder, *found, settings)
 
 
@@ -147,9 +151,11 @@ def refresh(
     gateway: QueryGateway | None = None,
     *,
     settings: FeedbackSettings | None = None,
+    at: builds.Pins | None = None,
 ) -> float | None:
-    """Build the feedback analysis of the current data if it is missing; seconds taken, or
-    None when there was nothing to build. Safe to call from several processes at once."""
+    """Build the feedback analysis of the current data (or of the versions pinned `at`) if
+    it is missing; seconds taken, or None when there was nothing to build. Safe to call
+    from several processes at once."""
     settings = settings or load_settings(warehouse.root)
     folder = warehouse.root / FOLDER
     base = (gateway or QueryGateway(warehouse, threads=2)).scoped(FULL_ACCESS)
@@ -183,7 +189,7 @@ def refresh(
         meta["seconds"] = round(time.perf_counter() - started, 2)
         builds.write_json(meta, folder / f"{PREFIX}-{key}.json")
 
-    return builds.build_once(folder, PREFIX, lambda: _versions(warehouse, settings), make, KEEP)
+    return builds.build_once(folder, PREFIX, lambda: _versions(warehouse, settings, at), make, KEEP)
 
 
 @dataclass(frozen=True)

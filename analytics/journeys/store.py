@@ -53,21 +53,26 @@ class StoredJourneys:
 
 
 def _versions(
-    warehouse: Warehouse, settings: JourneySettings
+    warehouse: Warehouse, settings: JourneySettings, at: builds.Pins | None = None
 ) -> tuple[str, dict[str, int | None]] | None:
-    versions = {name: warehouse.version(name) for name in SOURCE_DATASETS}
+    versions = builds.versions_of(warehouse, SOURCE_DATASETS, at)
     if all(v is None for v in versions.values()):
         return None
     named = "-".join(f"{n}{'none' if v is None else v}" for n, v in versions.items())
     return f"{named}-{settings.key()}-j{LAYOUT}", versions
 
 
-def current(warehouse: Warehouse, settings: JourneySettings | None = None) -> StoredJourneys | None:
-    """The journeys of the current data (with `settings`, or the warehouse's own), or None
-    when they are not built (yet)."""
+def current(
+    warehouse: Warehouse,
+    settings: JourneySettings | None = None,
+    *,
+    at: builds.Pins | None = None,
+) -> StoredJourneys | None:
+    """The journeys of the current data (or of the versions pinned `at`; with `settings`,
+    or the warehouse's own), or None when they are not built (yet)."""
     settings = settings or load_settings(warehouse.root)
     folder = warehouse.root / FOLDER
-    found = builds.complete(folder, PREFIX, _versions(warehouse, settings))
+    found = builds.complete(folder, PREFIX, _versions(warehouse, settings, at))
     return None if found is None else StoredJourneys(folder, *found, settings)
 
 
@@ -93,10 +98,11 @@ def refresh(
     gateway: QueryGateway | None = None,
     *,
     settings: JourneySettings | None = None,
+    at: builds.Pins | None = None,
 ) -> float | None:
-    """Build the journeys of the current data (with `settings`, or the warehouse's own) if
-    they are missing; seconds taken, or None when there was nothing to build. Safe to call
-    from several processes at once."""
+    """Build the journeys of the current data (or of the versions pinned `at`; with
+    `settings`, or the warehouse's own) if they are missing; seconds taken, or None when
+    there was nothing to build. Safe to call from several processes at once."""
     settings = settings or load_settings(warehouse.root)
     folder = warehouse.root / FOLDER
     base = (gateway or QueryGateway(warehouse, threads=2)).scoped(FULL_ACCESS)
@@ -131,4 +137,4 @@ def refresh(
         }
         builds.write_json(meta, folder / f"{PREFIX}-{key}.json")
 
-    return builds.build_once(folder, PREFIX, lambda: _versions(warehouse, settings), make, KEEP)
+    return builds.build_once(folder, PREFIX, lambda: _versions(warehouse, settings, at), make, KEEP)

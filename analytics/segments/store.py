@@ -112,18 +112,21 @@ class Segmentation:
 
 
 def _versions(
-    warehouse: Warehouse, value: ValueSettings
+    warehouse: Warehouse, value: ValueSettings, at: builds.Pins | None = None
 ) -> tuple[str, dict[str, int | None]] | None:
-    versions = {name: warehouse.version(name) for name in DATASETS_USED}
+    versions = builds.versions_of(warehouse, DATASETS_USED, at)
     if versions["orders"] is None:
         return None
     named = "-".join(f"{n}{'none' if v is None else v}" for n, v in versions.items())
     return f"{named}-{value.key()}-s{LAYOUT}", versions
 
 
-def current(warehouse: Warehouse, value: ValueSettings = ValueSettings()) -> Segmentation | None:
-    """The segmentation of the current data, or None when it is not built (yet)."""
-    named = _versions(warehouse, value)
+def current(
+    warehouse: Warehouse, value: ValueSettings = ValueSettings(), *, at: builds.Pins | None = None
+) -> Segmentation | None:
+    """The segmentation of the current data (or of the versions pinned `at`), or None when
+    it is not built (yet)."""
+    named = _versions(warehouse, value, at)
     if named is None:
         return None
     folder = warehouse.root / FOLDER
@@ -141,9 +144,11 @@ def refresh(
     gateway: QueryGateway | None = None,
     *,
     value: ValueSettings = ValueSettings(),
+    at: builds.Pins | None = None,
 ) -> float | None:
-    """Build the segmentation of the current data if it is missing; seconds taken, or None
-    when there was nothing to build. Safe to call from several processes at once."""
+    """Build the segmentation of the current data (or of the versions pinned `at`) if it is
+    missing; seconds taken, or None when there was nothing to build. Safe to call from
+    several processes at once."""
     folder = warehouse.root / FOLDER
     base = (gateway or QueryGateway(warehouse, threads=2)).scoped(FULL_ACCESS)
 
@@ -151,7 +156,7 @@ def refresh(
         previous = builds.latest_meta(folder, PREFIX)
         _build(base.at_versions(versions), folder, key, versions, value, previous)
 
-    return builds.build_once(folder, PREFIX, lambda: _versions(warehouse, value), make, KEEP)
+    return builds.build_once(folder, PREFIX, lambda: _versions(warehouse, value, at), make, KEEP)
 
 
 # ----- building -------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import polars as pl
 import pytest
 
 from analytics import feedback, review
+from analytics.review import core
 from analytics.filters import Filters
 from analytics.warehouse import QueryGateway
 
@@ -56,7 +57,7 @@ def test_nothing_significant_says_so():
          "hidden": [None]},
         schema=review.SCORECARD_SCHEMA,
     )  # fmt: skip
-    (only,) = review._highlights(card, "2025-Q3", review._Causes(None, None))
+    (only,) = core._highlights(card, "2025-Q3", core._Causes(None, None))
     assert only.significant is False and only.kpi is None
     assert only.text == (
         "No headline KPI changed significantly from 2025-Q2 to 2025-Q3: every movement is "

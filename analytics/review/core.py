@@ -22,22 +22,26 @@ from typing import Any
 
 import polars as pl
 
-from analytics import feedback, kpis, stats
+from analytics import kpis, stats
 from analytics.errors import ConfigError
 from analytics.feedback import views as feedback_views
-from analytics.filters import Filters, data_range, scoped_rows
+from analytics.filters import Filters, data_range
 from analytics.periods import parse_period, period_end, period_label, period_start, shift
+from analytics.review.movers import (
+    SIGNIFICANT,
+    Derived,
+    movers,
+    previous_quarter,
+    ticket_categories,
+)
 from analytics.warehouse import QueryGateway
 
 EVERYONE = Filters()
-SIGNIFICANT = 0.05
 STORY_ORDER: tuple[str, ...] = (
     "nps", "csat", "retention_rate", "revenue", "active_customers", "new_customers", "orders",
     "aov", "tickets",
 )  # fmt: skip
 COUNT_UNITS = ("count",)
-MOVER_DIMENSIONS = ("region", "acquisition_channel", "segment")
-MOVER_KPIS = ("nps", "revenue")
 
 _FROM_TREND = (
     "value", "ci_low", "ci_high", "n", "previous", "delta", "delta_p", "delta_significant",
@@ -75,6 +79,18 @@ class Review:
     scorecard: pl.DataFrame
     highlights: list[Highlight]
     movers: dict[str, pl.DataFrame]
+    trend: pl.DataFrame  # the headline KPIs per quarter, from a year before to the quarter
+    filters: Filters = EVERYONE
+    left_out: list[str] = field(default_factory=list)  # parts not computed, and why
+
+    @property
+    def previous(self) -> str:
+        return previous_quarter(self.quarter)
+
+    @property
+    def replay(self) -> str:
+        """The versions as `report --as-of-versions` takes them, to reproduce this review."""
+        return ",".join(f"{k}={v}" for k, v in self.data_versions.items() if v is not None)
 
 
 def last_complete_quarter(gateway: QueryGateway) -> str:
@@ -91,22 +107,32 @@ def last_complete_quarter(gateway: QueryGateway) -> str:
 
 
 def quarterly_review(
-    gateway: QueryGateway, quarter: str | None = None, filters: Filters = EVERYONE
+    gateway: QueryGateway,
+    quarter: str | None = None,
+    filters: Filters = EVERYONE,
+    *,
+    derived: Derived | None = None,
 ) -> Review:
-    """The review of `quarter` (default: the last complete one) within `filters`' dimensions."""
+    """The review of `quarter` (default: the last complete one) within `filters`'
+    dimensions, from the data versions `gateway` reads (pinned, for a replay, or current)
+    and the derived builds of those versions (`derived`, by default the ones kept)."""
     quarter = quarter or last_complete_quarter(gateway)
     start = parse_period(quarter, "quarter")
+    derived = derived or Derived.of(gateway)
     year_ago = shift(start, "quarter", -4)
     window = filters.with_range(year_ago, period_end(start, "quarter"))
     trend = kpis.trend(gateway, kpis.HEADLINE, window, "quarter")
     card = _scorecard(trend.filter(pl.col("period") == quarter))
-    causes = _causes(gateway, quarter, filters)
+    causes = _causes(gateway, quarter, filters, derived)
     return Review(
         quarter=quarter,
-        data_versions=dict(gateway.warehouse.versions()),
+        data_versions=gateway.versions(),
         scorecard=card,
         highlights=_highlights(card, quarter, causes),
-        movers=_movers(gateway, quarter, filters, causes),
+        movers=movers(gateway, quarter, filters, derived),
+        trend=trend,
+        filters=filters,
+        left_out=derived.missing,
     )
 
 
@@ -138,9 +164,9 @@ class _Causes:
     category: dict[str, Any] | None  # the ticket category whose share grew most
 
 
-def _causes(gateway: QueryGateway, quarter: str, filters: Filters) -> _Causes:
+def _causes(gateway: QueryGateway, quarter: str, filters: Filters, derived: Derived) -> _Causes:
     theme = None
-    stored = feedback.current(gateway.warehouse)
+    stored = derived.feedback
     if stored is not None:
         table = feedback_views.theme_table(
             gateway, stored, filters, quarter=quarter, group="detractor"
@@ -160,59 +186,8 @@ def _causes(gateway: QueryGateway, quarter: str, filters: Filters) -> _Causes:
     return _Causes(theme, category)
 
 
-def ticket_categories(gateway: QueryGateway, quarter: str, filters: Filters) -> pl.DataFrame:
-    """Each ticket category's share of the quarter's tickets against the quarter before:
-    category, tickets, share, share_previous, change, p_value (pooled two-proportion z-test);
-    categories with fewer tickets than a viewer's minimum in either quarter are left out."""
-    this = parse_period(quarter, "quarter")
-    before = shift(this, "quarter", -1)
-    rows, params = scoped_rows("tickets", filters, since=before, until=period_end(this, "quarter"))
-    counted = gateway.query(
-        f"SELECT category, opened_at >= $this AS now, count(*) AS tickets FROM ({rows}) "
-        "WHERE category IS NOT NULL GROUP BY ALL",
-        params | {"this": this},
-    )
-    if counted.is_empty():
-        return pl.DataFrame(
-            schema={
-                "category": pl.String,
-                "tickets": pl.Int64,
-                "share": pl.Float64,
-                "share_previous": pl.Float64,
-                "change": pl.Float64,
-                "p_value": pl.Float64,
-            }
-        )
-    wide = (
-        counted.pivot("now", index="category", values="tickets")
-        .rename({"true": "tickets", "false": "previous"}, strict=False)
-        .with_columns(pl.col("tickets", "previous").fill_null(0).cast(pl.Int64))
-    )
-    total, total_before = int(wide["tickets"].sum()), int(wide["previous"].sum())
-    minimum = gateway.access.min_group
-    return (
-        wide.with_columns(
-            share=pl.col("tickets") / max(total, 1),
-            share_previous=pl.col("previous") / max(total_before, 1),
-        )
-        .with_columns(
-            change=pl.col("share") - pl.col("share_previous"),
-            p_value=pl.Series(
-                [
-                    stats.proportion_change_p((b, total_before), (a, total))
-                    for a, b in wide.select("tickets", "previous").iter_rows()
-                ],
-                dtype=pl.Float64,
-            ),
-        )
-        .filter((pl.col("tickets") >= minimum) & (pl.col("previous") >= minimum))
-        .select("category", "tickets", "share", "share_previous", "change", "p_value")
-        .sort("change", descending=True)
-    )
-
-
 def _highlights(card: pl.DataFrame, quarter: str, causes: _Causes) -> list[Highlight]:
-    previous = period_label(shift(parse_period(quarter, "quarter"), "quarter", -1), "quarter")
+    previous = previous_quarter(quarter)
     found: list[Highlight] = []
     for row in card.iter_rows(named=True):
         if row["hidden"] is not None or not row["delta_significant"]:
@@ -307,42 +282,6 @@ def _p(value: float | None) -> str:
     if value is None:
         return "no test"
     return "p < 0.001" if value < 0.001 else f"p = {value:.3f}"
-
-
-def _movers(
-    gateway: QueryGateway, quarter: str, filters: Filters, causes: _Causes
-) -> dict[str, pl.DataFrame]:
-    """The groups that moved most (per dimension and KPI: the three largest significant
-    changes), the detractor themes that grew and the ticket categories that grew."""
-    start = parse_period(quarter, "quarter")
-    window = filters.with_range(shift(start, "quarter", -1), period_end(start, "quarter"))
-    movers: dict[str, pl.DataFrame] = {}
-    for dimension in MOVER_DIMENSIONS:
-        try:
-            table = kpis.trend(gateway, MOVER_KPIS, window, "quarter", by=dimension)
-        except ConfigError:  # a dimension the data cannot break down by (no segmentation)
-            continue
-        movers[dimension] = (
-            table.filter(
-                (pl.col("period") == quarter)
-                & pl.col("hidden").is_null()
-                & pl.col("delta").is_not_null()
-            )
-            .with_columns(size=pl.col("delta").abs())
-            .sort(["kpi", "size", "group"], descending=[False, True, False])
-            .group_by("kpi", maintain_order=True)
-            .head(3)
-            .select("kpi", "group", "value", "previous", "delta", "delta_p", "delta_significant")
-        )
-    stored = feedback.current(gateway.warehouse)
-    if stored is not None:
-        movers["themes"] = (
-            feedback_views.theme_table(gateway, stored, filters, quarter=quarter, group="detractor")
-            .filter((pl.col("change") > 0) & (pl.col("theme") != feedback_views.OTHER_ID))
-            .select("theme", "label", "comments", "share", "share_previous", "change", "p_value")
-        )
-    movers["ticket_categories"] = ticket_categories(gateway, quarter, filters)
-    return movers
 
 
 def review_json(review: Review) -> dict[str, Any]:
