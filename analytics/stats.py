@@ -129,9 +129,12 @@ def mean_change_p(a: tuple[float, float, int], b: tuple[float, float, int]) -> f
     return float(2 * sps.t.sf(abs(t), dof))
 
 
-def _z_p(diff: float, se: float) -> float:
+def _z_p(diff: float, se: float) -> float | None:
+    """Two-sided p-value of a z statistic; None when the samples show no variance at all
+    but differ (one promoter against one passive): there is nothing to scale the
+    difference by, and calling it certain would be wrong."""
     if se == 0:
-        return 1.0 if diff == 0 else 0.0
+        return 1.0 if diff == 0 else None
     return float(2 * sps.norm.sf(abs(diff) / se))
 
 

@@ -61,10 +61,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _cmd_report(args: argparse.Namespace, warehouse: Warehouse, user: str) -> int:
     gateway = gateway_for(args, warehouse)
     value = derived.value_settings(load_settings(os.environ))
-    if args.as_of_versions:
+    if args.as_of_versions is not None:
         gateway = files.pinned(gateway, files.parse_versions(args.as_of_versions))
     # A replay rebuilds what is no longer kept of its versions (segments, journeys, themes).
-    builds = review.Derived.of(gateway, value, build=bool(args.as_of_versions))
+    builds = review.Derived.of(gateway, value, build=args.as_of_versions is not None)
     found = review.quarterly_review(gateway, args.quarter, filters_from(args), derived=builds)
     if args.format in files.FORMATS:
         account = account_for(args)

@@ -142,7 +142,9 @@ def groups_that_moved(
     gateway: QueryGateway, quarter: str, filters: Filters, dimension: str
 ) -> pl.DataFrame:
     """Per KPI of `MOVER_KPIS`, the `PER_KPI` groups of `dimension` whose value moved most
-    from the quarter before (largest change first, significant or not: the table says)."""
+    from the quarter before (largest change first, significant or not: the table says);
+    groups whose value rests on fewer than `stats.SMALL_SAMPLE` answers are left out (a
+    few answers swing a score by tens of points)."""
     table = kpi_module.trend(
         gateway, MOVER_KPIS, _window(quarter, filters), "quarter", by=dimension
     )
@@ -151,6 +153,7 @@ def groups_that_moved(
             (pl.col("period") == quarter)
             & pl.col("hidden").is_null()
             & pl.col("delta").is_not_null()
+            & ~pl.col("small_sample").fill_null(False)
         )
         .with_columns(size=pl.col("delta").abs())
         .sort(["kpi", "size", "group"], descending=[False, True, False])

@@ -125,6 +125,14 @@ def test_nps_change_against_an_empty_period_is_not_tested():
     assert stats.nps_change_p((5, 2, 10), (0, 0, 0)) is None
 
 
+def test_samples_without_any_variance_that_differ_are_not_called_certain():
+    # One promoter, then one passive: each sample's variance is zero, the difference is not
+    # evidence of anything (it read as p = 0, a "significant" 100-point rise, before).
+    assert stats.nps_change_p((0, 0, 1), (1, 0, 1)) is None
+    assert stats.nps_change_p((1, 0, 1), (1, 0, 1)) == 1.0
+    assert stats.significant(stats.nps_change_p((0, 0, 1), (1, 0, 1))) is None
+
+
 @pytest.mark.parametrize(
     ("before", "after", "p_value", "is_significant"),
     [

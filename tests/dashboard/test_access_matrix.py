@@ -14,15 +14,16 @@ PAGES = {
     "views/kpis.py": "KPIs",
     "views/retention.py": "Retention",
     "views/customer.py": "Customer 360",
+    "views/review.py": "Quarterly review",
     "views/data.py": "Data",
     "views/admin.py": "Admin",
 }
 # role -> pages it may open; "local" is the single-user mode without accounts.
 ALLOWED = {
-    "viewer": {"Overview", "KPIs", "Retention", "Customer 360"},
-    "analyst": {"Overview", "KPIs", "Retention", "Customer 360", "Data"},
-    "admin": {"Overview", "KPIs", "Retention", "Customer 360", "Data", "Admin"},
-    "local": {"Overview", "KPIs", "Retention", "Customer 360", "Data", "Admin"},
+    "viewer": {"Overview", "KPIs", "Retention", "Customer 360", "Quarterly review"},
+    "analyst": {"Overview", "KPIs", "Retention", "Customer 360", "Quarterly review", "Data"},
+    "admin": {"Overview", "KPIs", "Retention", "Customer 360", "Quarterly review", "Data", "Admin"},
+    "local": {"Overview", "KPIs", "Retention", "Customer 360", "Quarterly review", "Data", "Admin"},
 }
 
 

@@ -7,8 +7,8 @@ import polars as pl
 import pytest
 
 from analytics import feedback, review
-from analytics.review import core
 from analytics.filters import Filters
+from analytics.review import core
 from analytics.warehouse import QueryGateway
 
 
