@@ -3,6 +3,8 @@ Delivery tickets named; noise is not called a change; counts get an exact test."
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import polars as pl
 import pytest
 
@@ -87,3 +89,29 @@ def test_the_review_follows_the_filters_and_the_last_complete_quarter(gateway):
     record = review.review_json(everyone)
     assert list(record) == ["quarter", "data_versions", "scorecard", "highlights", "movers"]
     assert list(record["highlights"][0]) == ["rank", "text", "kpi", "significant", "link"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("customers", "seed"), [(5_000, 11), (12_000, 29)])
+def test_the_planted_drop_leads_for_other_seeds_and_sizes(tmp_path, customers, seed):
+    from analytics import derived
+    from analytics.bootstrap import load_sample_files
+    from analytics.periods import period_label, period_start
+    from analytics.sample import sample_company, write_sample_company
+    from analytics.warehouse import Warehouse
+
+    files = write_sample_company(tmp_path / "exports", customers=customers, seed=seed)
+    warehouse = Warehouse(tmp_path / "warehouse")
+    load_sample_files(warehouse, files, user="tester")
+    derived.refresh(warehouse)
+    # The late orders start 8 days before the incident quarter (data/sample/README.md).
+    late = sample_company(customers=customers, seed=seed).incident_start + timedelta(days=8)
+    quarter = period_label(period_start(late, "quarter"), "quarter")
+
+    found = review.quarterly_review(QueryGateway(warehouse), quarter)
+
+    first = found.highlights[0]
+    assert (first.kpi, first.significant) == ("nps", True)
+    assert first.text.startswith("NPS fell")
+    assert "detractor comments about delivery rose" in first.text
+    assert "Delivery tickets rose" in first.text
