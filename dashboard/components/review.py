@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlsplit
 
+import polars as pl
 import streamlit as st
 import streamlit.components.v2 as components
 
@@ -97,10 +98,24 @@ def section(found: Review, part: Section, *, large: bool = False) -> None:
     if shown is not None:
         if large:
             st.table(shown.head(10).to_pandas().set_index(shown.columns[0]))
+        elif part.chart == "at_risk" and part.data is not None:
+            _customers(shown, part.data["customer_id"].to_list())
         else:
             st.dataframe(shown, hide_index=True)
     if part.link and not large:
         _view_link(part.link)
+
+
+def _customers(shown: pl.DataFrame, ids: list[str]) -> None:
+    """The customers at risk; selecting one opens their Customer 360."""
+    st.caption("Select a customer to open Customer 360.")
+    event = st.dataframe(
+        shown, key="review_at_risk", on_select="rerun", selection_mode="single-row",
+        hide_index=True,
+    )  # fmt: skip
+    rows = event["selection"]["rows"] if event else []
+    if rows:
+        st.switch_page("views/customer.py", query_params={"customer": ids[rows[0]]})
 
 
 def _view_link(link: str) -> None:
