@@ -48,6 +48,28 @@ def scorecard(card: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+GOOD, BAD = "good", "bad"
+CHANGE_COLUMNS = {"vs quarter before": "delta", "vs a year before": "yoy"}
+
+
+def tones(section: Section) -> pl.DataFrame | None:
+    """For the scorecard: per row and change column, "good" or "bad" where the change is
+    significant (a fall is good for a KPI where lower is better), else ""."""
+    if section.chart != "scorecard" or section.data is None:
+        return None
+    rows = []
+    for row in section.data.iter_rows(named=True):
+        marks = {}
+        for column, prefix in CHANGE_COLUMNS.items():
+            delta = row["delta" if prefix == "delta" else "yoy_delta"]
+            if row["hidden"] is None and row[f"{prefix}_significant"] and delta:
+                marks[column] = GOOD if (delta > 0) == (row["better"] == "up") else BAD
+            else:
+                marks[column] = ""
+        rows.append(marks)
+    return pl.DataFrame(rows, schema=dict.fromkeys(CHANGE_COLUMNS, pl.String))
+
+
 def _interval(row: dict[str, Any]) -> str:
     if row["ci_low"] is None:
         return ""

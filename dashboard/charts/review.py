@@ -83,31 +83,11 @@ def _themes(themes: pl.DataFrame, quarter: str) -> go.Figure:
 
 def _tickets(categories: pl.DataFrame, quarter: str) -> go.Figure:
     rows = categories.sort("share")
-    figure = go.Figure()
-    figure.add_bar(
-        name="Previous quarter",
-        y=rows["category"].to_list(),
-        x=rows["share_previous"].to_list(),
-        orientation="h",
-        marker_color=BEFORE,
-        hovertemplate="%{y}: %{x:.1%} of tickets<extra>previous quarter</extra>",
-    )
-    figure.add_bar(
-        name=quarter,
-        y=rows["category"].to_list(),
-        x=rows["share"].to_list(),
-        orientation="h",
-        marker_color=NOW,
-        hovertemplate="%{y}: %{x:.1%} of tickets<extra></extra>",
-    )
-    figure.update_xaxes(tickformat=".0%", title="Share of tickets")
-    figure.update_layout(
-        barmode="group",
-        height=max(360, 48 * rows.height + 100),
-        margin={"l": 10, "r": 10, "t": 20, "b": 10},
-        legend={"orientation": "h", "y": -0.2},
-    )
-    return figure
+    return _before_and_now(
+        rows["category"].to_list(), rows["share_previous"].to_list(), rows["share"].to_list(),
+        quarter, colour=NOW, what="%{x:.1%} of tickets", axis="Share of tickets",
+        tick_format=".0%", row_height=48,
+    )  # fmt: skip
 
 
 def _migration(table: pl.DataFrame, quarter: str) -> go.Figure:
@@ -120,27 +100,48 @@ def _pain_points(pains: pl.DataFrame, quarter: str) -> go.Figure:
     places = [
         s + (f" › {t}" if t else "") for s, t in rows.select("stage", "touchpoint").iter_rows()
     ]
+    return _before_and_now(
+        places, rows["score_previous"].to_list(), rows["score"].to_list(), quarter,
+        colour=WORSE, what="pain score %{x:.2f}",
+        axis="Pain score (drop-off, dissatisfaction and tickets weighed)", tick_format=None,
+        row_height=56,
+    )  # fmt: skip
+
+
+def _before_and_now(
+    labels: list[str],
+    before: list[float],
+    now: list[float],
+    quarter: str,
+    *,
+    colour: str,
+    what: str,
+    axis: str,
+    tick_format: str | None,
+    row_height: int,
+) -> go.Figure:
+    """Horizontal bars of each label's value in the quarter before (grey) and now."""
     figure = go.Figure()
     figure.add_bar(
         name="Previous quarter",
-        y=places,
-        x=rows["score_previous"].to_list(),
+        y=labels,
+        x=before,
         orientation="h",
         marker_color=BEFORE,
-        hovertemplate="%{y}: pain score %{x:.2f}<extra>previous quarter</extra>",
+        hovertemplate=f"%{{y}}: {what}<extra>previous quarter</extra>",
     )
     figure.add_bar(
         name=quarter,
-        y=places,
-        x=rows["score"].to_list(),
+        y=labels,
+        x=now,
         orientation="h",
-        marker_color=WORSE,
-        hovertemplate="%{y}: pain score %{x:.2f}<extra></extra>",
+        marker_color=colour,
+        hovertemplate=f"%{{y}}: {what}<extra></extra>",
     )
-    figure.update_xaxes(title="Pain score (drop-off, dissatisfaction and tickets weighed)")
+    figure.update_xaxes(title=axis, tickformat=tick_format)
     figure.update_layout(
         barmode="group",
-        height=max(360, 56 * rows.height + 100),
+        height=max(360, row_height * len(labels) + 100),
         margin={"l": 10, "r": 10, "t": 20, "b": 10},
         legend={"orientation": "h", "y": -0.2},
     )

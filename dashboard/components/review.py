@@ -4,6 +4,7 @@ take away (made on request with a progress bar, each download audited)."""
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import polars as pl
@@ -17,7 +18,7 @@ from analytics.review.story import Section
 from dashboard import review_files, state
 from dashboard.charts import review as review_charts
 from dashboard.components import downloads
-from dashboard.review_tables import table
+from dashboard.review_tables import BAD, GOOD, table, tones
 
 VIEWS = {
     "/": "views/overview.py",
@@ -97,13 +98,34 @@ def section(found: Review, part: Section, *, large: bool = False) -> None:
     shown = table(part)
     if shown is not None:
         if large:
-            st.table(shown.head(10).to_pandas().set_index(shown.columns[0]))
+            st.table(_toned(shown.head(10), tones(part), index=True))
         elif part.chart == "at_risk" and part.data is not None:
             _customers(shown, part.data["customer_id"].to_list())
         else:
-            st.dataframe(shown, hide_index=True)
+            st.dataframe(_toned(shown, tones(part)), hide_index=True)
     if part.link and not large:
         _view_link(part.link)
+
+
+TONE_COLOURS = {GOOD: "color: #007a5a; font-weight: 600", BAD: "color: #c0392b; font-weight: 600"}
+
+
+def _toned(shown: pl.DataFrame, marks: pl.DataFrame | None, *, index: bool = False) -> Any:
+    """The table, its significant changes coloured: green where better, red where worse."""
+    frame = shown.to_pandas()
+    if index:
+        frame = frame.set_index(shown.columns[0])
+    if marks is None:
+        return frame
+    styles = marks.to_pandas().replace({k: v for k, v in TONE_COLOURS.items()})
+    styles.index = frame.index
+
+    def style(column: Any) -> list[str]:
+        if column.name in styles.columns:
+            return list(styles[column.name])
+        return [""] * len(column)
+
+    return frame.style.apply(style)
 
 
 def _customers(shown: pl.DataFrame, ids: list[str]) -> None:

@@ -26,7 +26,7 @@ from analytics.errors import ConfigError
 from analytics.review import Review
 from analytics.review import story as review_story
 from dashboard.charts import review as review_charts
-from dashboard.review_tables import table
+from dashboard.review_tables import table, tones
 
 FORMATS = ("html", "pdf", "pptx")
 MEDIA_TYPES = {
@@ -49,6 +49,7 @@ class Page:
     section: review_story.Section
     figure: dict[str, Any] | None  # Plotly's JSON of the chart
     table: pl.DataFrame | None
+    tones: list[list[str]] | None = None  # per table cell: "good", "bad" or ""
 
 
 def pages(review: Review) -> list[Page]:
@@ -56,7 +57,10 @@ def pages(review: Review) -> list[Page]:
     for section in review_story.sections(review):
         drawn = review_charts.figure(section, review.quarter)
         figure = None if drawn is None else drawn.to_plotly_json()
-        found.append(Page(section, figure, table(section)))
+        shown, marks = table(section), tones(section)
+        found.append(
+            Page(section, figure, shown, None if shown is None else _cell_tones(shown, marks))
+        )
     return found
 
 
@@ -89,6 +93,17 @@ def render(
     return data
 
 
+def _cell_tones(shown: pl.DataFrame, marks: pl.DataFrame | None) -> list[list[str]]:
+    """Every cell's tone ("good", "bad" or ""), row by row, as the table's columns go."""
+    return [
+        [
+            "" if marks is None or column not in marks.columns else marks[column][i]
+            for column in shown.columns
+        ]
+        for i in range(shown.height)
+    ]
+
+
 def file_name(review: Review, file_format: str) -> str:
     return f"touchpoint-review-{review.quarter}.{file_format}"
 
@@ -107,7 +122,7 @@ def html_document(review: Review, drawn: list[Page], *, audience: str) -> str:
             "has_chart": p.figure is not None,
             "table": None
             if p.table is None
-            else {"columns": p.table.columns, "rows": p.table.rows()},
+            else {"columns": p.table.columns, "rows": p.table.rows(), "tones": p.tones},
             "link": p.section.link,
         }
         for p in drawn

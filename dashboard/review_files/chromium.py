@@ -13,9 +13,12 @@ import shutil
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from analytics.errors import ConfigError
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page, Route
 
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 WIDTH = 1030  # CSS pixels: an A4 landscape page less its margins (273 mm at 96 dpi)
@@ -53,7 +56,7 @@ def pdf(document: str, *, footer: str) -> bytes:
         "</div>"
     )
 
-    def work(page) -> bytes:  # type: ignore[no-untyped-def]
+    def work(page: Page) -> bytes:
         return bytes(
             page.pdf(
                 format="A4",
@@ -74,7 +77,7 @@ def pdf(document: str, *, footer: str) -> bytes:
 def chart_images(document: str, keys: list[str]) -> dict[str, bytes]:
     """PNG images of the document's charts (`chart-<key>` elements), at `SCALE`."""
 
-    def work(page) -> dict[str, bytes]:  # type: ignore[no-untyped-def]
+    def work(page: Page) -> dict[str, bytes]:
         return {key: page.locator(f"#chart-{key}").screenshot(type="png") for key in keys}
 
     return _in_browser(document, work, media="screen")
@@ -112,7 +115,7 @@ def _in_browser(document: str, work: Callable[..., T], *, media: str) -> T:
         return pool.submit(run).result()
 
 
-def _offline(route) -> None:  # type: ignore[no-untyped-def]
+def _offline(route: Route) -> None:
     """The review needs nothing from the network: any request is refused."""
     if route.request.url.startswith(("data:", "about:")):
         route.continue_()
