@@ -91,6 +91,18 @@ def _visible_ids(filters: Filters, until: date) -> tuple[str, dict[str, object]]
     return sql, params
 
 
+def _visible_where(
+    gateway: QueryGateway, filters: Filters, until: date, alias: str
+) -> tuple[str, dict[str, object]]:
+    """A WHERE clause keeping the stored customers (`alias`) this user may see within
+    `filters`' dimensions; none when they see everyone (no filter, no access limit), which
+    spares reading every order's customer id."""
+    if not filters.with_range(None, None).selections() and not gateway.access.limits:
+        return "", {}
+    ids, params = _visible_ids(filters, until)
+    return f"WHERE {alias}.customer_id IN ({ids})", params
+
+
 def visible_customer_ids(gateway: QueryGateway, filters: Filters, as_of: date) -> list[str]:
     """The ids of the customers this user may see within `filters`' dimensions."""
     ids, params = _visible_ids(filters, as_of)
@@ -106,12 +118,10 @@ def segment_customers(
     """The stored customers this user may see within `filters`, with `segment` set to the
     RFM segment or the cluster name (`method`). Sorted by customer id."""
     chosen = check_method(method)
-    ids, params = _visible_ids(filters, segmentation.as_of)
+    where, params = _visible_where(gateway, filters, segmentation.as_of, "s")
     params["path"] = str(segmentation.path("customers"))
     frame = gateway.query(
-        f"SELECT s.* FROM read_parquet($path) s WHERE s.customer_id IN ({ids}) "
-        "ORDER BY s.customer_id",
-        params,
+        f"SELECT s.* FROM read_parquet($path) s {where} ORDER BY s.customer_id", params
     )
     if chosen == "rfm" or "cluster_name" not in frame.columns:
         segment = pl.col("rfm_segment")
@@ -295,11 +305,9 @@ def segment_migration(
 
 
 def _quarters(gateway: QueryGateway, segmentation: Segmentation, filters: Filters) -> pl.DataFrame:
-    ids, params = _visible_ids(filters, segmentation.as_of)
+    where, params = _visible_where(gateway, filters, segmentation.as_of, "q")
     params["path"] = str(segmentation.path("quarters"))
-    return gateway.query(
-        f"SELECT q.* FROM read_parquet($path) q WHERE q.customer_id IN ({ids})", params
-    )
+    return gateway.query(f"SELECT q.* FROM read_parquet($path) q {where}", params)
 
 
 def quarter_labels(gateway: QueryGateway, segmentation: Segmentation) -> list[str]:
@@ -320,6 +328,22 @@ def _names(gateway: QueryGateway, ids: list[str], *, plan: bool = False) -> pl.D
     )
 
 
+FADING_SCHEMA = pl.Schema(
+    {
+        "customer_id": pl.String(),
+        "name": pl.String(),
+        "country": pl.String(),
+        "rfm_segment": pl.String(),
+        "cluster_name": pl.String(),
+        "revenue": pl.Float64(),
+        "p_alive_before": pl.Float64(),
+        "p_alive_now": pl.Float64(),
+        "clv": pl.Float64(),
+        "value_at_risk": pl.Float64(),
+    }
+)
+
+
 def fading_customers(
     gateway: QueryGateway,
     segmentation: Segmentation,
@@ -330,31 +354,24 @@ def fading_customers(
     """ "Who to call this week": customers whose P(alive) fell over the last month, by value
     at risk (what they would be worth over the horizon if still buying, times the chance
     they are not). Empty without the purchase model."""
-    people = segment_customers(gateway, segmentation, filters)
-    if "value_at_risk" not in people.columns:
-        return people.head(0)
-    names = _names(gateway, people["customer_id"].to_list())
-    fading = people.filter(
-        pl.col("p_alive_before").is_not_null() & (pl.col("p_alive_now") < pl.col("p_alive_before"))
-    ).sort(["value_at_risk", "customer_id"], descending=[True, False])
-    if 0 < fading.height < gateway.access.min_group:
-        return fading.head(0)
-    return (
-        fading.head(limit)
-        .join(names, on="customer_id", how="left")
-        .select(
-            "customer_id",
-            "name",
-            "country",
-            "rfm_segment",
-            "cluster_name",
-            "revenue",
-            "p_alive_before",
-            "p_alive_now",
-            "clv",
-            "value_at_risk",
-        )
+    path = segmentation.path("customers")
+    if "value_at_risk" not in pl.read_parquet_schema(path):
+        return pl.DataFrame(schema=FADING_SCHEMA)
+    where, params = _visible_where(gateway, filters, segmentation.as_of, "s")
+    falling = "s.p_alive_before IS NOT NULL AND s.p_alive_now < s.p_alive_before"
+    where = f"{where} AND {falling}" if where else f"WHERE {falling}"
+    fading = gateway.query(
+        "SELECT s.customer_id, s.rfm_segment, s.cluster_name, s.revenue, s.p_alive_before, "
+        "s.p_alive_now, s.clv, s.value_at_risk, count(*) OVER () AS fading "
+        f"FROM read_parquet($path) s {where} "
+        "ORDER BY s.value_at_risk DESC, s.customer_id LIMIT $limit",
+        params | {"path": str(path), "limit": limit},
     )
+    if fading.is_empty() or fading["fading"][0] < gateway.access.min_group:
+        return pl.DataFrame(schema=FADING_SCHEMA)
+    names = _names(gateway, fading["customer_id"].to_list())
+    joined = fading.join(names, on="customer_id", how="left", maintain_order="left")
+    return joined.select(FADING_SCHEMA.names()).cast(FADING_SCHEMA)
 
 
 __all__ += ["MIGRATION_SCHEMA", "SUMMARY_SCHEMA", "quarter_labels"]

@@ -70,6 +70,7 @@ def test_a_tiny_scale_company_is_built_and_every_side_timed(tiny, work):
     assert (Path(found["root"]) / "_bench_review.pickle").is_file()
 
 
+@pytest.mark.slow
 def test_pdf_and_pptx_are_drawn_by_chromium_from_the_reused_company(tiny, work):
     if not CHROMIUM.is_file():
         reason = f"REVIEW FILES NOT BENCHED: no Chromium at {CHROMIUM} (`make browser`)."
