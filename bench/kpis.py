@@ -53,7 +53,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from scale import OUT, ScaleSpec, build_warehouse
+from scale import OUT, ScaleSpec, build_warehouse, size_args, spec_from
 
 # (label, filter selections): the settings timed, the one first. Channels narrow each
 # dataset by its own channel column: orders to web and app, surveys and tickets to Email.
@@ -437,11 +437,7 @@ def rows_copy(root: Path) -> Path:
 def main() -> None:
     defaults = ScaleSpec()
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--customers", type=int, default=defaults.customers)
-    parser.add_argument("--orders", type=int, default=defaults.orders)
-    parser.add_argument("--surveys", type=int, default=defaults.surveys)
-    parser.add_argument("--tickets", type=int, default=defaults.tickets)
-    parser.add_argument("--seed", type=int, default=defaults.seed)
+    size_args(parser, defaults, events=False)
     parser.add_argument("--period", type=_parse_quarter, default=date(2025, 10, 1))
     parser.add_argument("--repeat", type=int, default=5, help="timed runs per side and setting")
     parser.add_argument("--builds", type=int, default=3, help="timed rollup builds")
@@ -455,7 +451,7 @@ def main() -> None:
         serve(args.worker, args.root, args.period)
         return
 
-    spec = ScaleSpec(args.customers, args.orders, args.surveys, args.tickets, args.seed)
+    spec = spec_from(args)
     root = OUT / spec.folder_name
     built = build_warehouse(root, spec)
     state = "reused" if built["reused"] else f"generated in {built['total_seconds']} s"

@@ -57,7 +57,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from scale import OUT, ScaleSpec, build_warehouse
+from scale import OUT, ScaleSpec, build_warehouse, size_args, spec_from
 
 COMPANIES = ("sample", "scale")
 FILES = ("html", "pdf", "pptx")
@@ -295,12 +295,7 @@ def print_company(company: str, found: dict[str, Any], repeat: int) -> None:
 def main(argv: list[str] | None = None) -> None:
     defaults = ScaleSpec(events=20_000_000)
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--customers", type=int, default=defaults.customers)
-    parser.add_argument("--orders", type=int, default=defaults.orders)
-    parser.add_argument("--surveys", type=int, default=defaults.surveys)
-    parser.add_argument("--tickets", type=int, default=defaults.tickets)
-    parser.add_argument("--events", type=int, default=defaults.events)
-    parser.add_argument("--seed", type=int, default=defaults.seed)
+    size_args(parser, defaults, events=True)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-sample", action="store_true", help="no sample company")
     parser.add_argument("--skip-scale", action="store_true", help="no scale company")
@@ -316,9 +311,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--company", choices=COMPANIES, help=argparse.SUPPRESS)
     parser.add_argument("--quarter", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    spec = ScaleSpec(
-        args.customers, args.orders, args.surveys, args.tickets, args.seed, args.events
-    )
+    spec = spec_from(args)
     if args.worker:
         result = worker(args.worker, args.root, company=args.company, quarter=args.quarter,
                         spec=spec)  # fmt: skip

@@ -558,21 +558,30 @@ def _canonical(name: str, frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+SIZES = ("customers", "orders", "surveys", "tickets", "seed", "events")
+
+
+def size_args(parser: argparse.ArgumentParser, defaults: ScaleSpec, *, events: bool) -> None:
+    """The scale company's size options (--customers ... --seed, and --events for the
+    benchmarks that follow journeys), defaulting to `defaults`."""
+    for name in SIZES:
+        if name != "events" or events:
+            parser.add_argument(f"--{name}", type=int, default=getattr(defaults, name))
+
+
+def spec_from(args: argparse.Namespace) -> ScaleSpec:
+    """The company the size options ask for."""
+    return ScaleSpec(**{name: getattr(args, name) for name in SIZES if hasattr(args, name)})
+
+
 def main() -> None:
     defaults = ScaleSpec()
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--customers", type=int, default=defaults.customers)
-    parser.add_argument("--orders", type=int, default=defaults.orders)
-    parser.add_argument("--surveys", type=int, default=defaults.surveys)
-    parser.add_argument("--tickets", type=int, default=defaults.tickets)
-    parser.add_argument("--seed", type=int, default=defaults.seed)
-    parser.add_argument("--events", type=int, default=defaults.events, help="touchpoint events")
+    size_args(parser, defaults, events=True)
     parser.add_argument("--out", type=Path, help="warehouse folder (default bench/out/kpis_...)")
     parser.add_argument("--force", action="store_true", help="rebuild even when complete")
     args = parser.parse_args()
-    spec = ScaleSpec(
-        args.customers, args.orders, args.surveys, args.tickets, args.seed, args.events
-    )
+    spec = spec_from(args)
     root = args.out or OUT / spec.folder_name
     built = build_warehouse(root, spec, force=args.force)
     state = "reused" if built["reused"] else f"built in {built['total_seconds']} s"

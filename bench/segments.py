@@ -41,7 +41,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from scale import OUT, ScaleSpec, build_warehouse
+from scale import OUT, ScaleSpec, build_warehouse, size_args, spec_from
 
 SIDES = ("segments", "clv fit", "pandas", "lifetimes")
 LIFETIMES_VENV = OUT / "lifetimes-venv"
@@ -215,11 +215,7 @@ def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
 def main() -> None:
     defaults = ScaleSpec()
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--customers", type=int, default=defaults.customers)
-    parser.add_argument("--orders", type=int, default=defaults.orders)
-    parser.add_argument("--surveys", type=int, default=defaults.surveys)
-    parser.add_argument("--tickets", type=int, default=defaults.tickets)
-    parser.add_argument("--seed", type=int, default=defaults.seed)
+    size_args(parser, defaults, events=False)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--worker", choices=SIDES, help=argparse.SUPPRESS)
     parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
@@ -227,7 +223,7 @@ def main() -> None:
     if args.worker:
         print(json.dumps(worker(args.worker, args.root)))
         return
-    spec = ScaleSpec(args.customers, args.orders, args.surveys, args.tickets, args.seed)
+    spec = spec_from(args)
     root = OUT / spec.folder_name
     built = build_warehouse(root, spec)
     print(f"Scale company: {built['rows']} ({'reused' if built['reused'] else 'built'})")
