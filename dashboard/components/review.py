@@ -15,6 +15,7 @@ from analytics.errors import ConfigError
 from analytics.review import Review
 from analytics.review import story as review_story
 from analytics.review.story import Section
+from dashboard import format as fmt
 from dashboard import review_files, state
 from dashboard.charts import review as review_charts
 from dashboard.components import downloads
@@ -85,9 +86,9 @@ _FULL_SCREEN = components.component(
 def section(found: Review, part: Section, *, large: bool = False) -> None:
     """One section: its title, message, points, chart or table, and where to see more."""
     st.header(part.title, divider=None if large else "gray")
-    st.markdown(_text(part.message))
+    st.markdown(fmt.plain_text(part.message))
     if part.points:
-        st.markdown("\n".join(f"{i}. {_text(p)}" for i, p in enumerate(part.points, 1)))
+        st.markdown("\n".join(f"{i}. {fmt.plain_text(p)}" for i, p in enumerate(part.points, 1)))
     figure = review_charts.figure(part, found.quarter, large=large)
     if figure is not None:
         st.plotly_chart(
@@ -149,12 +150,6 @@ def _view_link(link: str) -> None:
     st.page_link(page, label="See more", icon=":material/arrow_forward:", query_params=params)
 
 
-def _text(value: str) -> str:
-    """Text written from the data, shown literally (no Markdown from theme words)."""
-    special = "\\`*_{}[]<>#|~$"
-    return "".join("\\" + ch if ch in special else ch for ch in value)
-
-
 def presenting() -> bool:
     return st.query_params.get("present") == "1"
 
@@ -175,7 +170,7 @@ def presentation(found: Review, parts: list[Section]) -> None:
     if at == 1:
         with st.container(key="review_cover"):
             st.title(review_story.title(found))
-            st.markdown(_text(review_story.subtitle(found)))
+            st.markdown(fmt.plain_text(review_story.subtitle(found)))
             st.caption(f"Data: {review_story.versions_text(found)}")
     else:
         section(found, parts[at - 2], large=True)

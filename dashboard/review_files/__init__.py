@@ -25,10 +25,10 @@ import polars as pl
 from analytics.errors import ConfigError
 from analytics.review import Review
 from analytics.review import story as review_story
+from analytics.review.files import FORMATS
 from dashboard.charts import review as review_charts
 from dashboard.review_tables import table, tones
 
-FORMATS = ("html", "pdf", "pptx")
 MEDIA_TYPES = {
     "html": "text/html",
     "pdf": "application/pdf",

@@ -8,6 +8,7 @@ refuses a thread that runs an event loop, as a server's may).
 
 from __future__ import annotations
 
+import html
 import os
 import shutil
 from collections.abc import Callable
@@ -51,7 +52,7 @@ def pdf(document: str, *, footer: str) -> bytes:
     template = (
         '<div style="font-size:8px;width:100%;padding:0 12mm;color:#52606d;'
         'font-family:sans-serif;display:flex;justify-content:space-between">'
-        f"<span>{_escape(footer)}</span>"
+        f"<span>{html.escape(footer)}</span>"
         '<span>Page <span class="pageNumber"></span> of <span class="totalPages"></span></span>'
         "</div>"
     )
@@ -121,7 +122,3 @@ def _offline(route: Route) -> None:
         route.continue_()
     else:
         route.abort()
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
