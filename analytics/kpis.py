@@ -473,16 +473,21 @@ def _family_stats(
     customer_value: bool = True,
 ) -> pl.DataFrame:
     grain = window.grain
-    answerable = not (family == "orders" and customer_value) and not (
-        family == "tickets" and medians
+    question = rollups.Question(
+        family,
+        filters,
+        grain,
+        window.first,
+        window.start,
+        window.end,
+        window.since,
+        by,
+        customer_value=customer_value,
+        medians=medians,
     )
-    if answerable:
-        question = rollups.Question(
-            family, filters, grain, window.first, window.start, window.end, window.since, by
-        )
-        summed = rollups.family_stats(gateway, question)
-        if summed is not None:
-            return summed
+    summed = rollups.family_stats(gateway, question)
+    if summed is not None:
+        return summed
     if family == "orders":
         # Cumulative measures need the whole history up to the end, not just the window.
         rows, params = scoped_rows("orders", filters, by=by, until=window.end)

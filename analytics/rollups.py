@@ -14,8 +14,17 @@ per month, quarter or year come just as well from derived tables built once per 
   of any month, quarter or year are counts of bit tests over it.
 - `orders.customers_<dimension>`: the same per customer and channel (or product category),
   for orders narrowed or broken down by one record dimension; a customer kept with several
-  values is merged back into one row. These parts come last (the dashboard builds them in
-  the background).
+  values is merged back into one row.
+- `orders.value` (and `orders.value_<dimension>` per customer and record value): per month
+  and customer attributes, the growth of the sum of squared cumulative revenue per customer,
+  Σ (cum² − (cum − rev)²). Summed over months it telescopes to Σ cum² at any period's end:
+  the spread historical customer value's interval needs, with no per-customer rows.
+- `tickets.hours`: per ticket with a first response or a resolution, its month, customer
+  attributes, record values and the two durations in hours, sorted by month: an exact median
+  needs every value, so this is the one rollup with a row per record, but narrow, joined and
+  computed once (the ticket medians read only the months asked for).
+
+The record parts (`*_<dimension>`) come last (the dashboard builds them in the background).
 
 A rollup is named by the versions of the datasets it was built from (and `LAYOUT`) and is used
 only while they are the current ones, so a load or rollback never shows stale numbers: until
@@ -53,7 +62,7 @@ WORD = 64  # months per bitmask word
 # The rollups' layout: part of every rollup's name, so that rollups written by another
 # release of Touchpoint are never read (they are rebuilt, and pruned). Raise it with any
 # change to what the rollups hold.
-LAYOUT = 3
+LAYOUT = 4
 
 CUSTOMER_ATTRIBUTES: tuple[str, ...] = tuple(
     k for k, d in DIMENSIONS.items() if d.level == "customer" and not d.derived
@@ -101,6 +110,35 @@ SELECT {key}{attributes}{record}, CAST(first_m AS INTEGER) AS first_m,
        CAST(least(doubled_m, {second_active}) AS INTEGER) AS second_m, {word_columns}
 FROM cu LEFT JOIN customers c ON c.customer_id = cu.customer_id
 ORDER BY {order}
+"""
+
+# Per month and group: Σ over customers (or customer and record value) of cum² − (cum − rev)²,
+# where rev is their completed revenue in the month and cum their cumulative revenue to its
+# end, as `kpis` sums it per period from the rows.
+_ORDERS_VALUE_SQL = """
+WITH cm AS (
+    SELECT d.customer_id{record}, {month} AS m, coalesce(sum(d.amount), 0) AS rev
+    FROM orders d
+    WHERE d.order_date IS NOT NULL AND {completed}
+    GROUP BY ALL
+), cum AS (
+    SELECT *, sum(rev) OVER (PARTITION BY customer_id{record} ORDER BY m) AS cum FROM cm
+)
+SELECT m, {attributes}{record}, sum(cum * cum - (cum - rev) * (cum - rev)) AS dsq
+FROM cum LEFT JOIN customers c ON c.customer_id = cum.customer_id
+GROUP BY ALL ORDER BY ALL
+"""
+
+# Ticket durations in hours, exactly as `kpis` computes them from the rows (negative ones,
+# data errors, are left out when read).
+_TICKETS_HOURS_SQL = """
+SELECT {month} AS m, {attributes}{records},
+       epoch(d.first_response_at - d.opened_at) / 3600.0 AS frt,
+       epoch(d.resolved_at - d.opened_at) / 3600.0 AS res
+FROM tickets d LEFT JOIN customers c ON c.customer_id = d.customer_id
+WHERE d.opened_at IS NOT NULL
+  AND (d.first_response_at >= d.opened_at OR d.resolved_at >= d.opened_at)
+ORDER BY m
 """
 
 _SURVEYS_MONTHS_SQL = """
@@ -259,9 +297,13 @@ def refresh(
         for record in _missing_records(rollup):
             assert rollup is not None
             started = time.perf_counter()
-            sql = _customers_sql(record, rollup.base_word, rollup.words)
             pinned = base.at_versions(dict(rollup.versions))  # even if a load came meanwhile
-            _write(pinned, rollup.path(_customers_part(record)), sql)
+            _write(
+                pinned,
+                rollup.path(_customers_part(record)),
+                _customers_sql(record, rollup.base_word, rollup.words),
+            )
+            _write(pinned, rollup.path(_value_part(record)), _value_sql(record))
             built[f"orders by {record}"] = time.perf_counter() - started
     return built
 
@@ -278,7 +320,9 @@ def _missing_records(rollup: Rollup | None) -> list[str]:
     """The record dimensions whose orders' customers part `rollup` still lacks."""
     if rollup is None:
         return []
-    return [r for r in RECORD_DIMENSIONS["orders"] if not rollup.has(_customers_part(r))]
+    return [
+        r for r in RECORD_DIMENSIONS["orders"] if not rollup.has(_customers_part(r), _value_part(r))
+    ]
 
 
 def _write(gateway: QueryGateway, target: Path, sql: str) -> None:
@@ -310,10 +354,14 @@ def _build(gateway: QueryGateway, folder: Path, family: Family, key: str) -> boo
         _write(gateway, folder / f"{stem}.months.parquet", months)
         customers = _customers_sql(None, base_word, words)
         _write(gateway, folder / f"{stem}.{_customers_part(None)}.parquet", customers)
+        _write(gateway, folder / f"{stem}.{_value_part(None)}.parquet", _value_sql(None))
     else:
         template = _SURVEYS_MONTHS_SQL if family == "surveys" else _TICKETS_MONTHS_SQL
         months = template.format(month=month, attributes=attributes, records=records, **_RULES)
         _write(gateway, folder / f"{stem}.months.parquet", months)
+        if family == "tickets":
+            hours = _TICKETS_HOURS_SQL.format(month=month, attributes=attributes, records=records)
+            _write(gateway, folder / f"{stem}.hours.parquet", hours)
     meta = {
         "first_day": first_day.isoformat(),
         "last_day": last_day.isoformat(),
@@ -348,6 +396,16 @@ def _customers_sql(record: str | None, base_word: int, words: int) -> str:
     )
 
 
+def _value_sql(record: str | None) -> str:
+    """The orders' value part: per month and customer attributes (and value of `record`)."""
+    return _ORDERS_VALUE_SQL.format(
+        **_RULES,
+        month=_MONTH.format(c="d.order_date"),
+        record="" if record is None else f", {record}",
+        attributes=", ".join(f"c.{a}" for a in CUSTOMER_ATTRIBUTES),
+    )
+
+
 def _prune(folder: Path, family: Family) -> None:
     metas = sorted(folder.glob(f"{family}-*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
     for meta in metas[KEEP:]:
@@ -377,6 +435,10 @@ def _customers_part(record: str | None) -> str:
     return "customers" if record is None else f"customers_{record}"
 
 
+def _value_part(record: str | None) -> str:
+    return "value" if record is None else f"value_{record}"
+
+
 def _month_index(day: date) -> int:
     return day.year * 12 + day.month - 1
 
@@ -400,6 +462,8 @@ class Question:
     end: date  # last reported day
     since: date  # start of the earliest comparison period
     by: str | None
+    customer_value: bool = False  # orders: historical customer value's statistics too
+    medians: bool = False  # tickets: the durations' sorted values too
 
 
 def family_stats(gateway: QueryGateway, question: Question) -> pl.DataFrame | None:
@@ -422,6 +486,12 @@ def family_stats(gateway: QueryGateway, question: Question) -> pl.DataFrame | No
     parts = ["months"]
     if question.family == "orders":
         parts.append(_customers_part(narrowing.record))
+        if question.customer_value:
+            if narrowing.merge:
+                return None  # cumulative revenue over several record values: the rows
+            parts.append(_value_part(narrowing.record))
+    if question.family == "tickets" and question.medians:
+        parts.append("hours")
     if not rollup.has(*parts):
         return None  # the part for this record dimension is still being built
     try:
@@ -498,6 +568,10 @@ def _narrowing(gateway: QueryGateway, question: Question) -> _Narrowing | None:
     return _Narrowing(conditions, params, group, record, merge)
 
 
+# The start of the period (of the grain) a month index `m` falls in.
+_PERIOD_SQL = "CAST(date_trunc('{grain}', make_date(m // 12, m % 12 + 1, 1)) AS DATE)"
+
+
 def _inside_months(question: Question) -> tuple[int, int, int, int]:
     """Month indexes: the first counted, the last, and the skipped ones [from, to)."""
     return (
@@ -521,26 +595,34 @@ def _month_stats(
             *narrowing.conditions,
         ]
     )
+    period = _PERIOD_SQL.format(grain=question.grain)
     sql = (
-        f"SELECT {narrowing.group} AS grp, "
-        f"CAST(date_trunc('{question.grain}', make_date(m // 12, m % 12 + 1, 1)) AS DATE) AS p, "
+        f"SELECT {narrowing.group} AS grp, {period} AS p, "
         + ", ".join(f"sum({c}) AS {c}" for c in sums)
         + f" FROM read_parquet($path) WHERE {where} GROUP BY ALL"
     )
-    frame = gateway.query_derived(
-        sql,
-        {
-            **narrowing.params,
-            "path": str(rollup.path("months")),
-            "since_m": since_m,
-            "end_m": end_m,
-            "skip_from": skip_from,
-            "skip_to": skip_to,
-        },
-    )
-    return frame.with_columns(
+    params = {
+        **narrowing.params,
+        "since_m": since_m,
+        "end_m": end_m,
+        "skip_from": skip_from,
+        "skip_to": skip_to,
+    }
+    frame = gateway.query_derived(sql, {**params, "path": str(rollup.path("months"))})
+    frame = frame.with_columns(
         pl.col(c).cast(pl.Float64 if c in _FLOAT_SUMS else pl.Int64) for c in sums
     )
+    if question.family != "tickets" or not question.medians:
+        return frame
+    # The durations' sorted values per group and period, as the rows path lists them.
+    lists = gateway.query_derived(
+        f"SELECT {narrowing.group} AS grp, {period} AS p, "
+        "list_sort(list(frt) FILTER (WHERE frt >= 0)) AS frt, "
+        "list_sort(list(res) FILTER (WHERE res >= 0)) AS res "
+        f"FROM read_parquet($path) WHERE {where} GROUP BY ALL",
+        {**params, "path": str(rollup.path("hours"))},
+    )
+    return frame.join(lists, on=["grp", "p"], how="left", nulls_equal=True)
 
 
 def _orders_stats(
@@ -551,7 +633,7 @@ def _orders_stats(
     group, filtered, params = narrowing.group, narrowing.where, narrowing.params
     months = gateway.query_derived(
         f"""
-        SELECT grp, CAST(date_trunc('{grain}', make_date(m // 12, m % 12 + 1, 1)) AS DATE) AS p,
+        SELECT grp, {_PERIOD_SQL.format(grain=grain)} AS p,
                coalesce(sum(n_done) FILTER (WHERE inside), 0) AS orders,
                coalesce(sum(rev) FILTER (WHERE inside), 0) AS revenue,
                coalesce(sum(sq) FILTER (WHERE inside), 0) AS revenue_sq,
@@ -572,6 +654,14 @@ def _orders_stats(
             "skip_to": skip_to,
         },
     )
+    value = None
+    if question.customer_value:
+        value = gateway.query_derived(
+            f"SELECT {group} AS grp, {_PERIOD_SQL.format(grain=grain)} AS p, "
+            "sum(dsq) AS delta_sq "
+            f"FROM read_parquet($path) WHERE m <= $end_m AND {filtered} GROUP BY ALL",
+            {**params, "path": str(rollup.path(_value_part(narrowing.record))), "end_m": end_m},
+        )
     source = _customer_rows(rollup, narrowing)
     customer_params = {**params, "path": str(rollup.path(_customers_part(narrowing.record)))}
     firsts = gateway.query_derived(
@@ -600,6 +690,8 @@ def _orders_stats(
             target["new"] += n
     for (grp, p), values in counts.items():
         row(grp, p).update(values)
+    for grp, p, delta_sq in [] if value is None else value.iter_rows():
+        row(grp, p)["delta_sq"] = delta_sq
     schema = {
         "grp": pl.String(),
         "p": pl.Date(),

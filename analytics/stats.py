@@ -15,12 +15,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from scipy import stats as sps
+# scipy.special's distribution functions (what scipy.stats' normal and t call), not
+# scipy.stats itself: a third of a second less to start the command line.
+from scipy import special
 
 CONFIDENCE = 0.95
 ALPHA = 0.05
 SMALL_SAMPLE = 30
-_Z = float(sps.norm.ppf(1 - ALPHA / 2))
+_Z = float(special.ndtri(1 - ALPHA / 2))
 _MEDIAN_Z = 1.96  # the rank rule is stated with 1.96 (docs/metrics.md)
 
 
@@ -59,7 +61,7 @@ def mean_interval(mean: float, sd: float, n: int) -> Interval | None:
     """95 % Student t interval of a mean; None below two observations."""
     if n < 2 or not math.isfinite(sd):
         return None
-    half = float(sps.t.ppf(1 - ALPHA / 2, n - 1)) * sd / math.sqrt(n)
+    half = float(special.stdtrit(n - 1, 1 - ALPHA / 2)) * sd / math.sqrt(n)
     return Interval(mean - half, mean + half)
 
 
@@ -113,7 +115,9 @@ def count_change_p(a: float, b: float) -> float | None:
     ka, kb = round(a), round(b)
     if ka < 0 or kb < 0 or ka + kb == 0:
         return None
-    return float(sps.binomtest(kb, ka + kb, 0.5).pvalue)
+    from scipy.stats import binomtest  # only the review's count changes need it
+
+    return float(binomtest(kb, ka + kb, 0.5).pvalue)
 
 
 def mean_change_p(a: tuple[float, float, int], b: tuple[float, float, int]) -> float | None:
@@ -126,7 +130,7 @@ def mean_change_p(a: tuple[float, float, int], b: tuple[float, float, int]) -> f
         return 1.0 if ma == mb else 0.0
     t = (mb - ma) / math.sqrt(va + vb)
     dof = (va + vb) ** 2 / (va**2 / (na - 1) + vb**2 / (nb - 1))
-    return float(2 * sps.t.sf(abs(t), dof))
+    return float(2 * special.stdtr(dof, -abs(t)))
 
 
 def _z_p(diff: float, se: float) -> float | None:
@@ -135,7 +139,7 @@ def _z_p(diff: float, se: float) -> float | None:
     difference by, and calling it certain would be wrong."""
     if se == 0:
         return 1.0 if diff == 0 else None
-    return float(2 * sps.norm.sf(abs(diff) / se))
+    return float(2 * special.ndtr(-abs(diff) / se))
 
 
 def significant(p_value: float | None) -> bool | None:

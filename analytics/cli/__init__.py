@@ -7,23 +7,36 @@ never a traceback (anything else is a bug and surfaces as one).
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from collections.abc import Sequence
 
-from analytics.cli import data, feedback, journeys, metrics, report, segments, users
-from analytics.cli.common import Handler
-from analytics.cli.data import EXIT_REFUSED
+from analytics.cli.common import EXIT_REFUSED, Handler
 from analytics.errors import TouchpointError
 from analytics.settings import load_settings
 from analytics.warehouse import Warehouse
 
 __all__ = ["EXIT_REFUSED", "main"]
 
+# The command groups (modules of this package) and their commands, in the order `--help`
+# lists them. Only the groups of the command run are imported: `kpis` never loads
+# scikit-learn for the feedback themes, say (a test checks this table against the parsers).
+GROUPS: dict[str, tuple[str, ...]] = {
+    "data": ("sample", "ingest", "history", "rollback", "mappings", "contract"),
+    "metrics": ("kpis", "cohorts", "metrics"),
+    "segments": ("segments", "clv"),
+    "journeys": ("journeys",),
+    "feedback": ("feedback",),
+    "report": ("report",),
+    "users": ("audit", "users"),
+}
+
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    parser = _parser(arguments)
+    args = parser.parse_args(arguments)
     try:
         settings = load_settings(os.environ, warehouse=args.warehouse)
         warehouse = Warehouse(settings.warehouse, rollback_days=settings.rollback_days)
@@ -37,7 +50,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(arguments: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The parser, with the command groups named among `arguments` (all when none is)."""
     parser = argparse.ArgumentParser(
         prog="python -m analytics",
         description="Touchpoint: load customer exports into a versioned warehouse and query it.",
@@ -47,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
         help="warehouse folder (default: $TOUCHPOINT_WAREHOUSE or data/warehouse)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in (data, metrics, segments, journeys, feedback, report, users):
-        group.register(sub)
+    named = [g for g, commands in GROUPS.items() if any(c in arguments for c in commands)]
+    for group in named or GROUPS:
+        importlib.import_module(f"analytics.cli.{group}").register(sub)
     return parser

@@ -23,6 +23,7 @@ from analytics.settings import load_settings
 from analytics.warehouse import QueryGateway, Warehouse
 
 Handler = Callable[[argparse.Namespace, Warehouse, str], int]
+EXIT_REFUSED = 1  # exit status of a load refused for its data
 
 
 def add_command(

@@ -12,13 +12,11 @@ from typing import TextIO
 import polars as pl
 
 from analytics import contract, derived
-from analytics.cli.common import add_command, format_arg, print_frame
+from analytics.cli.common import EXIT_REFUSED, add_command, format_arg, print_frame
 from analytics.errors import MappingError, ReadError
 from analytics.ingest.mapping import list_profiles, save_profile
 from analytics.ingest.pipeline import ingest
 from analytics.warehouse import Warehouse, history_frame
-
-EXIT_REFUSED = 1
 
 
 def register(sub: argparse._SubParsersAction) -> None:

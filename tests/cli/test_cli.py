@@ -185,6 +185,33 @@ def test_every_command_has_help(command):
     assert proc.stdout.startswith("usage: python -m analytics")
 
 
+def test_the_group_table_names_every_command_of_each_group():
+    import argparse
+    import importlib
+
+    from analytics.cli import GROUPS, _parser
+
+    for group, commands in GROUPS.items():
+        sub = argparse.ArgumentParser().add_subparsers()
+        importlib.import_module(f"analytics.cli.{group}").register(sub)
+        assert tuple(sub.choices) == commands
+    listed = _parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    assert list(listed) == [c for commands in GROUPS.values() for c in commands]
+
+
+def test_kpis_loads_only_what_it_needs():
+    """The metrics commands start without scikit-learn, scipy.stats or the ingest readers."""
+    code = (
+        "import sys; from analytics.cli import _parser; "
+        "_parser(['--warehouse', 'wh', 'kpis', '--period', 'quarter']); "
+        "print(sorted(m for m in ('sklearn', 'scipy.stats', 'analytics.ingest.pipeline', "
+        "'analytics.feedback', 'analytics.segments', 'analytics.journeys', 'analytics.review') "
+        "if m in sys.modules))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "[]"
+
+
 def test_unreadable_file_through_the_real_entry_point_has_no_traceback(tmp_path, wh):
     picture = tmp_path / "orders.csv"
     picture.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
