@@ -31,6 +31,7 @@ from analytics import disclosure
 from analytics.errors import ConfigError
 from analytics.filters import DIMENSIONS, Filters, check_dimension, scoped_rows
 from analytics.periods import period_label, period_start, shift
+from analytics.rollups.cohorts import CELLS_SCHEMA, cohort_cells
 from analytics.warehouse import QueryGateway
 
 CohortGrain = Literal["month", "quarter"]
@@ -231,6 +232,18 @@ def _hidden_customers(cells: pl.DataFrame) -> int:
 def _cohort_table(
     gateway: QueryGateway, filters: Filters, grain: CohortGrain, measure: Measure, by: str | None
 ) -> pl.DataFrame:
+    found = cohort_cells(gateway, filters, grain, by)
+    if found is None:
+        found = _cohort_rows(gateway, filters, grain, by)
+    if found.is_empty():
+        return pl.DataFrame(schema=COHORT_SCHEMA)
+    return _labelled(found, grain, measure)
+
+
+def _cohort_rows(
+    gateway: QueryGateway, filters: Filters, grain: CohortGrain, by: str | None
+) -> pl.DataFrame:
+    """The cohorts' cells (`CELLS_SCHEMA`) from the orders' rows."""
     rows, params = scoped_rows("orders", filters, by=by, until=filters.end)
     first_since = ""
     if filters.start is not None:
@@ -250,9 +263,10 @@ def _cohort_table(
         **rules.sql_rules(),
     )
     params["months"] = _MONTHS_PER[grain]
-    found = gateway.query(sql, params)
-    if found.is_empty():
-        return pl.DataFrame(schema=COHORT_SCHEMA)
+    return gateway.query(sql, params).cast(CELLS_SCHEMA)
+
+
+def _labelled(found: pl.DataFrame, grain: CohortGrain, measure: Measure) -> pl.DataFrame:
     starts = set(found["cohort_start"].to_list()) | set(found["period_start"].to_list())
     labels = {start: period_label(start, grain) for start in starts}
     # Dividing before scaling keeps k = 0 at exactly 100.

@@ -22,8 +22,9 @@ import polars as pl
 from analytics import definitions as rules
 from analytics import disclosure, rollups, stats
 from analytics.errors import ConfigError
-from analytics.filters import DIMENSIONS, NOT_SET, Filters, data_range, scoped_rows
+from analytics.filters import DIMENSIONS, NOT_SET, Filters, scoped_rows
 from analytics.periods import (
+    PREVIOUS_SQL,
     Grain,
     check_grain,
     period_end,
@@ -351,15 +352,6 @@ def kpi(key: str) -> Kpi:
 
 # ----- statistics per family ---------------------------------------------------------------
 
-# Previous-period expressions per grain: constants, never user input.
-_PREVIOUS = {
-    "day": "CAST(p - INTERVAL '1 day' AS DATE)",
-    "week": "CAST(p - INTERVAL '7 days' AS DATE)",
-    "month": "CAST(p - INTERVAL '1 month' AS DATE)",
-    "quarter": "CAST(p - INTERVAL '3 months' AS DATE)",
-    "year": "CAST(p - INTERVAL '1 year' AS DATE)",
-}
-
 # Orders and the customers behind them, in one pass over the orders: `cp` holds one row per
 # customer, period and group; `inside` marks orders in the reported days (comparison periods
 # included), while cumulative measures (first order ever, orders and revenue to date) use all
@@ -494,7 +486,7 @@ def _family_stats(
         sql = _ORDERS_SQL.format(
             rows=rows,
             grain=grain,
-            previous=_PREVIOUS[grain],
+            previous=PREVIOUS_SQL[grain],
             cumulative_revenue=_CUMULATIVE_REVENUE if customer_value else "0",
             delta_sq=_DELTA_SQ if customer_value else "0",
             **rules.sql_rules(),
@@ -674,7 +666,7 @@ def _window(
     start, end = filters.start, filters.end
     if start is None or end is None:
         datasets = sorted({d for item in items for d in item.datasets})
-        bounds = data_range(gateway, datasets)
+        bounds = rollups.data_range(gateway, datasets)
         if bounds is None and (start is None or end is None):
             return None
         if bounds is not None:
@@ -901,7 +893,7 @@ def latest_period(
     """Start of the latest period with data inside the filters' range (None: no data)."""
     checked = check_grain(grain)
     datasets = sorted({d for k in keys for d in kpi(k).datasets})
-    bounds = data_range(gateway, datasets)
+    bounds = rollups.data_range(gateway, datasets)
     if bounds is None:
         return None
     last = bounds[1] if filters.end is None else min(bounds[1], filters.end)

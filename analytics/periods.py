@@ -16,6 +16,14 @@ Grain = Literal["day", "week", "month", "quarter", "year"]
 GRAINS: tuple[Grain, ...] = get_args(Grain)
 
 _MONTHS_PER = {"month": 1, "quarter": 3, "year": 12}
+# SQL of the start of the period before the one starting on date column `p`, per grain.
+PREVIOUS_SQL: dict[Grain, str] = {
+    "day": "CAST(p - INTERVAL '1 day' AS DATE)",
+    "week": "CAST(p - INTERVAL '7 days' AS DATE)",
+    "month": "CAST(p - INTERVAL '1 month' AS DATE)",
+    "quarter": "CAST(p - INTERVAL '3 months' AS DATE)",
+    "year": "CAST(p - INTERVAL '1 year' AS DATE)",
+}
 
 
 def check_grain(grain: str) -> Grain:

@@ -43,9 +43,7 @@ def ratio(part: pd.Series, whole: pd.Series, scale: float = 100.0) -> pd.Series:
 def kpis(root: Path) -> dict[str, dict[str, float | None]]:
     orders = read(root, "orders", ["customer_id", "order_date", "amount", "status"])
     surveys = read(root, "surveys", ["responded_at", "nps", "csat", "ces"])
-    tickets = read(
-        root, "tickets", ["opened_at", "first_response_at", "resolved_at", "csat"]
-    )
+    tickets = read(root, "tickets", ["opened_at", "first_response_at", "resolved_at", "csat"])
     out: dict[str, pd.Series] = {}
 
     # Orders: completed unless returned or cancelled (no status counts as completed).
@@ -129,7 +127,9 @@ def kpis(root: Path) -> dict[str, dict[str, float | None]]:
     by_ticket = tickets.groupby("q")
     out["tickets"] = by_ticket.size().astype("float64")
     rated_ok = tickets[tickets["csat"] >= 4].groupby("q").size()
-    out["ticket_csat"] = ratio(rated_ok.reindex(by_ticket.size().index, fill_value=0), by_ticket["csat"].count())
+    out["ticket_csat"] = ratio(
+        rated_ok.reindex(by_ticket.size().index, fill_value=0), by_ticket["csat"].count()
+    )
 
     return {
         key: {

@@ -22,10 +22,10 @@ from typing import Any
 
 import polars as pl
 
-from analytics import kpis, stats
+from analytics import kpis, rollups, stats
 from analytics.errors import ConfigError
 from analytics.feedback import views as feedback_views
-from analytics.filters import Filters, data_range
+from analytics.filters import Filters
 from analytics.periods import parse_period, period_end, period_label, period_start, shift
 from analytics.review.movers import (
     SIGNIFICANT,
@@ -96,7 +96,7 @@ class Review:
 def last_complete_quarter(gateway: QueryGateway) -> str:
     """The last quarter the data covers to its end (the one before the latest, when the
     latest has not ended yet), as `2025-Q2`."""
-    bounds = data_range(gateway, ["orders", "surveys", "tickets"])
+    bounds = rollups.data_range(gateway, ["orders", "surveys", "tickets"])
     if bounds is None:
         raise ConfigError("There is no data to review yet. Load some first.")
     last = bounds[1]

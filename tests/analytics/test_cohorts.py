@@ -66,6 +66,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from analytics import rollups
 from analytics.bootstrap import ensure_sample_loaded
 from analytics.cohorts import (
     COHORT_CUSTOMERS_SCHEMA,
@@ -105,8 +106,9 @@ def _order(order_id, customer_id, day, amount, status, channel):
     }
 
 
-@pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> QueryGateway:
+@pytest.fixture(scope="module", params=["rows", "rollups"])
+def shop(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> QueryGateway:
+    """The shop, read from its rows, and through its rollups (every test runs on both)."""
     warehouse = Warehouse(tmp_path_factory.mktemp("shop"))
     _commit(
         warehouse,
@@ -143,6 +145,8 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> QueryGateway:
             _order("o15", "F", date(2025, 4, 11), 40, "returned", "web"),
         ],
     )
+    if request.param == "rollups":
+        assert "orders by period" in rollups.refresh(warehouse)
     return QueryGateway(warehouse)
 
 

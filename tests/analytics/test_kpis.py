@@ -245,7 +245,7 @@ def _load_company(warehouse: Warehouse) -> None:
     )  # fmt: skip
 
 
-# Every test runs twice: reading the rows, and through the monthly rollups (`rollups`).
+# Every test runs twice: reading the rows, and through the rollups (`rollups`).
 SOURCES = ["rows", "rollups"]
 
 
@@ -258,6 +258,9 @@ def company(request: pytest.FixtureRequest, tmp_path_factory) -> QueryGateway:
             "orders",
             "surveys",
             "tickets",
+            "orders by period",
+            "surveys by period",
+            "tickets by period",
             "orders by channel",
             "orders by product_category",
         }

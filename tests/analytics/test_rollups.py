@@ -1,4 +1,4 @@
-"""Monthly rollups: the same KPIs as from the rows, for every question they answer.
+"""Rollups: the same KPIs as from the rows, for every question they answer.
 
 The sample company is read twice: through its rollups, and from a copy of the warehouse
 without them (so every statistic comes from the rows). Every KPI, value, interval, change and
@@ -21,9 +21,11 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from analytics import kpis, rollups
+from analytics.cohorts import cohort_table
 from analytics.filters import Filters
 from analytics.kpis import KPI_BY_KEY, KPIS, scorecard, trend
 from analytics.rollups import Question
+from analytics.rollups.cohorts import cohort_cells
 from analytics.warehouse import Access, QueryGateway, Warehouse
 
 ALL_KEYS = [k.key for k in KPIS]
@@ -31,7 +33,12 @@ ALL_KEYS = [k.key for k in KPIS]
 # values at once (their cumulative revenue would have to be summed per customer).
 SUMMED_KEYS = [k for k in ALL_KEYS if k != "clv_historical"]
 BASE_PARTS = ["orders", "surveys"]  # the tiny company has no tickets
-RECORD_PARTS = ["orders by channel", "orders by product_category"]
+RECORD_PARTS = [
+    "orders by period",
+    "surveys by period",
+    "orders by channel",
+    "orders by product_category",
+]
 ORDER_KEYS = [k for k in ALL_KEYS if KPI_BY_KEY[k].family == "orders"]
 
 
@@ -106,11 +113,12 @@ def test_trends_through_the_rollups_equal_the_rows(gateways, filters, grain, by)
     _same(result, trend(rows, keys, filters, grain, by=by))
 
 
-@pytest.mark.parametrize("grain", ["week", "day"])
-def test_weeks_and_days_come_from_the_rows(gateways, grain):
+@pytest.mark.parametrize("grain", ["week", "day", "month", "quarter"])
+def test_ranges_cut_inside_a_period_equal_the_rows(gateways, grain):
+    """Surveys and tickets come from the days; orders of a cut period from the rows."""
     fast, rows = gateways
-    filters = Filters(start=date(2025, 10, 1), end=date(2025, 12, 31))
-    _same(trend(fast, SUMMED_KEYS, filters, grain), trend(rows, SUMMED_KEYS, filters, grain))
+    filters = Filters(start=date(2025, 10, 1), end=date(2025, 12, 17))
+    _same(trend(fast, ALL_KEYS, filters, grain), trend(rows, ALL_KEYS, filters, grain))
 
 
 VALUE_CASES = {
@@ -121,6 +129,24 @@ VALUE_CASES = {
     "by channel": (Filters(), "quarter", "channel"),
     "by product category within a region": (Filters(region=("APAC",)), "month", "product_category"),
     "a product category": (Filters(product_category=("Home",)), "quarter", None),
+    "every week": (Filters(), "week", None),
+    "weeks from a Monday to a Sunday by region": (
+        Filters(start=date(2024, 1, 1), end=date(2025, 6, 29)),
+        "week",
+        "region",
+    ),
+    "weeks of one channel": (Filters(start=date(2025, 1, 6), channel=("web",)), "week", None),
+    "weeks by channel": (Filters(start=date(2025, 1, 6)), "week", "channel"),
+    "days of a product category": (
+        Filters(start=date(2025, 11, 1), product_category=("Home",)),
+        "day",
+        None,
+    ),
+    "days by plan within a region": (
+        Filters(start=date(2025, 9, 1), end=date(2025, 10, 31), region=("EMEA",)),
+        "day",
+        "plan",
+    ),
 }
 
 
@@ -195,6 +221,55 @@ def test_the_scorecard_through_the_rollups_equals_the_rows(gateways, filters):
     )
 
 
+# (filters, grain, by, answered by the rollups)
+COHORT_CASES = {
+    "months": (Filters(), "month", None, True),
+    "quarters by region": (Filters(), "quarter", "region", True),
+    "a plan from a month": (
+        Filters(start=date(2024, 3, 1), plan=("Premium",)),
+        "month",
+        None,
+        True,
+    ),
+    "to a quarter's end by country": (
+        Filters(end=date(2025, 6, 30), region=("EMEA",)),
+        "quarter",
+        "country",
+        True,
+    ),
+    "a start before the data, mid-month": (Filters(start=date(2022, 11, 17)), "month", None, True),
+    "from mid-month": (Filters(start=date(2024, 3, 10)), "month", None, False),
+    "to mid-quarter": (Filters(end=date(2025, 5, 31)), "quarter", None, False),
+    "a channel": (Filters(channel=("web",)), "month", None, False),
+    "nobody": (Filters(region=("Nowhere",)), "month", None, True),
+}
+
+
+@pytest.mark.parametrize(
+    ("filters", "grain", "by", "answered"), COHORT_CASES.values(), ids=COHORT_CASES.keys()
+)
+@pytest.mark.parametrize("measure", ["customers", "revenue"])
+def test_cohorts_through_the_rollups_equal_the_rows(
+    gateways, filters, grain, by, answered, measure
+):
+    fast, rows = gateways
+    assert (cohort_cells(fast, filters, grain, by) is not None) is answered
+    got = cohort_table(fast, filters, grain, measure, by=by)
+    assert_frame_equal(got, cohort_table(rows, filters, grain, measure, by=by), rel_tol=1e-9)
+    assert got.height > 0 or filters.region == ("Nowhere",)
+
+
+@pytest.mark.parametrize("access", ACCESSES.values(), ids=ACCESSES.keys())
+def test_limited_users_get_the_rows_cohorts(gateways, access):
+    fast, rows = gateways
+    filters = Filters(start=date(2024, 1, 1))
+    assert_frame_equal(
+        cohort_table(fast.scoped(access), filters, "month", by="plan"),
+        cohort_table(rows.scoped(access), filters, "month", by="plan"),
+        rel_tol=1e-9,
+    )
+
+
 def _question(
     family,
     *,
@@ -214,8 +289,33 @@ ANSWERS = {
     "orders by quarter": ("orders", {}, None, True),
     "orders of a region": ("orders", {"filters": Filters(region=("EMEA",))}, None, True),
     "orders by plan": ("orders", {"by": "plan"}, None, True),
-    "orders by week": ("orders", {"grain": "week"}, None, False),
-    "orders by day": ("orders", {"grain": "day"}, None, False),
+    "orders by week": ("orders", {"grain": "week"}, None, True),
+    "orders by day": ("orders", {"grain": "day"}, None, True),
+    "orders by week from a Wednesday": (
+        "orders",
+        {"grain": "week", "start": date(2024, 3, 6)},
+        None,
+        False,
+    ),
+    "orders by week to a Sunday": (
+        "orders",
+        {"grain": "week", "end": date(2025, 6, 15)},
+        None,
+        True,
+    ),
+    "orders by week by channel": ("orders", {"grain": "week", "by": "channel"}, None, True),
+    "orders of two channels by week": (
+        "orders",
+        {"grain": "week", "filters": Filters(channel=("web", "app"))},
+        None,
+        False,
+    ),
+    "orders of one channel by day": (
+        "orders",
+        {"grain": "day", "filters": Filters(channel=("web",))},
+        None,
+        True,
+    ),
     "orders of a channel": ("orders", {"filters": Filters(channel=("Web",))}, None, True),
     "orders by channel": ("orders", {"by": "channel"}, None, True),
     "orders for a channel limit": ("orders", {}, ("channel", ("Web",)), True),
@@ -258,6 +358,13 @@ ANSWERS = {
         None,
         True,
     ),
+    "surveys to mid-month": ("surveys", {"end": date(2025, 6, 14)}, None, True),
+    "surveys by week from a Wednesday": (
+        "surveys",
+        {"grain": "week", "start": date(2024, 3, 6)},
+        None,
+        True,
+    ),
     "tickets by year": ("tickets", {"grain": "year"}, None, True),
     "tickets of a region by channel": (
         "tickets",
@@ -292,7 +399,10 @@ def test_a_load_makes_the_rollup_stale_until_refreshed(tiny_warehouse: Warehouse
     assert rollups.current(tiny_warehouse, "orders") is None
     assert rollups.family_stats(before, question) is None  # the rows, never stale numbers
     assert rollups.current(tiny_warehouse, "surveys") is not None
-    assert rollups.refresh(tiny_warehouse).keys() == {"orders", *RECORD_PARTS}
+    assert rollups.refresh(tiny_warehouse).keys() == {
+        "orders",
+        *(p for p in RECORD_PARTS if p.startswith("orders")),
+    }
     assert rollups.family_stats(before, question) is not None
 
 
@@ -314,8 +424,9 @@ def test_old_rollups_are_pruned_to_the_latest_three(tiny_warehouse: Warehouse):
     assert len(kept) == rollups.KEEP
     version = tiny_warehouse.version("orders")
     assert f"orders-orders{version}-customers0-r{rollups.LAYOUT}.json" in kept
-    # months, customers and value, and customers_ and value_ per record dimension
-    assert len(list(folder.glob("orders-*.parquet"))) == 7 * rollups.KEEP
+    # months, customers and value; days, counts_ of five grains and value_day; and
+    # customers_, value_, value_day_, counts_week_ and counts_day_ per record dimension
+    assert len(list(folder.glob("orders-*.parquet"))) == 20 * rollups.KEEP
     assert not list(folder.glob(".*.parquet"))  # no partial files left behind
 
 
@@ -429,7 +540,7 @@ def test_a_rollup_removed_by_another_process_meanwhile_falls_back_to_the_rows(ti
     gateway = QueryGateway(tiny_warehouse)
     question = _question("orders", grain="month", start=date(2020, 1, 1))
     expected = trend(gateway, SUMMED_KEYS, Filters(), "month")
-    rollup.path("customers").unlink()  # as a prune elsewhere would, after `current` found it
+    rollup.path("months").unlink()  # as a prune elsewhere would, after `current` found it
     assert rollups.family_stats(gateway, question) is None
     _same(trend(gateway, SUMMED_KEYS, Filters(), "month"), expected)
 
@@ -471,14 +582,14 @@ def test_rollups_of_another_layout_are_never_read_but_rebuilt(tiny_warehouse, mo
     rollups.refresh(tiny_warehouse)
     old = rollups.current(tiny_warehouse, "orders")
     assert old is not None
-    monkeypatch.setattr(rollups, "LAYOUT", rollups.LAYOUT + 1)
+    monkeypatch.setattr(rollups.layout, "LAYOUT", rollups.LAYOUT + 1)
     assert rollups.current(tiny_warehouse, "orders") is None
     question = _question("orders", grain="month", start=date(2020, 1, 1))
     assert rollups.family_stats(QueryGateway(tiny_warehouse), question) is None
     assert rollups.refresh(tiny_warehouse).keys() == {*BASE_PARTS, *RECORD_PARTS}
     new = rollups.current(tiny_warehouse, "orders")
     assert new is not None and new.key == old.key.replace(
-        f"-r{rollups.LAYOUT - 1}", f"-r{rollups.LAYOUT}"
+        f"-r{rollups.LAYOUT}", f"-r{rollups.layout.LAYOUT}"
     )
 
 

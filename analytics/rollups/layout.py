@@ -1,0 +1,121 @@
+"""What the rollups are: their families, files and names, and finding the current ones."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+from analytics.filters import DIMENSIONS
+from analytics.periods import Grain
+from analytics.warehouse import Warehouse
+
+Family = Literal["orders", "surveys", "tickets"]
+FAMILIES: tuple[Family, ...] = ("orders", "surveys", "tickets")
+FOLDER = "_rollups"
+KEEP = 3  # rollups kept per family: the current one and the latest before it (rollbacks)
+WORD = 64  # months per bitmask word
+# The rollups' layout: part of every rollup's name, so that rollups written by another
+# release of Touchpoint are never read (they are rebuilt, and pruned). Raise it with any
+# change to what the rollups hold.
+LAYOUT = 5
+
+CUSTOMER_ATTRIBUTES: tuple[str, ...] = tuple(
+    k for k, d in DIMENSIONS.items() if d.level == "customer" and not d.derived
+)
+# Record dimensions each family's rollups keep: every record dimension its dataset has.
+RECORD_DIMENSIONS: dict[Family, tuple[str, ...]] = {
+    family: tuple(k for k, d in DIMENSIONS.items() if d.level == "record" and family in d.datasets)
+    for family in FAMILIES
+}
+# Grains whose customer counts the orders' rollup keeps per period (`counts_<grain>`), and
+# those it keeps per record value too (months, quarters and years of orders narrowed by a
+# record dimension come from the customers' monthly bitmasks instead).
+COUNTED_GRAINS: tuple[Grain, ...] = ("day", "week", "month", "quarter", "year")
+COUNTED_RECORD_GRAINS: tuple[Grain, ...] = ("day", "week")
+# Grains of the retention matrix the orders' rollup keeps (`cohorts_<grain>`).
+COHORT_GRAINS: tuple[Grain, ...] = ("month", "quarter")
+
+
+@dataclass(frozen=True)
+class Rollup:
+    """One family's rollup files for one set of dataset versions."""
+
+    family: Family
+    folder: Path
+    key: str
+    first_day: date
+    last_day: date
+    base_word: int  # word k of the bitmask covers months (base_word + k) * 64 ...
+    words: int
+    versions: tuple[tuple[str, int | None], ...]  # the dataset versions it was built from
+
+    def path(self, part: str) -> Path:
+        return self.folder / f"{self.family}-{self.key}.{part}.parquet"
+
+    def has(self, *parts: str) -> bool:
+        return all(self.path(part).exists() for part in parts)
+
+
+def versions_key(
+    warehouse: Warehouse, family: Family, at: Mapping[str, int | None] | None = None
+) -> tuple[str, dict[str, int | None]] | None:
+    """The name of the family's rollup for the current versions (or those pinned `at`),
+    and those versions."""
+    own = at[family] if at is not None and family in at else warehouse.version(family)
+    if own is None:
+        return None
+    customers = (
+        at["customers"] if at is not None and "customers" in at else warehouse.version("customers")
+    )
+    named = "none" if customers is None else str(customers)
+    return f"{family}{own}-customers{named}-r{LAYOUT}", {family: own, "customers": customers}
+
+
+def meta_path(folder: Path, family: Family, key: str) -> Path:
+    return folder / f"{family}-{key}.json"
+
+
+def current(
+    warehouse: Warehouse, family: Family, at: Mapping[str, int | None] | None = None
+) -> Rollup | None:
+    """The family's rollup for the datasets' current versions (or the versions pinned `at`:
+    a replayed review), or None when it isn't built (or no longer kept)."""
+    named = versions_key(warehouse, family, at)
+    if named is None:
+        return None
+    folder = warehouse.root / FOLDER
+    try:
+        meta = json.loads(meta_path(folder, family, named[0]).read_text())
+    except (OSError, ValueError):
+        return None
+    return Rollup(
+        family=family,
+        folder=folder,
+        key=named[0],
+        first_day=date.fromisoformat(meta["first_day"]),
+        last_day=date.fromisoformat(meta["last_day"]),
+        base_word=int(meta["base_word"]),
+        words=int(meta["words"]),
+        versions=tuple(named[1].items()),
+    )
+
+
+# ----- part names -----------------------------------------------------------------------------
+
+
+def named(part: str, record: str | None) -> str:
+    """A per-customer part's name, for orders narrowed or grouped by `record` (or not)."""
+    return part if record is None else f"{part}_{record}"
+
+
+def month_index(day: date) -> int:
+    """Months since year 0: month arithmetic as integer arithmetic."""
+    return day.year * 12 + day.month - 1
+
+
+def month_start(index: int) -> date:
+    return date(index // 12, index % 12 + 1, 1)
