@@ -28,6 +28,7 @@ from analytics import (
     journeys,
     kpis,
     review,
+    rollups,
     segments,
 )
 from analytics.bootstrap import ensure_sample_loaded
@@ -35,7 +36,7 @@ from analytics.builds import SETTINGS_FOLDER
 from analytics.drill import DrillResult
 from analytics.errors import ConfigError
 from analytics.feedback import views as feedback_views
-from analytics.filters import Filters, data_range, dimension_values
+from analytics.filters import Filters, dimension_values
 from analytics.ingest.pipeline import LoadResult, guess_dataset
 from analytics.ingest.readers import PROBLEM_COLUMN, ROW_COLUMN, RawTable, read_export
 from analytics.journeys import stages
@@ -232,7 +233,7 @@ def known_values(gateway: QueryGateway) -> dict[str, list[str]]:
 @by_version(max_entries=16)
 def bounds(gateway: QueryGateway) -> tuple[date, date] | None:
     """First and last day with data in orders, surveys or tickets (what KPIs are made of)."""
-    return data_range(gateway, ["orders", "surveys", "tickets"])
+    return rollups.data_range(gateway, ["orders", "surveys", "tickets"])
 
 
 @by_version("Computing the scorecard…")
@@ -650,7 +651,7 @@ def quarterly_review(
 def review_quarters(gateway: QueryGateway) -> list[str]:
     """The quarters a review can cover, the last complete one first."""
     last = parse_period(review.last_complete_quarter(gateway), "quarter")
-    bounds = data_range(gateway, ["orders", "surveys", "tickets"])
+    bounds = rollups.data_range(gateway, ["orders", "surveys", "tickets"])
     assert bounds is not None  # last_complete_quarter refuses empty data
     first = period_start(bounds[0], "quarter")
     quarters = []
