@@ -1,0 +1,531 @@
+"""Benchmark: what each dashboard page computes when it is opened, uncached, at scale.
+
+    .venv/bin/python bench/pages.py                     # 1M customers, 10M orders, 20M events
+    .venv/bin/python bench/pages.py --customers 2000 --orders 20000 --surveys 4000 \\
+        --tickets 1000 --events 20000 --repeat 1       # a tiny company: does it all run?
+
+The scale company of bench/journeys.py (bench/scale.py: 1M customers, 10M orders, 2M
+surveys, 500k tickets, 20M touchpoint events by default; cached under
+bench/out/journeys_<customers>_<events>_<seed>/, gitignored, and reused when complete).
+Before anything is timed, every derived table is built once (`analytics.derived.refresh`:
+rollups, segments, journeys, feedback; its seconds per part and peak memory are reported,
+untimed; a reused company reuses its builds), and a plan step finds what a reader would
+click (untimed): the sidebar's date range, the latest month, the largest RFM segment, the
+largest monthly cohort and the customer with the largest revenue in the latest month.
+
+Then every side runs once untimed (the OS file cache) and `--repeat` times timed, each run
+in a worker process of its own (so that its peak memory, max RSS, is its own), the sides
+rotating between rounds so that load from other work on the machine falls on all alike.
+Each run calls the analytics functions that the page's code calls through dashboard/data.py
+(its Streamlit caches left out), with the page's defaults and the sidebar's filters (the
+whole date range, nothing narrowed), from a fresh `Warehouse` and `QueryGateway` (a new
+DuckDB database: nothing is cached; the modules are imported before the clock starts, as a
+dashboard process has them), for an account with full access:
+
+pages (target <= 0.5 s each):
+- overview (the baseline): the sidebar (data range, every filter's values), the data's
+  freshness, `kpis.scorecard` of the latest quarter (views/overview.py);
+- kpis week: `kpis.trend` of every KPI by week over the last 365 days of data (the page
+  itself asks for one KPI at a time: this is all of them at once);
+- kpis month by region: `kpis.trend` of every KPI by month, `by="region"`, all dates;
+- retention: `cohorts.cohort_table` by month of customers, and of revenue, and the
+  retention and churn trends by month (views/retention.py);
+- segments: the stored segmentation, the RFM summary and its quarterly trend, the
+  projection and the clusters' summary, the quarters and the migration between the last
+  two, the RFM grid, the fading customers: every tab (views/segments.py; Streamlit runs
+  all of them);
+- journeys: the stored journeys, the funnel, the map, the pain points, the paths (5 steps
+  from the start, repeats collapsed), the touchpoints' stages (views/journeys.py, all dates);
+- feedback: the stored analysis, the themes of the latest quarter, their examples, their
+  quarterly trend, by NPS group, the monthly sentiment, the NPS key drivers and the
+  verbatims (views/feedback.py);
+- review: the review's quarters, its derived builds and `review.quarterly_review` of the
+  last complete quarter, with its sections (views/review.py);
+
+drill lists (target <= 1 s each):
+- kpi customers: `drill.kpi_customers` of revenue in the latest month (a clicked point);
+- cohort customers: `cohorts.cohort_customers` of the largest monthly cohort, month 1;
+- segment members: `segments.members` of the largest RFM segment (a selected row);
+- customer 360: the profile, segments, orders and timeline of the customer with the
+  largest revenue in the latest month (the first row of the kpi customers list).
+
+Prints, per side, the median (min-max) seconds, the ratio to the overview's median, peak
+memory and whether the target is met; writes bench/out/pages.json (`--out`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from contextlib import suppress
+from dataclasses import asdict
+from datetime import date, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from scale import OUT, ScaleSpec, build_warehouse, size_args, spec_from
+
+if TYPE_CHECKING:
+    from analytics.filters import Filters
+    from analytics.warehouse import QueryGateway
+
+PAGES = (
+    "overview",
+    "kpis week",
+    "kpis month by region",
+    "retention",
+    "segments",
+    "journeys",
+    "feedback",
+    "review",
+)
+DRILLS = ("kpi customers", "cohort customers", "segment members", "customer 360")
+SIDES = (*PAGES, *DRILLS)
+GROUPS = {"pages": (PAGES, 0.5), "drill lists": (DRILLS, 1.0)}  # sides, target seconds
+TARGETS = {side: target for sides, target in GROUPS.values() for side in sides}
+BASELINE = "overview"
+STEPS = ("load", "derived", "plan")  # untimed preparation, each in a worker too
+KPI_WEEKS_DAYS = 365  # the KPIs at week grain cover the last year of data
+DRILL_KPI = "revenue"  # the KPIs page's default KPI
+SIDEBAR_DATASETS = ["orders", "surveys", "tickets"]  # the sidebar's date range spans them
+# Imported before the clock starts, as a dashboard process has them (dashboard/data.py
+# imports the analytics modules; the last two are imported on first use).
+PRELOADED = (
+    "analytics.cohorts",
+    "analytics.customer360",
+    "analytics.derived",
+    "analytics.drill",
+    "analytics.feedback.views",
+    "analytics.journeys.views",
+    "analytics.kpis",
+    "analytics.review.story",
+    "analytics.segments",
+    "analytics.feedback.sentiment",
+    "scipy.stats",
+)
+
+
+# ----- workers --------------------------------------------------------------------------------
+
+
+def worker(side: str, root: Path, spec: ScaleSpec, plan: dict[str, Any]) -> dict[str, Any]:
+    """Run one side (or preparation step) once in this process: its seconds, peak memory."""
+    if side == "load":
+        result = _load(root, spec)
+    elif side == "derived":
+        result = _derived(root)
+    elif side == "plan":
+        result = _plan(root)
+    else:
+        result = _timed(root, side, plan)
+    result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return result
+
+
+def _load(root: Path, spec: ScaleSpec) -> dict[str, Any]:
+    started = time.perf_counter()
+    built = build_warehouse(root, spec)
+    return {
+        "seconds": time.perf_counter() - started,
+        "reused": built["reused"],
+        "rows": built["rows"],
+    }
+
+
+def _derived(root: Path) -> dict[str, Any]:
+    from analytics import derived
+    from analytics.warehouse import Warehouse
+
+    warehouse = Warehouse(root)
+    started = time.perf_counter()
+    parts = derived.refresh(warehouse)
+    seconds = time.perf_counter() - started
+    assert not derived.pending(warehouse), "a derived table is still missing after refresh"
+    return {"seconds": seconds, "parts": {k: round(v, 2) for k, v in parts.items()}}
+
+
+def _plan(root: Path) -> dict[str, Any]:
+    """What a reader opens and clicks, found once: the sidebar's range and the drill targets."""
+    import polars as pl
+
+    from analytics import cohorts, drill, rollups, segments
+    from analytics.derived import DEFAULT_VALUE
+    from analytics.filters import Filters
+    from analytics.periods import period_start
+    from analytics.warehouse import QueryGateway, Warehouse
+
+    warehouse = Warehouse(root)
+    gateway = QueryGateway(warehouse)
+    bounds = rollups.data_range(gateway, SIDEBAR_DATASETS)
+    assert bounds is not None, "the scale company has data"
+    everything = Filters(start=bounds[0], end=bounds[1])
+    month = period_start(bounds[1], "month")
+    segmentation = segments.current(warehouse, DEFAULT_VALUE)
+    assert segmentation is not None, "the derived step builds the segmentation"
+    summary = segments.segment_summary(gateway, segmentation, everything, "rfm")
+    segment = summary.sort("customers", descending=True, nulls_last=True)["segment"][0]
+    table = cohorts.cohort_table(gateway, everything, "month", "customers")
+    cohort = table.filter(pl.col("period_index") == 0).sort("size", descending=True)
+    listed = drill.kpi_customers(gateway, DRILL_KPI, everything, "month", month)
+    assert listed.customers.height, f"no customer behind {DRILL_KPI} in {month}"
+    return {
+        "first": bounds[0].isoformat(),
+        "last": bounds[1].isoformat(),
+        "month": month.isoformat(),
+        "segment": segment,
+        "cohort": cohort["cohort_start"][0].isoformat(),
+        "customer": listed.customers["customer_id"][0],
+    }
+
+
+def _timed(root: Path, side: str, plan: dict[str, Any]) -> dict[str, Any]:
+    """One page's (or drill list's) computation, from a fresh warehouse and gateway."""
+    from analytics.warehouse import QueryGateway, Warehouse
+
+    for module in PRELOADED:
+        importlib.import_module(module)
+    compute = COMPUTE[side]
+    cpu, started = time.process_time(), time.perf_counter()
+    warehouse = Warehouse(root)
+    rows = compute(QueryGateway(warehouse), plan)
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "cpu_seconds": time.process_time() - cpu, "rows": rows}
+
+
+def _sidebar(plan: dict[str, Any]) -> Filters:
+    """The sidebar's filters as a page receives them: the whole range, nothing narrowed."""
+    from analytics.filters import Filters
+
+    return Filters(start=date.fromisoformat(plan["first"]), end=date.fromisoformat(plan["last"]))
+
+
+def _height(*frames: Any) -> int:
+    return sum(frame.height for frame in frames)
+
+
+def _overview(gateway: QueryGateway, plan: dict[str, Any]) -> int:
+    from analytics import kpis, rollups
+    from analytics.filters import Filters, dimension_values
+    from analytics.periods import parse_period, period_label, periods_between
+
+    warehouse = gateway.warehouse
+    assert not warehouse.is_empty()
+    bounds = rollups.data_range(gateway, SIDEBAR_DATASETS)
+    assert bounds is not None
+    known = dimension_values(gateway)
+    warehouse.last_loaded()
+    filters = Filters(start=bounds[0], end=bounds[1])
+    labels = [period_label(p, "quarter") for p in periods_between(*bounds, "quarter")]
+    table = kpis.scorecard(gateway, filters, "quarter", parse_period(labels[-1], "quarter"))
+    return table.height + sum(len(v) for v in known.values())
+
+
+def _kpis_week(gateway: QueryGateway, plan: dict[str, Any]) -> int:
+    from analytics import kpis
+    from analytics.filters import Filters
+
+    last = date.fromisoformat(plan["last"])
+    filters = Filters(start=last - timedelta(days=KPI_WEEKS_DAYS - 1), end=last)
+    return kpis.trend(gateway, [k.key for k in kpis.KPIS], filters, "week").height
+
+
+def _kpis_region(gateway: QueryGateway, plan: dict[str, Any]) -> int:
+    from analytics import kpis
+
+    keys = [k.key for k in kpis.KPIS]
+    return kpis.trend(gateway, keys, _sidebar(plan), "month", by="region").height
+
+
+def _retention(gateway: QueryGateway, plan: dict[str, Any]) -> int:
+    from analytics import cohorts, kpis
+
+    filters = _sidebar(plan)
+    return _height(
+        cohorts.cohort_table(gateway, filters, "month", "customers"),
+        cohorts.cohort_table(gateway, filters, "month", "revenue"),
+        kpis.trend(gateway, ("retention_rate",), filters, "month"),
+        kpis.trend(gateway, ("churn_rate",), filters, "month"),
+    )
+
+
+def _segments(gateway: QueryGateway, plan: dict[str, Any]) -> int:
+    from analytics import segments
+    from analytics.derived import DEFAULT_VALUE
+
+    filters = _sidebar(plan)
+    stored = segments.current(gateway.warehouse, DEFAULT_VALUE)
+    assert stored is not None, "the derived step builds the segmentation"
+    frames = [
+        segments.segment_summary(gateway, stored, filters, "rfm"),
+        segments.segment_trend(gateway, stored, filters),
+        segments.projection(gateway, stored, filters),
+        segments.segment_summary(gateway, stored, filters, "cluster"),
+    ]
+    quarters = segments.quarter_labels(gateway, stored)
+    if len(quarters) >= 2:
+        before, after = quarters[-2], quarters[-1]
+        frames.append(segments.segment_migration(gateway, stored, before, after, filters))
+    frames.append(segments.rfm_grid(gateway, stored, filters))
+    frames.append(segments.fading_customers(gateway, stored, filters))
+    return _height(*frames)
+
+
+def _journeys(gateway: QueryGateway, plan: dict[str, Any]) -> int:
+    from analytics import journeys
+    from analytics.journeys import stages, steps, views
+    from analytics.journeys.paths import PathOptions
+
+    warehouse = gateway.warehouse
+    stored = journeys.current(warehouse)
+    assert stored is not None, "the derived step builds the journeys"
+    # The sidebar's whole range means every touchpoint (journeys begin before the orders).
+    filters = _sidebar(plan).with_range(None, None)
+    paths, links = views.path_tables(
+        gateway, stored, filters, PathOptions(steps=5, anchor="start", collapse=True)
+    )
+    settings = stages.load_settings(warehouse.root)
+    return _height(
+        views.funnel_table(gateway, stored, filters, None),
+        views.journey_map(gateway, stored, filters, None),
+        views.pain_table(gateway, stored, filters, None),
+        paths,
+        links,
+        steps.touchpoint_stages(gateway, warehouse, settings),
+    )
+
+
+def _feedback(gateway: QueryGateway, plan: dict[str, Any]) -> int:
+    from datetime import datetime
+
+    from analytics import feedback
+    from analytics.errors import ConfigError
+    from analytics.feedback import views
+    from analytics.periods import period_label, period_start
+
+    warehouse = gateway.warehouse
+    stored = feedback.current(warehouse)
+    assert stored is not None, "the derived step analyses the comments"
+    filters = _sidebar(plan)
+    last = datetime.fromisoformat(str(stored.meta["last"])).date()
+    quarter = period_label(period_start(last, "quarter"), "quarter")
+    frames = [
+        views.theme_table(gateway, stored, filters, quarter=quarter, group=None),
+        views.theme_examples(gateway, stored, filters, group=None),
+        views.theme_trend(gateway, stored, filters, period="quarter", group=None),
+        views.themes_by_group(gateway, stored, filters),
+        views.sentiment_trend(gateway, stored, filters, period="month"),
+    ]
+    with suppress(ConfigError):  # data.feedback_drivers: the page says why there are none
+        frames.append(views.driver_table(gateway, filters, target="nps").table)
+    found, _ = views.verbatims(
+        gateway, stored, filters, search="", theme=None, tone=None, group=None
+    )
+    feedback.load_settings(warehouse.root)
+    return _height(*frames, found)
+
+
+def _review(gateway: QueryGateway, plan: dict[str, Any]) -> int:
+    from analytics import review, rollups
+    from analytics.derived import DEFAULT_VALUE
+    from analytics.filters import Filters
+    from analytics.review import story
+
+    quarter = review.last_complete_quarter(gateway)  # data.review_quarters: the first one
+    assert rollups.data_range(gateway, SIDEBAR_DATASETS) is not None
+    builds = review.Derived.of(gateway, DEFAULT_VALUE)  # data.review_builds
+    found = review.quarterly_review(
+        gateway, quarter, Filters(), derived=review.Derived.of(gateway, DEFAULT_VALUE)
+    )
+    assert builds.segmentation is not None and not found.left_out, found.left_out
+    return len(story.sections(found))
+
+
+def _kpi_customers(gateway: QueryGateway, plan: dict[str, Any]) -> int:
+    from analytics import drill
+
+    month = date.fromisoformat(plan["month"])
+    found = drill.kpi_customers(gateway, DRILL_KPI, _sidebar(plan), "month", month, search="")
+    return found.customers.height
+
+
+def _cohort_customers(gateway: QueryGateway, plan: dict[str, Any]) -> int:
+    from analytics import cohorts
+
+    cohort = date.fromisoformat(plan["cohort"])
+    return cohorts.cohort_customers(gateway, _sidebar(plan), "month", cohort, 1).height
+
+
+def _segment_members(gateway: QueryGateway, plan: dict[str, Any]) -> int:
+    from analytics import segments
+    from analytics.derived import DEFAULT_VALUE
+
+    stored = segments.current(gateway.warehouse, DEFAULT_VALUE)
+    assert stored is not None, "the derived step builds the segmentation"
+    return segments.members(gateway, stored, plan["segment"], _sidebar(plan), "rfm").height
+
+
+def _customer_360(gateway: QueryGateway, plan: dict[str, Any]) -> int:
+    from analytics import customer360, segments
+    from analytics.derived import DEFAULT_VALUE
+
+    customer = plan["customer"]
+    profile = customer360.customer_profile(gateway, customer)
+    assert profile is not None, f"{customer} is a known customer"
+    stored = segments.current(gateway.warehouse, DEFAULT_VALUE)
+    assert stored is not None, "the derived step builds the segmentation"
+    _, history = segments.customer_segments(gateway, stored, customer)
+    return _height(
+        history,
+        customer360.customer_orders(gateway, customer),
+        customer360.customer_timeline(gateway, customer),
+    )
+
+
+COMPUTE = {
+    "overview": _overview,
+    "kpis week": _kpis_week,
+    "kpis month by region": _kpis_region,
+    "retention": _retention,
+    "segments": _segments,
+    "journeys": _journeys,
+    "feedback": _feedback,
+    "review": _review,
+    "kpi customers": _kpi_customers,
+    "cohort customers": _cohort_customers,
+    "segment members": _segment_members,
+    "customer 360": _customer_360,
+}
+
+
+# ----- the run --------------------------------------------------------------------------------
+
+
+def run_worker(side: str, root: Path, spec: ScaleSpec, plan: dict[str, Any]) -> dict[str, Any]:
+    """Run `side` in a worker process of its own; what it reports."""
+    command = [sys.executable, __file__, "--worker", side, "--root", str(root),
+               "--plan", json.dumps(plan), *_spec_args(spec)]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.stderr.write(done.stderr)
+        raise SystemExit(f"The {side} worker failed ({done.returncode}).")
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def _spec_args(spec: ScaleSpec) -> list[str]:
+    return [f"--{k}={v}" for k, v in asdict(spec).items()]
+
+
+def measure(
+    root: Path, spec: ScaleSpec, plan: dict[str, Any], repeat: int
+) -> dict[str, list[dict[str, Any]]]:
+    """One untimed warm-up per side, then `repeat` rounds, the order rotating each round."""
+    for side in SIDES:
+        result = run_worker(side, root, spec, plan)
+        print(f"  warm-up {side}: {result['seconds']:.2f} s", flush=True)
+    runs: dict[str, list[dict[str, Any]]] = {side: [] for side in SIDES}
+    for i in range(repeat):
+        shift = i % len(SIDES)
+        for side in SIDES[shift:] + SIDES[:shift]:
+            result = run_worker(side, root, spec, plan)
+            runs[side].append(result)
+            print(f"  run {i + 1} {side}: {result['seconds']:.2f} s", flush=True)
+    return runs
+
+
+def summarise(runs: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    baseline = statistics.median(r["seconds"] for r in runs[BASELINE])
+    summary = {}
+    for side, results in runs.items():
+        seconds = [r["seconds"] for r in results]
+        median = statistics.median(seconds)
+        summary[side] = {
+            "median": median,
+            "min": min(seconds),
+            "max": max(seconds),
+            "runs": seconds,
+            "ratio": median / baseline,
+            "peak_mb": max(r["peak_mb"] for r in results),
+            "target": TARGETS[side],
+            "met": median <= TARGETS[side],
+            "cpu_median": statistics.median(r["cpu_seconds"] for r in results),
+            "rows": results[-1]["rows"],
+        }
+    return summary
+
+
+def _parts(built: dict[str, Any]) -> str:
+    parts = ", ".join(f"{k} {v:.1f} s" for k, v in built["parts"].items()) or "all reused"
+    return f"{built['seconds']:.1f} s ({parts}), peak {built['peak_mb']:,.0f} MB"
+
+
+def print_table(summary: dict[str, dict[str, Any]]) -> None:
+    for group, (sides, target) in GROUPS.items():
+        print(f"\n{group} (target <= {target:g} s each)")
+        print(f"{'side':<22} {'median s':>9} {'min-max':>13} {'x overview':>11} "
+              f"{'peak MB':>8}  target")  # fmt: skip
+        for side in sides:
+            r = summary[side]
+            spread = f"{r['min']:.2f}-{r['max']:.2f}"
+            print(f"{side:<22} {r['median']:9.2f} {spread:>13} {r['ratio']:10.1f}x "
+                  f"{r['peak_mb']:8,.0f}  {'met' if r['met'] else 'MISSED'}")  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> None:
+    defaults = ScaleSpec(events=20_000_000)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    size_args(parser, defaults, events=True)
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs per side")
+    parser.add_argument("--work", type=Path, default=OUT, help="where the companies are kept")
+    parser.add_argument("--out", type=Path, default=OUT / "pages.json", help="the JSON report")
+    parser.add_argument("--worker", choices=(*STEPS, *SIDES), help=argparse.SUPPRESS)
+    parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--plan", type=json.loads, default={}, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    spec = spec_from(args)
+    if args.worker:
+        print(json.dumps(worker(args.worker, args.root, spec, args.plan), default=str))
+        return
+    if args.repeat < 1:
+        parser.error(f"--repeat must be at least 1. Got {args.repeat} instead.")
+    if spec.events < 1:
+        parser.error(f"--events must be at least 1 (the Journeys page). Got {spec.events} instead.")
+    root = args.work / spec.folder_name
+    load = run_worker("load", root, spec, {})
+    rows = ", ".join(f"{v:,} {k}" for k, v in load["rows"].items())
+    print(f"scale company: {rows} ({'reused' if load['reused'] else 'generated'}"
+          f" in {load['seconds']:.1f} s: {root})", flush=True)  # fmt: skip
+    built = run_worker("derived", root, spec, {})
+    print(f"derived tables (untimed, once): {_parts(built)}", flush=True)
+    plan = run_worker("plan", root, spec, {})
+    plan = {k: v for k, v in plan.items() if k != "peak_mb"}
+    print(f"plan (untimed): {plan}", flush=True)
+    runs = measure(root, spec, plan, args.repeat)
+    summary = summarise(runs)
+    report = {
+        "spec": asdict(spec),
+        "root": str(root),
+        "repeat": args.repeat,
+        "load": load,
+        "derived": built,
+        "plan": plan,
+        "baseline": BASELINE,
+        "load_average": os.getloadavg(),
+        "sides": summary,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2, default=str))
+    print(f"\n{rows}; medians of {args.repeat}, each side in its own process, uncached")
+    print(f"derived tables (untimed, once): {_parts(built)}")
+    print_table(summary)
+    print(f"\nwritten to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
