@@ -43,14 +43,9 @@ test: $(STAMP) browser lint typecheck
 sample: $(STAMP)
 	$(BIN)/python -m analytics sample --out data/sample
 
-bench: $(STAMP)
-	$(BIN)/python bench/ingest.py
-	$(BIN)/python bench/kpis.py
-	$(BIN)/python bench/browser_filters.py
-	$(BIN)/python bench/segments.py
-	$(BIN)/python bench/journeys.py
-	$(BIN)/python bench/feedback.py
-	$(BIN)/python bench/review.py
+# Every benchmark (hours on 2 cores), then one table of the speed figures (bench/all.py).
+bench: $(STAMP) browser
+	$(BIN)/python bench/all.py
 
 clean:
 	rm -rf $(VENV) test-artifacts .pytest_cache .mypy_cache .ruff_cache

@@ -106,12 +106,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     size_args(parser, ScaleSpec(), events=False)
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per side")
+    parser.add_argument("--work", type=Path, default=OUT, help="where the company is kept")
     parser.add_argument("--out", type=Path, default=OUT / "kpis_cli.json")
     args = parser.parse_args()
     if args.repeat < 1:
         parser.error(f"--repeat must be at least 1. Got {args.repeat} instead.")
     spec = spec_from(args)
-    root = OUT / spec.folder_name
+    root = args.work / spec.folder_name
     built = build_warehouse(root, spec)
     state = "reused" if built["reused"] else f"generated in {built['total_seconds']} s"
     print(

@@ -30,6 +30,8 @@ from analytics.rollups.layout import (
     Family,
     Rollup,
     current,
+    day_index,
+    day_words,
     month_index,
     month_start,
     named,
@@ -143,7 +145,12 @@ def _path(rollup: Rollup, question: Question, narrowing: Narrowing) -> tuple[Any
     counted = ["months" if by_months else "days", named(f"counts_{grain}", record), *value]
     if _aligned(rollup, question, grain) and not narrowing.merge and rollup.has(*counted):
         return (_orders_by_month_counts if by_months else _orders_by_day_counts), counted
-    if by_months:  # the customers' bitmasks: periods cut at a month, several record values
+    # A period cut by the range: whole periods from the counts, the cut ones (and the period
+    # after a cut first one, whose retention looks back at it) from the customers' days.
+    cut = ["days", f"counts_{grain}", *(["value_day"] if value_needed else []), "customer_days"]
+    if record is None and rollup.has(*cut):
+        return _orders_by_day_counts, cut
+    if by_months:  # the customers' bitmasks: several record values
         return _orders_stats, ["months", named("customers", record), *value]
     return None
 
@@ -568,4 +575,103 @@ def _orders_counted(
                 # the period before the first counted one is not counted: none retained
                 "retained": int(retained) if shift(p, grain, -1) >= since else 0,
             }
+    cut = _cut_periods(rollup, question)
+    if cut:
+        _recount(gateway, rollup, question, narrowing, cut, counts, firsts)
     return _assemble(sums, firsts, counts, value)
+
+
+@dataclass(frozen=True)
+class _Cut:
+    """A reported period whose customers are counted from their days: its start, its days
+    inside the range [low, high], and whether the range cuts it (else only its retention,
+    which looks back at a cut first period, changes)."""
+
+    p: date
+    low: date
+    high: date
+    cut: bool
+
+
+def _cut_periods(rollup: Rollup, question: Question) -> list[_Cut]:
+    """The reported periods the range cuts (its first and last, at most) and the period
+    after a cut first one; none when the range starts and ends on period boundaries."""
+    grain = question.grain
+    last = period_start(question.end, grain)
+    periods: dict[date, bool] = {}
+    if question.first < question.start and question.start > rollup.first_day:
+        periods[question.first] = True
+        if shift(question.first, grain, 1) <= last:
+            periods[shift(question.first, grain, 1)] = False
+    if question.end < period_end(last, grain) and question.end < rollup.last_day:
+        periods[last] = True
+    return [
+        _Cut(p, max(p, question.start), min(period_end(p, grain), question.end), cut)
+        for p, cut in sorted(periods.items())
+    ]
+
+
+def _recount(
+    gateway: QueryGateway,
+    rollup: Rollup,
+    question: Question,
+    narrowing: Narrowing,
+    cut: list[_Cut],
+    counts: dict[tuple[str | None, date], dict[str, int]],
+    firsts: list[tuple[str | None, date, int, bool]],
+) -> None:
+    """Count the customers of the `cut` periods from their days, as the rows path counts
+    the days inside the range, in place of the whole periods' counts."""
+    grain = question.grain
+    first_word, words = day_words(rollup)
+    aggregates = []
+    for k, c in enumerate(cut):
+        now = _any_day(first_word, words, c.low, c.high)
+        before = shift(c.p, grain, -1)
+        if before < question.since:
+            previous = "false"  # the period before the first counted one is not counted
+        else:  # its days inside the range (all of them, unless it is the cut first period)
+            low = max(before, question.start) if before == question.first else before
+            previous = _any_day(first_word, words, low, period_end(before, grain))
+        aggregates += [
+            f"count(*) FILTER (WHERE {now}) AS a{k}",
+            f"count(*) FILTER (WHERE {now} AND second_day <= DATE '{c.high}') AS r{k}",
+            f"count(*) FILTER (WHERE {now} AND {previous}) AS t{k}",
+            f"count(*) FILTER (WHERE first_day BETWEEN DATE '{c.low}' AND DATE '{c.high}') AS n{k}",
+            f"count(*) FILTER (WHERE first_day BETWEEN DATE '{c.p}' AND DATE '{c.high}') AS f{k}",
+        ]
+    found = gateway.query_derived(
+        f"SELECT {narrowing.group} AS grp, {', '.join(aggregates)} "
+        f"FROM read_parquet($path) WHERE {narrowing.where} GROUP BY ALL",
+        {**narrowing.params, "path": str(rollup.path("customer_days"))},
+    )
+    recounted = {c.p for c in cut}
+    for key in [key for key in counts if key[1] in recounted]:
+        del counts[key]
+    cut_periods = {c.p for c in cut if c.cut}
+    firsts[:] = [f for f in firsts if f[1] not in cut_periods]
+    for row in found.iter_rows(named=True):
+        grp = row["grp"]
+        for k, c in enumerate(cut):
+            if row[f"a{k}"]:
+                counts[(grp, c.p)] = {
+                    "active": int(row[f"a{k}"]),
+                    "repeaters": int(row[f"r{k}"]),
+                    "retained": int(row[f"t{k}"]),
+                }
+            if c.cut:  # first orders inside the range are new; the rest only count to date
+                new, first = int(row[f"n{k}"]), int(row[f"f{k}"])
+                firsts += [(grp, c.p, new, True), (grp, c.p, first - new, False)]
+
+
+def _any_day(first_word: int, words: int, low: date, high: date) -> str:
+    """SQL true when any day from `low` to `high` is set in a customer's day bitmask."""
+    masks: dict[int, int] = {}
+    for k in range(day_index(low), day_index(high) + 1):
+        word = k // WORD - first_word
+        if 0 <= word < words:
+            masks[word] = masks.get(word, 0) | (1 << (k % WORD))
+    if not masks:
+        return "false"
+    tested = " | ".join(f"(d{w} & CAST({mask} AS UBIGINT))" for w, mask in sorted(masks.items()))
+    return f"({tested}) <> 0"

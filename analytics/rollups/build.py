@@ -34,6 +34,7 @@ from analytics.rollups.layout import (
     Family,
     Rollup,
     current,
+    day_words,
     meta_path,
     month_index,
     named,
@@ -154,6 +155,31 @@ FROM w LEFT JOIN customers c ON c.customer_id = w.customer_id
 GROUP BY ALL ORDER BY ALL
 """
 
+# Per customer: their attributes, the days of their first and second completed orders, and
+# the days they were active in as a bitmask (`d0`, `d1`, ...: 64 days per word, from
+# `day_words`). Only a period cut by the date range reads it (`answer._partial_counts`).
+_ORDERS_CUSTOMER_DAYS_SQL = """
+WITH cd AS (
+    SELECT d.customer_id, CAST(d.order_date AS DATE) AS day, count(*) AS n
+    FROM orders d
+    WHERE d.order_date IS NOT NULL AND {completed}
+    GROUP BY ALL
+), f AS (
+    SELECT *, min(day) OVER (PARTITION BY customer_id) AS first_day,
+           datediff('day', DATE '1970-01-01', day) AS k
+    FROM cd
+), cu AS (
+    SELECT customer_id, min(first_day) AS first_day,
+           least(min(day) FILTER (WHERE n >= 2), min(day) FILTER (WHERE day > first_day))
+               AS second_day,
+           {words}
+    FROM f GROUP BY customer_id
+)
+SELECT {attributes}, first_day, second_day, {word_columns}
+FROM cu LEFT JOIN customers c ON c.customer_id = cu.customer_id
+ORDER BY {order}
+"""
+
 # Per cohort (the period of a customer's first completed order), period and combination of
 # customer attributes: the cohort's customers with a completed order in the period, and their
 # completed revenue there (the retention matrix, `analytics.cohorts`).
@@ -217,6 +243,22 @@ def _counts_sql(record: str | None, grain: Grain) -> str:
         previous=PREVIOUS_SQL[grain],
         record="" if record is None else f", {record}",
         attributes=_ATTRIBUTES,
+    )
+
+
+def _customer_days_sql(first_word: int, words: int) -> str:
+    word_sql = ", ".join(
+        f"bit_or(CASE WHEN k >= {lo} AND k < {lo + WORD} "
+        f"THEN CAST(1 AS UBIGINT) << CAST(k - {lo} AS UBIGINT) "
+        f"ELSE CAST(0 AS UBIGINT) END) AS d{j}"
+        for j, lo in ((j, (first_word + j) * WORD) for j in range(words))
+    )
+    return _ORDERS_CUSTOMER_DAYS_SQL.format(
+        **_RULES,
+        words=word_sql,
+        attributes=_ATTRIBUTES,
+        word_columns=", ".join(f"d{j}" for j in range(words)),
+        order=", ".join(CUSTOMER_ATTRIBUTES),
     )
 
 
@@ -293,6 +335,7 @@ def later_parts(rollups: dict[Family, Rollup | None]) -> list[Later]:
             parts += [(f"counts_{g}", partial(_counts_sql, None, g)) for g in COUNTED_GRAINS]
             parts.append(("value_day", partial(_value_sql, None, "day")))
             parts += [(f"cohorts_{g}", partial(_cohorts_sql, g)) for g in COHORT_GRAINS]
+            parts.append(("customer_days", partial(_customer_days_sql, *day_words(rollup))))
         groups.append(Later(f"{family} by period", rollup, tuple(parts)))
     orders = rollups.get("orders")
     if orders is None:

@@ -119,3 +119,14 @@ def month_index(day: date) -> int:
 
 def month_start(index: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
+
+
+def day_index(day: date) -> int:
+    """Days since 1970-01-01: the bit of `day` in the customers' day bitmasks."""
+    return (day - date(1970, 1, 1)).days
+
+
+def day_words(rollup: Rollup) -> tuple[int, int]:
+    """The first bitmask word of the rollup's days and how many words cover them."""
+    first = day_index(rollup.first_day) // WORD
+    return first, day_index(rollup.last_day) // WORD - first + 1

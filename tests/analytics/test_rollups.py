@@ -142,6 +142,26 @@ VALUE_CASES = {
         "day",
         None,
     ),
+    "weeks from a Wednesday to a Thursday by region": (
+        Filters(start=date(2024, 1, 3), end=date(2025, 6, 26)),
+        "week",
+        "region",
+    ),
+    "quarters cut at both ends": (
+        Filters(start=date(2024, 2, 12), end=date(2025, 5, 20), plan=("Premium",)),
+        "quarter",
+        None,
+    ),
+    "one month cut at both ends": (
+        Filters(start=date(2025, 2, 12), end=date(2025, 2, 20)),
+        "month",
+        None,
+    ),
+    "two weeks cut, by country": (
+        Filters(start=date(2025, 3, 5), end=date(2025, 3, 13), region=("EMEA",)),
+        "week",
+        "country",
+    ),
     "days by plan within a region": (
         Filters(start=date(2025, 9, 1), end=date(2025, 10, 31), region=("EMEA",)),
         "day",
@@ -295,6 +315,12 @@ ANSWERS = {
         "orders",
         {"grain": "week", "start": date(2024, 3, 6)},
         None,
+        True,
+    ),
+    "orders of a channel by week from a Wednesday": (
+        "orders",
+        {"grain": "week", "start": date(2024, 3, 6), "filters": Filters(channel=("web",))},
+        None,
         False,
     ),
     "orders by week to a Sunday": (
@@ -339,14 +365,14 @@ ANSWERS = {
     ),
     "orders for a city limit": ("orders", {}, ("city", ("Paris",)), False),
     "orders for a region limit": ("orders", {}, ("region", ("EMEA",)), True),
-    "orders to mid-month": ("orders", {"end": date(2025, 6, 14)}, None, False),
+    "orders to mid-month": ("orders", {"end": date(2025, 6, 14)}, None, True),
     "orders to the data's last day": ("orders", {"end": date(2025, 12, 31)}, None, True),
     "orders beyond the data": ("orders", {"end": date(2026, 1, 9)}, None, True),
     "orders from mid-month": (
         "orders",
         {"grain": "month", "start": date(2024, 3, 2)},
         None,
-        False,
+        True,
     ),
     "orders from before the data": ("orders", {"start": date(2022, 12, 24)}, None, True),
     "surveys of a channel": ("surveys", {"filters": Filters(channel=("Web",))}, None, True),
@@ -424,9 +450,10 @@ def test_old_rollups_are_pruned_to_the_latest_three(tiny_warehouse: Warehouse):
     assert len(kept) == rollups.KEEP
     version = tiny_warehouse.version("orders")
     assert f"orders-orders{version}-customers0-r{rollups.LAYOUT}.json" in kept
-    # months, customers and value; days, counts_ of five grains and value_day; and
-    # customers_, value_, value_day_, counts_week_ and counts_day_ per record dimension
-    assert len(list(folder.glob("orders-*.parquet"))) == 20 * rollups.KEEP
+    # months, customers and value; days, counts_ of five grains, value_day, cohorts_ of two
+    # grains and customer_days; customers_, value_, value_day_, counts_week_ and counts_day_
+    # per record dimension
+    assert len(list(folder.glob("orders-*.parquet"))) == 23 * rollups.KEEP
     assert not list(folder.glob(".*.parquet"))  # no partial files left behind
 
 
@@ -540,7 +567,8 @@ def test_a_rollup_removed_by_another_process_meanwhile_falls_back_to_the_rows(ti
     gateway = QueryGateway(tiny_warehouse)
     question = _question("orders", grain="month", start=date(2020, 1, 1))
     expected = trend(gateway, SUMMED_KEYS, Filters(), "month")
-    rollup.path("months").unlink()  # as a prune elsewhere would, after `current` found it
+    for part in ("months", "days"):  # as a prune elsewhere would, after `current` found it
+        rollup.path(part).unlink()
     assert rollups.family_stats(gateway, question) is None
     _same(trend(gateway, SUMMED_KEYS, Filters(), "month"), expected)
 
