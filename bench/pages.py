@@ -70,7 +70,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from scale import OUT, ScaleSpec, build_warehouse, size_args, spec_from
+from scale import OUT, ScaleSpec, build_derived, build_warehouse, size_args, spec_from
 
 if TYPE_CHECKING:
     from analytics.filters import Filters
@@ -120,7 +120,7 @@ def worker(side: str, root: Path, spec: ScaleSpec, plan: dict[str, Any]) -> dict
     if side == "load":
         result = _load(root, spec)
     elif side == "derived":
-        result = _derived(root)
+        result = build_derived(root)
     elif side == "plan":
         result = _plan(root)
     else:
@@ -137,18 +137,6 @@ def _load(root: Path, spec: ScaleSpec) -> dict[str, Any]:
         "reused": built["reused"],
         "rows": built["rows"],
     }
-
-
-def _derived(root: Path) -> dict[str, Any]:
-    from analytics import derived
-    from analytics.warehouse import Warehouse
-
-    warehouse = Warehouse(root)
-    started = time.perf_counter()
-    parts = derived.refresh(warehouse)
-    seconds = time.perf_counter() - started
-    assert not derived.pending(warehouse), "a derived table is still missing after refresh"
-    return {"seconds": seconds, "parts": {k: round(v, 2) for k, v in parts.items()}}
 
 
 def _plan(root: Path) -> dict[str, Any]:

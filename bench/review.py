@@ -57,7 +57,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from scale import OUT, ScaleSpec, build_warehouse, size_args, spec_from
+from scale import OUT, ScaleSpec, build_derived, build_warehouse, size_args, spec_from
 
 COMPANIES = ("sample", "scale")
 FILES = ("html", "pdf", "pptx")
@@ -80,7 +80,7 @@ def worker(
     if side == "load":
         result = _load(root, company, spec)
     elif side == "derived":
-        result = _derived(root)
+        result = build_derived(root)
     elif side == "snapshot":
         result = _snapshot(root, company, quarter)
     elif side in FILES:
@@ -112,18 +112,6 @@ def _load(root: Path, company: str, spec: ScaleSpec) -> dict[str, Any]:
         "rows": built["rows"],
         "generated_seconds": built["total_seconds"],
     }
-
-
-def _derived(root: Path) -> dict[str, Any]:
-    from analytics import derived
-    from analytics.warehouse import Warehouse
-
-    warehouse = Warehouse(root)
-    started = time.perf_counter()
-    parts = derived.refresh(warehouse)
-    seconds = time.perf_counter() - started
-    assert not derived.pending(warehouse), "a derived table is still missing after refresh"
-    return {"seconds": seconds, "parts": {k: round(v, 2) for k, v in parts.items()}}
 
 
 def _snapshot(root: Path, company: str, quarter: str | None) -> dict[str, Any]:
