@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from scipy import optimize, special
+from scipy import special
 
 from analytics.errors import ConfigError
 
@@ -283,6 +283,8 @@ def _maximise(
     start: np.ndarray | None = None,
     log_covariance: np.ndarray | None = None,
 ) -> Fit:
+    from scipy import optimize  # imported when fitting: reading values needs no optimiser
+
     begin = np.zeros(len(names)) if start is None else start
     result = optimize.minimize(
         objective, begin, jac=True, method="L-BFGS-B", options={"maxiter": 500}

@@ -29,11 +29,11 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from scipy.optimize import linear_sum_assignment
 
 from analytics import builds
 from analytics.errors import ConfigError
-from analytics.feedback import sentiment, themes
+from analytics.feedback import sentiment
+from analytics.feedback.model import ThemeModel
 from analytics.feedback.settings import SETTINGS_NAME, FeedbackSettings, load_settings
 from analytics.warehouse import FULL_ACCESS, QueryGateway, Warehouse
 
@@ -196,7 +196,7 @@ def refresh(
 class _Previous:
     meta: dict[str, Any]
     comments: pl.DataFrame
-    model: themes.ThemeModel | None
+    model: ThemeModel | None
 
 
 def _previous(folder: Path) -> _Previous | None:
@@ -238,7 +238,7 @@ def _with_sentiment(comments: pl.DataFrame, previous: _Previous | None) -> tuple
 
 def _with_themes(
     comments: pl.DataFrame, previous: _Previous | None, settings: FeedbackSettings
-) -> tuple[pl.DataFrame, themes.ThemeModel | None, dict[str, Any]]:
+) -> tuple[pl.DataFrame, ThemeModel | None, dict[str, Any]]:
     """`comments` with the discovered `theme` (null: none), the model, and how it came."""
     old = previous.comments.select("id", old_theme="theme") if previous else None
     reusable = (
@@ -257,6 +257,8 @@ def _with_themes(
             )
             merged = pl.concat([kept.drop("old_theme"), found], how="diagonal")
             return merged, model, {"reused": True, "new_comments": new.height}
+    from analytics.feedback import themes  # scikit-learn: only when themes are rebuilt
+
     texts = comments["text"].to_list()
     try:
         model = themes.fit_themes(texts, k=settings.k)
@@ -268,9 +270,11 @@ def _with_themes(
     return _assigned(model, comments), model, {"reused": False, "new_comments": comments.height}
 
 
-def _assigned(model: themes.ThemeModel, comments: pl.DataFrame) -> pl.DataFrame:
+def _assigned(model: ThemeModel, comments: pl.DataFrame) -> pl.DataFrame:
     """`comments` with `theme`: the id of each text's theme in `model` (each distinct text
     assigned once)."""
+    from analytics.feedback import themes
+
     distinct = comments["text"].unique()
     index, _ = themes.assign(model, distinct.to_list())
     ids = [None if i < 0 else model_id(model, int(i)) for i in index]
@@ -280,11 +284,11 @@ def _assigned(model: themes.ThemeModel, comments: pl.DataFrame) -> pl.DataFrame:
     return comments.join(lookup, on="text", how="left")
 
 
-def model_id(model: themes.ThemeModel, index: int) -> str:
+def model_id(model: ThemeModel, index: int) -> str:
     return f"t{model.ids[index]}" if model.ids else f"t{index}"
 
 
-def _matched(model: themes.ThemeModel, before: themes.ThemeModel) -> themes.ThemeModel:
+def _matched(model: ThemeModel, before: ThemeModel) -> ThemeModel:
     """`model` with theme ids matched to `before`'s (cosine similarity of their term weights
     over the shared vocabulary, Hungarian matching); unmatched themes get new ids."""
     shared = sorted(set(model.vocabulary) & set(before.vocabulary))
@@ -297,6 +301,8 @@ def _matched(model: themes.ThemeModel, before: themes.ThemeModel) -> themes.Them
     b = before.components[:, [where_old[t] for t in shared]]
     norm = np.linalg.norm(a, axis=1)[:, None] * np.linalg.norm(b, axis=1)[None, :]
     similarity = np.divide(a @ b.T, norm, out=np.zeros((model.k, before.k)), where=norm > 0)
+    from scipy.optimize import linear_sum_assignment  # only when themes are rebuilt
+
     rows, cols = linear_sum_assignment(-similarity)
     ids: list[int | None] = [None] * model.k
     for r, c in zip(rows, cols, strict=True):
@@ -314,15 +320,15 @@ def _with_dictionary(comments: pl.DataFrame, settings: FeedbackSettings) -> pl.D
     """The analyst's dictionary themes win for the comments they match."""
     if not settings.dictionary:
         return comments
+    from analytics.feedback import themes
+
     matched = themes.dictionary_matches(comments["text"], settings.dictionary)
     return comments.with_columns(
         theme=pl.when(matched.is_not_null()).then(pl.lit("d:") + matched).otherwise(pl.col("theme"))
     )
 
 
-def _theme_list(
-    model: themes.ThemeModel | None, settings: FeedbackSettings
-) -> list[dict[str, Any]]:
+def _theme_list(model: ThemeModel | None, settings: FeedbackSettings) -> list[dict[str, Any]]:
     listed = [
         {"id": f"d:{name}", "label": name, "top_terms": list(words), "source": "dictionary"}
         for name, words in settings.dictionary.items()
@@ -340,7 +346,7 @@ def _theme_list(
     return listed
 
 
-def _save_model(model: themes.ThemeModel, target: Path) -> None:
+def _save_model(model: ThemeModel, target: Path) -> None:
     partial = target.with_name(f".{target.stem}.partial.npz")
     np.savez(
         partial,
@@ -352,10 +358,10 @@ def _save_model(model: themes.ThemeModel, target: Path) -> None:
     partial.replace(target)
 
 
-def _load_model(path: Path, meta: dict[str, Any]) -> themes.ThemeModel:
+def _load_model(path: Path, meta: dict[str, Any]) -> ThemeModel:
     with np.load(path, allow_pickle=False) as saved:
         discovered = [t for t in meta["themes"] if t["source"] == "discovered"]
-        return themes.ThemeModel(
+        return ThemeModel(
             vocabulary=tuple(str(v) for v in saved["vocabulary"]),
             idf=saved["idf"],
             components=saved["components"],

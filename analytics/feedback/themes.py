@@ -27,7 +27,6 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
 
 import numpy as np
 import polars as pl
@@ -40,6 +39,7 @@ from sklearn.feature_extraction.text import (
 )
 
 from analytics.errors import ConfigError
+from analytics.feedback.model import ThemeModel
 
 K_RANGE = range(4, 13)
 FIT_SIZE = 20_000
@@ -82,28 +82,6 @@ _STOP = sorted(
     if not any(p.match(w) for p in _SUBJECT.values())  # "call" is about support
 )
 _SIGN_OFF = re.compile(r"\b(" + "|".join(re.escape(s) for s in SIGN_OFFS) + r")\b")
-
-
-@dataclass(frozen=True)
-class ThemeModel:
-    """A fitted theme model: the vectoriser's vocabulary and weights, the themes' term
-    weights (one row per theme), and each theme's top terms and label."""
-
-    vocabulary: tuple[str, ...]
-    idf: np.ndarray
-    components: np.ndarray
-    top_terms: tuple[tuple[str, ...], ...]
-    labels: tuple[str, ...]
-    coherence: float
-    k_scores: tuple[tuple[int, float, float], ...]  # (k, mean NPMI, smallest share) tried
-    ids: tuple[int, ...] = ()  # stable ids of the themes across builds (default: 0..k-1)
-
-    @property
-    def k(self) -> int:
-        return len(self.labels)
-
-    def with_ids(self, ids: Sequence[int]) -> ThemeModel:
-        return replace(self, ids=tuple(ids))
 
 
 def clean(text: str) -> str:

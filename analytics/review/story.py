@@ -244,7 +244,7 @@ def _migration(review: Review) -> Section | None:
         message=message + ".",
         chart="migration",
         data=table,
-        link=f"/segments?before={review.previous}&after={review.quarter}",
+        link=f"/segments?stab=Migration&before={review.previous}&after={review.quarter}",
     )
 
 

@@ -25,8 +25,6 @@ from typing import Literal
 
 import numpy as np
 import polars as pl
-from sklearn.decomposition import PCA
-from sklearn.preprocessing import StandardScaler
 
 from analytics import clv, disclosure
 from analytics import definitions as rules
@@ -474,6 +472,9 @@ def projection(
         )
     if buyers.height > sample:
         buyers = buyers.sample(sample, seed=seed).sort("customer_id")
+    from sklearn.decomposition import PCA  # imported when used: pages start without it
+    from sklearn.preprocessing import StandardScaler
+
     matrix = StandardScaler().fit_transform(buyers.select(columns).to_numpy())
     points = PCA(n_components=2, random_state=seed).fit_transform(matrix)
     return buyers.select("customer_id", "segment", "rfm_segment").with_columns(

@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
@@ -36,7 +36,6 @@ from analytics import builds, clv
 from analytics import definitions as rules
 from analytics.errors import ConfigError
 from analytics.segments import features as feats
-from analytics.segments.clustering import CustomerClusterer, cluster_names, match_clusters
 from analytics.segments.migration import quarter_segments
 from analytics.segments.rfm import rfm_table
 from analytics.warehouse import (
@@ -45,6 +44,9 @@ from analytics.warehouse import (
     QueryGateway,
     Warehouse,
 )
+
+if TYPE_CHECKING:
+    from analytics.segments.clustering import CustomerClusterer
 
 FOLDER = SEGMENTS_FOLDER
 PREFIX = "segments"
@@ -232,6 +234,9 @@ def _with_models(
     purchases, spend = fit_models(summary)
     values = lifetime_values(facts, summary, purchases, spend, as_of, value)
     features = feats.clustering_features(facts, as_of, purchases, spend)
+    # Imported when building: reading the segmentation (every page) needs no scikit-learn.
+    from analytics.segments.clustering import CustomerClusterer
+
     clusterer = CustomerClusterer(method=method, n_clusters=k).fit(feats.feature_matrix(features))
     clusters, cluster_meta = _clusters(clusterer, features, previous)
     joined = (
@@ -397,6 +402,8 @@ def holdout_check(
 def _clusters(
     clusterer: CustomerClusterer, features: pl.DataFrame, previous: dict[str, Any] | None
 ) -> tuple[pl.DataFrame, dict[str, Any]]:
+    from analytics.segments.clustering import cluster_names, match_clusters
+
     centres = clusterer.scaler_.inverse_transform(clusterer.cluster_centers_)
     known = (previous or {}).get("clusters", {}).get("table", [])
     names = [f.name for f in feats.FEATURES]

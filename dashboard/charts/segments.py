@@ -88,8 +88,10 @@ def projection_scatter(points: pl.DataFrame, colours: dict[str, str]) -> go.Figu
             continue
         figure.add_trace(
             go.Scattergl(
-                x=part["x"].to_list(),
-                y=part["y"].to_list(),
+                # Arrays, not lists: Plotly takes them without checking every point and
+                # sends them packed (thousands of customers).
+                x=part["x"].to_numpy(),
+                y=part["y"].to_numpy(),
                 mode="markers",
                 name=name,
                 marker={"color": colour, "size": 4, "opacity": 0.6},

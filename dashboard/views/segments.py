@@ -3,7 +3,8 @@ how customers move between them and who is slipping away. A segment drills to it
 and Customer 360.
 
 In the URL: `method` (rfm or cluster); a selected row sets the sidebar filter `segment` (or
-`cluster`), which narrows every page; the migration tab's `before`/`after` quarters."""
+`cluster`), which narrows every page; the open tab (`stab`); the migration tab's
+`before`/`after` quarters."""
 
 from __future__ import annotations
 
@@ -72,59 +73,74 @@ if len(picked) == 1 and picked[0] in names:
     people = data.segment_members(warehouse, value, segment, others, method)
     parts.customer_list(people, segment, can_export=can_export)
 
+# Only the open tab runs and is drawn (choosing another reruns the page): the projection,
+# the Sankey and the grid are not built for a tab nobody looks at.
 profile, moves, grid, calls, check = st.tabs(
-    ["Profiles", "Migration", "RFM grid", "Who to call", "Model check"]
+    ["Profiles", "Migration", "RFM grid", "Who to call", "Model check"],
+    key="stab",
+    bind="query-params",
 )
 with profile:
-    points = data.segment_projection(warehouse, value, filters)
-    cluster_colours = charts.segment_colours([c["name"] for c in segmentation.clusters])
-    sizes = data.segment_summary(warehouse, value, filters, "cluster")
-    parts.profiles(segmentation, sizes, points, cluster_colours)
+    if profile.open:
+        points = data.segment_projection(warehouse, value, filters)
+        cluster_colours = charts.segment_colours([c["name"] for c in segmentation.clusters])
+        sizes = data.segment_summary(warehouse, value, filters, "cluster")
+        parts.profiles(segmentation, sizes, points, cluster_colours)
 with moves:
-    quarters = data.quarter_labels(warehouse, value)
-    if len(quarters) < 2:
-        st.info("Migration needs two quarters of orders.")
-    else:
-        left, right = st.columns(2)
-        after = url.choice(
-            right.selectbox, "To the end of", quarters[1:][::-1], key="after", default=quarters[-1]
-        )
-        before_options = [q for q in quarters if q < after][::-1]
-        before = url.choice(
-            left.selectbox,
-            "From the end of",
-            before_options,
-            key="before",
-            default=before_options[0],
-        )
-        table = data.segment_migration(warehouse, value, before, after, filters)
-        flow = parts.migration_view(
-            table, charts.segment_colours(list(segments.SEGMENT_ORDER)), before, after
-        )
-        if flow:
-            moved = table.filter(
-                (pl.col("from_segment") == flow[0]) & (pl.col("to_segment") == flow[1])
+    if moves.open:
+        quarters = data.quarter_labels(warehouse, value)
+        if len(quarters) < 2:
+            st.info("Migration needs two quarters of orders.")
+        else:
+            left, right = st.columns(2)
+            after = url.choice(
+                right.selectbox,
+                "To the end of",
+                quarters[1:][::-1],
+                key="after",
+                default=quarters[-1],
             )
-            count = moved["customers"][0] if moved.height else None
-            st.subheader(f"{fmt.count(count or 0)} {flow[0]} customers became {flow[1]}")
-            people = data.flow_members(warehouse, value, before, after, flow[0], flow[1], filters)
-            parts.customer_list(people, f"{flow[0]}-{flow[1]}", can_export=can_export)
+            before_options = [q for q in quarters if q < after][::-1]
+            before = url.choice(
+                left.selectbox,
+                "From the end of",
+                before_options,
+                key="before",
+                default=before_options[0],
+            )
+            table = data.segment_migration(warehouse, value, before, after, filters)
+            flow = parts.migration_view(
+                table, charts.segment_colours(list(segments.SEGMENT_ORDER)), before, after
+            )
+            if flow:
+                moved = table.filter(
+                    (pl.col("from_segment") == flow[0]) & (pl.col("to_segment") == flow[1])
+                )
+                count = moved["customers"][0] if moved.height else None
+                st.subheader(f"{fmt.count(count or 0)} {flow[0]} customers became {flow[1]}")
+                people = data.flow_members(
+                    warehouse, value, before, after, flow[0], flow[1], filters
+                )
+                parts.customer_list(people, f"{flow[0]}-{flow[1]}", can_export=can_export)
 with grid:
-    st.caption("Buyers by recency score (5: most recent) and frequency score (5: most orders).")
-    st.plotly_chart(
-        charts.rfm_grid_heatmap(data.rfm_grid(warehouse, value, filters)), key="rfm_grid"
-    )
+    if grid.open:
+        st.caption("Buyers by recency score (5: most recent) and frequency score (5: most orders).")
+        st.plotly_chart(
+            charts.rfm_grid_heatmap(data.rfm_grid(warehouse, value, filters)), key="rfm_grid"
+        )
 with calls:
-    st.caption(
-        "Customers whose chance of still buying (P(alive)) fell over the last month, ranked "
-        f"by value at risk: what they would be worth over {horizon} if still buying, times "
-        "the chance that they have stopped."
-    )
-    parts.customer_list(
-        data.fading_customers(warehouse, value, filters),
-        "fading",
-        can_export=can_export,
-        order="highest value at risk",
-    )
+    if calls.open:
+        st.caption(
+            "Customers whose chance of still buying (P(alive)) fell over the last month, ranked "
+            f"by value at risk: what they would be worth over {horizon} if still buying, times "
+            "the chance that they have stopped."
+        )
+        parts.customer_list(
+            data.fading_customers(warehouse, value, filters),
+            "fading",
+            can_export=can_export,
+            order="highest value at risk",
+        )
 with check:
-    parts.model_check(segmentation, limited=bool(state.account().limits))
+    if check.open:
+        parts.model_check(segmentation, limited=bool(state.account().limits))

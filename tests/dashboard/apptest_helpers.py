@@ -33,6 +33,16 @@ def button(at: AppTest, label: str) -> Button:
     return found[0]
 
 
+def open_tab(at: AppTest, key: str, label: str) -> AppTest:
+    """Open the tab `label` of the tabs keyed `key`, as a click on it does: only the open
+    tab's content runs. (The tabs are bound to the link, which a test run would read first.)"""
+    at.session_state[key] = label
+    at.query_params[key] = label
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
 def open_page(page: str | None = None, **params: str | list[str]) -> AppTest:
     """Open the app as a link with `params` would: on `page` (after the app's first run, as a
     click in the navigation does), or on the default page when None."""

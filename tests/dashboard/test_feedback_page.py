@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from apptest_helpers import open_page
+from apptest_helpers import open_page, open_tab
 
 from analytics import feedback
 from analytics.feedback.settings import SETTINGS_NAME
@@ -35,6 +35,14 @@ def test_the_sample_company_in_the_incident_quarter(warehouse_dir, sample_wareho
     assert [tab.label for tab in at.tabs] == [
         "Themes", "Sentiment", "Key drivers", "Verbatims", "Dictionary"
     ]  # fmt: skip
+    specs = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    trend = specs[1]["data"]  # the themes quarter by quarter, detractors' comments
+    delivery = next(t for t in trend if t["name"] == "delivery · late · arrived")
+    q2 = delivery["x"].index("2025-Q2")
+    assert round(delivery["y"][q2], 3) == 0.599 and delivery["marker"]["symbol"][q2] == "circle"
+
+    open_tab(at, "ftab", "Key drivers")
+
     drivers = next(d.value for d in at.dataframe if "Importance" in d.value.columns)
     assert drivers["Driver"].tolist()[:3] == [
         "Delivery speed rating", "Product quality rating", "Value for money rating"
@@ -42,17 +50,13 @@ def test_the_sample_company_in_the_incident_quarter(warehouse_dir, sample_wareho
     specs = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
     titles = [spec["layout"].get("xaxis", {}).get("title", {}).get("text") for spec in specs]
     assert "Importance (share of what the drivers explain)" in titles
-    trend = specs[1]["data"]  # the themes quarter by quarter, detractors' comments
-    delivery = next(t for t in trend if t["name"] == "delivery · late · arrived")
-    q2 = delivery["x"].index("2025-Q2")
-    assert round(delivery["y"][q2], 3) == 0.599 and delivery["marker"]["symbol"][q2] == "circle"
 
 
 def test_a_verbatim_search_lists_matching_comments(warehouse_dir, sample_warehouse, monkeypatch):
     monkeypatch.setenv("TOUCHPOINT_WAREHOUSE", str(sample_warehouse.root))
     feedback.refresh(sample_warehouse)
 
-    at = open_page(FEEDBACK, fsearch="courier", ftone="negative")
+    at = open_page(FEEDBACK, ftab="Verbatims", fsearch="courier", ftone="negative")
 
     comments = next(d.value for d in at.dataframe if "Comment" in d.value.columns)
     assert len(comments) > 0
@@ -72,7 +76,7 @@ def test_an_analyst_sets_the_number_of_themes(warehouse):
                     file_name="s.csv", user="t")  # fmt: skip
     assert loaded.loaded, loaded.message
     feedback.refresh(warehouse)
-    at = open_page(FEEDBACK)
+    at = open_page(FEEDBACK, ftab="Dictionary")
     # Too few differently worded comments for themes: the page says so.
     assert any("differently worded comments" in i.value for i in at.info)
     box = next(s for s in at.selectbox if s.label == "Themes to find in the comments")

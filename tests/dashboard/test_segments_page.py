@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from apptest_helpers import metrics, open_page
+from apptest_helpers import metrics, open_page, open_tab
 
 from analytics import segments
 
@@ -39,6 +39,7 @@ def test_the_tiny_company_by_rfm(tiny_warehouse):
     # Three customers are too few for the models: the page says why instead of failing.
     infos = [i.value for i in at.info]
     assert any("No clusters: n_customers=3 should be >= 4" in v for v in infos)
+    open_tab(at, "stab", "RFM grid")
     grid = json.loads(at.get("plotly_chart")[-1].proto.spec)["data"][0]
     assert grid["text"][2] == ["0", "0", "0", "0", "0"]  # R 3: nobody
 
