@@ -75,6 +75,7 @@ def summary_table(
         on_select=functools.partial(_narrow, key, shown["segment"].to_list(), dimension),
         selection_mode="single-row",
         hide_index=True,
+        placeholder="–",  # prospects have no lifetime value: a dash, not "None"
         column_config={
             "segment": st.column_config.TextColumn("Segment", width="medium"),
             "customers": st.column_config.NumberColumn("Customers", format="localized"),
