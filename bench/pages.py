@@ -30,15 +30,15 @@ pages (target <= 0.5 s each):
 - kpis month by region: `kpis.trend` of every KPI by month, `by="region"`, all dates;
 - retention: `cohorts.cohort_table` by month of customers, and of revenue, and the
   retention and churn trends by month (views/retention.py);
-- segments: the stored segmentation, the RFM summary and its quarterly trend, the
-  projection and the clusters' summary, the quarters and the migration between the last
-  two, the RFM grid, the fading customers: every tab (views/segments.py; Streamlit runs
-  all of them);
-- journeys: the stored journeys, the funnel, the map, the pain points, the paths (5 steps
-  from the start, repeats collapsed), the touchpoints' stages (views/journeys.py, all dates);
-- feedback: the stored analysis, the themes of the latest quarter, their examples, their
-  quarterly trend, by NPS group, the monthly sentiment, the NPS key drivers and the
-  verbatims (views/feedback.py);
+- segments: what the page computes on open: the RFM table and its quarterly trend, then
+  the Profiles tab (the projection and the clusters' summary); each other tab apart, as a
+  reader opens it (only the open tab runs): migration between the last two quarters, the
+  RFM grid, who to call (the fading customers);
+- journeys: on open, the Funnel tab; apart, the map, the pain points, the paths (5 steps
+  from the start, repeats collapsed) and the touchpoints' stages (all dates);
+- feedback: on open, the Themes tab (the latest quarter's themes, their examples, their
+  quarterly trend, by NPS group); apart, the monthly sentiment, the NPS key drivers and
+  the verbatims;
 - review: the review's quarters, its derived builds and `review.quarterly_review` of the
   last complete quarter, with its sections (views/review.py);
 
@@ -64,7 +64,7 @@ import statistics
 import subprocess
 import sys
 import time
-from contextlib import suppress
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import date, timedelta
 from pathlib import Path
@@ -82,8 +82,18 @@ PAGES = (
     "kpis month by region",
     "retention",
     "segments",
+    "segments: migration",
+    "segments: rfm grid",
+    "segments: who to call",
     "journeys",
+    "journeys: map",
+    "journeys: pain points",
+    "journeys: paths",
+    "journeys: stages",
     "feedback",
+    "feedback: sentiment",
+    "feedback: drivers",
+    "feedback: verbatims",
     "review",
 )
 DRILLS = ("kpi customers", "cohort customers", "segment members", "customer 360")
@@ -243,80 +253,111 @@ def _retention(gateway: QueryGateway, plan: dict[str, Any]) -> int:
     )
 
 
-def _segments(gateway: QueryGateway, plan: dict[str, Any]) -> int:
+def _segmentation(gateway: QueryGateway) -> Any:
     from analytics import segments
     from analytics.derived import DEFAULT_VALUE
 
-    filters = _sidebar(plan)
     stored = segments.current(gateway.warehouse, DEFAULT_VALUE)
     assert stored is not None, "the derived step builds the segmentation"
-    frames = [
+    return stored
+
+
+def _segments(gateway: QueryGateway, plan: dict[str, Any]) -> int:
+    """On open: the RFM table and its quarterly trend, then the Profiles tab."""
+    from analytics import segments
+
+    filters, stored = _sidebar(plan), _segmentation(gateway)
+    return _height(
         segments.segment_summary(gateway, stored, filters, "rfm"),
         segments.segment_trend(gateway, stored, filters),
         segments.projection(gateway, stored, filters),
         segments.segment_summary(gateway, stored, filters, "cluster"),
-    ]
+    )
+
+
+def _segments_migration(gateway: QueryGateway, plan: dict[str, Any]) -> int:
+    from analytics import segments
+
+    filters, stored = _sidebar(plan), _segmentation(gateway)
     quarters = segments.quarter_labels(gateway, stored)
-    if len(quarters) >= 2:
-        before, after = quarters[-2], quarters[-1]
-        frames.append(segments.segment_migration(gateway, stored, before, after, filters))
-    frames.append(segments.rfm_grid(gateway, stored, filters))
-    frames.append(segments.fading_customers(gateway, stored, filters))
-    return _height(*frames)
+    before, after = quarters[-2], quarters[-1]
+    return segments.segment_migration(gateway, stored, before, after, filters).height
 
 
-def _journeys(gateway: QueryGateway, plan: dict[str, Any]) -> int:
-    from analytics import journeys
-    from analytics.journeys import stages, steps, views
-    from analytics.journeys.paths import PathOptions
+def _segments_grid(gateway: QueryGateway, plan: dict[str, Any]) -> int:
+    from analytics import segments
 
-    warehouse = gateway.warehouse
-    stored = journeys.current(warehouse)
-    assert stored is not None, "the derived step builds the journeys"
-    # The sidebar's whole range means every touchpoint (journeys begin before the orders).
-    filters = _sidebar(plan).with_range(None, None)
-    paths, links = views.path_tables(
-        gateway, stored, filters, PathOptions(steps=5, anchor="start", collapse=True)
-    )
-    settings = stages.load_settings(warehouse.root)
-    return _height(
-        views.funnel_table(gateway, stored, filters, None),
-        views.journey_map(gateway, stored, filters, None),
-        views.pain_table(gateway, stored, filters, None),
-        paths,
-        links,
-        steps.touchpoint_stages(gateway, warehouse, settings),
-    )
+    return segments.rfm_grid(gateway, _segmentation(gateway), _sidebar(plan)).height
 
 
-def _feedback(gateway: QueryGateway, plan: dict[str, Any]) -> int:
-    from datetime import datetime
+def _segments_calls(gateway: QueryGateway, plan: dict[str, Any]) -> int:
+    from analytics import segments
 
-    from analytics import feedback
-    from analytics.errors import ConfigError
-    from analytics.feedback import views
-    from analytics.periods import period_label, period_start
+    return segments.fading_customers(gateway, _segmentation(gateway), _sidebar(plan)).height
 
-    warehouse = gateway.warehouse
-    stored = feedback.current(warehouse)
-    assert stored is not None, "the derived step analyses the comments"
-    filters = _sidebar(plan)
-    last = datetime.fromisoformat(str(stored.meta["last"])).date()
-    quarter = period_label(period_start(last, "quarter"), "quarter")
-    frames = [
-        views.theme_table(gateway, stored, filters, quarter=quarter, group=None),
-        views.theme_examples(gateway, stored, filters, group=None),
-        views.theme_trend(gateway, stored, filters, period="quarter", group=None),
-        views.themes_by_group(gateway, stored, filters),
-        views.sentiment_trend(gateway, stored, filters, period="month"),
-    ]
-    with suppress(ConfigError):  # data.feedback_drivers: the page says why there are none
-        frames.append(views.driver_table(gateway, filters, target="nps").table)
-    found, _ = views.verbatims(
-        gateway, stored, filters, search="", theme=None, tone=None, group=None
-    )
-    feedback.load_settings(warehouse.root)
-    return _height(*frames, found)
+
+def _journey_view(name: str) -> Callable[[QueryGateway, dict[str, Any]], int]:
+    """One tab of the Journeys page (all dates: journeys begin before the orders)."""
+
+    def compute(gateway: QueryGateway, plan: dict[str, Any]) -> int:
+        from analytics import journeys
+        from analytics.journeys import stages, steps, views
+        from analytics.journeys.paths import PathOptions
+
+        stored = journeys.current(gateway.warehouse)
+        assert stored is not None, "the derived step builds the journeys"
+        filters = _sidebar(plan).with_range(None, None)
+        if name == "funnel":
+            return views.funnel_table(gateway, stored, filters, None).height
+        if name == "map":
+            return views.journey_map(gateway, stored, filters, None).height
+        if name == "pain points":
+            return views.pain_table(gateway, stored, filters, None).height
+        if name == "paths":
+            options = PathOptions(steps=5, anchor="start", collapse=True)
+            return _height(*views.path_tables(gateway, stored, filters, options))
+        settings = stages.load_settings(gateway.warehouse.root)
+        return steps.touchpoint_stages(gateway, gateway.warehouse, settings).height
+
+    return compute
+
+
+def _feedback_view(name: str) -> Callable[[QueryGateway, dict[str, Any]], int]:
+    """One tab of the Feedback page (its first, Themes, is what opens)."""
+
+    def compute(gateway: QueryGateway, plan: dict[str, Any]) -> int:
+        from datetime import datetime
+
+        from analytics import feedback
+        from analytics.errors import ConfigError
+        from analytics.feedback import views
+        from analytics.periods import period_label, period_start
+
+        stored = feedback.current(gateway.warehouse)
+        assert stored is not None, "the derived step analyses the comments"
+        filters = _sidebar(plan)
+        if name == "themes":
+            last = datetime.fromisoformat(str(stored.meta["last"])).date()
+            quarter = period_label(period_start(last, "quarter"), "quarter")
+            return _height(
+                views.theme_table(gateway, stored, filters, quarter=quarter, group=None),
+                views.theme_examples(gateway, stored, filters, group=None),
+                views.theme_trend(gateway, stored, filters, period="quarter", group=None),
+                views.themes_by_group(gateway, stored, filters),
+            )
+        if name == "sentiment":
+            return views.sentiment_trend(gateway, stored, filters, period="month").height
+        if name == "drivers":
+            try:
+                return views.driver_table(gateway, filters, target="nps").table.height
+            except ConfigError:  # the page says why there are none
+                return 0
+        found, _ = views.verbatims(
+            gateway, stored, filters, search="", theme=None, tone=None, group=None
+        )
+        return found.height
+
+    return compute
 
 
 def _review(gateway: QueryGateway, plan: dict[str, Any]) -> int:
@@ -382,8 +423,18 @@ COMPUTE = {
     "kpis month by region": _kpis_region,
     "retention": _retention,
     "segments": _segments,
-    "journeys": _journeys,
-    "feedback": _feedback,
+    "segments: migration": _segments_migration,
+    "segments: rfm grid": _segments_grid,
+    "segments: who to call": _segments_calls,
+    "journeys": _journey_view("funnel"),
+    "journeys: map": _journey_view("map"),
+    "journeys: pain points": _journey_view("pain points"),
+    "journeys: paths": _journey_view("paths"),
+    "journeys: stages": _journey_view("stages"),
+    "feedback": _feedback_view("themes"),
+    "feedback: sentiment": _feedback_view("sentiment"),
+    "feedback: drivers": _feedback_view("drivers"),
+    "feedback: verbatims": _feedback_view("verbatims"),
     "review": _review,
     "kpi customers": _kpi_customers,
     "cohort customers": _cohort_customers,
