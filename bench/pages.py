@@ -61,7 +61,6 @@ import json
 import os
 import resource
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -70,7 +69,16 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from scale import OUT, ScaleSpec, build_derived, build_warehouse, size_args, spec_from
+from scale import (
+    OUT,
+    ScaleSpec,
+    build_derived,
+    build_warehouse,
+    size_args,
+    spec_args,
+    spec_from,
+    worker_reply,
+)
 
 if TYPE_CHECKING:
     from analytics.filters import Filters
@@ -449,16 +457,8 @@ COMPUTE = {
 def run_worker(side: str, root: Path, spec: ScaleSpec, plan: dict[str, Any]) -> dict[str, Any]:
     """Run `side` in a worker process of its own; what it reports."""
     command = [sys.executable, __file__, "--worker", side, "--root", str(root),
-               "--plan", json.dumps(plan), *_spec_args(spec)]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True)
-    if done.returncode != 0:
-        sys.stderr.write(done.stderr)
-        raise SystemExit(f"The {side} worker failed ({done.returncode}).")
-    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
-
-
-def _spec_args(spec: ScaleSpec) -> list[str]:
-    return [f"--{k}={v}" for k, v in asdict(spec).items()]
+               "--plan", json.dumps(plan), *spec_args(spec)]  # fmt: skip
+    return worker_reply(command, f"{side} worker")
 
 
 def measure(

@@ -48,7 +48,6 @@ import re
 import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -57,7 +56,16 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from scale import OUT, ScaleSpec, build_derived, build_warehouse, size_args, spec_from
+from scale import (
+    OUT,
+    ScaleSpec,
+    build_derived,
+    build_warehouse,
+    size_args,
+    spec_args,
+    spec_from,
+    worker_reply,
+)
 
 COMPANIES = ("sample", "scale")
 FILES = ("html", "pdf", "pptx")
@@ -190,18 +198,10 @@ def run_worker(
 ) -> dict[str, Any]:
     """Run `side` in a worker process of its own; what it reports."""
     command = [sys.executable, __file__, "--worker", side, "--root", str(root),
-               "--company", company, *_spec_args(spec)]  # fmt: skip
+               "--company", company, *spec_args(spec)]  # fmt: skip
     if quarter:
         command += ["--quarter", quarter]
-    done = subprocess.run(command, capture_output=True, text=True)
-    if done.returncode != 0:
-        sys.stderr.write(done.stderr)
-        raise SystemExit(f"The {side} worker for the {company} company failed ({done.returncode}).")
-    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
-
-
-def _spec_args(spec: ScaleSpec) -> list[str]:
-    return [f"--{k}={v}" for k, v in asdict(spec).items()]
+    return worker_reply(command, f"{side} worker for the {company} company")
 
 
 def bench_company(

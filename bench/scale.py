@@ -24,11 +24,14 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -581,6 +584,20 @@ def build_derived(root: Path) -> dict[str, object]:
     seconds = time.perf_counter() - started
     assert not derived.pending(warehouse), "a derived table is still missing after refresh"
     return {"seconds": seconds, "parts": {k: round(v, 2) for k, v in parts.items()}}
+
+
+def spec_args(spec: ScaleSpec) -> list[str]:
+    """The size options that ask for `spec` (a worker process's command line)."""
+    return [f"--{k}={v}" for k, v in asdict(spec).items()]
+
+
+def worker_reply(command: list[str], what: str) -> dict[str, Any]:
+    """Run a benchmark's worker process; the JSON object on its last line of output."""
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.stderr.write(done.stderr)
+        raise SystemExit(f"The {what} failed ({done.returncode}).")
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
 def spec_from(args: argparse.Namespace) -> ScaleSpec:
