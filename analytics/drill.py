@@ -165,13 +165,12 @@ def kpi_customers(
     figures = _figures(gateway, item, filters, checked, first, start, end, by, group)
     members = figures.filter(_MEMBERS[item.key])
     members = _with_contribution(item, members)
-    members = _with_names(gateway, members)
     contribution_total = (
         float(members["contribution"].sum()) if item.estimator != "median" else None
     )
-    if search.strip():
+    if search.strip():  # names for every member: the search reads them
         needle = search.strip().lower()
-        members = members.filter(
+        members = _with_names(gateway, members).filter(
             pl.col("customer_id").str.to_lowercase().str.contains(needle, literal=True)
             | pl.col("name").str.to_lowercase().str.contains(needle, literal=True).fill_null(False)
         )
@@ -181,8 +180,11 @@ def kpi_customers(
     minimum = gateway.access.min_group
     if 0 < members.height < minimum:  # too few to show this user one by one
         why = disclosure.too_few(minimum, "customers")
-        return DrillResult(item, first, group, ordered.head(0), 0, None, why)
-    return DrillResult(item, first, group, ordered.head(limit), members.height, contribution_total)
+        return DrillResult(item, first, group, _with_names(gateway, ordered.head(0)), 0, None, why)
+    shown = ordered.head(limit)
+    if not search.strip():  # names for the rows shown only: a list of thousands, not millions
+        shown = _with_names(gateway, shown)
+    return DrillResult(item, first, group, shown, members.height, contribution_total)
 
 
 _EMPTY = pl.DataFrame(schema={"customer_id": pl.String(), "name": pl.String()})
