@@ -358,6 +358,8 @@ def kpi(key: str) -> Kpi:
 # history. `lag` finds whether the customer was active in the period before. Cumulative revenue
 # (a second running window, as costly as the rest) is computed only for historical customer value.
 _CUMULATIVE_REVENUE = "sum(rev_all) OVER c"
+# The KPIs that look back before the window (first order ever, orders and revenue to date).
+_CUMULATIVE = frozenset({"new_customers", "repeat_purchase_rate", "clv_historical"})
 _DELTA_SQ = "sum(cum_rev * cum_rev - (cum_rev - rev_all) * (cum_rev - rev_all))"
 _ORDERS_SQL = """
 WITH o AS (
@@ -463,6 +465,7 @@ def _family_stats(
     *,
     medians: bool,
     customer_value: bool = True,
+    history: bool = True,
 ) -> pl.DataFrame:
     grain = window.grain
     question = rollups.Question(
@@ -481,8 +484,10 @@ def _family_stats(
     if summed is not None:
         return summed
     if family == "orders":
-        # Cumulative measures need the whole history up to the end, not just the window.
-        rows, params = scoped_rows("orders", filters, by=by, until=window.end)
+        # Cumulative measures need the whole history up to the end; the rest (sums, active
+        # and retained customers) only the window's days: a period before it counts nothing.
+        since = None if history else window.since
+        rows, params = scoped_rows("orders", filters, by=by, since=since, until=window.end)
         sql = _ORDERS_SQL.format(
             rows=rows,
             grain=grain,
@@ -692,10 +697,18 @@ def _trend(
     grain = window.grain
     needs_medians = any(item.estimator == "median" for item in items)
     needs_value = any(item.key == "clv_historical" for item in items)
+    needs_history = any(item.key in _CUMULATIVE for item in items)
     families = list(dict.fromkeys(item.family for item in items))
     tables = {
         family: _family_stats(
-            gateway, family, filters, window, by, medians=needs_medians, customer_value=needs_value
+            gateway,
+            family,
+            filters,
+            window,
+            by,
+            medians=needs_medians,
+            customer_value=needs_value,
+            history=needs_history,
         )
         for family in families
     }

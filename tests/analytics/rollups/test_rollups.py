@@ -203,6 +203,31 @@ def test_customer_value_over_several_channels_reads_the_rows(gateways):
     _same(trend(fast, ALL_KEYS, filters, "quarter"), trend(rows, ALL_KEYS, filters, "quarter"))
 
 
+@pytest.mark.parametrize(
+    ("filters", "grain", "by", "cities"),
+    [
+        (Filters(), "quarter", "plan", ()),
+        (Filters(start=date(2024, 3, 13)), "month", None, ("Berlin", "Paris", "London")),
+        (Filters(start=date(2025, 1, 1)), "week", "channel", ()),
+    ],
+    ids=["by plan", "a city limit from mid-month", "weeks by channel"],
+)
+def test_rows_of_the_window_only_give_the_same_sums_and_customers(
+    gateways, filters, grain, by, cities
+):
+    """Without a KPI that looks back (new, repeat, historical value), the rows path (here a
+    warehouse without rollups) reads only the window's orders; the numbers are those of a
+    call that reads all history."""
+    _, rows = gateways
+    if cities:
+        rows = rows.scoped(Access(limits=(("city", cities),)))
+    window_only = [k.key for k in KPIS if k.family == "orders" and k.key not in kpis._CUMULATIVE]
+    alone = trend(rows, window_only, filters, grain, by=by)
+    with_history = trend(rows, [*window_only, "new_customers"], filters, grain, by=by)
+    assert alone["group"].n_unique() > (1 if by else 0)
+    _same(alone, with_history.filter(pl.col("kpi") != "new_customers"))
+
+
 ACCESSES = {
     "a region": Access(limits=(("region", ("EMEA",)),)),
     "a viewer of two countries": Access(
