@@ -50,7 +50,9 @@ drill lists (target <= 1 s each):
   largest revenue in the latest month (the first row of the kpi customers list).
 
 Prints, per side, the median (min-max) seconds, the ratio to the overview's median, peak
-memory and whether the target is met; writes bench/out/pages.json (`--out`).
+memory and whether the target is met; writes bench/out/pages.json (`--out`). `--only`
+times only the sides whose names start with one of its words (`--only journeys`: the
+Journeys page's tabs), with the overview beside them as the baseline.
 """
 
 from __future__ import annotations
@@ -461,17 +463,24 @@ def run_worker(side: str, root: Path, spec: ScaleSpec, plan: dict[str, Any]) -> 
     return worker_reply(command, f"{side} worker")
 
 
+def chosen_sides(only: list[str] | None) -> tuple[str, ...]:
+    """The sides whose names start with one of `only` (all when None), and the baseline."""
+    if only is None:
+        return SIDES
+    return tuple(s for s in SIDES if s == BASELINE or any(s.startswith(w) for w in only))
+
+
 def measure(
-    root: Path, spec: ScaleSpec, plan: dict[str, Any], repeat: int
+    root: Path, spec: ScaleSpec, plan: dict[str, Any], repeat: int, sides: tuple[str, ...]
 ) -> dict[str, list[dict[str, Any]]]:
     """One untimed warm-up per side, then `repeat` rounds, the order rotating each round."""
-    for side in SIDES:
+    for side in sides:
         result = run_worker(side, root, spec, plan)
         print(f"  warm-up {side}: {result['seconds']:.2f} s", flush=True)
-    runs: dict[str, list[dict[str, Any]]] = {side: [] for side in SIDES}
+    runs: dict[str, list[dict[str, Any]]] = {side: [] for side in sides}
     for i in range(repeat):
-        shift = i % len(SIDES)
-        for side in SIDES[shift:] + SIDES[:shift]:
+        shift = i % len(sides)
+        for side in sides[shift:] + sides[:shift]:
             result = run_worker(side, root, spec, plan)
             runs[side].append(result)
             print(f"  run {i + 1} {side}: {result['seconds']:.2f} s", flush=True)
@@ -505,7 +514,10 @@ def _parts(built: dict[str, Any]) -> str:
 
 
 def print_table(summary: dict[str, dict[str, Any]]) -> None:
-    for group, (sides, target) in GROUPS.items():
+    for group, (every, target) in GROUPS.items():
+        sides = [s for s in every if s in summary]
+        if not sides:  # left out by --only
+            continue
         print(f"\n{group} (target <= {target:g} s each)")
         print(f"{'side':<22} {'median s':>9} {'min-max':>13} {'x overview':>11} "
               f"{'peak MB':>8}  target")  # fmt: skip
@@ -523,6 +535,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per side")
     parser.add_argument("--work", type=Path, default=OUT, help="where the companies are kept")
     parser.add_argument("--out", type=Path, default=OUT / "pages.json", help="the JSON report")
+    parser.add_argument(
+        "--only", nargs="+", metavar="WORD", help="time only the sides starting with these words"
+    )
     parser.add_argument("--worker", choices=(*STEPS, *SIDES), help=argparse.SUPPRESS)
     parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--plan", type=json.loads, default={}, help=argparse.SUPPRESS)
@@ -533,6 +548,9 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.repeat < 1:
         parser.error(f"--repeat must be at least 1. Got {args.repeat} instead.")
+    sides = chosen_sides(args.only)
+    if args.only and not any(s.startswith(w) for s in SIDES for w in args.only):
+        parser.error(f"--only matches no side. Got {' '.join(args.only)} instead.")
     if spec.events < 1:
         parser.error(f"--events must be at least 1 (the Journeys page). Got {spec.events} instead.")
     root = args.work / spec.folder_name
@@ -545,7 +563,7 @@ def main(argv: list[str] | None = None) -> None:
     plan = run_worker("plan", root, spec, {})
     plan = {k: v for k, v in plan.items() if k != "peak_mb"}
     print(f"plan (untimed): {plan}", flush=True)
-    runs = measure(root, spec, plan, args.repeat)
+    runs = measure(root, spec, plan, args.repeat, sides)
     summary = summarise(runs)
     report = {
         "spec": asdict(spec),
