@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import unquote
 
 import duckdb
 import polars as pl
@@ -127,6 +128,38 @@ class Warehouse:
     def columns(self, name: str, version: int) -> frozenset[str]:
         """Columns of `version` of a dataset: what its loads have provided so far."""
         return _table_files(str(self.table_path(name)), version)[1]
+
+    def appended(self, name: str, since: int, until: int) -> tuple[str, ...] | None:
+        """The data files holding the rows that version `until` of a dataset adds to version
+        `since`, when every commit between only appended rows or compacted them (what
+        derived tables can be brought up to date from, `analytics.rollups.update`); None when
+        one replaced, restored or removed rows or changed the schema, or a file is gone.
+
+        Read from the commits' own records in `_delta_log/` (the Delta protocol: `add` and
+        `remove` actions, `dataChange` false for a compaction). The files of a load that a
+        compaction rewrote stay on disk for the rollback window, so they are still there.
+        """
+        if not 0 <= since < until:
+            return None
+        folder = self.table_path(name)
+        added: list[str] = []
+        for version in range(since + 1, until + 1):
+            try:
+                lines = (folder / "_delta_log" / f"{version:020d}.json").read_text().splitlines()
+            except OSError:
+                return None  # cleaned up with the log's retention: rebuild instead
+            actions = [json.loads(line) for line in lines if line.strip()]
+            changes = [a for a in actions if "add" in a or "remove" in a]
+            if any(set(a) - {"add", "remove", "commitInfo", "txn"} for a in actions):
+                return None  # a schema or protocol change
+            if all(not (a.get("add") or a.get("remove"))["dataChange"] for a in changes):
+                continue  # a compaction: the same rows in other files
+            if any("remove" in a for a in changes):
+                return None  # a replace or a restore
+            added += [str(folder / unquote(a["add"]["path"])) for a in changes]
+        if not all(Path(file).exists() for file in added):
+            return None
+        return tuple(added)
 
     # ----- reading --------------------------------------------------------------------------
 
@@ -755,16 +788,36 @@ class QueryGateway:
             conditions.append("customer_id IN (SELECT customer_id FROM customers)")
         return conditions
 
+    @contextlib.contextmanager
+    def workspace(self) -> Iterator[Workspace]:
+        """A cursor of its own for several statements sharing temporary tables: a derived
+        build that works on a few rows (`analytics.rollups.update`). Dataset rows are copied
+        in with `Workspace.load`; the gateway must see everything (derived tables do)."""
+        if self.access != FULL_ACCESS:
+            raise WarehouseError("A workspace is for derived builds, which read every row.")
+        with self._lock:
+            cursor = self._root.cursor()
+        try:
+            yield Workspace(self, cursor)
+        finally:
+            cursor.close()
+
     def _view_sql(self, name: str) -> str:
         """A view of the dataset with every contract column: ones no load has provided yet
         are typed NULLs, so queries never depend on which optional columns an export had."""
         if name == SEGMENTS_VIEW:
             return self._segments_view_sql()
+        return f"CREATE OR REPLACE TEMP VIEW {name} AS {self._view_body(name)}"
+
+    def _view_body(self, name: str, files: tuple[str, ...] | None = None) -> str:
+        """The SELECT of a dataset's view: its current (or pinned) version's files, or only
+        `files` of it (which must belong to that version or an earlier one)."""
         if self._pinned is not None and name in self._pinned:
             version = self._pinned[name]
         else:
             version = self.warehouse.version(name)
-        files = self.warehouse.files(name, version) if version is not None else ()
+        if files is None:
+            files = self.warehouse.files(name, version) if version is not None else ()
         present = self.warehouse.columns(name, version) if version is not None else frozenset()
         missing = [
             f"CAST(NULL AS {_DUCKDB_TYPES[c.kind]}) AS {c.name}"
@@ -772,7 +825,7 @@ class QueryGateway:
             if c.name not in present
         ]
         if not files:
-            return f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {', '.join(missing)} WHERE false"
+            return f"SELECT {', '.join(missing)} WHERE false"
         # Views cannot take bound parameters: the paths are the warehouse's own Delta files,
         # and access values come from the accounts file, quoted as SQL strings.
         listed = ", ".join(_sql_string(f) for f in files)
@@ -789,7 +842,58 @@ class QueryGateway:
                 + [f"{_masked_free_text_sql(c)} AS {c}" for c in free]
             )
             body = f"SELECT * REPLACE ({replaced}) FROM ({body})"
-        return f"CREATE OR REPLACE TEMP VIEW {name} AS {body}"
+        return body
+
+
+class Workspace:
+    """Statements on one cursor of a gateway (see `QueryGateway.workspace`): temporary
+    tables made by one statement are there for the next."""
+
+    def __init__(self, gateway: QueryGateway, cursor: duckdb.DuckDBPyConnection) -> None:
+        self._gateway = gateway
+        self._cursor = cursor
+
+    def load(
+        self,
+        table: str,
+        name: str,
+        *,
+        files: tuple[str, ...] | None = None,
+        columns: tuple[str, ...] = (),
+        where: str = "",
+    ) -> None:
+        """Copy the rows of dataset `name` (only those in `files`, when given; only those
+        `where` allows, SQL over the workspace's tables; only `columns`, when given) into the
+        temporary table `table`."""
+        body = self._gateway._view_body(name, files)
+        if columns or where:
+            listed = ", ".join(c for c in columns if c in DATASETS[name].column_names) or "*"
+            body = f"SELECT {listed} FROM ({body}) WHERE {where or 'true'}"
+        self._cursor.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {body}")
+
+    def execute(self, sql: str, params: Mapping[str, object] | None = None) -> None:
+        self._cursor.execute(sql, dict(params or {}))
+
+    def query(self, sql: str, params: Mapping[str, object] | None = None) -> pl.DataFrame:
+        return self._cursor.sql(sql, params=dict(params or {})).pl()
+
+    def write_parquet(
+        self,
+        sql: str,
+        target: Path,
+        params: Mapping[str, object] | None = None,
+        *,
+        row_group_size: int = 32_768,
+    ) -> None:
+        """Write the rows of `sql` to `target`, a derived file inside the warehouse."""
+        target = Path(target).resolve()
+        if not target.is_relative_to(self._gateway.warehouse.root):
+            raise WarehouseError(f"{target} is outside the warehouse.")
+        self._cursor.execute(
+            f"COPY ({sql}) TO {_sql_string(str(target))} "
+            f"(FORMAT parquet, ROW_GROUP_SIZE {int(row_group_size)})",
+            dict(params or {}),
+        )
 
 
 def _datasets_named(sql: str) -> list[str]:

@@ -25,6 +25,11 @@ the warehouse's `_rollups/` folder, one set per family (orders, surveys, tickets
   product category), for orders narrowed or broken down by one record dimension; a customer
   kept with several values is merged back into one row where the bitmasks allow it.
 
+After a load that only appends rows (or a rollback to data a kept rollup summarises), the new
+rollup is the earlier one's files plus a delta file per part (`update`): sums add up, and a
+customer's rows in the per-customer parts are merged when read. An append of 10k orders to
+10M takes under a second instead of a full build (bench/append.py).
+
 A rollup is named by the versions of the datasets it was built from (and `LAYOUT`) and is used
 only while they are the current ones, so a load or rollback never shows stale numbers: until
 its rollup is built, the KPIs read the rows as before. `family_stats` answers only what the

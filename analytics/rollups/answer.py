@@ -292,7 +292,7 @@ def _sums_stats(
         + ", ".join(f"sum({c}) AS {c}" for c in sums)
         + f" FROM read_parquet($path) WHERE {where} GROUP BY ALL"
     )
-    params = {**narrowing.params, **bounds, "path": str(rollup.path(part))}
+    params = {**narrowing.params, **bounds, "path": rollup.files(part)}
     frame = gateway.query_derived(sql, params).with_columns(
         pl.col(c).cast(pl.Float64 if c in _FLOAT_SUMS else pl.Int64) for c in sums
     )
@@ -305,7 +305,7 @@ def _sums_stats(
         "list_sort(list(res) FILTER (WHERE res >= 0)) AS res "
         f"FROM read_parquet($path) WHERE {' AND '.join([_DAYS_INSIDE, *narrowing.conditions])} "
         "GROUP BY ALL",
-        {**narrowing.params, **_inside_days(question), "path": str(rollup.path("hours"))},
+        {**narrowing.params, **_inside_days(question), "path": rollup.files("hours")},
     )
     return frame.join(lists, on=["grp", "p"], how="left", nulls_equal=True)
 
@@ -320,18 +320,19 @@ def _orders_stats(
     grain = question.grain
     group, filtered, params = narrowing.group, narrowing.where, narrowing.params
     period = _MONTH_PERIOD.format(grain=grain)
-    months_path = str(rollup.path("months"))
+    months_path = rollup.files("months")
     sums = _orders_sums(
         gateway, period, "m", _MONTHS_COUNTED, "m <= $end_m", filtered, group,
         {**params, **months, "path": months_path},
     )  # fmt: skip
     value = None
     if question.customer_value:
-        value_path = str(rollup.path(named("value", narrowing.record)))
+        value_path = rollup.files(named("value", narrowing.record))
         until = {**params, "end_m": end_m, "path": value_path}
         value = _value(gateway, group, period, "m <= $end_m", filtered, until)
-    source = _customer_rows(rollup, narrowing)
-    customer_params = {**params, "path": str(rollup.path(named("customers", narrowing.record)))}
+    customers = rollup.files(named("customers", narrowing.record))
+    source = _customer_rows(rollup, narrowing, merge=narrowing.merge or len(customers) > 1)
+    customer_params = {**params, "path": customers}
     firsts = gateway.query_derived(
         f"SELECT grp, first_m, count(*) AS n FROM {source} WHERE first_m <= $end_m GROUP BY ALL",
         {**customer_params, "end_m": end_m},
@@ -435,22 +436,24 @@ def _period_of(month: int, grain: Grain) -> date:
     return date(start.year, 1, 1)
 
 
-def _customer_rows(rollup: Rollup, narrowing: Narrowing) -> str:
+def _customer_rows(rollup: Rollup, narrowing: Narrowing, *, merge: bool) -> str:
     """SQL of the narrowed customers (`grp`, `first_m`, `second_m`, words), one row per
     customer and group. A customer kept with several record values (channels, say) has one
-    row per value in `customers_<record>`: merged, their first month is the earliest, their
-    second the earlier of the earliest second and the second-earliest first, and their
-    active months the union."""
+    row per value in `customers_<record>`, and one per update that appended their orders:
+    with `merge`, those are merged: their first month is the earliest, their second the
+    earlier of the earliest second and the second-earliest first, and their active months
+    the union."""
     narrowed = (
         f"SELECT *, {narrowing.group} AS grp FROM read_parquet($path) WHERE {narrowing.where}"
     )
-    if not narrowing.merge:
+    if not merge:
         return f"({narrowed})"
     words = ", ".join(f"bit_or(w{k}) AS w{k}" for k in range(rollup.words))
+    # By customer and group: a breakdown by the record dimension keeps a row per value.
     return (
-        "(SELECT any_value(grp) AS grp, min(first_m) AS first_m, "
+        "(SELECT grp, min(first_m) AS first_m, "
         "least(min(second_m), min(first_m, 2)[2]) AS second_m, "
-        f"{words} FROM ({narrowed}) GROUP BY customer_id)"
+        f"{words} FROM ({narrowed}) GROUP BY customer_id, grp)"
     )
 
 
@@ -546,15 +549,15 @@ def _orders_counted(
         unit, sums_part, value_part = "day", "days", named("value_day", record)
     sums = _orders_sums(
         gateway, period, unit, counted, until, filtered, group,
-        {**params, **bounds, "path": str(rollup.path(sums_part))},
+        {**params, **bounds, "path": rollup.files(sums_part)},
     )  # fmt: skip
     value = None
     if question.customer_value:
         value = _value(
             gateway, group, period, until, filtered,
-            {**params, last: bounds[last], "path": str(rollup.path(value_part))},
+            {**params, last: bounds[last], "path": rollup.files(value_part)},
         )  # fmt: skip
-    counts_path = str(rollup.path(named(f"counts_{grain}", record)))
+    counts_path = rollup.files(named(f"counts_{grain}", record))
     found = gateway.query_derived(
         "SELECT grp, p, sum(active) AS active, sum(retained) AS retained, "
         "sum(repeaters) AS repeaters, sum(firsts) AS firsts FROM ("
@@ -640,10 +643,11 @@ def _recount(
             f"count(*) FILTER (WHERE first_day BETWEEN DATE '{c.low}' AND DATE '{c.high}') AS n{k}",
             f"count(*) FILTER (WHERE first_day BETWEEN DATE '{c.p}' AND DATE '{c.high}') AS f{k}",
         ]
+    files = rollup.files("customer_days")
     found = gateway.query_derived(
-        f"SELECT {narrowing.group} AS grp, {', '.join(aggregates)} "
-        f"FROM read_parquet($path) WHERE {narrowing.where} GROUP BY ALL",
-        {**narrowing.params, "path": str(rollup.path("customer_days"))},
+        f"SELECT grp, {', '.join(aggregates)} "
+        f"FROM {_customer_days(narrowing, words, merge=len(files) > 1)} GROUP BY ALL",
+        {**narrowing.params, "path": files},
     )
     recounted = {c.p for c in cut}
     for key in [key for key in counts if key[1] in recounted]:
@@ -662,6 +666,22 @@ def _recount(
             if c.cut:  # first orders inside the range are new; the rest only count to date
                 new, first = int(row[f"n{k}"]), int(row[f"f{k}"])
                 firsts += [(grp, c.p, new, True), (grp, c.p, first - new, False)]
+
+
+def _customer_days(narrowing: Narrowing, words: int, *, merge: bool) -> str:
+    """SQL of the narrowed customers' days (`grp`, `first_day`, `second_day`, day words),
+    a customer's rows from several updates merged as `_customer_rows` merges months."""
+    narrowed = (
+        f"SELECT *, {narrowing.group} AS grp FROM read_parquet($path) WHERE {narrowing.where}"
+    )
+    if not merge:
+        return f"({narrowed})"
+    merged = ", ".join(f"bit_or(d{k}) AS d{k}" for k in range(words))
+    return (
+        "(SELECT grp, min(first_day) AS first_day, "
+        "least(min(second_day), min(first_day, 2)[2]) AS second_day, "
+        f"{merged} FROM ({narrowed}) GROUP BY customer_id, grp)"
+    )
 
 
 def _any_day(first_word: int, words: int, low: date, high: date) -> str:

@@ -55,7 +55,7 @@ def cohort_cells(
     narrowing = narrowing_of(gateway, question)
     if narrowing is None or narrowing.record is not None:
         return None
-    params: dict[str, object] = {**narrowing.params, "path": str(rollup.path(f"cohorts_{grain}"))}
+    params: dict[str, object] = {**narrowing.params, "path": rollup.files(f"cohorts_{grain}")}
     bounds = ""
     if start is not None:  # a start before the data may fall inside its first period
         bounds += " AND cohort_start >= $start"
@@ -88,7 +88,7 @@ def _last_month(gateway: QueryGateway, rollup: Rollup, question: Question) -> in
     assert limited is not None  # the limits were kept for the question already
     found = gateway.query_derived(
         f"SELECT max(m) FROM read_parquet($path) WHERE {limited.where}",
-        {**limited.params, "path": str(rollup.path("months"))},
+        {**limited.params, "path": rollup.files("months")},
     ).item()
     return None if found is None else int(found)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -21,7 +22,7 @@ WORD = 64  # months per bitmask word
 # The rollups' layout: part of every rollup's name, so that rollups written by another
 # release of Touchpoint are never read (they are rebuilt, and pruned). Raise it with any
 # change to what the rollups hold.
-LAYOUT = 5
+LAYOUT = 6
 
 CUSTOMER_ATTRIBUTES: tuple[str, ...] = tuple(
     k for k, d in DIMENSIONS.items() if d.level == "customer" and not d.derived
@@ -52,9 +53,23 @@ class Rollup:
     base_word: int  # word k of the bitmask covers months (base_word + k) * 64 ...
     words: int
     versions: tuple[tuple[str, int | None], ...]  # the dataset versions it was built from
+    # Appends brought in since the last full build (`update`): each part's delta files, by
+    # the number of the update that wrote them.
+    generation: int = 0
+    deltas: tuple[tuple[str, tuple[int, ...]], ...] = ()
 
     def path(self, part: str) -> Path:
+        """The part's file as built in full (or as linked from the rollup it was updated from)."""
         return self.folder / f"{self.family}-{self.key}.{part}.parquet"
+
+    def delta_path(self, part: str, generation: int) -> Path:
+        return self.folder / f"{self.family}-{self.key}.{part}.d{generation}.parquet"
+
+    def files(self, part: str) -> list[str]:
+        """Every file of the part: the full build's and the updates' deltas. Sums add up over
+        them; a per-customer part has a row per customer in each, merged when read."""
+        deltas = dict(self.deltas).get(part, ())
+        return [str(self.path(part))] + [str(self.delta_path(part, g)) for g in deltas]
 
     def has(self, *parts: str) -> bool:
         return all(self.path(part).exists() for part in parts)
@@ -79,6 +94,13 @@ def meta_path(folder: Path, family: Family, key: str) -> Path:
     return folder / f"{family}-{key}.json"
 
 
+def write_meta(target: Path, meta: Mapping[str, object]) -> None:
+    """Write a rollup's record atomically, after its parts: it marks the rollup complete."""
+    partial = target.with_name(f".{target.stem}.{os.getpid()}.json")
+    partial.write_text(json.dumps(meta))
+    os.replace(partial, target)
+
+
 def current(
     warehouse: Warehouse, family: Family, at: Mapping[str, int | None] | None = None
 ) -> Rollup | None:
@@ -101,6 +123,10 @@ def current(
         base_word=int(meta["base_word"]),
         words=int(meta["words"]),
         versions=tuple(named[1].items()),
+        generation=int(meta.get("generation", 0)),
+        deltas=tuple(
+            (part, tuple(int(g) for g in gs)) for part, gs in meta.get("deltas", {}).items()
+        ),
     )
 
 

@@ -366,3 +366,53 @@ def test_files_left_by_a_killed_load_are_vacuumed_after_the_rollback_window(ware
     assert not stale.exists()
     assert fresh.exists()
     assert warehouse.row_count("orders") == 11
+
+
+def _ids_in(files: tuple[str, ...]) -> list[str]:
+    return sorted(pl.concat([pl.read_parquet(f) for f in files])["order_id"].to_list())
+
+
+def test_appended_names_the_files_of_the_appended_rows_across_compactions(warehouse):
+    for i in range(3):
+        warehouse.commit("orders", orders([f"o{i}"], [1.0]), mode="append", metadata={})
+    assert _ids_in(warehouse.appended("orders", 0, 2)) == ["o1", "o2"]  # type: ignore[arg-type]
+    for i in range(3, 20):  # the 17th file is compacted with the rest (a version of its own)
+        warehouse.commit("orders", orders([f"o{i}"], [1.0]), mode="append", metadata={})
+    history = [r.action for r in warehouse.history("orders")]
+    assert "compact" in history
+    last = warehouse.version("orders")
+    assert last is not None
+    added = warehouse.appended("orders", 2, last)
+    assert added is not None and _ids_in(added) == sorted(f"o{i}" for i in range(3, 20))
+    assert warehouse.appended("orders", last, last) is None  # nothing after it
+    assert warehouse.appended("orders", last, 2) is None
+
+
+def test_appended_is_none_across_a_replace_a_rollback_or_a_schema_change(warehouse):
+    warehouse.commit("orders", orders(["a"], [1.0]), mode="append", metadata={})
+    warehouse.commit("orders", orders(["b"], [1.0]), mode="replace", metadata={})
+    assert warehouse.appended("orders", 0, 1) is None
+    warehouse.commit("orders", orders(["c"], [1.0]), mode="append", metadata={})
+    assert warehouse.appended("orders", 1, 2) is not None
+    warehouse.rollback("orders", 1, user="me")
+    assert warehouse.appended("orders", 2, 3) is None
+    extra = orders(["d"], [2.0]).with_columns(attr_coupon=pl.lit("SPRING"))
+    warehouse.commit("orders", extra, mode="append", metadata={})
+    assert warehouse.appended("orders", 3, 4) is None
+    (warehouse.table_path("orders") / "_delta_log" / f"{4:020d}.json").rename(
+        warehouse.root / "moved.json"
+    )
+    assert warehouse.appended("orders", 3, 4) is None  # a log no longer kept
+
+
+def test_a_workspace_keeps_its_tables_between_statements_and_needs_full_access(warehouse):
+    from analytics.warehouse import Access
+
+    warehouse.commit("orders", orders(["a", "b"], [1.0, 2.0]), mode="append", metadata={})
+    gateway = QueryGateway(warehouse)
+    with gateway.workspace() as workspace:
+        workspace.load("picked", "orders", where="amount > 1")
+        assert workspace.query("SELECT order_id FROM picked").rows() == [("b",)]
+    limited = gateway.scoped(Access(limits=(("customer_id", ("c1",)),)))
+    with pytest.raises(WarehouseError, match="read every row"), limited.workspace():
+        pass

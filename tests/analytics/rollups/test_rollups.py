@@ -14,6 +14,7 @@ import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -499,6 +500,9 @@ def test_the_rollup_records_the_data_it_covers(sample_warehouse: Warehouse):
         "last_day": "2025-12-31",
         "base_word": 379,
         "words": 1,
+        "hash": f"duckdb {duckdb.__version__}",
+        "generation": 0,
+        "deltas": {},
     }
 
 
@@ -532,6 +536,12 @@ def test_a_customer_with_two_orders_in_the_first_month_is_a_repeat_customer_at_o
     assert table.select("first_m", "second_m").rows() == [(january, january), (january, march)]
     bit = 1 << (january % 64)
     assert table["w0"].to_list() == [bit, bit | (1 << (march % 64))]
+    # What an update needs of each customer's past: first, second and last completed order
+    # days and their completed revenue (a missing status is completed).
+    assert table.select("customer_id", "first_day", "second_day", "last_day", "revenue").rows() == [
+        ("A", date(2025, 1, 3), date(2025, 1, 20), date(2025, 1, 20), 30.0),
+        ("B", date(2025, 1, 5), date(2025, 3, 9), date(2025, 3, 9), 14.0),
+    ]
     repeat = trend(QueryGateway(warehouse), ["repeat_purchase_rate"], Filters(), "month")
     assert repeat["value"].to_list() == [50.0, None, 100.0]
 

@@ -1,0 +1,198 @@
+"""Benchmark: an append of 10k orders to 10M, and every rollup part brought up to date.
+
+    .venv/bin/python bench/append.py                  # 1M customers, 10M orders, 10k appended
+    .venv/bin/python bench/append.py --customers 20000 --orders 200000 --surveys 40000 \\
+        --tickets 10000 --appended 1000 --repeat 1   # a tiny company: does it all run?
+
+Builds the scale company once (bench/scale.py, cached under bench/out/, gitignored) and every
+rollup part of it (`rollups.refresh`, untimed). Then `--repeat` times, each side in a worker
+process of its own (its peak memory its own) and in a fresh copy of the warehouse (data files
+and rollups hard-linked, Delta logs copied, so the cached company stays as it was):
+
+- update: `--appended` orders, the next orders of existing customers on the day after the
+  last, appended with `Warehouse.commit` (untimed), then `rollups.refresh` (timed): what a
+  load does, every part (base and later) brought up to date from the rollup before.
+- full (the baseline): the same append in a copy without rollups, then the base parts (what
+  blocked a load before: `refresh(records=False)`) and the later parts (built in the
+  background) timed apart.
+
+Both sides then answer `kpis.scorecard` of the last quarter through their rollups; the
+answers must be equal (relative 1e-9). Prints medians (min-max), the ratio of the update to
+the full base build, peak memory; writes bench/out/append.json. Target (issue): <= 1 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+from scale import OUT, ScaleSpec, build_warehouse, size_args, spec_args, spec_from, worker_reply
+
+TARGET_SECONDS = 1.0
+
+
+def copy_warehouse(source: Path, target: Path, *, rollups: bool) -> None:
+    """A copy of `source` whose data and rollup files are hard links (never written in place:
+    a load adds files, a rollup part is replaced whole) and whose Delta logs are copies."""
+    shutil.rmtree(target, ignore_errors=True)
+
+    def link_or_copy(src: str, dst: str) -> None:
+        if "_delta_log" in Path(src).parts:
+            shutil.copy2(src, dst)
+        else:
+            os.link(src, dst)
+
+    ignored = ["_segments", "_journeys", "_feedback", "_locks"]
+    if not rollups:
+        ignored.append("_rollups")
+    shutil.copytree(
+        source, target, copy_function=link_or_copy, ignore=shutil.ignore_patterns(*ignored)
+    )
+
+
+def appended_orders(root: Path, n: int, seed: int) -> pl.DataFrame:
+    """`n` orders of existing customers on the day after the last order."""
+    from analytics.contract import DATASETS
+    from analytics.warehouse import QueryGateway, Warehouse
+
+    gateway = QueryGateway(Warehouse(root))
+    last = gateway.query("SELECT max(order_date) FROM orders").item()
+    buyers = gateway.query(
+        f"SELECT customer_id FROM customers USING SAMPLE {n} ROWS (reservoir, {seed})"
+    )["customer_id"]
+    rng = np.random.default_rng(seed)
+    schema = DATASETS["orders"].schema
+    channels, categories = ["web", "app", "store"], ["Home", "Beauty", "Outdoor"]
+    frame = pl.DataFrame(
+        {
+            "order_id": [f"APPENDED-{seed}-{i}" for i in range(n)],
+            "customer_id": buyers.sample(n, with_replacement=True, seed=seed),
+            "order_date": [last + timedelta(days=1)] * n,
+            "amount": np.round(rng.gamma(2.0, 40.0, n), 2),
+            "status": rng.choice(["completed", "completed", "returned"], n),
+            "channel": rng.choice(channels, n),
+            "product_category": rng.choice(categories, n),
+        }
+    )
+    return frame.with_columns(
+        pl.lit(None, dtype=schema[c]).alias(c) for c in schema if c not in frame.columns
+    ).select([pl.col(c).cast(schema[c]) for c in schema])
+
+
+def worker(side: str, root: Path, appended: int, seed: int) -> dict[str, Any]:
+    """One run of a side in a copy of the warehouse at `root`."""
+    from analytics import rollups
+    from analytics.filters import Filters
+    from analytics.kpis import KPIS, scorecard
+    from analytics.warehouse import QueryGateway, Warehouse
+
+    work = root.parent / f"{root.name}-append-{side}"
+    copy_warehouse(root, work, rollups=side == "update")
+    warehouse = Warehouse(work)
+    warehouse.commit(
+        "orders", appended_orders(work, appended, seed), mode="append", metadata={"bench": 1}
+    )
+    out: dict[str, Any] = {}
+    started = time.perf_counter()
+    if side == "update":
+        built = rollups.refresh(warehouse)
+        out["seconds"] = time.perf_counter() - started
+        out["built"] = sorted(built)
+    else:
+        rollups.refresh(warehouse, records=False)
+        out["seconds"] = time.perf_counter() - started
+        started = time.perf_counter()
+        rollups.refresh(warehouse)
+        out["later_seconds"] = time.perf_counter() - started
+    assert not rollups.pending(warehouse)
+    card = scorecard(QueryGateway(warehouse), Filters(), "quarter", keys=[k.key for k in KPIS])
+    out["scorecard"] = card.select("kpi", "value").rows()
+    out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    shutil.rmtree(work, ignore_errors=True)
+    return out
+
+
+def main() -> None:
+    defaults = ScaleSpec()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    size_args(parser, defaults, events=True)
+    parser.add_argument("--appended", type=int, default=10_000, help="orders appended")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=OUT / "append.json")
+    parser.add_argument("--worker", choices=["update", "full"], help=argparse.SUPPRESS)
+    parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--run", type=int, default=1, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        print(json.dumps(worker(args.worker, args.root, args.appended, args.run)))
+        return
+    spec = spec_from(args)
+    root = OUT / spec.folder_name
+    build_warehouse(root, spec)
+    from analytics import rollups
+    from analytics.warehouse import Warehouse
+
+    started = time.perf_counter()
+    rollups.refresh(Warehouse(root))  # every part, once (reused when current)
+    print(f"{root}: rollups ready ({time.perf_counter() - started:.1f} s)", flush=True)
+    runs: dict[str, list[dict[str, Any]]] = {"update": [], "full": []}
+    for k in range(args.repeat):
+        for side in ("update", "full") if k % 2 == 0 else ("full", "update"):
+            command = [sys.executable, __file__, *spec_args(spec), f"--appended={args.appended}",
+                       f"--worker={side}", f"--root={root}", f"--run={k + 1}"]  # fmt: skip
+            runs[side].append(worker_reply(command, f"{side} run"))
+            print(f"  {side}: {runs[side][-1]['seconds']:.3f} s", flush=True)
+    mismatches = 0
+    for update, full in zip(runs["update"], runs["full"], strict=True):
+        for (kpi, mine), (_, theirs) in zip(update["scorecard"], full["scorecard"], strict=True):
+            if (mine is None) != (theirs is None) or (
+                mine is not None and abs(mine - theirs) > 1e-9 * max(1.0, abs(theirs))
+            ):
+                mismatches += 1
+                print(f"MISMATCH {kpi}: update {mine} != full {theirs}")
+
+    def summary(values: list[float]) -> dict[str, float]:
+        return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+    result = {
+        "orders": spec.orders,
+        "appended": args.appended,
+        "update": summary([r["seconds"] for r in runs["update"]])
+        | {
+            "peak_mb": max(r["peak_mb"] for r in runs["update"]),
+            "built": runs["update"][0]["built"],
+        },
+        "full base": summary([r["seconds"] for r in runs["full"]])
+        | {"peak_mb": max(r["peak_mb"] for r in runs["full"])},
+        "full later": summary([r["later_seconds"] for r in runs["full"]]),
+        "mismatches": mismatches,
+    }
+    result["met"] = result["update"]["median"] <= TARGET_SECONDS and not mismatches
+    print(f"\n{'side':<34} {'median (min-max)':>22} {'peak MB':>9}")
+    for side in ("update", "full base", "full later"):
+        r = result[side]
+        print(f"{side:<34} {r['median']:>8.3f} s ({r['min']:.3f}-{r['max']:.3f}) "
+              f"{r.get('peak_mb', 0):>9.0f}")  # fmt: skip
+    ratio = result["update"]["median"] / result["full base"]["median"]
+    verdict = "met" if result["met"] else "MISSED"
+    print(f"update / full base build: {ratio:.3f}; target <= {TARGET_SECONDS} s: {verdict}; "
+          f"scorecards equal: {not mismatches}")  # fmt: skip
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=1))
+    if mismatches:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
