@@ -1,7 +1,7 @@
 """Every benchmark, then one table of the speed figures: `make bench` runs this.
 
     .venv/bin/python bench/all.py                 # everything (hours on 2 cores)
-    .venv/bin/python bench/all.py --only kpis_cli pages browser_pages browser_filters
+    .venv/bin/python bench/all.py --only kpis_cli pages append browser_pages browser_filters
     .venv/bin/python bench/all.py --table         # only the table, from the last results
 
 Runs each benchmark script of bench/ in turn (each prints its own report and writes
@@ -14,6 +14,8 @@ memory and the target:
   startup against loading every command group (kpis_cli.json);
 - each page's computation and each drill list, uncached, at 10M orders, against the
   Overview's scorecard (pages.json);
+- an append of 10k orders to 10M: the rollups brought up to date, against building their
+  base parts in full (append.json);
 - opening each page of the sample in Chromium, against reopening it with Streamlit's caches
   warm, and the cold start (browser_pages.json);
 - a filter change at 10M orders in Chromium, against the same change cached
@@ -35,7 +37,7 @@ BENCH = Path(__file__).resolve().parent
 OUT = BENCH / "out"
 # In the order they run: the older benchmarks first, then the speed issue's.
 SCRIPTS = ("ingest", "kpis", "segments", "journeys", "feedback", "review", "kpis_cli",
-           "pages", "browser_pages", "browser_filters")  # fmt: skip
+           "pages", "append", "browser_pages", "browser_filters")  # fmt: skip
 Row = tuple[str, float | None, str, float | None, float | None, str, bool | None]
 
 
@@ -76,6 +78,12 @@ def rows() -> list[Row]:
             target = f"<= {r['target']:g} s"
             found.append((f"{side} (10M orders)", r["median"], "overview scorecard", base,
                            r["peak_mb"], target, r["met"]))  # fmt: skip
+    append = _load("append")
+    if append is not None:
+        update = append["update"]
+        found.append(("append 10k orders: rollups updated", update["median"],
+                      "full base build", append["full base"]["median"], update["peak_mb"],
+                      "<= 1 s", append["met"]))  # fmt: skip
     browser = _load("browser_pages")
     if browser is not None:
         for page, r in browser["pages"].items():
