@@ -44,6 +44,7 @@ def refresh_rest(
     took = segments.refresh(warehouse, gateway, value=value)
     if took is not None:
         built["segments"] = took
+        built |= rollups.refresh(warehouse, gateway)  # the months per segment
     try:
         took = journeys.refresh(warehouse, gateway)
     except ConfigError:  # settings broken by hand: the Journeys page and CLI say what is wrong

@@ -753,12 +753,15 @@ class QueryGateway:
         finally:
             cursor.close()
 
+    def segments_file(self) -> Path | None:
+        """The segmentation's customers table the `customer_segments` view reads: the latest
+        one, or the latest of the pinned versions."""
+        if self._pinned is not None:
+            return segments_file_at(self.warehouse.root, self._pinned)
+        return latest_segments_file(self.warehouse.root)
+
     def _segments_view_sql(self) -> str:
-        table = (
-            segments_file_at(self.warehouse.root, self._pinned)
-            if self._pinned is not None
-            else latest_segments_file(self.warehouse.root)
-        )
+        table = self.segments_file()
         if table is None:
             return (
                 f"CREATE OR REPLACE TEMP VIEW {SEGMENTS_VIEW} AS SELECT CAST(NULL AS VARCHAR) "

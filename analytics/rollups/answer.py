@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any, cast
 
 import polars as pl
@@ -26,6 +27,7 @@ from analytics.rollups.layout import (
     CUSTOMER_ATTRIBUTES,
     FAMILIES,
     RECORD_DIMENSIONS,
+    SEGMENTED,
     WORD,
     Family,
     Rollup,
@@ -35,7 +37,9 @@ from analytics.rollups.layout import (
     month_index,
     month_start,
     named,
+    segments_part,
 )
+from analytics.rollups.sql import SEGMENTS_SQL
 from analytics.warehouse import QueryGateway
 
 _MONTH_GRAINS: tuple[Grain, ...] = ("month", "quarter", "year")
@@ -113,7 +117,7 @@ def family_stats(gateway: QueryGateway, question: Question) -> pl.DataFrame | No
     rollup = current(gateway.warehouse, question.family, at)
     if rollup is None:
         return None
-    narrowing = narrowing_of(gateway, question)
+    narrowing = narrowing_of(gateway, question, gateway.segments_file())
     if narrowing is None:
         return None
     path = _path(rollup, question, narrowing)
@@ -139,6 +143,15 @@ def _path(rollup: Rollup, question: Question, narrowing: Narrowing) -> tuple[Any
         return None  # cumulative revenue over several record values at once: the rows
     hours = ["hours"] if family == "tickets" and question.medians else []
     by_months = grain in _MONTH_GRAINS and _aligned(rollup, question, "month")
+    if narrowing.segments is not None:  # the months and counts per segment, or the bitmasks
+        if not by_months or hours or value_needed:
+            return None
+        if family != "orders":
+            return _month_stats, [narrowing.part("months")]
+        counted = [narrowing.part("months"), narrowing.part(f"counts_{grain}")]
+        if record is None and _aligned(rollup, question, grain) and rollup.has(*counted):
+            return _orders_by_month_counts, counted
+        return _orders_stats, [narrowing.part("months"), named("customers", record)]
     if family != "orders":
         return (_month_stats, ["months", *hours]) if by_months else (_day_stats, ["days", *hours])
     value = [named("value" if by_months else "value_day", record)] if value_needed else []
@@ -174,19 +187,34 @@ class Narrowing:
     group: str  # SQL of the group value
     record: str | None = None  # the one record dimension narrowing or grouping orders
     merge: bool = False  # a customer may have several rows of `record` to merge
+    # The segmentation's customers table, when the question narrows or groups by a segment.
+    segments: str | None = None
+
+    def part(self, name: str) -> str:
+        """The part `name` as the question reads it: per segment when it needs one."""
+        return name if self.segments is None else segments_part(Path(self.segments), name)
+
+    @property
+    def months(self) -> str:
+        return self.part("months")
 
     @property
     def where(self) -> str:
         return " AND ".join(self.conditions) if self.conditions else "true"
 
 
-def narrowing_of(gateway: QueryGateway, question: Question) -> Narrowing | None:
+def narrowing_of(
+    gateway: QueryGateway, question: Question, segments: Path | None = None
+) -> Narrowing | None:
     """WHERE conditions, their parameters and the group expression over the rollup's
     columns; None when a filter, limit or breakdown names a column the rollup lacks, or
-    narrows the orders' customers by two record dimensions at once."""
+    narrows the orders' customers by two record dimensions at once. With `segments` (the
+    segmentation the gateway's view reads), segments and clusters are kept too."""
     family = question.family
     records = RECORD_DIMENSIONS[family]
     kept = set(CUSTOMER_ATTRIBUTES) | set(records)
+    if segments is not None:
+        kept |= set(SEGMENTED)
     # Filters, then access limits: as the gateway's views, a limit on the dataset's own
     # column narrows it directly, one on a customer attribute narrows it to the customers
     # who have one of the values.
@@ -217,8 +245,10 @@ def narrowing_of(gateway: QueryGateway, question: Question) -> Narrowing | None:
         group = f"coalesce({by}, '{NOT_SET}')"
     else:
         return None  # the rows path explains why (or breaks it down by a record column)
+    named_columns = {column for _, column, _ in narrowed} | {by}
+    segmented = None if segments is None or not named_columns & set(SEGMENTED) else str(segments)
     if family != "orders":
-        return Narrowing(conditions, params, group)
+        return Narrowing(conditions, params, group, segments=segmented)
     used = set(record_values) | ({by} if by in records else set())
     if len(used) > 1:
         return None  # customers per pair of record values would be as many as the orders
@@ -226,7 +256,7 @@ def narrowing_of(gateway: QueryGateway, question: Question) -> Narrowing | None:
     lists = record_values.get(record or "", [])
     single = len(lists) == 1 and len(lists[0]) == 1
     merge = record is not None and by != record and not single
-    return Narrowing(conditions, params, group, record, merge)
+    return Narrowing(conditions, params, group, record, merge, segmented)
 
 
 # ----- the months path ------------------------------------------------------------------------
@@ -262,7 +292,7 @@ _DAYS_INSIDE = f"{_DAYS_COUNTED} AND day <= $end"
 def _month_stats(
     gateway: QueryGateway, rollup: Rollup, question: Question, narrowing: Narrowing
 ) -> pl.DataFrame:
-    return _sums_stats(gateway, rollup, question, narrowing, "months")
+    return _sums_stats(gateway, rollup, question, narrowing, narrowing.months)
 
 
 def _day_stats(
@@ -280,7 +310,7 @@ def _sums_stats(
 ) -> pl.DataFrame:
     """Surveys' or tickets' sums per group and period from the `months` or `days` part."""
     sums = MONTH_SUMS[question.family]
-    by_month = part == "months"
+    by_month = part != "days"
     period = (_MONTH_PERIOD if by_month else _DAY_PERIOD).format(grain=question.grain)
     inside = _MONTHS_INSIDE if by_month else _DAYS_INSIDE
     bounds: dict[str, object] = dict(
@@ -320,7 +350,7 @@ def _orders_stats(
     grain = question.grain
     group, filtered, params = narrowing.group, narrowing.where, narrowing.params
     period = _MONTH_PERIOD.format(grain=grain)
-    months_path = rollup.files("months")
+    months_path = rollup.files(narrowing.months)
     sums = _orders_sums(
         gateway, period, "m", _MONTHS_COUNTED, "m <= $end_m", filtered, group,
         {**params, **months, "path": months_path},
@@ -333,6 +363,8 @@ def _orders_stats(
     customers = rollup.files(named("customers", narrowing.record))
     source = _customer_rows(rollup, narrowing, merge=narrowing.merge or len(customers) > 1)
     customer_params = {**params, "path": customers}
+    if narrowing.segments is not None:
+        customer_params["segments"] = narrowing.segments
     firsts = gateway.query_derived(
         f"SELECT grp, first_m, count(*) AS n FROM {source} WHERE first_m <= $end_m GROUP BY ALL",
         {**customer_params, "end_m": end_m},
@@ -443,9 +475,11 @@ def _customer_rows(rollup: Rollup, narrowing: Narrowing, *, merge: bool) -> str:
     with `merge`, those are merged: their first month is the earliest, their second the
     earlier of the earliest second and the second-earliest first, and their active months
     the union."""
-    narrowed = (
-        f"SELECT *, {narrowing.group} AS grp FROM read_parquet($path) WHERE {narrowing.where}"
-    )
+    source = "read_parquet($path)"
+    if narrowing.segments is not None:  # each customer's segment, as the view has it
+        segmented = SEGMENTS_SQL.format(path="$segments")
+        source = f"(SELECT * FROM {source} LEFT JOIN ({segmented}) USING (customer_id))"
+    narrowed = f"SELECT *, {narrowing.group} AS grp FROM {source} WHERE {narrowing.where}"
     if not merge:
         return f"({narrowed})"
     words = ", ".join(f"bit_or(w{k}) AS w{k}" for k in range(rollup.words))
@@ -542,7 +576,7 @@ def _orders_counted(
     if by_months:
         period, counted, until = _MONTH_PERIOD.format(grain=grain), _MONTHS_COUNTED, "m <= $end_m"
         bounds, last = {**_inside_months(question)}, "end_m"
-        unit, sums_part, value_part = "m", "months", named("value", record)
+        unit, sums_part, value_part = "m", narrowing.months, named("value", record)
     else:
         period, counted, until = _DAY_PERIOD.format(grain=grain), _DAYS_COUNTED, "day <= $end"
         bounds, last = {**_inside_days(question)}, "end"
@@ -557,7 +591,7 @@ def _orders_counted(
             gateway, group, period, until, filtered,
             {**params, last: bounds[last], "path": rollup.files(value_part)},
         )  # fmt: skip
-    counts_path = rollup.files(named(f"counts_{grain}", record))
+    counts_path = rollup.files(narrowing.part(named(f"counts_{grain}", record)))
     found = gateway.query_derived(
         "SELECT grp, p, sum(active) AS active, sum(retained) AS retained, "
         "sum(repeaters) AS repeaters, sum(firsts) AS firsts FROM ("

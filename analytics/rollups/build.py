@@ -28,6 +28,8 @@ from analytics.rollups.layout import (
     FOLDER,
     KEEP,
     RECORD_DIMENSIONS,
+    SEGMENTED_GRAINS,
+    SEGMENTS_PART,
     WORD,
     Family,
     Rollup,
@@ -36,6 +38,7 @@ from analytics.rollups.layout import (
     meta_path,
     month_index,
     named,
+    segments_part,
     versions_key,
     write_meta,
 )
@@ -48,7 +51,13 @@ from analytics.rollups.sql import (
     sums_sql,
     value_sql,
 )
-from analytics.warehouse import FULL_ACCESS, QueryGateway, Warehouse, file_lock
+from analytics.warehouse import (
+    FULL_ACCESS,
+    QueryGateway,
+    Warehouse,
+    file_lock,
+    latest_segments_file,
+)
 
 # ----- which parts, and when ------------------------------------------------------------------
 
@@ -65,12 +74,26 @@ class Later:
         return not self.rollup.has(*(part for part, _ in self.parts))
 
 
-def later_parts(rollups: dict[Family, Rollup | None]) -> list[Later]:
-    """The later part groups of the given rollups, the per-day ones first."""
+def later_parts(rollups: dict[Family, Rollup | None], segments: Path | None = None) -> list[Later]:
+    """The later part groups of the given rollups, the per-day ones first, and with
+    `segments` (the latest segmentation's customers table) the months per segment."""
     groups: list[Later] = []
     for family, rollup in rollups.items():
         if rollup is None:
             continue
+        if segments is not None:
+            by_segment: list[tuple[str, Callable[[], str]]] = [
+                (segments_part(segments), partial(sums_sql, family, "m", str(segments)))
+            ]
+            if family == "orders":
+                by_segment += [
+                    (
+                        segments_part(segments, f"counts_{g}"),
+                        partial(counts_sql, None, g, str(segments)),
+                    )
+                    for g in SEGMENTED_GRAINS
+                ]
+            groups.append(Later(f"{family} by segment", rollup, tuple(by_segment)))
         parts: list[tuple[str, Callable[[], str]]] = [("days", partial(sums_sql, family, "day"))]
         if family == "orders":
             parts += [(f"counts_{g}", partial(counts_sql, None, g)) for g in COUNTED_GRAINS]
@@ -130,9 +153,11 @@ def refresh(
             _prune(folder, family)
         if not records:
             return built
-        for group in later_parts({f: current(warehouse, f) for f in FAMILIES}):
+        segments = latest_segments_file(warehouse.root)
+        for group in later_parts({f: current(warehouse, f) for f in FAMILIES}, segments):
             if not group.missing():
                 continue
+            _prune_segments(group)
             started = time.perf_counter()
             pinned = base.at_versions(dict(group.rollup.versions))  # even if a load came
             for part, sql in group.parts:
@@ -147,7 +172,18 @@ def pending(warehouse: Warehouse) -> bool:
     found = {f: current(warehouse, f) for f in FAMILIES}
     if any(warehouse.version(f) is not None and found[f] is None for f in FAMILIES):
         return True
-    return any(group.missing() for group in later_parts(found))
+    segments = latest_segments_file(warehouse.root)
+    return any(group.missing() for group in later_parts(found, segments))
+
+
+def _prune_segments(group: Later) -> None:
+    """Before a rollup's months per segment are built for a new segmentation, remove those
+    of the earlier ones (only the latest segmentation is read)."""
+    kept = {part for part, _ in group.parts}
+    rollup = group.rollup
+    for path in rollup.folder.glob(f"{rollup.family}-{rollup.key}.*{SEGMENTS_PART}*.parquet"):
+        if path.name.split(".")[1] not in kept:
+            path.unlink(missing_ok=True)
 
 
 def _write(gateway: QueryGateway, target: Path, sql: str) -> None:

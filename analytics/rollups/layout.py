@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Mapping
@@ -136,6 +137,21 @@ def current(
 def named(part: str, record: str | None) -> str:
     """A per-customer part's name, for orders narrowed or grouped by `record` (or not)."""
     return part if record is None else f"{part}_{record}"
+
+
+# Customer dimensions a segmentation gives (`analytics.segments`): the months sums keep them
+# per segmentation, in a part named after its customers table (`segments_part`).
+SEGMENTED: tuple[str, ...] = ("segment", "cluster")
+SEGMENTS_PART = "_segments_"  # in the name of every part per segment
+# Grains whose orders' customer counts are kept per segment (`counts_<grain>_segments_...`).
+SEGMENTED_GRAINS: tuple[Grain, ...] = ("month", "quarter", "year")
+
+
+def segments_part(segments: Path, part: str = "months") -> str:
+    """The name of `part` per segment and cluster of the segmentation whose customers table
+    is `segments`: a rollup keeps its months sums (and the orders' monthly, quarterly and
+    yearly customer counts) per segmentation it was asked for."""
+    return f"{part}{SEGMENTS_PART}{hashlib.sha1(segments.name.encode()).hexdigest()[:12]}"
 
 
 def month_index(day: date) -> int:

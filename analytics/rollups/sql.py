@@ -30,7 +30,7 @@ SELECT {unit} AS {unit_name}, {attributes}{records},
        coalesce(sum(d.amount) FILTER (WHERE {completed}), 0) AS rev,
        coalesce(sum(d.amount * d.amount) FILTER (WHERE {completed}), 0) AS sq,
        count(*) FILTER (WHERE {returned}) AS n_ret
-FROM orders d LEFT JOIN customers c ON c.customer_id = d.customer_id
+FROM orders d LEFT JOIN customers c ON c.customer_id = d.customer_id{joins}
 WHERE d.order_date IS NOT NULL
 GROUP BY ALL ORDER BY ALL
 """
@@ -46,7 +46,7 @@ SELECT {unit} AS {unit_name}, {attributes}{records},
        count(d.ces) AS ces_n,
        coalesce(sum(d.ces), 0) AS ces_sum,
        coalesce(sum(d.ces * d.ces), 0) AS ces_sumsq
-FROM surveys d LEFT JOIN customers c ON c.customer_id = d.customer_id
+FROM surveys d LEFT JOIN customers c ON c.customer_id = d.customer_id{joins}
 WHERE d.responded_at IS NOT NULL
 GROUP BY ALL ORDER BY ALL
 """
@@ -56,7 +56,7 @@ SELECT {unit} AS {unit_name}, {attributes}{records},
        count(*) AS tickets,
        count(d.csat) AS tcsat_n,
        count(*) FILTER (WHERE {satisfied}) AS tcsat_ok
-FROM tickets d LEFT JOIN customers c ON c.customer_id = d.customer_id
+FROM tickets d LEFT JOIN customers c ON c.customer_id = d.customer_id{joins}
 WHERE d.opened_at IS NOT NULL
 GROUP BY ALL ORDER BY ALL
 """
@@ -138,7 +138,7 @@ SELECT p, {attributes}{record},
        count(*) FILTER (WHERE lag_p = {previous}) AS retained,
        count(*) FILTER (WHERE cum >= 2) AS repeaters,
        count(*) FILTER (WHERE k = 1) AS firsts
-FROM w LEFT JOIN customers c ON c.customer_id = w.customer_id
+FROM w LEFT JOIN customers c ON c.customer_id = w.customer_id{joins}
 GROUP BY ALL ORDER BY ALL
 """
 
@@ -202,13 +202,30 @@ def _records(family: Family) -> str:
     return "".join(f", d.{r}" for r in RECORD_DIMENSIONS[family])
 
 
-def sums_sql(family: Family, unit: str) -> str:
-    """A family's sums per month (`unit` "m") or per day (`unit` "day")."""
+def sums_sql(family: Family, unit: str, segments: str | None = None) -> str:
+    """A family's sums per month (`unit` "m") or per day (`unit` "day"); with `segments`, the
+    path of a segmentation's customers table, per RFM segment and cluster too."""
     column = f"d.{DATASETS[family].time_column}"
     unit_sql = MONTH.format(c=column) if unit == "m" else f"CAST({column} AS DATE)"
+    attributes, joins = _segmented(segments, "d")
     return _SUMS_SQL[family].format(
-        unit=unit_sql, unit_name=unit, attributes=ATTRIBUTES, records=_records(family), **RULES
+        unit=unit_sql,
+        unit_name=unit,
+        attributes=attributes,
+        joins=joins,
+        records=_records(family),
+        **RULES,
     )
+
+
+# A segmentation's customers table as the `customer_segments` view shows it.
+SEGMENTS_SQL = (
+    "SELECT customer_id, rfm_segment AS segment, cluster_name AS cluster FROM read_parquet({path})"
+)
+
+
+def sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 def value_sql(record: str | None, unit: str) -> str:
@@ -223,13 +240,28 @@ def value_sql(record: str | None, unit: str) -> str:
     )
 
 
-def counts_sql(record: str | None, grain: Grain) -> str:
+def counts_sql(record: str | None, grain: Grain, segments: str | None = None) -> str:
+    """The orders' customer counts per period of `grain` (and per value of `record`; or per
+    RFM segment and cluster of the segmentation whose customers table is `segments`)."""
+    attributes, joins = _segmented(segments, "w")
     return _ORDERS_COUNTS_SQL.format(
         **RULES,
         grain=grain,
         previous=PREVIOUS_SQL[grain],
         record="" if record is None else f", {record}",
-        attributes=ATTRIBUTES,
+        attributes=attributes,
+        joins=joins,
+    )
+
+
+def _segmented(segments: str | None, alias: str) -> tuple[str, str]:
+    """The attributes a part keeps, and the join that adds segments and clusters."""
+    if segments is None:
+        return ATTRIBUTES, ""
+    segmented = SEGMENTS_SQL.format(path=sql_string(segments))
+    return (
+        ATTRIBUTES + ", s.segment, s.cluster",
+        f" LEFT JOIN ({segmented}) s ON s.customer_id = {alias}.customer_id",
     )
 
 

@@ -45,6 +45,7 @@ from analytics.rollups.layout import (
     CUSTOMER_ATTRIBUTES,
     LAYOUT,
     RECORD_DIMENSIONS,
+    SEGMENTS_PART,
     WORD,
     Family,
     Rollup,
@@ -279,6 +280,8 @@ def _orders_state(workspace: Workspace, old: Rollup, parts: list[str]) -> bool:
 
 def _delta_sql(part: str, family: Family, old: Rollup, new: Rollup) -> str | None:
     """SQL of what the appended rows add to `part`, or None when they cannot be added."""
+    if SEGMENTS_PART in part:
+        return None  # the data's new segmentation comes after: built for it then
     if part in ("months", "days"):
         return sums_sql(family, "m" if part == "months" else "day")
     if part == "hours":

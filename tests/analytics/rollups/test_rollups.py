@@ -324,10 +324,11 @@ def _question(
     end=date(2025, 12, 31),
     filters=None,
     by=None,
+    **flags,
 ) -> Question:
     filters = filters or Filters()
     first = date(start.year, start.month, 1) if grain == "month" else date(start.year, 1, 1)
-    return Question(family, filters, grain, first, start, end, date(2022, 10, 1), by)
+    return Question(family, filters, grain, first, start, end, date(2022, 10, 1), by, **flags)
 
 
 # (family, question arguments, access limit, answered by the rollups)
@@ -668,3 +669,94 @@ def test_record_parts_come_after_the_base_and_until_then_the_rows_answer(tiny_wa
     assert rollups.refresh(tiny_warehouse).keys() == set(RECORD_PARTS)
     assert not rollups.pending(tiny_warehouse)
     assert rollups.family_stats(gateway, by_channel) is not None
+
+
+# ----- segments ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def segmented(sample_warehouse: Warehouse, tmp_path_factory) -> tuple[QueryGateway, QueryGateway]:
+    """(through the rollups, from the rows) over a copy of the sample company with its
+    segmentation, and the months per segment built after it."""
+    from analytics import segments
+
+    root = tmp_path_factory.mktemp("segmented") / "warehouse"
+    shutil.copytree(sample_warehouse.root, root)
+    warehouse = Warehouse(root)
+    segments.refresh(warehouse)
+    assert "orders by segment" in rollups.refresh(warehouse)
+    assert not rollups.pending(warehouse)
+    copy = root.parent / "rows"
+    shutil.copytree(root, copy, ignore=shutil.ignore_patterns(rollups.FOLDER))
+    return QueryGateway(warehouse), QueryGateway(Warehouse(copy))
+
+
+SEGMENT_CASES = {
+    "by segment": (Filters(), "quarter", "segment"),
+    "one segment by month": (Filters(segment=("Champions",)), "month", None),
+    "two segments by region": (Filters(segment=("Champions", "At risk")), "quarter", "region"),
+    "by cluster within a region": (Filters(region=("EMEA",)), "year", "cluster"),
+    "a segment of one channel by channel": (
+        Filters(segment=("Loyal",), channel=("web", "app")),
+        "quarter",
+        "channel",
+    ),
+    "by segment, whole months": (
+        Filters(start=date(2024, 4, 1), end=date(2025, 9, 30)),
+        "quarter",
+        "segment",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("filters", "grain", "by"), SEGMENT_CASES.values(), ids=SEGMENT_CASES.keys()
+)
+def test_segments_through_the_rollups_equal_the_rows(segmented, filters, grain, by):
+    fast, rows = segmented
+    keys = [k for k in ALL_KEYS if k != "clv_historical"] if filters.channel else ALL_KEYS
+    _same(trend(fast, keys, filters, grain, by=by), trend(rows, keys, filters, grain, by=by))
+
+
+@pytest.mark.parametrize(
+    ("family", "arguments", "answered"),
+    [
+        ("orders", {"by": "segment"}, True),
+        ("orders", {"filters": Filters(segment=("Champions",)), "by": "channel"}, True),
+        ("surveys", {"by": "cluster"}, True),
+        ("tickets", {"filters": Filters(segment=("Loyal",))}, True),
+        ("orders", {"by": "segment", "customer_value": True}, False),  # cumulative revenue
+        ("orders", {"grain": "week", "by": "segment"}, False),  # months only
+        ("orders", {"by": "segment", "end": date(2025, 6, 14)}, False),  # a cut month
+        ("tickets", {"by": "segment", "medians": True}, False),  # durations per ticket
+    ],
+)
+def test_which_segment_questions_the_rollups_answer(segmented, family, arguments, answered):
+    fast, _ = segmented
+    assert (rollups.family_stats(fast, _question(family, **arguments)) is not None) is answered
+
+
+def test_a_new_segmentation_gets_its_own_months_and_the_old_ones_go(segmented):
+    fast, _ = segmented
+    warehouse = fast.warehouse
+    rollup = rollups.current(warehouse, "orders")
+    assert rollup is not None
+    first = sorted(p.name for p in rollup.folder.glob("orders-*.months_segments_*.parquet"))
+    assert len(first) == 1
+    latest = fast.segments_file()
+    assert latest is not None
+    newer = latest.with_name(latest.name.replace("segments-", "segments-newer"))
+    shutil.copy(latest, newer)
+    meta = latest.with_name(latest.name.replace(".customers.parquet", ".json"))
+    shutil.copy(meta, newer.with_name(newer.name.replace(".customers.parquet", ".json")))
+    try:
+        assert rollups.family_stats(fast, _question("orders", by="segment")) is None  # not built
+        assert rollups.pending(warehouse)
+        assert "orders by segment" in rollups.refresh(warehouse)
+        second = sorted(p.name for p in rollup.folder.glob("orders-*.months_segments_*.parquet"))
+        assert len(second) == 1 and second != first
+        assert rollups.family_stats(fast, _question("orders", by="segment")) is not None
+    finally:
+        newer.unlink()
+        newer.with_name(newer.name.replace(".customers.parquet", ".json")).unlink()
+        rollups.refresh(warehouse)
