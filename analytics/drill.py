@@ -16,7 +16,7 @@ import polars as pl
 from analytics import definitions as rules
 from analytics import disclosure
 from analytics.filters import NOT_SET, Filters, scoped_rows
-from analytics.kpis import Kpi, kpi, trend
+from analytics.kpis import CUMULATIVE, Kpi, kpi, trend
 from analytics.periods import Grain, check_grain, period_end, period_start, shift
 from analytics.warehouse import QueryGateway
 
@@ -174,20 +174,30 @@ def kpi_customers(
             pl.col("customer_id").str.to_lowercase().str.contains(needle, literal=True)
             | pl.col("name").str.to_lowercase().str.contains(needle, literal=True).fill_null(False)
         )
-    ordered = members.sort(
-        pl.col("contribution").abs(), "customer_id", descending=[True, False], nulls_last=True
-    )
     minimum = gateway.access.min_group
     if 0 < members.height < minimum:  # too few to show this user one by one
         why = disclosure.too_few(minimum, "customers")
-        return DrillResult(item, first, group, _with_names(gateway, ordered.head(0)), 0, None, why)
-    shown = ordered.head(limit)
+        return DrillResult(item, first, group, _with_names(gateway, members.head(0)), 0, None, why)
+    shown = _largest(members, limit)
     if not search.strip():  # names for the rows shown only: a list of thousands, not millions
         shown = _with_names(gateway, shown)
+    if item.family == "orders" and item.key not in CUMULATIVE:
+        shown = _with_to_date(gateway, shown, filters, (start, end), by, group)
     return DrillResult(item, first, group, shown, members.height, contribution_total)
 
 
 _EMPTY = pl.DataFrame(schema={"customer_id": pl.String(), "name": pl.String()})
+
+
+def _largest(members: pl.DataFrame, limit: int) -> pl.DataFrame:
+    """The `limit` members with the largest contributions (by size; then by id), in that
+    order: the top ones picked first, as sorting hundreds of thousands costs a quarter of a
+    second and only a page of them is shown."""
+    size = pl.col("contribution").abs().fill_null(-1.0).alias("_size")
+    ranked = members.with_columns(size)
+    if limit < members.height:
+        ranked = ranked.top_k(limit, by=["_size", "customer_id"], reverse=[False, True])
+    return ranked.sort("_size", "customer_id", descending=[True, False]).drop("_size")
 
 
 def value_hidden(
@@ -223,9 +233,13 @@ def _figures(
     params: dict[str, object]
     group_condition = "true" if by is None else "grp = $group"
     if item.family == "orders":
-        rows, params = scoped_rows("orders", filters, by=by, until=end)
+        # A KPI of the period (and the one before) reads only their orders; the figures to
+        # date are then found for the customers shown (`_with_to_date`).
+        previous = shift(first, grain, -1)
+        since = None if item.key in CUMULATIVE else previous
+        rows, params = scoped_rows("orders", filters, by=by, since=since, until=end)
         sql = _ORDERS_SQL.format(rows=rows, group_condition=group_condition, **rules.sql_rules())
-        params.update(start=start, first=first, previous=shift(first, grain, -1))
+        params.update(start=start, first=first, previous=previous)
     else:
         name = "surveys" if item.family == "surveys" else "tickets"
         rows, params = scoped_rows(name, filters, by=by, since=start, until=end)
@@ -241,6 +255,49 @@ def _figures(
             is_new=(pl.col("first_order") >= start) & (pl.col("first_order") <= end)
         )
     return frame
+
+
+_TO_DATE = ("orders_to_date", "revenue_to_date", "first_order")
+_TO_DATE_SQL = """
+SELECT customer_id,
+       count(*) FILTER (WHERE {completed}) AS orders_to_date,
+       coalesce(sum(amount) FILTER (WHERE {completed}), 0) AS revenue_to_date,
+       min(order_date) FILTER (WHERE {completed}) AS first_order
+FROM ({rows}) WHERE {group_condition} AND customer_id = ANY($ids)
+GROUP BY customer_id
+"""
+
+
+def _with_to_date(
+    gateway: QueryGateway,
+    shown: pl.DataFrame,
+    filters: Filters,
+    days: tuple[date, date],
+    by: str | None,
+    group: str | None,
+) -> pl.DataFrame:
+    """`shown` with each customer's completed orders, revenue and first order to the end
+    of the period, and whether that first order makes them new, over all their orders (the
+    period's figures read only its own)."""
+    start, end = days
+    rows, params = scoped_rows("orders", filters, by=by, until=end)
+    sql = _TO_DATE_SQL.format(
+        rows=rows, group_condition="true" if by is None else "grp = $group", **rules.sql_rules()
+    )
+    params["ids"] = shown["customer_id"].to_list()
+    if by is not None:
+        params["group"] = group if group is not None else NOT_SET
+    to_date = gateway.query(sql, params)
+    joined = (
+        shown.drop(*_TO_DATE, "is_new", strict=False)
+        .join(to_date, on="customer_id", how="left")
+        .with_columns(
+            pl.col("orders_to_date").fill_null(0),
+            pl.col("revenue_to_date").fill_null(0.0),
+            is_new=(pl.col("first_order") >= start) & (pl.col("first_order") <= end),
+        )
+    )
+    return joined.select(shown.columns)
 
 
 def _with_contribution(item: Kpi, members: pl.DataFrame) -> pl.DataFrame:

@@ -359,7 +359,8 @@ def kpi(key: str) -> Kpi:
 # (a second running window, as costly as the rest) is computed only for historical customer value.
 _CUMULATIVE_REVENUE = "sum(rev_all) OVER c"
 # The KPIs that look back before the window (first order ever, orders and revenue to date).
-_CUMULATIVE = frozenset({"new_customers", "repeat_purchase_rate", "clv_historical"})
+# KPIs that look back before the window: each customer's orders to date.
+CUMULATIVE = frozenset({"new_customers", "repeat_purchase_rate", "clv_historical"})
 _DELTA_SQ = "sum(cum_rev * cum_rev - (cum_rev - rev_all) * (cum_rev - rev_all))"
 _ORDERS_SQL = """
 WITH o AS (
@@ -697,7 +698,7 @@ def _trend(
     grain = window.grain
     needs_medians = any(item.estimator == "median" for item in items)
     needs_value = any(item.key == "clv_historical" for item in items)
-    needs_history = any(item.key in _CUMULATIVE for item in items)
+    needs_history = any(item.key in CUMULATIVE for item in items)
     families = list(dict.fromkeys(item.family for item in items))
     tables = {
         family: _family_stats(

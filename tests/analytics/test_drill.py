@@ -63,3 +63,35 @@ def test_a_search_finds_customers_by_name(gateway):
     found = drill.kpi_customers(gateway, "revenue", Filters(), "month", JUNE, search=name[:5])
     assert 0 < found.total < everyone.total
     assert all(name[:5].lower() in n.lower() for n in found.customers["name"].fill_null(""))
+
+
+@pytest.mark.parametrize("key", ["revenue", "retention_rate", "return_rate"])
+def test_figures_to_date_count_every_order_before_the_period(gateway, key):
+    """A KPI of the period reads only its orders (and the period before); the orders,
+    revenue and first order to date of the customers shown are counted over all of theirs."""
+    found = drill.kpi_customers(gateway, key, Filters(), "month", JUNE, by="region", group="EMEA")
+    shown = found.customers.select(
+        "customer_id", "orders_to_date", "revenue_to_date", "first_order", "is_new"
+    )
+    orders = gateway.query(
+        "SELECT customer_id, order_date, amount FROM orders WHERE order_date <= DATE '2025-06-30' "
+        "AND coalesce(status, '') NOT IN ('returned', 'cancelled')"
+    )
+    expected = (
+        orders.group_by("customer_id")
+        .agg(
+            orders_to_date=pl.len().cast(pl.Int64),
+            revenue_to_date=pl.col("amount").fill_null(0).sum(),
+            first_order=pl.col("order_date").min(),
+        )
+        .with_columns(is_new=pl.col("first_order") >= JUNE)
+    )
+    joined = shown.join(expected, on="customer_id", how="left", suffix="_expected")
+    assert shown.height > 100
+    assert (joined["orders_to_date"] == joined["orders_to_date_expected"].fill_null(0)).all()
+    assert joined["revenue_to_date"].to_list() == pytest.approx(
+        joined["revenue_to_date_expected"].fill_null(0.0).to_list(), rel=1e-9
+    )
+    assert joined["first_order"].to_list() == joined["first_order_expected"].to_list()
+    assert joined["is_new"].to_list() == joined["is_new_expected"].to_list()
+    assert joined["orders_to_date"].max() > 3  # orders before June are counted
