@@ -17,6 +17,7 @@ from datetime import date, datetime
 import polars as pl
 
 from analytics import definitions as rules
+from analytics import rollups
 from analytics.warehouse import QueryGateway
 
 # The business rules as the templates below use them, and the ticket statuses that mean
@@ -207,14 +208,7 @@ t AS (
     )
 ),
 e AS (SELECT count(*) AS events FROM events WHERE customer_id = $id),
-latest AS (
-    SELECT max(day) AS as_of FROM (
-        SELECT max(order_date) AS day FROM orders
-        UNION ALL SELECT CAST(max(responded_at) AS DATE) FROM surveys
-        UNION ALL SELECT CAST(max(opened_at) AS DATE) FROM tickets
-        UNION ALL SELECT CAST(max(occurred_at) AS DATE) FROM events
-    )
-)
+latest AS (SELECT CAST($as_of AS DATE) AS as_of)
 SELECT c.customer_id IS NOT NULL AS in_crm,
        c.signup_date, c.name, c.email, c.phone, c.country, c.region, c.city, c.plan,
        c.acquisition_channel, c.birth_year, c.gender,
@@ -224,7 +218,43 @@ LEFT JOIN c ON true
 """
 
 
-def customer_profile(gateway: QueryGateway, customer_id: str) -> CustomerProfile | None:
+@dataclass(frozen=True)
+class CustomerRecords:
+    """One customer's rows of each dataset as the gateway shows them (narrowed and masked
+    for its user), read once for the profile, the orders and the timeline; and the last day
+    with any data, which "days since the last order" counts to."""
+
+    customer_id: str
+    rows: dict[str, pl.DataFrame]
+    as_of: date | None
+
+
+RECORD_DATASETS = ("orders", "surveys", "tickets", "events")
+
+
+def customer_records(gateway: QueryGateway, customer_id: str) -> CustomerRecords:
+    """Read one customer's rows of every dataset (each dataset scanned once)."""
+    rows = {
+        name: gateway.query(f"SELECT * FROM {name} WHERE customer_id = $id", {"id": customer_id})
+        for name in RECORD_DATASETS
+    }
+    found = rollups.data_range(gateway, ["orders", "surveys", "tickets"])
+    events = gateway.query("SELECT CAST(max(occurred_at) AS DATE) FROM events").item()
+    days = [d for d in (None if found is None else found[1], events) if d is not None]
+    return CustomerRecords(customer_id, rows, max(days) if days else None)
+
+
+def _records(
+    gateway: QueryGateway, customer_id: str, records: CustomerRecords | None
+) -> CustomerRecords:
+    if records is not None and records.customer_id == customer_id:
+        return records
+    return customer_records(gateway, customer_id)
+
+
+def customer_profile(
+    gateway: QueryGateway, customer_id: str, records: CustomerRecords | None = None
+) -> CustomerProfile | None:
     """The profile and value to date of one customer, or None when the id appears nowhere.
 
     Parameters
@@ -241,8 +271,10 @@ def customer_profile(gateway: QueryGateway, customer_id: str) -> CustomerProfile
         A ticket counts as resolved when it has `resolved_at` or a status of resolved,
         closed, solved or done; the latest NPS is that of the newest response with one.
     """
+    found = _records(gateway, customer_id, records)
     sql = _PROFILE_SQL.format(**_RULES)
-    row = gateway.query(sql, {"id": customer_id}).row(0, named=True)
+    params = {"id": customer_id, "as_of": found.as_of}
+    row = gateway.query(sql, params, rows=found.rows).row(0, named=True)
     seen = row["all_orders"] + row["responses"] + row["tickets_open"] + row["tickets_resolved"]
     if not row["in_crm"] and seen + row["events"] == 0:
         return None
@@ -279,7 +311,9 @@ def customer_profile(gateway: QueryGateway, customer_id: str) -> CustomerProfile
 # ----- orders and the timeline ------------------------------------------------------------
 
 
-def customer_orders(gateway: QueryGateway, customer_id: str) -> pl.DataFrame:
+def customer_orders(
+    gateway: QueryGateway, customer_id: str, records: CustomerRecords | None = None
+) -> pl.DataFrame:
     """Every order of one customer, oldest first, with its status (missing = completed).
 
     Returns
@@ -293,6 +327,7 @@ def customer_orders(gateway: QueryGateway, customer_id: str) -> pl.DataFrame:
         "coalesce(status, 'completed') AS status, product, product_category, channel "
         "FROM orders WHERE customer_id = $id ORDER BY order_date, order_id",
         {"id": customer_id},
+        rows=_records(gateway, customer_id, records).rows,
     )
     return frame.cast(ORDERS_SCHEMA)
 
@@ -336,7 +371,9 @@ ORDER BY "at" DESC, rank, ref DESC
 """
 
 
-def customer_timeline(gateway: QueryGateway, customer_id: str) -> pl.DataFrame:
+def customer_timeline(
+    gateway: QueryGateway, customer_id: str, records: CustomerRecords | None = None
+) -> pl.DataFrame:
     """Every record of one customer on one timeline, newest first.
 
     Parameters
@@ -356,4 +393,5 @@ def customer_timeline(gateway: QueryGateway, customer_id: str) -> pl.DataFrame:
         at the same moment keep the order order, survey, ticket, event.
     """
     sql = _TIMELINE_SQL.format(**_RULES)
-    return gateway.query(sql, {"id": customer_id}).cast(TIMELINE_SCHEMA)
+    found = _records(gateway, customer_id, records)
+    return gateway.query(sql, {"id": customer_id}, rows=found.rows).cast(TIMELINE_SCHEMA)

@@ -735,20 +735,31 @@ class QueryGateway:
         finally:
             cursor.close()
 
-    def query(self, sql: str, params: Mapping[str, object] | None = None) -> pl.DataFrame:
+    def query(
+        self,
+        sql: str,
+        params: Mapping[str, object] | None = None,
+        *,
+        rows: Mapping[str, pl.DataFrame] | None = None,
+    ) -> pl.DataFrame:
         """Run `sql` with bound `params` and return a Polars frame.
 
         Dataset names used in `sql` (`customers`, `orders`, ...) resolve to the current
-        version of that dataset, narrowed by this gateway's access.
+        version of that dataset, narrowed by this gateway's access; those named in `rows`
+        to those frames instead: rows this gateway returned earlier (one customer's, say,
+        read once and asked several questions).
         """
-        names = _datasets_named(sql)
-        if self._customer_limits() and "customers" not in names:
+        given = dict(rows or {})
+        names = [n for n in _datasets_named(sql) if n not in given]
+        if self._customer_limits() and "customers" not in names and "customers" not in given:
             names.insert(0, "customers")  # the other views narrow through it
         with self._lock:
             cursor = self._root.cursor()
         try:
             for name in names:
                 cursor.execute(self._view_sql(name))
+            for name, frame in given.items():
+                cursor.register(name, frame)
             return cursor.sql(sql, params=dict(params or {})).pl()
         finally:
             cursor.close()

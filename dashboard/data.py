@@ -330,18 +330,28 @@ def customer_search(gateway: QueryGateway, text: str, limit: int = 50) -> pl.Dat
 
 
 @by_version()
-def customer_profile(gateway: QueryGateway, customer_id: str) -> customer360.CustomerProfile | None:
-    return customer360.customer_profile(gateway, customer_id)
+def customer_360(
+    gateway: QueryGateway, customer_id: str
+) -> tuple[customer360.CustomerProfile | None, pl.DataFrame, pl.DataFrame]:
+    """The page's profile, orders and timeline from one read of the customer's rows."""
+    records = customer360.customer_records(gateway, customer_id)
+    return (
+        customer360.customer_profile(gateway, customer_id, records),
+        customer360.customer_orders(gateway, customer_id, records),
+        customer360.customer_timeline(gateway, customer_id, records),
+    )
 
 
-@by_version()
-def customer_orders(gateway: QueryGateway, customer_id: str) -> pl.DataFrame:
-    return customer360.customer_orders(gateway, customer_id)
+def customer_profile(wh: Warehouse, customer_id: str) -> customer360.CustomerProfile | None:
+    return customer_360(wh, customer_id)[0]
 
 
-@by_version()
-def customer_timeline(gateway: QueryGateway, customer_id: str) -> pl.DataFrame:
-    return customer360.customer_timeline(gateway, customer_id)
+def customer_orders(wh: Warehouse, customer_id: str) -> pl.DataFrame:
+    return customer_360(wh, customer_id)[1]
+
+
+def customer_timeline(wh: Warehouse, customer_id: str) -> pl.DataFrame:
+    return customer_360(wh, customer_id)[2]
 
 
 # ----- segments ------------------------------------------------------------------------------

@@ -416,3 +416,12 @@ def test_a_workspace_keeps_its_tables_between_statements_and_needs_full_access(w
     limited = gateway.scoped(Access(limits=(("customer_id", ("c1",)),)))
     with pytest.raises(WarehouseError, match="read every row"), limited.workspace():
         pass
+
+
+def test_a_query_can_read_rows_the_gateway_returned_in_place_of_a_dataset(warehouse):
+    warehouse.commit("orders", orders(["a", "b"], [1.0, 2.0]), mode="append", metadata={})
+    gateway = QueryGateway(warehouse)
+    mine = gateway.query("SELECT * FROM orders WHERE order_id = $id", {"id": "b"})
+    total = "SELECT sum(amount) AS total FROM orders"
+    assert gateway.query(total).item() == 3.0
+    assert gateway.query(total, rows={"orders": mine}).item() == 2.0
