@@ -81,7 +81,8 @@ def customer_groups(
 def journey_steps(
     stored: StoredJourneys, customers: pl.DataFrame, filters: Filters
 ) -> pl.DataFrame:
-    """The stored steps of `customers` (keyed) within the filters' date range."""
+    """The stored steps of `customers` (keyed) within the filters' date range, in their
+    stored order (each customer's in time order: what their paths follow)."""
     steps = pl.scan_parquet(stored.steps_path)
     if filters.start is not None:
         steps = steps.filter(pl.col("at") >= datetime.combine(filters.start, time.min))
@@ -89,9 +90,8 @@ def journey_steps(
         steps = steps.filter(
             pl.col("at") < datetime.combine(filters.end + timedelta(days=1), time.min)
         )
-    return steps.join(
-        customers.lazy().select("customer_id"), on="customer_id", how="semi"
-    ).collect()
+    chosen = customers.lazy().select("customer_id")
+    return steps.join(chosen, on="customer_id", how="semi", maintain_order="left").collect()
 
 
 def _all_dates(filters: Filters) -> bool:
