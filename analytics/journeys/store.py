@@ -5,8 +5,9 @@ derived table, read by every page and command.
 customer's steps (`steps.merge_steps`) into `_journeys/journeys-<key>.steps.parquet`, sorted
 by customer and time, and what the views of all dates read of them (`PARTS`: when each
 customer reached each stage, their touchpoints per stage, answers and tickets where they
-were, their paths from each anchor), with `journeys-<key>.json` (written last) holding the
-versions, the stage settings and how long the build took. A date range reads the steps.
+were, the positions of their paths from each anchor), with `journeys-<key>.json` (written
+last) holding the versions, the stage settings and how long the build took. A date range
+reads the steps.
 A build is named by the dataset versions, the journey settings and `LAYOUT`; builds are
 serialised across processes by a file lock and the latest `KEEP` stay.
 """
@@ -21,7 +22,7 @@ from typing import Any
 from analytics import builds
 from analytics.journeys.funnel import reached
 from analytics.journeys.painpoints import placed, places, with_continued
-from analytics.journeys.paths import sequences
+from analytics.journeys.paths import positions, sequences
 from analytics.journeys.stages import SETTINGS_NAME, JourneySettings, load_settings
 from analytics.journeys.steps import SOURCE_DATASETS, read_steps, write_customer_keys
 from analytics.warehouse import FULL_ACCESS, QueryGateway, Warehouse
@@ -29,11 +30,11 @@ from analytics.warehouse import FULL_ACCESS, QueryGateway, Warehouse
 FOLDER = "_journeys"
 PREFIX = "journeys"
 KEEP = 3
-LAYOUT = 6  # raise with any change to what a build holds
+LAYOUT = 7  # raise with any change to what a build holds
 # What a build holds: every customer's steps, and for the view of all dates, what the funnel,
 # map and paths read of them (so that those read a few million rows, not every step).
 # Every part keys customers by an integer (`customers`: customer_id -> key).
-PARTS = ("steps", "customers", "reach", "touched", "reactions", "sequences")
+PARTS = ("steps", "customers", "reach", "touched", "reactions", "positions")
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,7 @@ def refresh(
             "reach": reach,
             "touched": touched,
             "reactions": reactions,
-            "sequences": sequences(steps, settings.purchase_stage),
+            "positions": positions(sequences(steps, settings.purchase_stage)),
         }
         for part, frame in parts.items():
             builds.write_parquet(frame, folder / f"{PREFIX}-{key}.{part}.parquet")

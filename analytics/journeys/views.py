@@ -7,6 +7,9 @@ A customer's journey is their steps within the date range. Journeys compare cust
 `by` is a customer dimension (region, country, plan, acquisition channel, RFM segment,
 cluster); filters on a record dimension (sales channel, product category) narrow the
 customers to those with such orders.
+
+The paths of all dates are counted from the stored positions of every customer's
+touchpoints.
 """
 
 from __future__ import annotations
@@ -170,24 +173,26 @@ def _measures(
     return table, reach, groups
 
 
-def _paths(
+def _cut(
     gateway: QueryGateway,
     stored: StoredJourneys,
     filters: Filters,
     options: routes.PathOptions,
+    *,
+    ids: bool,
 ) -> pl.DataFrame:
+    """The `paths.positions` the paths of these options are cut from (with customer_id
+    when `ids`): stored for all dates, from the steps within a date range."""
     if _all_dates(filters):
-        column = routes.sequence_column(options)
-        keyed = (
-            None
-            if _everyone(gateway, filters)
-            else _keyed(stored, customer_groups(gateway, stored, filters, None))
-        )
-        cut = _part(stored, "sequences", keyed, [column, "bought", "bought_again", "detractor"])
-        return routes.paths_from(cut, options)
+        columns = routes.position_columns(options)
+        if _everyone(gateway, filters):
+            named = ["customer_id"] if ids else []
+            return pl.read_parquet(stored.path("positions"), columns=[*named, *columns])
+        keyed = _keyed(stored, customer_groups(gateway, stored, filters, None))
+        return _part(stored, "positions", keyed, columns)
     customers = _keyed(stored, customer_groups(gateway, stored, filters, None))
     steps = journey_steps(stored, customers, filters)
-    return routes.journey_paths(steps, options, stored.settings.purchase_stage)
+    return routes.step_positions(steps, options, stored.settings.purchase_stage)
 
 
 def _protected(gateway: QueryGateway, table: pl.DataFrame, schema: pl.Schema) -> pl.DataFrame:
@@ -290,10 +295,10 @@ def path_tables(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The most common paths (`paths.PATHS_SCHEMA`) and their links (`paths.LINKS_SCHEMA`);
     for viewers, only those of at least the minimum customers."""
-    journeys = _paths(gateway, stored, filters, options)
+    counted = routes.path_counts(_cut(gateway, stored, filters, options, ids=False), options)
     floor = gateway.access.min_group
-    paths = routes.path_table(journeys, limit).filter(pl.col("customers") >= floor)
-    links = routes.link_table(journeys).filter(pl.col("customers") >= floor)
+    paths = routes.path_table(counted, limit).filter(pl.col("customers") >= floor)
+    links = routes.link_table(counted).filter(pl.col("customers") >= floor)
     return paths, links
 
 
@@ -342,7 +347,7 @@ def path_customers(
 ) -> list[str]:
     """The customers who took `path` (as `path_tables` shows it). Empty for a viewer when
     they are fewer than the minimum."""
-    journeys = _paths(gateway, stored, filters, options)
+    journeys = routes.customer_paths(_cut(gateway, stored, filters, options, ids=True), options)
     took = journeys.filter(pl.col("path") == pl.lit(path, dtype=pl.List(pl.String)))
     ids = _ids(stored, took["customer_id"])
     return [] if 0 < len(ids) < gateway.access.min_group else ids

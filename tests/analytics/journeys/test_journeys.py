@@ -250,22 +250,24 @@ def test_the_documented_score_is_the_one_computed():
 
 
 def test_paths_from_each_anchor_with_counts_shares_and_conversion():
-    from analytics.journeys.paths import PathOptions, journey_paths, path_table
+    from analytics.journeys.paths import PathOptions, journey_path_counts, path_table
 
     steps = fixture_steps()
 
-    start = path_table(journey_paths(steps, PathOptions(steps=3)))
+    start = path_table(journey_path_counts(steps, PathOptions(steps=3)))
     assert start.rows() == [
         (["Search ad", "Product page", "Checkout"], 1, 1 / 3, 1.0),
         (["Social ad", "Product page", "Purchase"], 1, 1 / 3, 1.0),
         (["Social ad", "Size guide", "Survey"], 1, 1 / 3, 0.0),
     ]
-    after_first = path_table(journey_paths(steps, PathOptions(steps=3, anchor="first_purchase")))
+    after_first = path_table(
+        journey_path_counts(steps, PathOptions(steps=3, anchor="first_purchase"))
+    )
     assert after_first.rows() == [
         (["Checkout"], 1, 0.5, 0.0),
         (["Purchase", "Welcome email", "Survey"], 1, 0.5, 0.0),
     ]
-    never = path_table(journey_paths(steps, PathOptions(steps=3, anchor="no_purchase")))
+    never = path_table(journey_path_counts(steps, PathOptions(steps=3, anchor="no_purchase")))
     assert never.rows() == [(["Size guide", "Survey", "Mystery"], 1, 1.0, 0.0)]
 
 
@@ -300,7 +302,7 @@ def test_rare_touchpoints_become_other_and_repeats_collapse():
 
 
 def test_grouping_collapses_other_in_every_path_or_in_none():
-    from analytics.journeys.paths import PathOptions, paths_from
+    from analytics.journeys.paths import PathOptions, customer_paths, positions
 
     cut = pl.DataFrame(
         {
@@ -311,22 +313,22 @@ def test_grouping_collapses_other_in_every_path_or_in_none():
             "detractor": [False, True, False],
         }
     )
-    every = paths_from(cut, PathOptions(steps=3, max_nodes=1)).sort("customer_id")
+    every = customer_paths(positions(cut), PathOptions(steps=3, max_nodes=1)).sort("customer_id")
     assert every.rows() == [
         ("A", ["Ad", "Other"], True, False),
         ("B", ["Ad", "Other"], False, True),
         ("C", ["Ad", "Other"], False, False),
     ]
-    none = paths_from(cut, PathOptions(steps=3, max_nodes=3)).sort("customer_id")
+    none = customer_paths(positions(cut), PathOptions(steps=3, max_nodes=3)).sort("customer_id")
     assert none["path"].to_list() == [
         ["Ad", "Blog", "Cart"], ["Ad", "Other", "Cart"], ["Ad", "Blog", "Other"]
     ]  # fmt: skip
 
 
 def test_links_give_step_to_step_and_overall_conversion():
-    from analytics.journeys.paths import PathOptions, journey_paths, link_table
+    from analytics.journeys.paths import PathOptions, journey_path_counts, link_table
 
-    links = link_table(journey_paths(fixture_steps(), PathOptions(steps=3)))
+    links = link_table(journey_path_counts(fixture_steps(), PathOptions(steps=3)))
 
     assert links.select(
         "step", "source", "target", "customers", "conversion_step", "conversion_overall"
