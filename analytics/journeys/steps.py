@@ -19,7 +19,7 @@ responses and tickets merged in as touchpoints of their own.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -236,6 +236,15 @@ def touchpoint_stages(
         .with_columns(pl.col("events", "customers").cast(pl.Int64))
         .sort(["events", "touchpoint", "exported"], descending=[True, False, False])
     )
+
+
+def within(steps: pl.LazyFrame, start: date | None, end: date | None) -> pl.LazyFrame:
+    """The steps from the beginning of day `start` to the end of day `end` (None: open)."""
+    if start is not None:
+        steps = steps.filter(pl.col("at") >= datetime.combine(start, time.min))
+    if end is not None:
+        steps = steps.filter(pl.col("at") < datetime.combine(end + timedelta(days=1), time.min))
+    return steps
 
 
 def read_steps(

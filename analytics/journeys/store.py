@@ -5,9 +5,10 @@ derived table, read by every page and command.
 customer's steps (`steps.merge_steps`) into `_journeys/journeys-<key>.steps.parquet`, sorted
 by customer and time, and what the views of all dates read of them (`PARTS`: when each
 customer reached each stage, their touchpoints per stage, answers and tickets where they
-were, the positions of their paths from each anchor), with `journeys-<key>.json` (written
-last) holding the versions, the stage settings and how long the build took. A date range
-reads the steps.
+were, the positions of their paths from each anchor) and the views of everyone for all
+dates and each quarter (`totals`: the funnel and the map's measures), with
+`journeys-<key>.json` (written last) holding the versions, the stage settings, the date
+ranges held and how long the build took. Another date range reads the steps.
 A build is named by the dataset versions, the journey settings and `LAYOUT`; builds are
 serialised across processes by a file lock and the latest `KEEP` stay.
 """
@@ -19,7 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from analytics import builds
+from analytics.journeys import totals
 from analytics.journeys.funnel import reached
 from analytics.journeys.painpoints import placed, places, with_continued
 from analytics.journeys.paths import positions, sequences
@@ -32,9 +36,11 @@ PREFIX = "journeys"
 KEEP = 3
 LAYOUT = 7  # raise with any change to what a build holds
 # What a build holds: every customer's steps, and for the view of all dates, what the funnel,
-# map and paths read of them (so that those read a few million rows, not every step).
+# map and paths read of them (so that those read a few million rows, not every step); for
+# those who see everyone, the funnel and the measures themselves (`totals.TABLES`, all dates
+# and each quarter: a few dozen rows).
 # Every part keys customers by an integer (`customers`: customer_id -> key).
-PARTS = ("steps", "customers", "reach", "touched", "reactions", "positions")
+PARTS = ("steps", "customers", "reach", "touched", "reactions", "positions", *totals.TABLES)
 
 
 @dataclass(frozen=True)
@@ -118,11 +124,17 @@ def refresh(
         builds.write_parquet(steps, folder / f"{PREFIX}-{key}.steps.parquet")
         reach = with_continued(reached(steps, settings.stages), settings.stages)
         touched, reactions = placed(*places(steps), reach)
+        days = steps.select(pl.col("at").dt.date().min(), pl.col("at").dt.date().max().alias("l"))
+        ranges = totals.held_ranges(*days.row(0))
+        everyone = totals.everyone(pl.read_parquet(keys))
         parts = {
             "reach": reach,
             "touched": touched,
             "reactions": reactions,
             "positions": positions(sequences(steps, settings.purchase_stage)),
+            **totals.build_tables(
+                steps, reach, touched, reactions, everyone, settings.stages, ranges
+            ),
         }
         for part, frame in parts.items():
             builds.write_parquet(frame, folder / f"{PREFIX}-{key}.{part}.parquet")
@@ -134,6 +146,7 @@ def refresh(
             "customers": steps["customer_id"].n_unique(),
             "first": steps["at"].min(),
             "last": steps["at"].max(),
+            "ranges": totals.as_json(ranges),
             "seconds": round(time.perf_counter() - started, 2),
         }
         builds.write_json(meta, folder / f"{PREFIX}-{key}.json")

@@ -8,13 +8,14 @@ A customer's journey is their steps within the date range. Journeys compare cust
 cluster); filters on a record dimension (sales channel, product category) narrow the
 customers to those with such orders.
 
-The paths of all dates are counted from the stored positions of every customer's
-touchpoints.
+What nobody narrows is read from the build rather than computed: for a user who sees every
+row, the funnel and the map's measures of all dates and of each quarter (`totals`); the
+paths of all dates are counted from the stored positions of every customer's touchpoints.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime
 
 import polars as pl
 
@@ -23,7 +24,9 @@ from analytics.errors import ConfigError
 from analytics.filters import DIMENSIONS, NOT_SET, Filters, scoped_rows
 from analytics.journeys import painpoints as pains
 from analytics.journeys import paths as routes
+from analytics.journeys import totals
 from analytics.journeys.funnel import ALL, FUNNEL_SCHEMA, funnel, reached
+from analytics.journeys.steps import within
 from analytics.journeys.store import StoredJourneys
 from analytics.segments import visible_customer_ids
 from analytics.warehouse import QueryGateway
@@ -86,13 +89,7 @@ def journey_steps(
 ) -> pl.DataFrame:
     """The stored steps of `customers` (keyed) within the filters' date range, in their
     stored order (each customer's in time order: what their paths follow)."""
-    steps = pl.scan_parquet(stored.steps_path)
-    if filters.start is not None:
-        steps = steps.filter(pl.col("at") >= datetime.combine(filters.start, time.min))
-    if filters.end is not None:
-        steps = steps.filter(
-            pl.col("at") < datetime.combine(filters.end + timedelta(days=1), time.min)
-        )
+    steps = within(pl.scan_parquet(stored.steps_path), filters.start, filters.end)
     chosen = customers.lazy().select("customer_id")
     return steps.join(chosen, on="customer_id", how="semi", maintain_order="left").collect()
 
@@ -140,6 +137,22 @@ def _part(
 def _everyone(gateway: QueryGateway, filters: Filters) -> bool:
     """Whether this user sees every customer with a journey within `filters`."""
     return not filters.with_range(None, None).selections() and not gateway.access.limits
+
+
+def _held(
+    gateway: QueryGateway,
+    stored: StoredJourneys,
+    filters: Filters,
+    by: str | None,
+    part: str,
+) -> pl.DataFrame | None:
+    """The build's table `part` (`totals.TABLES`) of this view, when the build holds it:
+    nothing compared, nothing narrowed, every row visible, and a date range it holds."""
+    if by is not None or not _everyone(gateway, filters):
+        return None
+    if not totals.holds(stored.meta.get("ranges", []), filters.start, filters.end):
+        return None
+    return totals.pick(pl.read_parquet(stored.path(part)), filters.start, filters.end)
 
 
 def _reach(
@@ -218,8 +231,11 @@ def funnel_table(
 ) -> pl.DataFrame:
     """The ordered stage funnel per group (`funnel.FUNNEL_SCHEMA`) with `hidden`: why a row
     is hidden from this user (fewer customers than the minimum, or to protect one)."""
-    reach, groups, _ = _reach(gateway, stored, filters, by)
-    return _protected(gateway, funnel(reach, groups, stored.settings.stages), FUNNEL_SCHEMA)
+    table = _held(gateway, stored, filters, by, "funnels")
+    if table is None:
+        reach, groups, _ = _reach(gateway, stored, filters, by)
+        table = funnel(reach, groups, stored.settings.stages)
+    return _protected(gateway, table, FUNNEL_SCHEMA)
 
 
 def pain_table(
@@ -230,7 +246,9 @@ def pain_table(
 ) -> pl.DataFrame:
     """Pain points per group (`painpoints.PAIN_SCHEMA`). Places rest on at least
     `painpoints.MIN_CUSTOMERS` customers (and the viewer minimum, if larger)."""
-    table, _, _ = _measures(gateway, stored, filters, by)
+    table = _held(gateway, stored, filters, by, "measures")
+    if table is None:
+        table, _, _ = _measures(gateway, stored, filters, by)
     floor = gateway.access.min_group
     return pains.pain_points(
         table,
@@ -253,8 +271,11 @@ def journey_map(
     the satisfaction there (mean NPS and CSAT, detractor share), tickets per customer, and
     the stage's pain score. Hidden from viewers where fewer than the minimum are there."""
     stages = stored.settings.stages
-    counted, reach, groups = _measures(gateway, stored, filters, by)
-    table = funnel(reach, groups, stages)
+    counted = _held(gateway, stored, filters, by, "measures")
+    table = _held(gateway, stored, filters, by, "funnels")
+    if counted is None or table is None:
+        counted, reach, groups = _measures(gateway, stored, filters, by)
+        table = funnel(reach, groups, stages)
     floor = gateway.access.min_group
     scored = pains.pain_points(
         counted, stages, min_customers=max(floor, 1), min_answers=max(pains.MIN_ANSWERS, floor)

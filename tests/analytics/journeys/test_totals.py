@@ -1,0 +1,149 @@
+"""The views of everyone a build holds (all dates and every quarter: the funnel and the
+map's measures) are the ones computed from the steps, on the sample company and a small
+generated one; the views read them only where nothing is compared, filtered or hidden by a
+row limit, and then answer exactly as they do computing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from analytics import journeys
+from analytics.filters import Filters
+from analytics.journeys import ALL, funnel, measures, reached, read_steps, totals, views
+from analytics.journeys.steps import within
+from analytics.periods import period_end, period_label, periods_between
+from analytics.review import movers
+from analytics.warehouse import FULL_ACCESS, Access, QueryGateway, Warehouse
+
+VIEWS: dict[str, Callable[..., Any]] = {
+    "funnel": views.funnel_table,
+    "journey map": views.journey_map,
+    "pain points": views.pain_table,
+}
+
+
+def built(company: Warehouse) -> journeys.StoredJourneys:
+    stored = journeys.current(company)
+    assert stored is not None
+    return stored
+
+
+def held(stored: journeys.StoredJourneys) -> list[tuple[date | None, date | None]]:
+    return [
+        (None if a is None else date.fromisoformat(a), None if b is None else date.fromisoformat(b))
+        for a, b in stored.meta["ranges"]
+    ]
+
+
+def from_the_build_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make any view that reads customers or steps fail: what answers reads the build."""
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("read the customers or steps, not the build's table")
+
+    monkeypatch.setattr(views, "customer_groups", refuse)
+    monkeypatch.setattr(views, "journey_steps", refuse)
+
+
+def test_a_build_holds_all_dates_and_every_quarter_its_steps_touch(company):
+    stored = built(company)
+    first, last = (datetime.fromisoformat(str(stored.meta[k])).date() for k in ("first", "last"))
+
+    ranges = held(stored)
+
+    assert ranges[0] == (None, None)
+    assert ranges[1:] == [
+        (q, period_end(q, "quarter")) for q in periods_between(first, last, "quarter")
+    ]
+    touched = pl.read_parquet(stored.steps_path, columns=["at"]).select(
+        pl.col("at").dt.date().dt.truncate("1q").unique()
+    )
+    assert set(touched["at"]) <= {start for start, _ in ranges[1:]}
+
+
+def test_the_held_tables_are_every_customers_funnel_and_measures_from_the_steps(company):
+    gateway = QueryGateway(company)
+    stored = built(company)
+    stages = stored.settings.stages
+    # Read afresh with customer ids as text: nothing of the build's parts or keys is used.
+    every_step = read_steps(gateway, company, stored.settings)
+    groups = every_step.select(pl.col("customer_id").unique(), group=pl.lit(ALL))
+    funnels = pl.read_parquet(stored.path("funnels"))
+    counted = pl.read_parquet(stored.path("measures"))
+
+    for start, end in held(stored):
+        steps = within(every_step.lazy(), start, end).collect()
+        reach = reached(steps, stages)
+        assert_frame_equal(totals.pick(funnels, start, end), funnel(reach, groups, stages))
+        assert_frame_equal(totals.pick(counted, start, end), measures(steps, reach, groups, stages))
+    everything = totals.pick(funnels, None, None)
+    assert (
+        everything["customers"][0]
+        == every_step.filter(pl.col("stage") == stages[0])["customer_id"].n_unique()
+    )
+
+
+@pytest.mark.parametrize("view", VIEWS)
+@pytest.mark.parametrize("access", [FULL_ACCESS, Access(min_group=40)], ids=["analyst", "viewer"])
+def test_the_views_of_everyone_read_the_build_and_answer_as_computed(
+    company, view, access, monkeypatch
+):
+    gateway = QueryGateway(company).scoped(access)
+    stored = built(company)
+    ranges = held(stored)
+    chosen = [ranges[0], ranges[1], ranges[-1]]  # all dates, the first and the last quarter
+    with monkeypatch.context() as patched:
+        from_the_build_only(patched)
+        read = [VIEWS[view](gateway, stored, Filters(start=s, end=e)) for s, e in chosen]
+
+    monkeypatch.setattr(totals, "holds", lambda *args: False)
+    computed = [VIEWS[view](gateway, stored, Filters(start=s, end=e)) for s, e in chosen]
+
+    for table, expected in zip(read, computed, strict=True):
+        assert_frame_equal(table, expected)
+    assert not read[0].is_empty()
+
+
+def test_the_reviews_pain_points_of_two_quarters_read_the_build(company, monkeypatch):
+    gateway = QueryGateway(company)
+    stored = built(company)
+    last_quarter = period_label(held(stored)[-1][0], "quarter")
+    with monkeypatch.context() as patched:
+        from_the_build_only(patched)
+        read = movers.worsened_pain_points(gateway, stored, last_quarter, Filters())
+
+    monkeypatch.setattr(totals, "holds", lambda *args: False)
+
+    assert_frame_equal(read, movers.worsened_pain_points(gateway, stored, last_quarter, Filters()))
+
+
+@pytest.mark.parametrize(
+    ("by", "filters", "access", "days"),
+    [
+        ("region", Filters(), FULL_ACCESS, None),
+        (None, Filters(region=("EMEA",)), FULL_ACCESS, None),
+        (None, Filters(), Access(limits=(("region", ("EMEA",)),)), None),
+        (None, Filters(), FULL_ACCESS, 45),  # not a quarter
+    ],
+    ids=["compared", "filtered", "row limits", "other range"],
+)
+def test_what_the_build_does_not_hold_is_computed(company, by, filters, access, days, monkeypatch):
+    gateway = QueryGateway(company).scoped(access)
+    stored = built(company)
+    if days is not None:
+        start = held(stored)[-1][0]
+        assert start is not None
+        filters = filters.with_range(start, date.fromordinal(start.toordinal() + days))
+
+    def refuse(*args: object) -> pl.DataFrame:
+        raise AssertionError("answered from the build's table of everyone")
+
+    monkeypatch.setattr(totals, "pick", refuse)
+    for view in VIEWS.values():
+        assert not view(gateway, stored, filters, by).is_empty()
