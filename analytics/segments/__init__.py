@@ -16,39 +16,61 @@ channel, product category) keep the customers with a completed order that has th
 Membership is as of the segmentation's reference date (the end of the data), whatever the
 filters' date range; migration compares earlier quarter ends. Viewers see no segment, flow
 or list resting on fewer than the minimum of customers (`analytics.disclosure`).
+
+A user who sees every customer (no access limit, no dimension chosen) reads what the build
+stored for everyone where reading every customer would take seconds at a million of them
+(the segment table, the projection, the flows between quarters, who to call); other counts
+are counted by DuckDB where the stored files are read, and drill lists are picked there
+and name only the customers they show.
 """
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Literal
-
-import numpy as np
 import polars as pl
 
-from analytics import clv, disclosure
-from analytics import definitions as rules
+from analytics import disclosure
 from analytics.errors import ConfigError
-from analytics.filters import DIMENSIONS, Filters, scoped_rows
-from analytics.segments.migration import MIGRATION_SCHEMA, migration
+from analytics.filters import Filters
+from analytics.segments.fading import FADING_SCHEMA, fading_customers
+from analytics.segments.migration import MIGRATION_SCHEMA, migration_table
 from analytics.segments.migration import flow_customers as migration_flow_ids
+from analytics.segments.profiles import projection
 from analytics.segments.rfm import PROSPECTS, SEGMENT_ORDER
 from analytics.segments.store import (
-    GRADIENT_PREFIX,
     Segmentation,
     ValueSettings,
     current,
-    fit_from_meta,
     pending,
     refresh,
+)
+from analytics.segments.summary import NPS_DAYS, SUMMARY_SCHEMA, segment_summary
+from analytics.segments.visible import (
+    EVERYONE,
+    METHODS,
+    UNCLUSTERED,
+    Method,
+    check_method,
+    customer_names,
+    sees_everyone,
+    segment_customers,
+    visible_condition,
+    visible_customer_ids,
+    where,
 )
 from analytics.warehouse import QueryGateway
 
 __all__ = [
+    "EVERYONE",
+    "FADING_SCHEMA",
     "METHODS",
+    "NPS_DAYS",
     "PROSPECTS",
+    "SEGMENT_ORDER",
+    "UNCLUSTERED",
+    "Method",
     "Segmentation",
     "ValueSettings",
+    "check_method",
     "current",
     "fading_customers",
     "pending",
@@ -59,220 +81,19 @@ __all__ = [
     "visible_customer_ids",
 ]
 
-Method = Literal["rfm", "cluster"]
-METHODS: tuple[Method, ...] = ("rfm", "cluster")
-UNCLUSTERED = "(no purchase)"  # the cluster of customers without a completed order
-EVERYONE = Filters()
 
-
-def check_method(method: str) -> Method:
-    if method not in METHODS:
-        raise ConfigError(
-            f"The segment method must be one of {', '.join(METHODS)}. Got {method!r} instead."
-        )
-    return method
-
-
-def _visible_ids(filters: Filters, until: date) -> tuple[str, dict[str, object]]:
-    """SQL of the customer ids this user may see within `filters`' dimensions."""
-    record = [k for k in filters.selections() if DIMENSIONS[k].level == "record"]
-    people = [k for k in filters.selections() if DIMENSIONS[k].level == "customer"]
-    dimensions_only = filters.with_range(None, None)
-    if record:
-        rows, params = scoped_rows("orders", dimensions_only, until=until)
-        completed = rules.completed_sql("o")
-        return f"SELECT o.customer_id FROM ({rows}) o WHERE {completed}", params
-    rows, params = scoped_rows("customers", dimensions_only)
-    sql = f"SELECT customer_id FROM ({rows})"
-    if not people:  # customers known only from their orders count too
-        sql += " UNION SELECT customer_id FROM orders"
-    return sql, params
-
-
-def _visible_where(
-    gateway: QueryGateway, filters: Filters, until: date, alias: str
-) -> tuple[str, dict[str, object]]:
-    """A WHERE clause keeping the stored customers (`alias`) this user may see within
-    `filters`' dimensions; none when they see everyone (no filter, no access limit), which
-    spares reading every order's customer id."""
-    if not filters.with_range(None, None).selections() and not gateway.access.limits:
-        return "", {}
-    ids, params = _visible_ids(filters, until)
-    return f"WHERE {alias}.customer_id IN ({ids})", params
-
-
-def visible_customer_ids(gateway: QueryGateway, filters: Filters, as_of: date) -> list[str]:
-    """The ids of the customers this user may see within `filters`' dimensions."""
-    ids, params = _visible_ids(filters, as_of)
-    return gateway.query(ids, params)["customer_id"].to_list()
-
-
-def segment_customers(
-    gateway: QueryGateway,
-    segmentation: Segmentation,
-    filters: Filters = EVERYONE,
-    method: str = "rfm",
-) -> pl.DataFrame:
-    """The stored customers this user may see within `filters`, with `segment` set to the
-    RFM segment or the cluster name (`method`). Sorted by customer id."""
-    chosen = check_method(method)
-    where, params = _visible_where(gateway, filters, segmentation.as_of, "s")
-    params["path"] = str(segmentation.path("customers"))
-    frame = gateway.query(
-        f"SELECT s.* FROM read_parquet($path) s {where} ORDER BY s.customer_id", params
-    )
-    if chosen == "rfm" or "cluster_name" not in frame.columns:
-        segment = pl.col("rfm_segment")
-    else:
-        segment = pl.col("cluster_name").fill_null(UNCLUSTERED)
-    return frame.with_columns(segment=segment)
-
-
-SUMMARY_SCHEMA = pl.Schema(
-    {
-        "segment": pl.String(),
-        "customers": pl.Int64(),
-        "share": pl.Float64(),
-        "revenue": pl.Float64(),
-        "revenue_share": pl.Float64(),
-        "clv": pl.Float64(),
-        "clv_low": pl.Float64(),
-        "clv_high": pl.Float64(),
-        "mean_clv": pl.Float64(),
-        "p_alive": pl.Float64(),
-        "value_at_risk": pl.Float64(),
-        "nps": pl.Float64(),
-        "nps_n": pl.Int64(),
-        "hidden": pl.String(),
-        "nps_hidden": pl.String(),
-    }
+# The flows of the customers a limited user sees, counted where the quarters file is read:
+# of every buyer at every quarter end, two quarters (DuckDB skips the others' row groups).
+_MIGRATION_SQL = """
+WITH q AS (
+    SELECT q.customer_id, q.quarter, q.rfm_segment FROM read_parquet($path) q {where}
 )
-
-_NPS_SQL = """
-SELECT customer_id,
-       count(nps) AS nps_n,
-       count(*) FILTER (WHERE {promoter}) AS promoters,
-       count(*) FILTER (WHERE {detractor}) AS detractors
-FROM surveys
-WHERE customer_id IS NOT NULL AND CAST(responded_at AS DATE) > $since
-  AND CAST(responded_at AS DATE) <= $as_of
-GROUP BY customer_id
+SELECT coalesce(b.rfm_segment, $prospects) AS from_segment, a.rfm_segment AS to_segment,
+       count(*) AS customers
+FROM q a LEFT JOIN q b ON b.customer_id = a.customer_id AND b.quarter = $before
+WHERE a.quarter = $after
+GROUP BY ALL
 """
-NPS_DAYS = 365  # the NPS of a segment: its customers' answers in the year to the reference date
-
-
-def segment_summary(
-    gateway: QueryGateway,
-    segmentation: Segmentation,
-    filters: Filters = EVERYONE,
-    method: str = "rfm",
-) -> pl.DataFrame:
-    """One row per segment: customers and their share, revenue to date and its share, the
-    sum of CLV over the horizon with its 95 % interval, mean CLV and P(alive), value at
-    risk, and the NPS of the segment's answers in the last `NPS_DAYS` (with its n).
-    `SUMMARY_SCHEMA`, in the segments' order. For viewers, segments under the minimum of
-    customers are hidden (`hidden`: the reason), and so is an NPS under the minimum of
-    answers (`nps_hidden`), each with one more where a single one would follow from the
-    total."""
-    people = segment_customers(gateway, segmentation, filters, method)
-    as_of = segmentation.as_of
-    answers = gateway.query(
-        _NPS_SQL.format(**rules.sql_rules()),
-        {"since": as_of.replace(year=as_of.year - 1), "as_of": as_of},
-    )
-    people = people.join(answers, on="customer_id", how="left")
-    has_value = "clv" in people.columns
-    value = pl.col("clv") if has_value else pl.lit(None, dtype=pl.Float64)
-    grouped = people.group_by("segment").agg(
-        customers=pl.len(),
-        revenue=pl.col("revenue").sum(),
-        clv=pl.when(value.count() > 0).then(value.sum()),
-        mean_clv=value.mean(),
-        p_alive=(pl.col("p_alive_now") if has_value else pl.lit(None, pl.Float64)).mean(),
-        value_at_risk=pl.when(value.count() > 0).then(
-            (pl.col("value_at_risk") if has_value else pl.lit(None, pl.Float64)).sum()
-        ),
-        promoters=pl.col("promoters").sum(),
-        detractors=pl.col("detractors").sum(),
-        nps_n=pl.col("nps_n").sum(),
-    )
-    half = _clv_half_widths(people, segmentation) if has_value else {}
-    total_customers = max(people.height, 1)
-    total_revenue = float(people["revenue"].sum()) or 1.0
-    summary = grouped.with_columns(
-        share=100.0 * pl.col("customers") / total_customers,
-        revenue_share=100.0 * pl.col("revenue") / total_revenue,
-        nps=pl.when(pl.col("nps_n") > 0).then(
-            100.0 * (pl.col("promoters") - pl.col("detractors")) / pl.col("nps_n")
-        ),
-        clv_low=pl.col("clv")
-        - pl.col("segment").replace_strict(half, default=None, return_dtype=pl.Float64),
-        clv_high=pl.col("clv")
-        + pl.col("segment").replace_strict(half, default=None, return_dtype=pl.Float64),
-        unit=pl.lit("customers"),
-        line=pl.lit(0),
-    )
-    summary = disclosure.protect(
-        summary,
-        count="customers",
-        unit="unit",
-        minimum=gateway.access.min_group,
-        lines=[disclosure.Line(("line",))],
-    )
-    summary = disclosure.blank(
-        summary,
-        [c for c in SUMMARY_SCHEMA.names() if c not in ("segment", "hidden", "nps_hidden")],
-    )
-    # NPS rests on its own answers, fewer than the customers: hidden on their count.
-    answers_cells = summary.with_columns(
-        unit=pl.lit("responses"), nps_n=pl.col("nps_n").fill_null(0)
-    ).rename({"hidden": "row_hidden"})
-    answers_cells = disclosure.protect(
-        answers_cells,
-        count="nps_n",
-        unit="unit",
-        minimum=gateway.access.min_group,
-        lines=[disclosure.Line(("line",))],
-        hidden="row_hidden",
-    )
-    summary = disclosure.blank(answers_cells, ["nps", "nps_n"]).rename(
-        {"hidden": "nps_hidden", "row_hidden": "hidden"}
-    )
-    order = _segment_order(summary["segment"].to_list(), segmentation)
-    return (
-        summary.with_columns(
-            pl.col("segment").replace_strict(order, return_dtype=pl.Int64).alias("_o")
-        )
-        .sort("_o")
-        .select(SUMMARY_SCHEMA.names())
-        .cast(SUMMARY_SCHEMA)
-    )
-
-
-def _segment_order(names: list[str], segmentation: Segmentation) -> dict[str, int]:
-    known = [*SEGMENT_ORDER, *(c["name"] for c in segmentation.clusters), UNCLUSTERED]
-    ordered = [n for n in dict.fromkeys(known) if n in names]
-    ordered += sorted(n for n in names if n not in known)
-    return {name: i for i, name in enumerate(ordered)}
-
-
-def _clv_half_widths(people: pl.DataFrame, segmentation: Segmentation) -> dict[str, float]:
-    """Half-width of the 95 % interval of each segment's CLV sum from the models' parameter
-    uncertainty (delta method on the stored per-customer gradients)."""
-    meta = segmentation.meta
-    if "purchases" not in meta:
-        return {}
-    purchases, spend = fit_from_meta(meta["purchases"]), fit_from_meta(meta["spend"])
-    columns = [c for c in people.columns if c.startswith(GRADIENT_PREFIX)]
-    sums = people.group_by("segment").agg(pl.col(columns).fill_null(0.0).sum())
-    return {
-        row["segment"]: clv.sum_interval(
-            {c.removeprefix(GRADIENT_PREFIX): np.array([row[c]]) for c in columns},
-            purchases,
-            spend,
-        )
-        for row in sums.iter_rows(named=True)
-    }
 
 
 def segment_migration(
@@ -285,13 +106,10 @@ def segment_migration(
     """The RFM transition matrix from the end of quarter `before` to the end of `after`
     (labels like "2025-Q1"), for the customers this user may see within `filters`:
     `MIGRATION_SCHEMA` plus `hidden`."""
-    quarters = _quarters(gateway, segmentation, filters)
-    labels = set(quarters["quarter"].unique().to_list())
-    for label in (before, after):
-        if label not in labels:
-            known = ", ".join(sorted(labels)) or "none"
-            raise ConfigError(f"There is no quarter {label!r} in the data. Quarters: {known}.")
-    table = migration(quarters, before, after).with_columns(unit=pl.lit("customers"))
+    counts = _stored_flows(segmentation, before, after) if sees_everyone(gateway, filters) else None
+    if counts is None:
+        counts = _counted_flows(gateway, segmentation, before, after, filters)
+    table = migration_table(counts).with_columns(unit=pl.lit("customers"))
     table = disclosure.protect(
         table,
         count="customers",
@@ -302,10 +120,42 @@ def segment_migration(
     return disclosure.blank(table, ["customers", "share"]).drop("unit")
 
 
-def _quarters(gateway: QueryGateway, segmentation: Segmentation, filters: Filters) -> pl.DataFrame:
-    where, params = _visible_where(gateway, filters, segmentation.as_of, "q")
+def _stored_flows(segmentation: Segmentation, before: str, after: str) -> pl.DataFrame | None:
+    """The flows the build counted for everyone between these quarters (None: not stored,
+    as for a later quarter to an earlier one)."""
+    flows = (
+        pl.scan_parquet(segmentation.path("migration"))
+        .filter((pl.col("before") == before) & (pl.col("after") == after))
+        .select("from_segment", "to_segment", "customers")
+        .collect()
+    )
+    return None if flows.is_empty() else flows
+
+
+def _counted_flows(
+    gateway: QueryGateway, segmentation: Segmentation, before: str, after: str, filters: Filters
+) -> pl.DataFrame:
+    """The flows between these quarters of the customers this user may see."""
+    condition, params = visible_condition(gateway, filters, segmentation.as_of, "q")
     params["path"] = str(segmentation.path("quarters"))
-    return gateway.query(f"SELECT q.* FROM read_parquet($path) q {where}", params)
+    found = gateway.query(
+        f"SELECT DISTINCT q.quarter FROM read_parquet($path) q {where(condition)}", params
+    )
+    labels = set(found["quarter"].to_list())
+    for label in (before, after):
+        if label not in labels:
+            known = ", ".join(sorted(labels)) or "none"
+            raise ConfigError(f"There is no quarter {label!r} in the data. Quarters: {known}.")
+    return gateway.query(
+        _MIGRATION_SQL.format(where=where(condition, "q.quarter IN ($before, $after)")),
+        params | {"before": before, "after": after, "prospects": PROSPECTS},
+    )
+
+
+def _quarters(gateway: QueryGateway, segmentation: Segmentation, filters: Filters) -> pl.DataFrame:
+    condition, params = visible_condition(gateway, filters, segmentation.as_of, "q")
+    params["path"] = str(segmentation.path("quarters"))
+    return gateway.query(f"SELECT q.* FROM read_parquet($path) q {where(condition)}", params)
 
 
 def quarter_labels(gateway: QueryGateway, segmentation: Segmentation) -> list[str]:
@@ -315,61 +165,6 @@ def quarter_labels(gateway: QueryGateway, segmentation: Segmentation) -> list[st
         "SELECT DISTINCT quarter FROM read_parquet($path) ORDER BY quarter", params
     )
     return found["quarter"].to_list()
-
-
-def _names(gateway: QueryGateway, ids: list[str], *, plan: bool = False) -> pl.DataFrame:
-    """Name and country (and plan) of these customers, masked for viewers by the gateway."""
-    extra = ", plan" if plan else ""
-    return gateway.query(
-        f"SELECT customer_id, name, country{extra} FROM customers WHERE customer_id = ANY($ids)",
-        {"ids": ids},
-    )
-
-
-FADING_SCHEMA = pl.Schema(
-    {
-        "customer_id": pl.String(),
-        "name": pl.String(),
-        "country": pl.String(),
-        "rfm_segment": pl.String(),
-        "cluster_name": pl.String(),
-        "revenue": pl.Float64(),
-        "p_alive_before": pl.Float64(),
-        "p_alive_now": pl.Float64(),
-        "clv": pl.Float64(),
-        "value_at_risk": pl.Float64(),
-    }
-)
-
-
-def fading_customers(
-    gateway: QueryGateway,
-    segmentation: Segmentation,
-    filters: Filters = EVERYONE,
-    *,
-    limit: int = 100,
-) -> pl.DataFrame:
-    """ "Who to call this week": customers whose P(alive) fell over the last month, by value
-    at risk (what they would be worth over the horizon if still buying, times the chance
-    they are not). Empty without the purchase model."""
-    path = segmentation.path("customers")
-    if "value_at_risk" not in pl.read_parquet_schema(path):
-        return pl.DataFrame(schema=FADING_SCHEMA)
-    where, params = _visible_where(gateway, filters, segmentation.as_of, "s")
-    falling = "s.p_alive_before IS NOT NULL AND s.p_alive_now < s.p_alive_before"
-    where = f"{where} AND {falling}" if where else f"WHERE {falling}"
-    fading = gateway.query(
-        "SELECT s.customer_id, s.rfm_segment, s.cluster_name, s.revenue, s.p_alive_before, "
-        "s.p_alive_now, s.clv, s.value_at_risk, count(*) OVER () AS fading "
-        f"FROM read_parquet($path) s {where} "
-        "ORDER BY s.value_at_risk DESC, s.customer_id LIMIT $limit",
-        params | {"path": str(path), "limit": limit},
-    )
-    if fading.is_empty() or fading["fading"][0] < gateway.access.min_group:
-        return pl.DataFrame(schema=FADING_SCHEMA)
-    names = _names(gateway, fading["customer_id"].to_list())
-    joined = fading.join(names, on="customer_id", how="left", maintain_order="left")
-    return joined.select(FADING_SCHEMA.names()).cast(FADING_SCHEMA)
 
 
 __all__ += ["MIGRATION_SCHEMA", "SUMMARY_SCHEMA", "quarter_labels"]
@@ -385,13 +180,17 @@ def rfm_grid(
 ) -> pl.DataFrame:
     """Buyers per R and F score (the RFM grid), every one of the 25 cells present; cells
     under the minimum hidden for viewers, with their row and column protected."""
-    people = segment_customers(gateway, segmentation, filters).filter(pl.col("r").is_not_null())
-    counts = people.group_by("r", "f").agg(customers=pl.len())
+    condition, params = visible_condition(gateway, filters, segmentation.as_of, "s")
+    counts = gateway.query(
+        "SELECT s.r, s.f, count(*) AS customers FROM read_parquet($path) s "
+        f"{where(condition, 's.r IS NOT NULL')} GROUP BY ALL",
+        params | {"path": str(segmentation.path("customers"))},
+    )
     cells = pl.DataFrame(
         [(r, f) for r in range(5, 0, -1) for f in range(1, 6)],
         schema={"r": pl.Int8, "f": pl.Int8},
         orient="row",
-    ).join(counts, on=["r", "f"], how="left")
+    ).join(counts, on=["r", "f"], how="left", maintain_order="left")
     cells = cells.with_columns(pl.col("customers").fill_null(0), unit=pl.lit("customers"))
     cells = disclosure.protect(
         cells,
@@ -401,6 +200,21 @@ def rfm_grid(
         lines=[disclosure.Line(("r",)), disclosure.Line(("f",))],
     )
     return disclosure.blank(cells, ["customers"]).select(GRID_SCHEMA.names()).cast(GRID_SCHEMA)
+
+
+MEMBER_COLUMNS = (
+    "customer_id",
+    "segment",
+    "rfm_segment",
+    "cluster_name",
+    "recency_days",
+    "frequency",
+    "monetary",
+    "revenue",
+    "p_alive_now",
+    "clv",
+    "value_at_risk",
+)
 
 
 def members(
@@ -414,72 +228,41 @@ def members(
 ) -> pl.DataFrame:
     """The customers of one segment, highest CLV (then revenue) first, with their names
     (masked for viewers) and what the segment page shows of them. Empty for a viewer when
-    the segment has fewer customers than the minimum."""
-    people = segment_customers(gateway, segmentation, filters, method).filter(
-        pl.col("segment") == segment
+    the segment has fewer customers than the minimum.
+
+    The segment, the order and the limit are applied where the stored table is read, and
+    only the customers listed are named: the largest segment of a million customers holds
+    hundreds of thousands."""
+    chosen = check_method(method)
+    path = segmentation.path("customers")
+    stored = pl.read_parquet_schema(path)
+    if chosen == "rfm" or "cluster_name" not in stored:
+        segment_sql = "s.rfm_segment"
+    else:
+        segment_sql = "coalesce(s.cluster_name, $unclustered)"
+    value = "clv" if "clv" in stored else "revenue"
+    shown = ", ".join(
+        f"{segment_sql} AS segment" if c == "segment" else f"s.{c}"
+        for c in MEMBER_COLUMNS
+        if c == "segment" or c in stored
     )
-    if 0 < people.height < gateway.access.min_group:
-        return people.head(0)
-    names = _names(gateway, people["customer_id"].to_list(), plan=True)
-    value = "clv" if "clv" in people.columns else "revenue"
-    ordered = people.sort(
-        [value, "revenue", "customer_id"], descending=[True, True, False], nulls_last=True
+    condition, params = visible_condition(gateway, filters, segmentation.as_of, "s")
+    found = gateway.query(
+        f"SELECT {shown}, count(*) OVER () AS _members FROM read_parquet($path) s "
+        f"{where(condition, f'{segment_sql} = $segment')} "
+        f"ORDER BY s.{value} DESC NULLS LAST, s.revenue DESC NULLS LAST, s.customer_id "
+        "LIMIT $limit",
+        params
+        | {"path": str(path), "segment": segment, "limit": limit}
+        | ({"unclustered": UNCLUSTERED} if "$unclustered" in segment_sql else {}),
     )
-    keep = [
-        c
-        for c in (
-            "customer_id",
-            "segment",
-            "rfm_segment",
-            "cluster_name",
-            "recency_days",
-            "frequency",
-            "monetary",
-            "revenue",
-            "p_alive_now",
-            "clv",
-            "value_at_risk",
-        )
-        if c in ordered.columns
-    ]
-    joined = ordered.head(limit).select(keep).join(names, on="customer_id", how="left")
+    if found.height > 0 and found["_members"][0] < gateway.access.min_group:
+        return pl.DataFrame(schema=stored).with_columns(segment=pl.lit(None, pl.String))
+    people = found.drop("_members")
+    names = customer_names(gateway, people["customer_id"].to_list(), plan=True)
+    joined = people.join(names, on="customer_id", how="left", maintain_order="left")
     front = ["customer_id", "name", "country", "plan"]
     return joined.select(front + [c for c in joined.columns if c not in front])
-
-
-def projection(
-    gateway: QueryGateway,
-    segmentation: Segmentation,
-    filters: Filters = EVERYONE,
-    *,
-    sample: int = 20_000,
-    seed: int = 0,
-) -> pl.DataFrame:
-    """The buyers' clustering features projected on their first two principal components
-    (`x`, `y`), with `segment` (cluster name) and `rfm_segment`; a seeded sample of at most
-    `sample` customers. Empty without clusters."""
-    people = segment_customers(gateway, segmentation, filters, "cluster")
-    columns = [c for c in people.columns if c.startswith("feature_")]
-    buyers = people.filter(pl.col("cluster").is_not_null()) if columns else people.head(0)
-    if buyers.height < 3:
-        return pl.DataFrame(
-            schema={
-                "customer_id": pl.String,
-                "x": pl.Float64,
-                "y": pl.Float64,
-                "segment": pl.String,
-            }
-        )
-    if buyers.height > sample:
-        buyers = buyers.sample(sample, seed=seed).sort("customer_id")
-    from sklearn.decomposition import PCA  # imported when used: pages start without it
-    from sklearn.preprocessing import StandardScaler
-
-    matrix = StandardScaler().fit_transform(buyers.select(columns).to_numpy())
-    points = PCA(n_components=2, random_state=seed).fit_transform(matrix)
-    return buyers.select("customer_id", "segment", "rfm_segment").with_columns(
-        x=pl.Series(points[:, 0]), y=pl.Series(points[:, 1])
-    )
 
 
 __all__ += ["GRID_SCHEMA", "members", "projection", "rfm_grid"]
@@ -491,13 +274,19 @@ def segment_trend(
     """Buyers per RFM segment at each quarter end (`segment`, `quarter`, `customers`,
     `hidden`), oldest first; counts under the minimum hidden for viewers, with each
     quarter's segments protected as a line."""
-    quarters = _quarters(gateway, segmentation, filters)
-    counts = quarters.group_by("rfm_segment", "quarter").agg(customers=pl.len())
+    condition, params = visible_condition(gateway, filters, segmentation.as_of, "q")
+    counts = gateway.query(
+        "SELECT q.rfm_segment, q.quarter, count(*) AS customers "
+        f"FROM read_parquet($path) q {where(condition)} GROUP BY ALL",
+        params | {"path": str(segmentation.path("quarters"))},
+    ).cast({"customers": pl.UInt32})  # the type the trend's counts have always had
+    # In the order shown, which settles ties between cells that could protect a small one.
     grid = (
-        quarters.select("quarter")
+        counts.select("rfm_segment")
         .unique()
-        .join(quarters.select("rfm_segment").unique(), how="cross")
-        .join(counts, on=["rfm_segment", "quarter"], how="left")
+        .join(counts.select("quarter").unique(), how="cross")
+        .sort("rfm_segment", "quarter")
+        .join(counts, on=["rfm_segment", "quarter"], how="left", maintain_order="left")
         .with_columns(pl.col("customers").fill_null(0), unit=pl.lit("customers"))
     )
     grid = disclosure.protect(
@@ -507,10 +296,8 @@ def segment_trend(
         minimum=gateway.access.min_group,
         lines=[disclosure.Line(("quarter",))],
     )
-    return (
-        disclosure.blank(grid, ["customers"])
-        .select(segment="rfm_segment", quarter="quarter", customers="customers", hidden="hidden")
-        .sort("segment", "quarter")
+    return disclosure.blank(grid, ["customers"]).select(
+        segment="rfm_segment", quarter="quarter", customers="customers", hidden="hidden"
     )
 
 
@@ -543,7 +330,7 @@ def flow_members(
     people = segment_customers(gateway, segmentation, filters).filter(
         pl.col("customer_id").is_in(ids)
     )
-    names = _names(gateway, ids)
+    names = customer_names(gateway, ids)
     value = [c for c in ("clv", "p_alive_now") if c in people.columns]
     return (
         people.select("customer_id", "rfm_segment", "recency_days", "frequency", "revenue", *value)

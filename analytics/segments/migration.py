@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
 import polars as pl
 
 from analytics import definitions as rules
@@ -109,7 +110,12 @@ def migration(quarters: pl.DataFrame, before: str, after: str) -> pl.DataFrame:
         from_segment=pl.col("rfm_segment_before").fill_null(PROSPECTS),
         to_segment="rfm_segment",
     )
-    counts = moved.group_by("from_segment", "to_segment").agg(customers=pl.len())
+    return migration_table(moved.group_by("from_segment", "to_segment").agg(customers=pl.len()))
+
+
+def migration_table(counts: pl.DataFrame) -> pl.DataFrame:
+    """The transition matrix of `counts` (from_segment, to_segment, customers: one row per
+    flow), as `migration` gives it."""
     order = {name: i for i, name in enumerate(SEGMENT_ORDER)}
     return (
         counts.with_columns(
@@ -142,3 +148,55 @@ def previous_quarter(label: str) -> str:
     year, quarter = label.split("-Q")
     start = date(int(year), 3 * int(quarter) - 2, 1)
     return period_label(shift(start, "quarter", -1), "quarter")
+
+
+EVERY_MIGRATION_SCHEMA = pl.Schema(
+    {
+        "before": pl.String(),
+        "after": pl.String(),
+        "from_segment": pl.String(),
+        "to_segment": pl.String(),
+        "customers": pl.Int64(),
+    }
+)
+
+
+def every_migration(quarters: pl.DataFrame) -> pl.DataFrame:
+    """The flows of `migration` (its counts) between every quarter and every later one:
+    `EVERY_MIGRATION_SCHEMA`, flows without customers left out.
+
+    Every buyer has a segment at each quarter end from their first purchase on (the rule
+    table names every score combination), so each customer is a row of segment codes, one
+    column per quarter, and a pair of quarters is one count over two columns: the 66 pairs
+    of twelve quarters of a million customers take a few seconds, where joining the
+    quarters pair by pair would take half a minute.
+    """
+    if quarters.is_empty():
+        return pl.DataFrame(schema=EVERY_MIGRATION_SCHEMA)
+    labels = sorted(quarters["quarter"].unique().to_list())
+    names = sorted(quarters["rfm_segment"].unique().to_list())
+    absent = len(names)  # the code of "not a buyer yet" (a prospect)
+    coded = quarters.select(
+        row=pl.col("customer_id").rank("dense").cast(pl.Int64) - 1,
+        column=pl.col("quarter").replace_strict(
+            {q: i for i, q in enumerate(labels)}, return_dtype=pl.Int64
+        ),
+        code=pl.col("rfm_segment").replace_strict(
+            {n: i for i, n in enumerate(names)}, return_dtype=pl.Int64
+        ),
+    )
+    codes = np.full((quarters["customer_id"].n_unique(), len(labels)), absent, dtype=np.int64)
+    codes[coded["row"].to_numpy(), coded["column"].to_numpy()] = coded["code"].to_numpy()
+    width = absent + 1
+    named = [*names, PROSPECTS]
+    flows: list[tuple[str, str, str, str, int]] = []
+    for i, before in enumerate(labels):
+        for j in range(i + 1, len(labels)):
+            now = codes[:, j] != absent
+            pairs = codes[now, i] * width + codes[now, j]
+            counted = np.bincount(pairs, minlength=width * width)
+            flows += [
+                (before, labels[j], named[k // width], named[k % width], int(counted[k]))
+                for k in np.flatnonzero(counted)
+            ]
+    return pl.DataFrame(flows, schema=EVERY_MIGRATION_SCHEMA, orient="row")

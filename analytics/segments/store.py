@@ -8,7 +8,13 @@ warehouse's `_segments/` folder:
   RFM measures, scores and segment; cluster (a stable id) and its name; the clustering
   features; lifetime value (P(alive) now and 30 days earlier, expected purchases over 90,
   180 and 365 days, CLV over the horizon, value at risk).
-- `segments-<key>.quarters.parquet`: every buyer's RFM segment at each quarter end.
+- `segments-<key>.quarters.parquet`: every buyer's RFM segment at each quarter end, and
+  `.migration.parquet`: the flows between every quarter end and every later one.
+- `segments-<key>.summary.parquet`, `.projection.parquet` and `.fading.parquet`: the
+  segment table's cells (per method), the Profiles tab's map and the first customers to
+  call of a user who sees every customer, computed as any reader computes them from the
+  files above: reading every customer for them takes seconds at a million customers, and
+  they are the same for all such users.
 - `segments-<key>.json` (written last): the reference date, the data versions, the models'
   parameters (lifetime value fits with their covariance, the holdout check, the clusters'
   centres, names, silhouettes) and how long the build took.
@@ -36,7 +42,7 @@ from analytics import builds, clv
 from analytics import definitions as rules
 from analytics.errors import ConfigError
 from analytics.segments import features as feats
-from analytics.segments.migration import quarter_segments
+from analytics.segments.migration import every_migration, quarter_segments
 from analytics.segments.rfm import rfm_table
 from analytics.warehouse import (
     FULL_ACCESS,
@@ -51,7 +57,7 @@ if TYPE_CHECKING:
 FOLDER = SEGMENTS_FOLDER
 PREFIX = "segments"
 KEEP = 3
-LAYOUT = 2  # raise with any change to what a segmentation holds
+LAYOUT = 3  # raise with any change to what a segmentation holds
 DATASETS_USED = ("customers", "orders", "surveys", "tickets")
 HORIZONS = (90, 180, 365)
 FADING_DAYS = 30  # P(alive) is compared with its value this many days earlier
@@ -180,11 +186,28 @@ def _build(
     table, meta = segment_frame(gateway, as_of, value=value, previous=previous)
     meta["versions"] = versions
     builds.write_parquet(table, folder / f"{PREFIX}-{key}.customers.parquet")
-    builds.write_parquet(
-        quarter_segments(gateway, first, as_of), folder / f"{PREFIX}-{key}.quarters.parquet"
-    )
+    quarters = quarter_segments(gateway, first, as_of)
+    builds.write_parquet(quarters, folder / f"{PREFIX}-{key}.quarters.parquet")
+    builds.write_parquet(every_migration(quarters), folder / f"{PREFIX}-{key}.migration.parquet")
+    _write_everyone(gateway, Segmentation(folder, key, meta))
     meta["seconds"] = round(time.perf_counter() - started, 2)
     builds.write_json(meta, folder / f"{PREFIX}-{key}.json")
+
+
+def _write_everyone(gateway: QueryGateway, segmentation: Segmentation) -> None:
+    """The answers of a user who sees every customer, from the parts written so far and
+    read as the pages read them (the meta file, written last, still missing)."""
+    # Imported here: they read segmentations, so they import this module.
+    from analytics.segments.fading import PART as FADING
+    from analytics.segments.fading import fading_rows
+    from analytics.segments.profiles import PART as PROJECTION
+    from analytics.segments.profiles import projected
+    from analytics.segments.summary import PART as SUMMARY
+    from analytics.segments.summary import everyone_cells
+
+    builds.write_parquet(everyone_cells(gateway, segmentation), segmentation.path(SUMMARY))
+    builds.write_parquet(projected(gateway, segmentation), segmentation.path(PROJECTION))
+    builds.write_parquet(fading_rows(gateway, segmentation), segmentation.path(FADING))
 
 
 def segment_frame(

@@ -1,0 +1,137 @@
+"""The segment pages' other readers, for everyone and for limited users: drill lists picked
+where the stored table is read, counts counted there, and what the build stores for everyone
+(the projection, who to call) equal to what the stored customers give, to the customer."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from analytics import segments
+from analytics.filters import Filters
+from analytics.segments import fading, profiles
+from analytics.segments.visible import customer_names
+from analytics.warehouse import Access, QueryGateway
+
+GERMANY = Access(limits=(("country", ("Germany",)),), mask_pii=True, min_group=5)
+USERS = {
+    "everyone": (Access(), Filters()),
+    "viewer of everyone": (Access(mask_pii=True, min_group=5), Filters()),
+    "germany": (GERMANY, Filters()),
+    "premium plan": (Access(), Filters(plan=("Premium",))),
+    "app orders": (Access(min_group=3), Filters(channel=("app",))),
+}
+
+
+@pytest.fixture(scope="module")
+def built(small_company):
+    segments.refresh(small_company)
+    return QueryGateway(small_company), segments.current(small_company)
+
+
+def _members_by_hand(gateway, seg, segment, filters, method, limit):
+    """What the members list was picked as before: every member read, then sorted."""
+    people = segments.segment_customers(gateway, seg, filters, method).filter(
+        pl.col("segment") == segment
+    )
+    if 0 < people.height < gateway.access.min_group:
+        return people.head(0)
+    ordered = people.sort(
+        ["clv", "revenue", "customer_id"], descending=[True, True, False], nulls_last=True
+    ).head(limit)
+    keep = [c for c in segments.MEMBER_COLUMNS if c in ordered.columns]
+    names = customer_names(gateway, ordered["customer_id"].to_list(), plan=True)
+    joined = ordered.select(keep).join(names, on="customer_id", how="left", maintain_order="left")
+    front = ["customer_id", "name", "country", "plan"]
+    return joined.select(front + [c for c in joined.columns if c not in front])
+
+
+@pytest.mark.parametrize("user", list(USERS))
+@pytest.mark.parametrize("method", ["rfm", "cluster"])
+def test_members_are_the_segments_first_customers_by_value(built, user, method):
+    gateway, seg = built
+    access, filters = USERS[user]
+    viewer = gateway.scoped(access)
+    for segment in segments.segment_summary(gateway, seg, method=method)["segment"]:
+        for limit in (5_000, 7):
+            found = segments.members(viewer, seg, segment, filters, method, limit=limit)
+            expected = _members_by_hand(viewer, seg, segment, filters, method, limit)
+            assert_frame_equal(found, expected)
+
+
+def test_a_segment_under_the_minimum_lists_nobody(built):
+    gateway, seg = built
+    strict = gateway.scoped(Access(min_group=10_000))
+    found = segments.members(strict, seg, "Champions")
+    assert found.is_empty()
+    assert found.columns == [*pl.read_parquet_schema(seg.path("customers")), "segment"]
+
+
+@pytest.mark.parametrize("user", list(USERS))
+def test_trend_and_grid_count_the_users_customers(built, user):
+    gateway, seg = built
+    access, filters = USERS[user]
+    viewer = gateway.scoped(access)
+    ids = segments.segment_customers(viewer, seg, filters).select("customer_id")
+    quarters = pl.read_parquet(seg.path("quarters")).join(ids, on="customer_id", how="semi")
+
+    trend = segments.segment_trend(viewer, seg, filters)
+    counted = quarters.group_by("rfm_segment", "quarter").agg(n=pl.len())
+    assert trend.height == counted["rfm_segment"].n_unique() * counted["quarter"].n_unique()
+    keys = trend.select("segment", "quarter").rows()
+    assert keys == sorted(keys)
+    shown = trend.filter(pl.col("hidden").is_null()).join(
+        counted, left_on=["segment", "quarter"], right_on=["rfm_segment", "quarter"], how="left"
+    )
+    assert shown["customers"].to_list() == shown["n"].fill_null(0).to_list()
+    assert trend.schema["customers"] == pl.UInt32
+
+    grid = segments.rfm_grid(viewer, seg, filters)
+    buyers = segments.segment_customers(viewer, seg, filters).filter(pl.col("r").is_not_null())
+    cells = buyers.group_by("r", "f").agg(n=pl.len())
+    assert grid.height == 25
+    shown = grid.filter(pl.col("hidden").is_null()).join(cells, on=["r", "f"], how="left")
+    assert shown["customers"].to_list() == shown["n"].fill_null(0).to_list()
+    if access.min_group == 0:
+        assert grid["customers"].sum() == buyers.height
+
+
+def test_the_stored_projection_and_fading_list_are_everyones(built, monkeypatch):
+    gateway, seg = built
+    projected = profiles.projected(gateway, seg, sample=500)
+    assert_frame_equal(pl.read_parquet(seg.path(profiles.PART)), profiles.projected(gateway, seg))
+    assert_frame_equal(segments.projection(gateway, seg, sample=500), projected)
+    rows = fading.fading_rows(gateway, seg)
+    assert_frame_equal(pl.read_parquet(seg.path(fading.PART)), rows)
+
+    monkeypatch.setattr(profiles, "projected", _not_called)
+    monkeypatch.setattr(fading, "fading_rows", _not_called)
+    points = segments.projection(gateway.scoped(Access(min_group=5)), seg, Filters())
+    assert_frame_equal(points, pl.read_parquet(seg.path(profiles.PART)))
+    calls = segments.fading_customers(gateway, seg)
+    assert calls["customer_id"].to_list() == rows["customer_id"].to_list()
+    assert_frame_equal(segments.fading_customers(gateway, seg, limit=10), calls.head(10))
+
+
+@pytest.mark.parametrize("user", ["germany", "premium plan", "app orders"])
+def test_limited_users_get_their_own_projection_and_fading_list(built, user):
+    gateway, seg = built
+    access, filters = USERS[user]
+    viewer = gateway.scoped(access)
+    theirs = set(segments.segment_customers(viewer, seg, filters)["customer_id"])
+
+    points = segments.projection(viewer, seg, filters)
+    assert_frame_equal(points, profiles.projected(viewer, seg, filters))
+    assert set(points["customer_id"]) <= theirs
+
+    calls = segments.fading_customers(viewer, seg, filters)
+    rows = fading.fading_rows(viewer, seg, filters)
+    assert calls["customer_id"].to_list() == rows["customer_id"].to_list()
+    assert set(calls["customer_id"]) <= theirs and 0 < calls.height < rows["fading"][0] + 1
+    everyone = fading.fading_rows(gateway, seg)
+    assert rows["fading"][0] < everyone["fading"][0]
+
+
+def _not_called(*args, **kwargs):
+    raise AssertionError("a user who sees every customer reads what the build stored")
