@@ -9,6 +9,11 @@ a load, stored as a derived table, read by every page and command.
   text, sentiment, theme (an id: `t0`, `t1`, ... for the discovered themes, `d:<name>` for
   the dictionary's, null for none), nps, csat, ces, source (survey or ticket);
 - `feedback-<key>.model.npz`: the theme model (vocabulary, IDF weights, term weights);
+- `feedback-<key>.ticket_facts.parquet`: per survey response, its customer's tickets before
+  it and whether one waited long for a reply (`analytics.feedback.tickets`), and
+  `.drivers.parquet`: the key drivers of every score over every response (with their
+  R-squared, n and the responses' days in the meta file): what a user who sees every
+  response is shown, which takes seconds to fit at two million responses;
 - `feedback-<key>.json` (written last): the themes (id, label, top terms), how the number
   was chosen, what was reused from the build before, the data versions and the seconds.
 
@@ -35,12 +40,14 @@ from analytics.errors import ConfigError
 from analytics.feedback import sentiment
 from analytics.feedback.model import ThemeModel
 from analytics.feedback.settings import SETTINGS_NAME, FeedbackSettings, load_settings
+from analytics.feedback.tickets import PART as FACTS_PART
+from analytics.feedback.tickets import ticket_facts
 from analytics.warehouse import FULL_ACCESS, QueryGateway, Warehouse
 
 FOLDER = "_feedback"
 PREFIX = "feedback"
 KEEP = 3
-LAYOUT = 2  # raise with any change to what a build holds
+LAYOUT = 3  # raise with any change to what a build holds
 REFIT_SHARE = 0.2  # refit the themes when more than this share of comments is new
 MATCH_FROM = 0.3  # cosine similarity from which a new theme keeps an old theme's id
 COMMENTS_SCHEMA = pl.Schema(
@@ -162,7 +169,8 @@ def refresh(
 
     def make(key: str, versions: dict[str, int | None]) -> None:
         started = time.perf_counter()
-        comments = read_comments(base.at_versions(versions), warehouse)
+        pinned = base.at_versions(versions)
+        comments = read_comments(pinned, warehouse)
         previous = _previous(folder)
         comments, scored = _with_sentiment(comments, previous)
         comments, model, reuse = _with_themes(comments, previous, settings)
@@ -186,10 +194,25 @@ def refresh(
         )
         if model is not None:
             _save_model(model, folder / f"{PREFIX}-{key}.model.npz")
+        if versions.get("surveys") is not None:
+            meta["drivers"] = _write_drivers(pinned, folder, key)
         meta["seconds"] = round(time.perf_counter() - started, 2)
         builds.write_json(meta, folder / f"{PREFIX}-{key}.json")
 
     return builds.build_once(folder, PREFIX, lambda: _versions(warehouse, settings, at), make, KEEP)
+
+
+def _write_drivers(gateway: QueryGateway, folder: Path, key: str) -> dict[str, object]:
+    """Store every response's ticket facts, then the key drivers of every score over every
+    response (what a user who sees them all is shown); what the meta file keeps of them."""
+    # Imported here: the views read builds, so they import this module.
+    from analytics.feedback.views import DRIVERS_PART, driver_frame, everyone_drivers
+
+    facts = folder / f"{PREFIX}-{key}.{FACTS_PART}"
+    builds.write_parquet(ticket_facts(gateway), facts)
+    tables, found = everyone_drivers(driver_frame(gateway, facts=facts))
+    builds.write_parquet(tables, folder / f"{PREFIX}-{key}.{DRIVERS_PART}")
+    return found
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ the KPIs are; the comments are the stored ones of those responses.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
 
 import polars as pl
 
@@ -17,7 +18,9 @@ from analytics import definitions as rules
 from analytics import disclosure, stats
 from analytics.errors import ConfigError
 from analytics.feedback import drivers as kda
-from analytics.feedback.store import TICKET_PREFIX, StoredFeedback
+from analytics.feedback import tickets
+from analytics.feedback.store import TICKET_PREFIX, StoredFeedback, current
+from analytics.feedback.tickets import SLOW_REPLY_HOURS, TICKET_WINDOW_DAYS
 from analytics.filters import Filters, scoped_rows
 from analytics.periods import parse_period, period_end, shift
 from analytics.warehouse import QueryGateway, masked_free_text
@@ -43,8 +46,6 @@ THEMES_SCHEMA = pl.Schema(
     }
 )
 TARGETS = ("nps", "csat", "ces")
-TICKET_WINDOW_DAYS = 90
-SLOW_REPLY_HOURS = 24
 
 
 def nps_group(column: str = "nps") -> pl.Expr:
@@ -85,8 +86,56 @@ def comments(
     """The stored comments of the survey responses and tickets this user may see within
     `filters` (their dimensions; the days `since`..`until`, default the filters' range),
     with `nps_group`."""
+    return _comments(gateway, stored, filters, since=since, until=until).collect()
+
+
+def _comments(
+    gateway: QueryGateway,
+    stored: StoredFeedback,
+    filters: Filters,
+    *,
+    since: date | None = None,
+    until: date | None = None,
+) -> pl.LazyFrame:
+    """`comments`, to be collected with the columns a caller needs only (the texts are most
+    of the file)."""
     since = filters.start if since is None else since
     until = filters.end if until is None else until
+    if _sees_every_comment(gateway, stored, filters):
+        kept = pl.scan_parquet(stored.comments_path)
+        if since is not None:
+            kept = kept.filter(pl.col("at") >= datetime.combine(since, time()))
+        if until is not None:
+            kept = kept.filter(pl.col("at") < datetime.combine(until + timedelta(days=1), time()))
+    else:
+        kept = pl.scan_parquet(stored.comments_path).join(
+            _visible_ids(gateway, stored, filters, since, until).lazy(), on="id", how="semi"
+        )
+    return kept.with_columns(
+        nps_group=nps_group(),
+        theme=pl.col("theme").fill_null(OTHER_ID),
+    )
+
+
+def _sees_every_comment(gateway: QueryGateway, stored: StoredFeedback, filters: Filters) -> bool:
+    """Whether this user, within `filters`' dimensions, sees every stored comment: no access
+    limit, no dimension chosen, and the comments stored for the data the gateway reads. They
+    are then narrowed by their days alone, which spares asking the datasets which of a
+    million comments are theirs."""
+    if gateway.access.limits or filters.with_range(None, None).selections():
+        return False
+    read = gateway.versions()
+    return all(read.get(name) == v for name, v in stored.meta["versions"].items())
+
+
+def _visible_ids(
+    gateway: QueryGateway,
+    stored: StoredFeedback,
+    filters: Filters,
+    since: date | None,
+    until: date | None,
+) -> pl.DataFrame:
+    """The ids of the comments this user may see within `filters` and the days given."""
     parts: list[str] = []
     params: dict[str, object] = {}
     for dataset, key, text in (("surveys", "response_id", "comment"),
@@ -97,20 +146,9 @@ def comments(
         prefix = f"'{TICKET_PREFIX}' || " if dataset == "tickets" else ""
         parts.append(f"SELECT {prefix}{key} AS id FROM ({rows}) WHERE {text} IS NOT NULL")
         params |= bound
-    visible = (
-        gateway.query(" UNION ALL ".join(parts), params)
-        if parts
-        else pl.DataFrame(schema={"id": pl.String})
-    )
-    return (
-        pl.scan_parquet(stored.comments_path)
-        .join(visible.lazy(), on="id", how="semi")
-        .with_columns(
-            nps_group=nps_group(),
-            theme=pl.col("theme").fill_null(OTHER_ID),
-        )
-        .collect()
-    )
+    if not parts:
+        return pl.DataFrame(schema={"id": pl.String})
+    return gateway.query(" UNION ALL ".join(parts), params)
 
 
 def _theme_names(stored: StoredFeedback) -> pl.DataFrame:
@@ -142,7 +180,7 @@ def theme_table(
         raise ConfigError(f"Comments are grouped as {', '.join(GROUPS)}; got '{group}'.")
     names = _theme_names(stored)
     if quarter is None:
-        now = _counted(comments(gateway, stored, filters), group)
+        now = _counted(_comments(gateway, stored, filters), group)
         table = names.join(now, on="theme", how="left").with_columns(
             share_previous=pl.lit(None, pl.Float64),
             change=pl.lit(None, pl.Float64),
@@ -153,11 +191,11 @@ def theme_table(
         this = parse_period(quarter, "quarter")
         before = shift(this, "quarter", -1)
         now = _counted(
-            comments(gateway, stored, filters, since=this, until=period_end(this, "quarter")),
+            _comments(gateway, stored, filters, since=this, until=period_end(this, "quarter")),
             group,
         )
         then = _counted(
-            comments(gateway, stored, filters, since=before, until=period_end(before, "quarter")),
+            _comments(gateway, stored, filters, since=before, until=period_end(before, "quarter")),
             group,
         ).select("theme", previous="comments", share_previous="share")
         table = (
@@ -198,11 +236,15 @@ def theme_trend(
     Viewers see no share of a period with fewer comments than the minimum."""
     if period not in ("month", "quarter"):
         raise ConfigError(f"Theme trends are by month or quarter; got '{period}'.")
-    found = comments(gateway, stored, filters)
+    found = _comments(gateway, stored, filters)
     if group is not None:
         found = found.filter(in_group(group))
-    key = _period_key(period)
-    counted = found.group_by(key, "theme").agg(comments=pl.len())
+    counted = (
+        found.group_by(_period_start(period), "theme")
+        .agg(comments=pl.len())
+        .with_columns(_period_label(period))
+        .collect()
+    )
     periods = counted.select("period").unique().sort("period")
     grid = periods.join(_theme_names(stored).select("theme", "label"), how="cross")
     table = (
@@ -257,7 +299,7 @@ def theme_examples(
     """Example verbatims per theme (theme, examples: a list): its most often written
     comments in view, then the newest; none for a theme of fewer comments than a viewer's
     minimum. Masked for viewers as the verbatims are."""
-    found = comments(gateway, stored, filters)
+    found = _comments(gateway, stored, filters)
     if group is not None:
         found = found.filter(in_group(group))
     if gateway.access.mask_pii:
@@ -271,12 +313,14 @@ def theme_examples(
         .sort(["theme", "times", "newest", "text"], descending=[False, True, True, False])
         .group_by("theme", maintain_order=True)
         .agg(examples=pl.col("text").head(per_theme))
+        .collect()
     )
 
 
-def _counted(frame: pl.DataFrame, group: str | None) -> pl.DataFrame:
+def _counted(found: pl.LazyFrame, group: str | None) -> pl.DataFrame:
     if group is not None:
-        frame = frame.filter(in_group(group))
+        found = found.filter(in_group(group))
+    frame = found.select("theme", "sentiment", "nps").collect()
     total = frame.height
     return frame.group_by("theme").agg(
         comments=pl.len(),
@@ -305,7 +349,12 @@ def themes_by_group(
 ) -> pl.DataFrame:
     """What each NPS group talks about: per theme and group, the comments and their share of
     the group's comments (theme, label, nps_group, comments, share, hidden)."""
-    found = comments(gateway, stored, filters).filter(pl.col("nps_group").is_not_null())
+    found = (
+        _comments(gateway, stored, filters)
+        .filter(pl.col("nps_group").is_not_null())
+        .select("theme", "nps_group")
+        .collect()
+    )
     counted = (
         found.group_by("theme", "nps_group")
         .agg(comments=pl.len())
@@ -342,19 +391,26 @@ def sentiment_trend(
     and the NPS of every response with a score (not only those with a comment)."""
     if period not in ("month", "quarter"):
         raise ConfigError(f"Sentiment is by month or quarter; got '{period}'.")
-    found = comments(gateway, stored, filters)
+    found = _comments(gateway, stored, filters).select("at", "sentiment").collect()
     rows, params = scoped_rows("surveys", filters, since=filters.start, until=filters.end)
     scores = gateway.query(
         f"SELECT responded_at AS at, nps FROM ({rows}) WHERE nps IS NOT NULL", params
     )
-    key = _period_key(period)
-    said = found.group_by(key).agg(
-        comments=pl.len(),
-        sentiment=pl.col("sentiment").mean(),
-        positive=(pl.col("sentiment") >= 0.05).mean(),
-        negative=(pl.col("sentiment") <= -0.05).mean(),
+    said = (
+        found.group_by(_period_start(period))
+        .agg(
+            comments=pl.len(),
+            sentiment=pl.col("sentiment").mean(),
+            positive=(pl.col("sentiment") >= 0.05).mean(),
+            negative=(pl.col("sentiment") <= -0.05).mean(),
+        )
+        .with_columns(_period_label(period))
     )
-    scored = scores.group_by(key).agg(responses=pl.len(), nps=_nps(pl.col("nps")))
+    scored = (
+        scores.group_by(_period_start(period))
+        .agg(responses=pl.len(), nps=_nps(pl.col("nps")))
+        .with_columns(_period_label(period))
+    )
     table = (
         said.join(scored, on="period", how="full", coalesce=True)
         .with_columns(pl.col("comments", "responses").fill_null(0).cast(pl.Int64))
@@ -375,39 +431,40 @@ def sentiment_trend(
     )
 
 
-def _period_key(period: str) -> pl.Expr:
-    year = pl.col("at").dt.year().cast(pl.String)
+def _period_start(period: str) -> pl.Expr:
+    """The start of each comment's period (`period`): grouped on, then labelled, since
+    labelling every comment takes longer than grouping them."""
+    return pl.col("at").dt.truncate("1q" if period == "quarter" else "1mo").alias("period")
+
+
+def _period_label(period: str) -> pl.Expr:
+    """The `period` starts' labels ("2025-Q1", "2025-03")."""
+    start = pl.col("period")
     if period == "quarter":
-        return (year + "-Q" + pl.col("at").dt.quarter().cast(pl.String)).alias("period")
-    return pl.col("at").dt.strftime("%Y-%m").alias("period")
+        year = start.dt.year().cast(pl.String)
+        return (year + "-Q" + start.dt.quarter().cast(pl.String)).alias("period")
+    return start.dt.strftime("%Y-%m").alias("period")
 
 
-def driver_frame(gateway: QueryGateway, filters: Filters = EVERYONE) -> pl.DataFrame:
-    """Per survey response within the filters: nps, csat, ces, every `attr_` rating, the
-    customer's tickets in the `TICKET_WINDOW_DAYS` before it and whether one of them waited
-    more than `SLOW_REPLY_HOURS` for a first reply (null for anonymous responses)."""
+def driver_frame(
+    gateway: QueryGateway, filters: Filters = EVERYONE, *, facts: Path | None = None
+) -> pl.DataFrame:
+    """Per survey response within the filters, by response id: nps, csat, ces, every `attr_`
+    rating, the customer's tickets in the `TICKET_WINDOW_DAYS` before it and whether one of
+    them waited more than `SLOW_REPLY_HOURS` for a first reply (null for anonymous
+    responses): read from `facts` (the feedback build's, `tickets.PART`) when given, else
+    counted from the tickets this user may see. In one order whatever the path, so that
+    the models fitted on it come out to the last digit the same."""
     rows, params = scoped_rows("surveys", filters, since=filters.start, until=filters.end)
-    window = f"INTERVAL {TICKET_WINDOW_DAYS} DAY"
-    frame = gateway.query(
-        f"""
-        WITH r AS (SELECT * FROM ({rows}))
-        SELECT r.*,
-            CASE WHEN r.customer_id IS NULL THEN NULL ELSE (
-                SELECT count(*) FROM tickets t WHERE t.customer_id = r.customer_id
-                AND t.opened_at < r.responded_at AND t.opened_at >= r.responded_at - {window}
-            ) END AS tickets_before,
-            CASE WHEN r.customer_id IS NULL THEN NULL ELSE coalesce((
-                SELECT max(CASE WHEN t.first_response_at IS NULL
-                    OR t.first_response_at > t.opened_at + INTERVAL {SLOW_REPLY_HOURS} HOUR
-                    THEN 1 ELSE 0 END)
-                FROM tickets t WHERE t.customer_id = r.customer_id
-                AND t.opened_at < r.responded_at AND t.opened_at >= r.responded_at - {window}
-            ), 0) END AS slow_reply
-        FROM r
-        """,
-        params,
-    )
-    return frame
+    if facts is None:
+        sql = f"SELECT r.*, {tickets.FACTS_SQL} FROM ({rows}) r"
+    else:
+        sql = (
+            f"SELECT r.*, f.tickets_before, f.slow_reply FROM ({rows}) r "
+            "LEFT JOIN read_parquet($facts) f ON f.response_id = r.response_id"
+        )
+        params["facts"] = str(facts)
+    return gateway.query(f"{sql} ORDER BY r.response_id", params)
 
 
 def driver_table(
@@ -415,16 +472,40 @@ def driver_table(
 ) -> kda.DriverModel:
     """Key drivers of `target` (nps, csat or ces) among the survey ratings (`attr_` columns
     with numbers), the operational facts of `driver_frame` and the survey channel (a
-    category); CES is an effort score, so its drivers explain lower effort."""
+    category); CES is an effort score, so its drivers explain lower effort.
+
+    A user who sees every response (no access limit, no dimension chosen, every day of the
+    surveys in the range) gets the models the feedback build fitted on them; others get
+    theirs fitted now, with the build's ticket facts where their access leaves every
+    ticket of a visible customer in view."""
     if target not in TARGETS:
         raise ConfigError(f"Key drivers explain {', '.join(TARGETS)}; got '{target}'.")
-    frame = driver_frame(gateway, filters)
+    stored = _stored_for(gateway)
+    if stored is not None and _sees_every_response(gateway, filters, stored):
+        return _stored_model(stored, target, gateway.access.min_group)
+    # Asked of the columns first: without ratings there is nothing to read the rows for.
+    if not _rating_columns(gateway, filters):
+        raise ConfigError(NO_RATINGS)
+    facts = None if stored is None else stored.path(tickets.PART)
+    if tickets.narrows_tickets(gateway.access) or (facts is not None and not facts.exists()):
+        facts = None
+    frame = driver_frame(gateway, filters, facts=facts)
+    return driver_model(frame, target, gateway.access.min_group)
+
+
+NO_RATINGS = (
+    "The surveys have no rating columns to explain scores with (extra numeric columns of a "
+    "survey export are kept as attr_… columns)."
+)
+DRIVERS_PART = "drivers.parquet"  # feedback-<key>.drivers.parquet: everyone's driver tables
+
+
+def driver_model(frame: pl.DataFrame, target: str, minimum: int = 0) -> kda.DriverModel:
+    """The key drivers of `target` in `driver_frame`'s rows, hidden (ConfigError) when they
+    rest on fewer than `minimum` responses."""
     ratings = [c for c, t in frame.schema.items() if c.startswith("attr_") and t.is_numeric()]
     if not ratings:
-        raise ConfigError(
-            "The surveys have no rating columns to explain scores with (extra numeric "
-            "columns of a survey export are kept as attr_… columns)."
-        )
+        raise ConfigError(NO_RATINGS)
     operational = ["tickets_before", "slow_reply"]
     frame = frame.with_columns(
         # Performance reads "higher is better": no tickets before, no slow reply.
@@ -439,17 +520,85 @@ def driver_table(
     scales |= {c: (bounds[f"{c}_low"] or -1.0, 0.0) for c in operational}
     y = pl.col(target).cast(pl.Float64)
     frame = frame.with_columns(y.neg() if target == "ces" else y)
-    usable = [
-        c for c in [*ratings, *operational]
-        if frame.filter(pl.col(target).is_not_null())[c].null_count()
-        < frame.filter(pl.col(target).is_not_null()).height
-    ]  # fmt: skip
     answered = frame.filter(pl.col(target).is_not_null())
+    usable = [c for c in [*ratings, *operational] if answered[c].null_count() < answered.height]
     categories = [c for c in ("channel",) if answered[c].drop_nulls().n_unique() > 1]
     model = kda.key_drivers(frame, target, usable, scales, categories)
-    if model.n < gateway.access.min_group:
-        raise ConfigError(f"Fewer than {gateway.access.min_group} responses: hidden.")
+    if model.n < minimum:
+        raise ConfigError(f"Fewer than {minimum} responses: hidden.")
     return model
+
+
+def everyone_drivers(frame: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, object]]:
+    """What the feedback build keeps of every target's key drivers in `frame` (every
+    response, `driver_frame` of an unrestricted gateway): the tables with `target`, and per
+    target its R-squared and n, or why there are none; with the responses' first and last
+    day, the range a reader's filters must cover to use them."""
+    tables: list[pl.DataFrame] = []
+    models: dict[str, dict[str, object]] = {}
+    for target in TARGETS:
+        try:
+            model = driver_model(frame, target)
+        except ConfigError as exc:
+            models[target] = {"why": str(exc)}
+            continue
+        models[target] = {"r2": model.r2, "n": model.n}
+        tables.append(model.table.select(pl.lit(target).alias("target"), pl.all()))
+    days = frame.select(first=pl.col("responded_at").min(), last=pl.col("responded_at").max()).row(
+        0
+    )
+    found: dict[str, object] = {
+        "targets": models,
+        "days": [None if d is None else d.date().isoformat() for d in days],
+    }
+    empty = pl.DataFrame(schema={"target": pl.String, **kda.DRIVERS_SCHEMA})
+    return pl.concat([empty, *tables]), found
+
+
+def _stored_for(gateway: QueryGateway) -> StoredFeedback | None:
+    """The feedback build of the surveys and tickets this gateway reads, if there is one."""
+    try:
+        stored = current(gateway.warehouse)
+    except ConfigError:  # settings broken by hand: no build to read, the rows still answer
+        return None
+    if stored is None:
+        return None
+    read = gateway.versions()
+    if any(read.get(name) != v for name, v in stored.meta["versions"].items()):
+        return None
+    return stored
+
+
+def _sees_every_response(gateway: QueryGateway, filters: Filters, stored: StoredFeedback) -> bool:
+    drivers = stored.meta.get("drivers")
+    if drivers is None or gateway.access.limits or filters.with_range(None, None).selections():
+        return False
+    first, last = (None if d is None else date.fromisoformat(d) for d in drivers["days"])
+    return (filters.start is None or (first is not None and filters.start <= first)) and (
+        filters.end is None or (last is not None and filters.end >= last)
+    )
+
+
+def _stored_model(stored: StoredFeedback, target: str, minimum: int) -> kda.DriverModel:
+    found = stored.meta["drivers"]["targets"][target]
+    if "why" in found:
+        raise ConfigError(found["why"])
+    table = pl.read_parquet(stored.path(DRIVERS_PART))
+    model = kda.DriverModel(
+        table.filter(pl.col("target") == target).drop("target"),
+        float(found["r2"]),
+        int(found["n"]),
+    )
+    if model.n < minimum:
+        raise ConfigError(f"Fewer than {minimum} responses: hidden.")
+    return model
+
+
+def _rating_columns(gateway: QueryGateway, filters: Filters) -> list[str]:
+    """The surveys' numeric `attr_` columns (their ratings), from the columns alone."""
+    rows, params = scoped_rows("surveys", filters, since=filters.start, until=filters.end)
+    schema = gateway.query(f"SELECT * FROM ({rows}) LIMIT 0", params).schema
+    return [c for c, t in schema.items() if c.startswith("attr_") and t.is_numeric()]
 
 
 DRIVER_LABELS = {
