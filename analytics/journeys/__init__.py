@@ -5,7 +5,8 @@ map's measures with pain points ranked by drop-off, dissatisfaction and tickets.
 Pure functions over frames: `steps.merge_steps` builds the steps, `funnel.reached` and
 `funnel.funnel` the funnel, `paths` the common paths and their links, `painpoints.measures`
 and `painpoints.pain_points` the map. `store` keeps the steps per data version (built after
-loads); `views` reads them as a user may see them.
+loads) with what the views of all dates read, and `totals` the views of everyone it holds
+(all dates and each quarter); `views` reads them as a user may see them.
 """
 
 from analytics.journeys.funnel import ALL, FUNNEL_SCHEMA, funnel, reached

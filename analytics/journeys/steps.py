@@ -220,22 +220,42 @@ def touchpoint_stages(
 ) -> pl.DataFrame:
     """Every touchpoint in the events, with the stages their export gives them: touchpoint,
     exported (null: none), events, customers, stage (what the journeys use) and decided_by
-    (`DECIDED_BY`); most events first. What an analyst reviews to map the touchpoints."""
+    (`DECIDED_BY`); most events first. What an analyst reviews to map the touchpoints.
+    Counted once per data version by the journeys' build (`touchpoint_counts`) for those
+    who see every event; counted here for the others, or while the build is not there."""
     if warehouse.version("events") is None:
         return pl.DataFrame(
             schema={"touchpoint": pl.String(), "exported": pl.String(), "events": pl.Int64(),
                     "customers": pl.Int64(), "stage": pl.String(), "decided_by": pl.String()}
         )  # fmt: skip
-    pairs = gateway.query(
+    counts = _stored_touchpoint_counts(gateway, warehouse, settings)
+    counted = touchpoint_counts(gateway) if counts is None else counts
+    return stage_rules(counted, settings).sort(
+        ["events", "touchpoint", "exported"], descending=[True, False, False]
+    )
+
+
+def touchpoint_counts(gateway: QueryGateway) -> pl.DataFrame:
+    """Every touchpoint and exported stage in the events as `gateway` sees them: touchpoint,
+    exported, events, customers."""
+    return gateway.query(
         "SELECT touchpoint, stage AS exported, count(*) AS events, "
         "count(DISTINCT customer_id) AS customers FROM events "
         "WHERE touchpoint IS NOT NULL GROUP BY ALL"
-    )
-    return (
-        stage_rules(pairs, settings)
-        .with_columns(pl.col("events", "customers").cast(pl.Int64))
-        .sort(["events", "touchpoint", "exported"], descending=[True, False, False])
-    )
+    ).with_columns(pl.col("events", "customers").cast(pl.Int64))
+
+
+def _stored_touchpoint_counts(
+    gateway: QueryGateway, warehouse: Warehouse, settings: JourneySettings
+) -> pl.DataFrame | None:
+    """The build's `touchpoint_counts` of the data `gateway` reads, when it sees every event
+    and the build is there."""
+    if gateway.access.limits:  # some rows are not theirs: count what they see
+        return None
+    from analytics.journeys import store  # the build reads steps: it imports this module
+
+    stored = store.current(warehouse, settings, at=gateway.versions() if gateway.pinned else None)
+    return None if stored is None else pl.read_parquet(stored.path("touchpoints"))
 
 
 def within(steps: pl.LazyFrame, start: date | None, end: date | None) -> pl.LazyFrame:

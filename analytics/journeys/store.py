@@ -5,10 +5,11 @@ derived table, read by every page and command.
 customer's steps (`steps.merge_steps`) into `_journeys/journeys-<key>.steps.parquet`, sorted
 by customer and time, and what the views of all dates read of them (`PARTS`: when each
 customer reached each stage, their touchpoints per stage, answers and tickets where they
-were, the positions of their paths from each anchor) and the views of everyone for all
-dates and each quarter (`totals`: the funnel and the map's measures), with
-`journeys-<key>.json` (written last) holding the versions, the stage settings, the date
-ranges held and how long the build took. Another date range reads the steps.
+were, the positions of their paths from each anchor), the views of everyone for all dates
+and each quarter (`totals`: the funnel and the map's measures) and the touchpoints' counts
+(`steps.touchpoint_counts`), with `journeys-<key>.json` (written last) holding the
+versions, the stage settings, the date ranges held and how long the build took. Another
+date range reads the steps.
 A build is named by the dataset versions, the journey settings and `LAYOUT`; builds are
 serialised across processes by a file lock and the latest `KEEP` stay.
 """
@@ -28,19 +29,27 @@ from analytics.journeys.funnel import reached
 from analytics.journeys.painpoints import placed, places, with_continued
 from analytics.journeys.paths import positions, sequences
 from analytics.journeys.stages import SETTINGS_NAME, JourneySettings, load_settings
-from analytics.journeys.steps import SOURCE_DATASETS, read_steps, write_customer_keys
+from analytics.journeys.steps import (
+    SOURCE_DATASETS,
+    read_steps,
+    touchpoint_counts,
+    write_customer_keys,
+)
 from analytics.warehouse import FULL_ACCESS, QueryGateway, Warehouse
 
 FOLDER = "_journeys"
 PREFIX = "journeys"
 KEEP = 3
-LAYOUT = 7  # raise with any change to what a build holds
+LAYOUT = 8  # raise with any change to what a build holds
 # What a build holds: every customer's steps, and for the view of all dates, what the funnel,
 # map and paths read of them (so that those read a few million rows, not every step); for
 # those who see everyone, the funnel and the measures themselves (`totals.TABLES`, all dates
-# and each quarter: a few dozen rows).
+# and each quarter: a few dozen rows) and the touchpoints' counts (the Stages tab).
 # Every part keys customers by an integer (`customers`: customer_id -> key).
-PARTS = ("steps", "customers", "reach", "touched", "reactions", "positions", *totals.TABLES)
+PARTS = (
+    "steps", "customers", "reach", "touched", "reactions", "positions", *totals.TABLES,
+    "touchpoints",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -135,6 +144,7 @@ def refresh(
             **totals.build_tables(
                 steps, reach, touched, reactions, everyone, settings.stages, ranges
             ),
+            "touchpoints": touchpoint_counts(pinned),
         }
         for part, frame in parts.items():
             builds.write_parquet(frame, folder / f"{PREFIX}-{key}.{part}.parquet")

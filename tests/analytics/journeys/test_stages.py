@@ -7,11 +7,12 @@ import json
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from analytics import journeys
 from analytics.errors import ConfigError
 from analytics.ingest.pipeline import ingest
-from analytics.journeys import views
+from analytics.journeys import steps, views
 from analytics.journeys.stages import (
     DEFAULT_SETTINGS,
     SETTINGS_FILE,
@@ -20,7 +21,7 @@ from analytics.journeys.stages import (
     save_settings,
 )
 from analytics.journeys.steps import stage_rules, touchpoint_stages
-from analytics.warehouse import QueryGateway, Warehouse
+from analytics.warehouse import Access, QueryGateway, Warehouse
 
 EVENTS = (
     b"customer_id,occurred_at,touchpoint,stage\n"
@@ -180,3 +181,40 @@ def test_a_new_stage_order_renames_in_place_or_unmaps_what_it_removes():
     assert shorter.stage_of("checkout") == "purchase"
     with pytest.raises(ConfigError, match="Orders belong to stage 'purchase', which is not in"):
         DEFAULT_SETTINGS.with_stages(("awareness", "service"))
+
+
+def test_the_touchpoints_are_counted_once_per_build_for_those_who_see_every_event(
+    company, monkeypatch
+):
+    gateway = QueryGateway(company)
+    settings = load_settings(company.root)
+    counted = steps.touchpoint_counts(gateway)
+    with monkeypatch.context() as patched:
+        patched.setattr(steps, "touchpoint_counts", _refuse)
+        table = touchpoint_stages(gateway, company, settings)  # the build's counts
+
+    assert_frame_equal(
+        table,
+        stage_rules(counted, settings).sort(
+            ["events", "touchpoint", "exported"], descending=[True, False, False]
+        ),
+    )
+    assert (
+        table["events"].sum()
+        == gateway.query("SELECT count(*) AS n FROM events WHERE touchpoint IS NOT NULL")["n"][0]
+    )
+
+
+def test_a_row_limited_user_counts_the_touchpoints_they_see(company):
+    limited = QueryGateway(company).scoped(Access(limits=(("region", ("EMEA",)),)))
+    settings = load_settings(company.root)
+
+    table = touchpoint_stages(limited, company, settings)
+
+    seen = limited.query("SELECT count(*) AS n FROM events WHERE touchpoint IS NOT NULL")["n"][0]
+    everyone = touchpoint_stages(QueryGateway(company), company, settings)
+    assert table["events"].sum() == seen < everyone["events"].sum()
+
+
+def _refuse(*args: object) -> None:
+    raise AssertionError("counted the events again: the build holds their counts")
