@@ -19,6 +19,8 @@ and rollups hard-linked, Delta logs copied, so the cached company stays as it wa
 Both sides then answer `kpis.scorecard` of the last quarter through their rollups; the
 answers must be equal (relative 1e-9). Prints medians (min-max), the ratio of the update to
 the full base build, peak memory; writes bench/out/append.json. Target (issue): <= 1 s.
+`--memory-limit` is DuckDB's for the rollup builds (the gateway's 4GB by default; the orders'
+`customer_days` part of 100M orders needs more: bench/SCALE_100M.md).
 """
 
 from __future__ import annotations
@@ -90,7 +92,7 @@ def appended_orders(root: Path, n: int, seed: int) -> pl.DataFrame:
     ).select([pl.col(c).cast(schema[c]) for c in schema])
 
 
-def worker(side: str, root: Path, appended: int, seed: int) -> dict[str, Any]:
+def worker(side: str, root: Path, appended: int, seed: int, memory_limit: str) -> dict[str, Any]:
     """One run of a side in a copy of the warehouse at `root`."""
     from analytics import rollups
     from analytics.filters import Filters
@@ -100,20 +102,21 @@ def worker(side: str, root: Path, appended: int, seed: int) -> dict[str, Any]:
     work = root.parent / f"{root.name}-append-{side}"
     copy_warehouse(root, work, rollups=side == "update")
     warehouse = Warehouse(work)
+    builds = QueryGateway(warehouse, memory_limit=memory_limit)
     warehouse.commit(
         "orders", appended_orders(work, appended, seed), mode="append", metadata={"bench": 1}
     )
     out: dict[str, Any] = {}
     started = time.perf_counter()
     if side == "update":
-        built = rollups.refresh(warehouse)
+        built = rollups.refresh(warehouse, builds)
         out["seconds"] = time.perf_counter() - started
         out["built"] = sorted(built)
     else:
-        rollups.refresh(warehouse, records=False)
+        rollups.refresh(warehouse, builds, records=False)
         out["seconds"] = time.perf_counter() - started
         started = time.perf_counter()
-        rollups.refresh(warehouse)
+        rollups.refresh(warehouse, builds)
         out["later_seconds"] = time.perf_counter() - started
     assert not rollups.pending(warehouse)
     card = scorecard(QueryGateway(warehouse), Filters(), "quarter", keys=[k.key for k in KPIS])
@@ -129,28 +132,33 @@ def main() -> None:
     size_args(parser, defaults, events=True)
     parser.add_argument("--appended", type=int, default=10_000, help="orders appended")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--memory-limit", default="4GB", help="DuckDB's, for the rollup builds")
     parser.add_argument("--out", type=Path, default=OUT / "append.json")
     parser.add_argument("--worker", choices=["update", "full"], help=argparse.SUPPRESS)
     parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--run", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        print(json.dumps(worker(args.worker, args.root, args.appended, args.run)))
+        print(
+            json.dumps(worker(args.worker, args.root, args.appended, args.run, args.memory_limit))
+        )
         return
     spec = spec_from(args)
     root = OUT / spec.folder_name
     build_warehouse(root, spec)
     from analytics import rollups
-    from analytics.warehouse import Warehouse
+    from analytics.warehouse import QueryGateway, Warehouse
 
     started = time.perf_counter()
-    rollups.refresh(Warehouse(root))  # every part, once (reused when current)
+    warehouse = Warehouse(root)  # every part, once (reused when current)
+    rollups.refresh(warehouse, QueryGateway(warehouse, memory_limit=args.memory_limit))
     print(f"{root}: rollups ready ({time.perf_counter() - started:.1f} s)", flush=True)
     runs: dict[str, list[dict[str, Any]]] = {"update": [], "full": []}
     for k in range(args.repeat):
         for side in ("update", "full") if k % 2 == 0 else ("full", "update"):
             command = [sys.executable, __file__, *spec_args(spec), f"--appended={args.appended}",
-                       f"--worker={side}", f"--root={root}", f"--run={k + 1}"]  # fmt: skip
+                       f"--worker={side}", f"--root={root}", f"--run={k + 1}",
+                       f"--memory-limit={args.memory_limit}"]  # fmt: skip
             runs[side].append(worker_reply(command, f"{side} run"))
             print(f"  {side}: {runs[side][-1]['seconds']:.3f} s", flush=True)
     mismatches = 0

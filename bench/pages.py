@@ -53,6 +53,11 @@ Prints, per side, the median (min-max) seconds, the ratio to the overview's medi
 memory and whether the target is met; writes bench/out/pages.json (`--out`). `--only`
 times only the sides whose names start with one of its words (`--only journeys`: the
 Journeys page's tabs), with the overview beside them as the baseline.
+
+With `--events 0` (the company of bench/kpis.py, without touchpoint events: 100M orders in
+bench/SCALE_100M.md) only the rollups are built, untimed, and only the sides that read
+nothing else can run (`ROLLUP_SIDES`: `--only overview kpis retention kpi cohort`); the
+drill lists then find no segmentation, so their segment column is empty.
 """
 
 from __future__ import annotations
@@ -111,7 +116,10 @@ SIDES = (*PAGES, *DRILLS)
 GROUPS = {"pages": (PAGES, 0.5), "drill lists": (DRILLS, 1.0)}  # sides, target seconds
 TARGETS = {side: target for sides, target in GROUPS.values() for side in sides}
 BASELINE = "overview"
-STEPS = ("load", "derived", "plan")  # untimed preparation, each in a worker too
+STEPS = ("load", "derived", "rollups", "plan")  # untimed preparation, each in a worker too
+# Sides that read only the rollups and the rows (no segmentation, journeys or comments).
+ROLLUP_SIDES = ("overview", "kpis week", "kpis month by region", "retention", "kpi customers",
+                "cohort customers")  # fmt: skip
 KPI_WEEKS_DAYS = 365  # the KPIs at week grain cover the last year of data
 DRILL_KPI = "revenue"  # the KPIs page's default KPI
 SIDEBAR_DATASETS = ["orders", "surveys", "tickets"]  # the sidebar's date range spans them
@@ -141,6 +149,8 @@ def worker(side: str, root: Path, spec: ScaleSpec, plan: dict[str, Any]) -> dict
         result = _load(root, spec)
     elif side == "derived":
         result = build_derived(root)
+    elif side == "rollups":
+        result = _rollups(root)
     elif side == "plan":
         result = _plan(root)
     else:
@@ -157,6 +167,17 @@ def _load(root: Path, spec: ScaleSpec) -> dict[str, Any]:
         "reused": built["reused"],
         "rows": built["rows"],
     }
+
+
+def _rollups(root: Path) -> dict[str, Any]:
+    """Only the rollups (all that `ROLLUP_SIDES` read), reported as `build_derived` does."""
+    from analytics import rollups
+    from analytics.warehouse import Warehouse
+
+    started = time.perf_counter()
+    parts = rollups.refresh(Warehouse(root))
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "parts": {k: round(v, 2) for k, v in parts.items()}}
 
 
 def _plan(root: Path) -> dict[str, Any]:
@@ -176,9 +197,10 @@ def _plan(root: Path) -> dict[str, Any]:
     everything = Filters(start=bounds[0], end=bounds[1])
     month = period_start(bounds[1], "month")
     segmentation = segments.current(warehouse, DEFAULT_VALUE)
-    assert segmentation is not None, "the derived step builds the segmentation"
-    summary = segments.segment_summary(gateway, segmentation, everything, "rfm")
-    segment = summary.sort("customers", descending=True, nulls_last=True)["segment"][0]
+    segment = None  # no segmentation when only the rollups are built (--events 0)
+    if segmentation is not None:
+        summary = segments.segment_summary(gateway, segmentation, everything, "rfm")
+        segment = summary.sort("customers", descending=True, nulls_last=True)["segment"][0]
     table = cohorts.cohort_table(gateway, everything, "month", "customers")
     cohort = table.filter(pl.col("period_index") == 0).sort("size", descending=True)
     listed = drill.kpi_customers(gateway, DRILL_KPI, everything, "month", month)
@@ -551,14 +573,17 @@ def main(argv: list[str] | None = None) -> None:
     sides = chosen_sides(args.only)
     if args.only and not any(s.startswith(w) for s in SIDES for w in args.only):
         parser.error(f"--only matches no side. Got {' '.join(args.only)} instead.")
-    if spec.events < 1:
-        parser.error(f"--events must be at least 1 (the Journeys page). Got {spec.events} instead.")
+    if spec.events < 1 and not set(sides) <= set(ROLLUP_SIDES):
+        parser.error(
+            f"--events must be at least 1 (the Journeys page) unless --only names sides that "
+            f"read only the rollups ({', '.join(ROLLUP_SIDES)}). Got {spec.events} instead."
+        )
     root = args.work / spec.folder_name
     load = run_worker("load", root, spec, {})
     rows = ", ".join(f"{v:,} {k}" for k, v in load["rows"].items())
     print(f"scale company: {rows} ({'reused' if load['reused'] else 'generated'}"
           f" in {load['seconds']:.1f} s: {root})", flush=True)  # fmt: skip
-    built = run_worker("derived", root, spec, {})
+    built = run_worker("derived" if spec.events else "rollups", root, spec, {})
     print(f"derived tables (untimed, once): {_parts(built)}", flush=True)
     plan = run_worker("plan", root, spec, {})
     plan = {k: v for k, v in plan.items() if k != "peak_mb"}

@@ -10,6 +10,10 @@ no CSV ingest), by default under `bench/out/kpis_<customers>_<seed>/` (gitignore
 file, written last, records the parameters; a folder whose marker matches is reused as it is,
 anything else is rebuilt from scratch. The same parameters always give the same data.
 
+Orders, surveys and tickets of more than `CHUNK_ROWS` rows are made and committed a chunk at
+a time (the first replacing the table, the rest appended), so memory follows the chunk, not
+the dataset: 100M orders and 10M customers build in a few GB (bench/SCALE_100M.md).
+
 Shape of the company (dates 2023-01-01..2025-12-31): EMEA/Americas/APAC customers in 14
 countries (`analytics.sample.vocabulary`), three plans, six acquisition channels (some convert
 far less); 40 % signed up in the five years before the window, sign-ups grow within it.
@@ -89,6 +93,11 @@ SURVEY_KINDS = (0.70, 0.25, 0.05)  # after a purchase, about the relationship, a
 SCORE_PRESENT = {"nps": 0.85, "csat": 0.55, "ces": 0.30}
 COMMENT_SHARE = 0.2
 TICKET_AFTER_ORDER = 0.8  # the rest are raised at a random time after sign-up
+# Rows of orders, surveys and tickets drawn and committed at a time. Two of the warehouse's
+# 5M-row files: a chunk's files are full, so the appends give the compaction nothing to merge.
+# A dataset within one chunk is drawn exactly as before chunking existed (the companies cached
+# under bench/out stay valid); bigger ones draw their per-row columns chunk by chunk.
+CHUNK_ROWS = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -109,30 +118,39 @@ class ScaleSpec:
         return f"kpis_{self.customers}_{self.seed}"
 
 
-def scale_company(spec: ScaleSpec) -> dict[str, pl.DataFrame]:
+def scale_company(spec: ScaleSpec, *, chunk_rows: int = CHUNK_ROWS) -> dict[str, pl.DataFrame]:
     """All four datasets as canonical frames (fine for small specs; big ones use `generate`)."""
-    return dict(generate(spec))
+    parts: dict[str, list[pl.DataFrame]] = {}
+    for name, frame in generate(spec, chunk_rows=chunk_rows):
+        parts.setdefault(name, []).append(frame)
+    return {name: pl.concat(frames) for name, frames in parts.items()}
 
 
-def generate(spec: ScaleSpec) -> Iterator[tuple[str, pl.DataFrame]]:
-    """Yield (dataset, canonical frame) in load order, one at a time to bound memory.
+def generate(
+    spec: ScaleSpec, *, chunk_rows: int = CHUNK_ROWS
+) -> Iterator[tuple[str, pl.DataFrame]]:
+    """Yield (dataset, canonical frame) in load order, one at a time to bound memory; orders,
+    surveys and tickets of more than `chunk_rows` rows come as several frames, in row order.
 
     Each dataset draws from its own child of `default_rng(seed)`: the customers do not depend
-    on the other sizes, and each later dataset only through the rows it refers to.
+    on the other sizes, and each later dataset only through the rows it refers to. Only each
+    order's customer and day (6 bytes an order) are kept for the later datasets.
     """
     if min(spec.customers, spec.orders, spec.surveys, spec.tickets) < 1:
         raise ValueError(f"Every size of the scale company must be >= 1. Got {spec} instead.")
+    if chunk_rows < 1:
+        raise ValueError(f"The 'chunk_rows' parameter must be >= 1. Got {chunk_rows} instead.")
     rng_customers, rng_orders, rng_surveys, rng_tickets, rng_events = np.random.default_rng(
         spec.seed
     ).spawn(5)
     season = _season()
-    people = _customers(rng_customers, spec.customers, season)
-    yield "customers", people.frame
-    orders, order_customer, order_day = _orders(rng_orders, spec.orders, people, season)
-    yield "orders", orders
-    del orders
-    yield "surveys", _surveys(rng_surveys, spec.surveys, people, order_customer, order_day)
-    yield "tickets", _tickets(rng_tickets, spec.tickets, people, order_customer, order_day)
+    customers, people = _customers(rng_customers, spec.customers, season)
+    yield "customers", customers
+    del customers  # not kept while the orders are drawn
+    order_customer, order_day = _order_days(rng_orders, spec.orders, people, season, chunk_rows)
+    yield from _orders(rng_orders, people, order_customer, order_day, chunk_rows)
+    yield from _surveys(rng_surveys, spec.surveys, people, order_customer, order_day, chunk_rows)
+    yield from _tickets(rng_tickets, spec.tickets, people, order_customer, order_day, chunk_rows)
     if spec.events:
         yield "events", _events(rng_events, spec.events, people, order_customer, order_day)
 
@@ -159,13 +177,14 @@ def build_warehouse(root: Path, spec: ScaleSpec, *, force: bool = False) -> dict
     warehouse = Warehouse(root)
     seconds: dict[str, float] = {}
     rows: dict[str, int] = {}
+    commits: dict[str, int] = {}
     started = time.perf_counter()
     tick = started
-    for name, frame in generate(spec):
+    for name, frame in generate(spec, chunk_rows=CHUNK_ROWS):
         warehouse.commit(
             name,
             frame,
-            mode="replace",
+            mode="append" if name in rows else "replace",  # a dataset's later chunks append
             metadata={
                 "source_file": "bench/scale.py",
                 "rows_read": frame.height,
@@ -176,15 +195,17 @@ def build_warehouse(root: Path, spec: ScaleSpec, *, force: bool = False) -> dict
                 "note": f"scale company, seed {spec.seed}",
             },
         )
-        rows[name] = frame.height
-        seconds[name] = round(time.perf_counter() - tick, 2)
-        del frame  # free it before the next dataset is generated
+        rows[name] = rows.get(name, 0) + frame.height
+        commits[name] = commits.get(name, 0) + 1
+        seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - tick
+        del frame  # free it before the next chunk is generated
         tick = time.perf_counter()
     built = {
         "spec": asdict(spec),
         "version": GENERATOR_VERSION,
         "rows": rows,
-        "seconds": seconds,
+        "commits": commits,
+        "seconds": {name: round(s, 2) for name, s in seconds.items()},
         "total_seconds": round(time.perf_counter() - started, 2),
     }
     marker.write_text(json.dumps(built, indent=2), encoding="utf-8")
@@ -197,14 +218,17 @@ def build_warehouse(root: Path, spec: ScaleSpec, *, force: bool = False) -> dict
 
 @dataclass(frozen=True)
 class _People:
-    frame: pl.DataFrame
+    """What the later datasets need of the customers (not their frame, 10M rows of text)."""
+
     ids: pl.Series
     active_from: np.ndarray  # day index from START of sign-up, 0 for earlier sign-ups
     weight: np.ndarray  # probability of placing any one order
     mood: np.ndarray  # satisfaction latent, standard normal
 
 
-def _customers(rng: np.random.Generator, n: int, season: np.ndarray) -> _People:
+def _customers(
+    rng: np.random.Generator, n: int, season: np.ndarray
+) -> tuple[pl.DataFrame, _People]:
     country = rng.choice(len(COUNTRIES), n, p=_norm([c.weight for c in COUNTRIES]))
     region_of_country = np.array([REGIONS.index(c.region) for c in COUNTRIES])
     region = region_of_country[country]
@@ -264,28 +288,56 @@ def _customers(rng: np.random.Generator, n: int, season: np.ndarray) -> _People:
         phone=pl.concat_str(pl.lit("+"), "code", pl.lit(" "), pl.col("number").cast(pl.String)),
     )
     mood = rng.normal(0.0, 1.0, n).astype(np.float32)
-    return _People(_canonical("customers", frame), ids, active_from, weight, mood)
+    return _canonical("customers", frame), _People(ids, active_from, weight, mood)
 
 
 # ----- orders ---------------------------------------------------------------------------------
 
 
-def _orders(
-    rng: np.random.Generator, n: int, people: _People, season: np.ndarray
-) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
+def _order_days(
+    rng: np.random.Generator, n: int, people: _People, season: np.ndarray, chunk_rows: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each order's customer (int32) and day (int16), in the order the shop numbers them."""
     if people.weight.sum() == 0:  # a tiny company where nobody buys: let everyone buy alike
         p = _norm(DAYS - people.active_from)
     else:
         p = people.weight / people.weight.sum()
     # Orders per customer, then each order's day; customers come out ascending, so a stable
-    # sort by day numbers orders by (day, customer), as a shop numbers them.
+    # sort by day numbers orders by (day, customer), as a shop numbers them. The days are
+    # drawn a chunk at a time (the same draws as at once: `sample_days` takes one uniform a
+    # row), as their int64 temporaries would take 8 bytes an order each.
     customer = np.repeat(np.arange(p.size, dtype=np.int32), rng.multinomial(n, p))
-    day = sample_days(rng, season, people.active_from[customer], np.full(n, DAYS - 1, np.int64))
-    day = day.astype(np.int16)
+    day = np.empty(n, np.int16)
+    for rows in _chunks(n, chunk_rows):
+        lo = people.active_from[customer[rows]]
+        day[rows] = sample_days(rng, season, lo, np.full(lo.size, DAYS - 1, np.int64))
     order = np.argsort(day, kind="stable")
-    customer, day = customer[order], day[order]
+    return customer[order], day[order]
 
+
+def _orders(
+    rng: np.random.Generator,
+    people: _People,
+    order_customer: np.ndarray,
+    order_day: np.ndarray,
+    chunk_rows: int,
+) -> Iterator[tuple[str, pl.DataFrame]]:
     spend = rng.gamma(4.0, 60.0 / 4.0, people.weight.size)  # each customer's own level
+    for rows in _chunks(order_customer.size, chunk_rows):
+        # Built inside the yield: no name here holds a chunk while the next one is drawn.
+        yield "orders", _order_rows(rng, people, spend, order_customer, order_day, rows)
+
+
+def _order_rows(
+    rng: np.random.Generator,
+    people: _People,
+    spend: np.ndarray,
+    order_customer: np.ndarray,
+    order_day: np.ndarray,
+    rows: slice,
+) -> pl.DataFrame:
+    customer, day = order_customer[rows], order_day[rows]
+    n = customer.size
     category = rng.choice(len(CATEGORIES), n, p=_norm(CATEGORY_WEIGHTS))
     mean = spend[customer] * np.asarray(CATEGORY_PRICE)[category]
     amount = np.round(np.maximum(rng.gamma(6.0, mean / 6.0), 1.0), 2)
@@ -294,7 +346,7 @@ def _orders(
     discount = np.where(discounted, np.round(amount * rng.uniform(0.05, 0.3, n), 2), 0.0)
     frame = pl.DataFrame(
         {
-            "order_id": _ids("O", n),
+            "order_id": _ids("O", order_customer.size, rows),
             "customer_id": people.ids.gather(customer),
             "order_date": _dates(day),
             "amount": amount,
@@ -306,7 +358,7 @@ def _orders(
             "discount": discount,
         }
     )
-    return _canonical("orders", frame), customer, day
+    return _canonical("orders", frame)
 
 
 # ----- surveys --------------------------------------------------------------------------------
@@ -318,7 +370,9 @@ def _surveys(
     people: _People,
     order_customer: np.ndarray,
     order_day: np.ndarray,
-) -> pl.DataFrame:
+    chunk_rows: int,
+) -> Iterator[tuple[str, pl.DataFrame]]:
+    """Who answered when (every row, sorted by time), then the answers a chunk at a time."""
     kind = rng.choice(3, n, p=_norm(SURVEY_KINDS))
     anchor = rng.integers(0, order_customer.size, n)
     anyone = rng.integers(0, people.ids.len(), n)
@@ -329,7 +383,21 @@ def _surveys(
     day = np.minimum(np.floor(day), DAYS - 1) + time_of_day(rng, n)
     order = np.argsort(day, kind="stable")
     kind, customer, day = kind[order], customer[order], day[order]
+    del anchor, anyone, after_order, any_time, order
+    for rows in _chunks(n, chunk_rows):
+        yield "surveys", _survey_rows(rng, people, kind, customer, day, rows)
 
+
+def _survey_rows(
+    rng: np.random.Generator,
+    people: _People,
+    all_kinds: np.ndarray,
+    all_customers: np.ndarray,
+    all_days: np.ndarray,
+    rows: slice,
+) -> pl.DataFrame:
+    kind, customer, day = all_kinds[rows], all_customers[rows], all_days[rows]
+    n = kind.size
     latent = 0.7 * people.mood[customer] + 0.7 * rng.normal(0.0, 1.0, n)
     latent[kind == 2] = rng.normal(0.0, 1.0, int((kind == 2).sum()))
     present = {k: rng.random(n) < share for k, share in SCORE_PRESENT.items()}
@@ -348,7 +416,7 @@ def _surveys(
     comment[rng.random(n) >= COMMENT_SHARE] = -1
     frame = pl.DataFrame(
         {
-            "response_id": _ids("R", n),
+            "response_id": _ids("R", all_kinds.size, rows),
             "customer_id": people.ids.gather(customer).set(pl.Series(kind == 2), None),
             "responded_at": _datetimes(day),
             "nps": nullable_int(np.where(present["nps"], nps, np.nan)),
@@ -373,7 +441,9 @@ def _tickets(
     people: _People,
     order_customer: np.ndarray,
     order_day: np.ndarray,
-) -> pl.DataFrame:
+    chunk_rows: int,
+) -> Iterator[tuple[str, pl.DataFrame]]:
+    """Who raised a ticket when (every row, sorted by time), then the rest a chunk at a time."""
     after_order = rng.random(n) < TICKET_AFTER_ORDER
     anchor = rng.integers(0, order_customer.size, n)
     anyone = rng.integers(0, people.ids.len(), n)
@@ -386,7 +456,20 @@ def _tickets(
     opened = np.minimum(np.floor(day), DAYS - 1) + time_of_day(rng, n)
     order = np.argsort(opened, kind="stable")
     customer, opened = customer[order], opened[order]
+    del after_order, anchor, anyone, day, order
+    for rows in _chunks(n, chunk_rows):
+        yield "tickets", _ticket_rows(rng, people, customer, opened, rows)
 
+
+def _ticket_rows(
+    rng: np.random.Generator,
+    people: _People,
+    all_customers: np.ndarray,
+    all_opened: np.ndarray,
+    rows: slice,
+) -> pl.DataFrame:
+    customer, opened = all_customers[rows], all_opened[rows]
+    n = customer.size
     first_response = opened + rng.exponential(0.25, n)
     first_response[rng.random(n) < 0.03] = np.nan
     resolved = np.maximum(opened, np.nan_to_num(first_response)) + rng.exponential(1.5, n)
@@ -399,7 +482,7 @@ def _tickets(
     csat[is_open | (rng.random(n) >= 0.35)] = np.nan
     frame = pl.DataFrame(
         {
-            "ticket_id": _ids("T", n),
+            "ticket_id": _ids("T", all_customers.size, rows),
             "customer_id": people.ids.gather(customer),
             "opened_at": _datetimes(opened),
             "first_response_at": _datetimes(first_response),
@@ -532,9 +615,17 @@ def _lookup(values: Sequence[str | None], index: np.ndarray) -> pl.Series:
     return vocab.gather(np.where(index < 0, len(values), index))
 
 
-def _ids(prefix: str, n: int) -> pl.Series:
-    width = len(str(n))
-    digits = pl.int_range(1, n + 1, eager=True).cast(pl.String).str.zfill(width)
+def _chunks(n: int, size: int) -> list[slice]:
+    """Consecutive slices of at most `size` rows covering `n` rows."""
+    return [slice(start, min(start + size, n)) for start in range(0, n, size)]
+
+
+def _ids(prefix: str, total: int, rows: slice | None = None) -> pl.Series:
+    """Ids `prefix` 1..`total`, zero-padded to one width (only those of `rows`, when given)."""
+    start, stop = (0, total) if rows is None else (rows.start, rows.stop)
+    digits = (
+        pl.int_range(start + 1, stop + 1, eager=True).cast(pl.String).str.zfill(len(str(total)))
+    )
     return (prefix + digits).rename("")
 
 

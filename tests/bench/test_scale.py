@@ -217,3 +217,64 @@ def test_events_follow_each_customers_journey():
     }  # fmt: skip
     assert spec.folder_name == "journeys_500_6000_4"
     assert scale.ScaleSpec().folder_name == "kpis_1000000_1"
+
+
+def test_one_chunk_draws_what_the_unchunked_generator_drew(company):
+    # Companies cached under bench/out (GENERATOR_VERSION 2) stay valid only if a dataset
+    # within one chunk is drawn exactly as before chunking: values pinned from that generator.
+    orders = company["orders"]
+    assert round(orders["amount"].sum(), 2) == 853230.13
+    assert orders.row(0) == ("O00001", "C0492", date(2023, 1, 1), 61.16, 3, "Hiking backpack",
+                             "Outdoor", "web", "completed", 0.0)  # fmt: skip
+    assert orders.row(-1)[:4] == ("O12000", "C0964", date(2025, 12, 31), 108.31)
+    assert company["surveys"]["nps"].sum() == 17710
+    assert company["surveys"].row(0)[:3] == ("R0001", "C0662", datetime(2023, 1, 2, 22, 19, 11))
+    assert company["tickets"]["csat"].sum() == 759
+
+
+@pytest.fixture(scope="module")
+def chunked() -> dict[str, pl.DataFrame]:
+    return scale.scale_company(SPEC, chunk_rows=1_000)
+
+
+def test_chunks_make_one_dataset_in_row_order(chunked, company):
+    assert {name: frame.height for name, frame in chunked.items()} == ROWS
+    assert_frame_equal(chunked["customers"], company["customers"])
+    for name, key, when in [("orders", "order_id", "order_date"),
+                            ("surveys", "response_id", "responded_at"),
+                            ("tickets", "ticket_id", "opened_at")]:  # fmt: skip
+        frame = chunked[name]
+        assert frame.schema == pl.Schema(DATASETS[name].schema)
+        assert frame[key].to_list() == company[name][key].to_list()  # one width, no gaps
+        assert frame[when].is_sorted()
+        assert (
+            frame["customer_id"]
+            .drop_nulls()
+            .is_in(company["customers"]["customer_id"].implode())
+            .all()
+        )
+    # The orders' customers and days are drawn before the chunks: the same at any chunk size.
+    assert_frame_equal(
+        chunked["orders"].select("customer_id", "order_date"),
+        company["orders"].select("customer_id", "order_date"),
+    )
+
+
+def test_chunks_are_the_same_for_the_same_spec(chunked):
+    again = scale.scale_company(SPEC, chunk_rows=1_000)
+    for name, frame in chunked.items():
+        assert_frame_equal(again[name], frame)
+
+
+def test_build_warehouse_appends_the_later_chunks(tmp_path, monkeypatch, chunked):
+    monkeypatch.setattr(scale, "CHUNK_ROWS", 5_000)  # orders 3 chunks, the others 1
+    built = scale.build_warehouse(tmp_path / "wh", SPEC)
+    assert built["rows"] == ROWS
+    assert built["commits"] == {"customers": 1, "orders": 3, "surveys": 1, "tickets": 1}
+    warehouse = Warehouse(tmp_path / "wh")
+    loads = [r for r in reversed(warehouse.history("orders")) if r.action == "load"]
+    assert [(r.mode, r.rows_loaded) for r in loads] == [
+        ("replace", 5_000), ("append", 5_000), ("append", 2_000),
+    ]  # fmt: skip
+    expected = scale.scale_company(SPEC, chunk_rows=5_000)["orders"]
+    assert_frame_equal(warehouse.read("orders").sort("order_id"), expected)  # files unordered
