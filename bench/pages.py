@@ -437,15 +437,16 @@ def _customer_360(gateway: QueryGateway, plan: dict[str, Any]) -> int:
     from analytics.derived import DEFAULT_VALUE
 
     customer = plan["customer"]
-    profile = customer360.customer_profile(gateway, customer)
+    records = customer360.customer_records(gateway, customer)  # read once, as the page does
+    profile = customer360.customer_profile(gateway, customer, records)
     assert profile is not None, f"{customer} is a known customer"
     stored = segments.current(gateway.warehouse, DEFAULT_VALUE)
     assert stored is not None, "the derived step builds the segmentation"
     _, history = segments.customer_segments(gateway, stored, customer)
     return _height(
         history,
-        customer360.customer_orders(gateway, customer),
-        customer360.customer_timeline(gateway, customer),
+        customer360.customer_orders(gateway, customer, records),
+        customer360.customer_timeline(gateway, customer, records),
     )
 
 

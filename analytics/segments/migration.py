@@ -43,6 +43,25 @@ FROM grid g LEFT JOIN cq ON cq.customer_id = g.customer_id AND cq.q = g.q
 WINDOW w AS (PARTITION BY g.customer_id ORDER BY g.q ROWS UNBOUNDED PRECEDING)
 """
 
+# The same sums at the ends of the quarters from $from_q on only (an append scores those
+# again and keeps the earlier ones): one pass over the orders, each counted at every end
+# its quarter is not after.
+_LATER_QUARTERS_SQL = """
+WITH ends AS (
+    SELECT CAST(unnest(generate_series($from_q, $last_q, INTERVAL 3 MONTH)) AS DATE) AS q
+), cq AS (
+    SELECT customer_id, CAST(date_trunc('quarter', order_date) AS DATE) AS q,
+           count(*) AS n, sum(amount) AS revenue, max(order_date) AS last_order
+    FROM orders
+    WHERE {completed} AND order_date <= $as_of AND customer_id IS NOT NULL
+    GROUP BY ALL
+)
+SELECT cq.customer_id, e.q, sum(cq.n) AS orders, sum(cq.revenue ORDER BY cq.q) AS revenue,
+       max(cq.last_order) AS last_order
+FROM cq JOIN ends e ON cq.q <= e.q
+GROUP BY ALL
+"""
+
 QUARTER_SCHEMA = pl.Schema(
     {
         "customer_id": pl.String(),
@@ -62,14 +81,20 @@ MIGRATION_SCHEMA = pl.Schema(
 )
 
 
-def quarter_segments(gateway: QueryGateway, first: date, as_of: date) -> pl.DataFrame:
+def quarter_segments(
+    gateway: QueryGateway, first: date, as_of: date, *, since: date | None = None
+) -> pl.DataFrame:
     """Every buyer's RFM segment at the end of each quarter from `first`'s to `as_of`'s (the
     last one ends at `as_of`); `QUARTER_SCHEMA`. Customers appear from the quarter of their
-    first completed order on."""
+    first completed order on. With `since`, only the quarters from `since`'s on (each is
+    scored among its own buyers, so they are the rows the whole table has for them)."""
     first_q, last_q = period_start(first, "quarter"), period_start(as_of, "quarter")
+    if since is None:
+        sql, params = _QUARTERS_SQL, {"first_q": first_q}
+    else:
+        sql, params = _LATER_QUARTERS_SQL, {"from_q": period_start(since, "quarter")}
     rows = gateway.query(
-        _QUARTERS_SQL.format(**rules.sql_rules()),
-        {"as_of": as_of, "first_q": first_q, "last_q": last_q},
+        sql.format(**rules.sql_rules()), {"as_of": as_of, "last_q": last_q} | params
     )
     if rows.is_empty():
         return pl.DataFrame(schema=QUARTER_SCHEMA)
@@ -83,7 +108,9 @@ def quarter_segments(gateway: QueryGateway, first: date, as_of: date) -> pl.Data
         )
         .with_columns(
             recency=(pl.col("quarter_end") - pl.col("last_order")).dt.total_days(),
-            monetary=pl.col("revenue") / pl.col("orders"),
+            # Rounded below a millionth of a currency unit: sums of the same orders taken in
+            # another order (the scan of later quarters, threads) rank as the same.
+            monetary=(pl.col("revenue") / pl.col("orders")).round(6),
         )
         .with_columns(
             r=quintile_scores(pl.col("recency"), higher_is_better=False).over("q"),
@@ -161,9 +188,11 @@ EVERY_MIGRATION_SCHEMA = pl.Schema(
 )
 
 
-def every_migration(quarters: pl.DataFrame) -> pl.DataFrame:
+def every_migration(quarters: pl.DataFrame, *, after_from: str | None = None) -> pl.DataFrame:
     """The flows of `migration` (its counts) between every quarter and every later one:
-    `EVERY_MIGRATION_SCHEMA`, flows without customers left out.
+    `EVERY_MIGRATION_SCHEMA`, flows without customers left out, ordered by quarters and
+    segment names. With `after_from` (a quarter label), only the flows into that quarter and
+    the later ones.
 
     Every buyer has a segment at each quarter end from their first purchase on (the rule
     table names every score combination), so each customer is a row of segment codes, one
@@ -192,6 +221,8 @@ def every_migration(quarters: pl.DataFrame) -> pl.DataFrame:
     flows: list[tuple[str, str, str, str, int]] = []
     for i, before in enumerate(labels):
         for j in range(i + 1, len(labels)):
+            if after_from is not None and labels[j] < after_from:
+                continue
             now = codes[:, j] != absent
             pairs = codes[now, i] * width + codes[now, j]
             counted = np.bincount(pairs, minlength=width * width)
@@ -199,4 +230,6 @@ def every_migration(quarters: pl.DataFrame) -> pl.DataFrame:
                 (before, labels[j], named[k // width], named[k % width], int(counted[k]))
                 for k in np.flatnonzero(counted)
             ]
-    return pl.DataFrame(flows, schema=EVERY_MIGRATION_SCHEMA, orient="row")
+    return pl.DataFrame(flows, schema=EVERY_MIGRATION_SCHEMA, orient="row").sort(
+        "before", "after", "from_segment", "to_segment"
+    )

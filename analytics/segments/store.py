@@ -41,6 +41,7 @@ import polars as pl
 from analytics import builds, clv
 from analytics import definitions as rules
 from analytics.errors import ConfigError
+from analytics.periods import period_end, period_label, period_start
 from analytics.segments import features as feats
 from analytics.segments.migration import every_migration, quarter_segments
 from analytics.segments.rfm import rfm_table
@@ -184,14 +185,80 @@ def _build(
         "FROM orders"
     ).row(0)
     table, meta = segment_frame(gateway, as_of, value=value, previous=previous)
-    meta["versions"] = versions
+    meta |= {"versions": versions, "key": key, "first": first.isoformat()}
     builds.write_parquet(table, folder / f"{PREFIX}-{key}.customers.parquet")
-    quarters = quarter_segments(gateway, first, as_of)
+    quarters, flows = _quarters(gateway, folder, first, as_of, versions, previous)
     builds.write_parquet(quarters, folder / f"{PREFIX}-{key}.quarters.parquet")
-    builds.write_parquet(every_migration(quarters), folder / f"{PREFIX}-{key}.migration.parquet")
+    builds.write_parquet(flows, folder / f"{PREFIX}-{key}.migration.parquet")
     _write_everyone(gateway, Segmentation(folder, key, meta))
     meta["seconds"] = round(time.perf_counter() - started, 2)
     builds.write_json(meta, folder / f"{PREFIX}-{key}.json")
+
+
+def _quarters(
+    gateway: QueryGateway,
+    folder: Path,
+    first: date,
+    as_of: date,
+    versions: dict[str, int | None],
+    previous: dict[str, Any] | None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The segments at every quarter end and the flows between them. The quarters the
+    previous segmentation scored that no order since reaches (orders only appended after
+    them: `Warehouse.appended`) are kept with their flows; the others are scored again."""
+    kept = _kept_quarters(gateway, folder, first, versions, previous)
+    if kept is None:
+        quarters = quarter_segments(gateway, first, as_of)
+        return quarters, every_migration(quarters)
+    rows, flows, since = kept
+    if since > as_of:  # the same orders: every quarter as it was
+        return rows, flows
+    quarters = pl.concat([rows, quarter_segments(gateway, first, as_of, since=since)]).sort(
+        "quarter_end", "customer_id"
+    )
+    after = period_label(since, "quarter")
+    flows = pl.concat(
+        [flows.filter(pl.col("after") < after), every_migration(quarters, after_from=after)]
+    )
+    return quarters, flows.sort("before", "after", "from_segment", "to_segment")
+
+
+def _kept_quarters(
+    gateway: QueryGateway,
+    folder: Path,
+    first: date,
+    versions: dict[str, int | None],
+    previous: dict[str, Any] | None,
+) -> tuple[pl.DataFrame, pl.DataFrame, date] | None:
+    """The previous segmentation's quarter-end segments and flows still true of the orders
+    now, and the day from whose quarter on they are not (after `as_of` when the orders are
+    the same); None when nothing can be kept."""
+    if previous is None or not str(previous.get("key", "")).endswith(f"-s{LAYOUT}"):
+        return None
+    since, until = previous.get("versions", {}).get("orders"), versions["orders"]
+    if since is None or until is None or previous.get("first") != first.isoformat():
+        return None
+    stem = folder / f"{PREFIX}-{previous['key']}"
+    quarters_path, flows_path = Path(f"{stem}.quarters.parquet"), Path(f"{stem}.migration.parquet")
+    if not (quarters_path.exists() and flows_path.exists()):
+        return None
+    rows, flows = pl.read_parquet(quarters_path), pl.read_parquet(flows_path)
+    if since == until:
+        return rows, flows, date.max
+    files = gateway.warehouse.appended("orders", since, until)
+    if files is None:
+        return None
+    earliest = pl.scan_parquet(list(files)).select(pl.col("order_date").min()).collect().item()
+    if earliest is None:
+        return rows, flows, date.max
+    # A quarter is kept when it was whole (not cut at the last data day) and ended before
+    # the earliest appended order; the scoring starts again at the quarter after the last.
+    complete = rows.filter(pl.col("quarter_end") < earliest)["quarter_end"].unique().sort()
+    whole = [end for end in complete if end == period_end(period_start(end, "quarter"), "quarter")]
+    since_day = whole[-1] + timedelta(days=1) if whole else None
+    if since_day is None:
+        return None
+    return rows.filter(pl.col("quarter_end") < since_day), flows, since_day
 
 
 def _write_everyone(gateway: QueryGateway, segmentation: Segmentation) -> None:

@@ -17,6 +17,7 @@ from analytics.filters import Filters
 from analytics.ingest.pipeline import ingest
 from analytics.sample import planted_groups
 from analytics.segments import store
+from analytics.segments.migration import previous_quarter
 from analytics.warehouse import Access, QueryGateway, Warehouse
 
 
@@ -185,3 +186,94 @@ def test_the_tiny_company_gets_rfm_segments_without_models(tiny_warehouse):
     ]
     meta = json.loads((seg.folder / f"segments-{seg.key}.json").read_text())
     assert (meta["as_of"], seg.as_of) == ("2025-05-01", date(2025, 5, 1))
+
+
+def _copy_with_segments(source: Warehouse, target) -> Warehouse:
+    shutil.copytree(source.root, target)
+    return Warehouse(target)
+
+
+def _stored_quarters(warehouse: Warehouse) -> tuple[pl.DataFrame, pl.DataFrame]:
+    found = segments.current(warehouse)
+    assert found is not None
+    return pl.read_parquet(found.path("quarters")), pl.read_parquet(found.path("migration"))
+
+
+@pytest.mark.parametrize(
+    ("day", "mode", "scored"),
+    [
+        ("2026-01-15", "append", ["2026-Q1"]),  # after the data: only the new quarter
+        ("2025-12-30", "append", ["2025-Q4"]),  # in the last quarter: that one again
+        ("2025-05-02", "append", ["2025-Q2", "2025-Q3", "2025-Q4"]),  # back-dated
+        ("2026-01-15", "replace", None),  # rows replaced: every quarter
+    ],
+)
+def test_a_load_scores_again_only_the_quarters_its_orders_reach(
+    small_company, tmp_path, monkeypatch, day, mode, scored
+):
+    segments.refresh(small_company)
+    copy = _copy_with_segments(small_company, tmp_path / "copy")
+    orders = QueryGateway(copy).query("SELECT * FROM orders ORDER BY order_id")
+    extra = pl.DataFrame(
+        {
+            "order_id": [f"X{i}" for i in range(1, 31)],
+            "customer_id": [f"C{i:05d}" for i in range(1, 31)],
+            "order_date": [date.fromisoformat(day)] * 30,
+            "amount": [25.0 + 7.5 * i for i in range(30)],
+            "status": ["completed"] * 25 + ["returned"] * 5,
+        }
+    )
+    rows = pl.concat([orders, extra], how="diagonal_relaxed") if mode == "replace" else extra
+    result = ingest(
+        rows.write_csv().encode(), dataset_name="orders", warehouse=copy, file_name="more.csv",
+        mode=mode,
+    )  # fmt: skip
+    assert result.loaded, result.message
+    calls: list[date | None] = []
+    scoring = store.quarter_segments
+
+    def recorded(*args, since=None, **kwargs):
+        calls.append(since)
+        return scoring(*args, since=since, **kwargs)
+
+    monkeypatch.setattr(store, "quarter_segments", recorded)
+    segments.refresh(copy)
+    quarters, flows = _stored_quarters(copy)
+
+    if scored is None:
+        assert calls == [None]
+    else:
+        year, quarter = scored[0].split("-Q")
+        assert calls == [date(int(year), 3 * int(quarter) - 2, 1)]
+    # Everything equals a build from scratch of the same data.
+    fresh = _copy_with_segments(copy, tmp_path / "fresh")
+    shutil.rmtree(fresh.root / store.FOLDER)
+    monkeypatch.setattr(store, "quarter_segments", scoring)
+    segments.refresh(fresh)
+    expected_quarters, expected_flows = _stored_quarters(fresh)
+    assert quarters.equals(expected_quarters)
+    assert flows.equals(expected_flows)
+    last = quarters["quarter"].max()
+    assert last == ("2026-Q1" if day.startswith("2026") else "2025-Q4")
+    into_last = flows.filter(
+        (pl.col("after") == last) & (pl.col("before") == previous_quarter(last))
+    )  # every buyer at the last quarter end comes from somewhere
+    assert into_last["customers"].sum() == quarters.filter(pl.col("quarter") == last).height
+
+
+def test_the_same_orders_keep_every_quarter(small_company, tmp_path, monkeypatch):
+    segments.refresh(small_company)
+    copy = _copy_with_segments(small_company, tmp_path / "copy")
+    before = _stored_quarters(copy)
+    people = QueryGateway(copy).query("SELECT * FROM customers")
+    result = ingest(
+        people.write_csv().encode(), dataset_name="customers", warehouse=copy,
+        file_name="crm.csv", mode="replace",
+    )  # fmt: skip
+    assert result.loaded, result.message
+    monkeypatch.setattr(store, "quarter_segments", None)  # never called
+    assert segments.pending(copy)
+    segments.refresh(copy)
+    after = _stored_quarters(copy)
+    assert after[0].equals(before[0]) and after[1].equals(before[1])
+    assert segments.current(copy).meta["versions"]["customers"] == 1
