@@ -19,6 +19,10 @@ and rollups hard-linked, Delta logs copied, so the cached company stays as it wa
 Both sides then answer `kpis.scorecard` of the last quarter through their rollups; the
 answers must be equal (relative 1e-9). Prints medians (min-max), the ratio of the update to
 the full base build, peak memory; writes bench/out/append.json. Target (issue): <= 1 s.
+With `--derived`, every other derived table is timed too, after the rollups: the
+segmentation, the journeys and the feedback analysis (`derived.refresh_rest`'s parts, built
+once beforehand, untimed), from the previous build on the update side (whose folders the
+copy keeps) and from nothing on the full side.
 `--memory-limit` is DuckDB's for the rollup builds (the gateway's 4GB by default; the orders'
 `customer_days` part of 100M orders needs more: bench/SCALE_100M.md).
 """
@@ -44,7 +48,10 @@ from scale import OUT, ScaleSpec, build_warehouse, size_args, spec_args, spec_fr
 TARGET_SECONDS = 1.0
 
 
-def copy_warehouse(source: Path, target: Path, *, rollups: bool) -> None:
+DERIVED = ("_segments", "_journeys", "_feedback")
+
+
+def copy_warehouse(source: Path, target: Path, *, rollups: bool, derived: bool = False) -> None:
     """A copy of `source` whose data and rollup files are hard links (never written in place:
     a load adds files, a rollup part is replaced whole) and whose Delta logs are copies."""
     shutil.rmtree(target, ignore_errors=True)
@@ -55,7 +62,7 @@ def copy_warehouse(source: Path, target: Path, *, rollups: bool) -> None:
         else:
             os.link(src, dst)
 
-    ignored = ["_segments", "_journeys", "_feedback", "_locks"]
+    ignored = ["_locks"] if derived else [*DERIVED, "_locks"]
     if not rollups:
         ignored.append("_rollups")
     shutil.copytree(
@@ -92,15 +99,17 @@ def appended_orders(root: Path, n: int, seed: int) -> pl.DataFrame:
     ).select([pl.col(c).cast(schema[c]) for c in schema])
 
 
-def worker(side: str, root: Path, appended: int, seed: int, memory_limit: str) -> dict[str, Any]:
+def worker(
+    side: str, root: Path, appended: int, seed: int, memory_limit: str, derived: bool
+) -> dict[str, Any]:
     """One run of a side in a copy of the warehouse at `root`."""
-    from analytics import rollups
+    from analytics import feedback, journeys, rollups, segments
     from analytics.filters import Filters
     from analytics.kpis import KPIS, scorecard
     from analytics.warehouse import QueryGateway, Warehouse
 
     work = root.parent / f"{root.name}-append-{side}"
-    copy_warehouse(root, work, rollups=side == "update")
+    copy_warehouse(root, work, rollups=side == "update", derived=derived and side == "update")
     warehouse = Warehouse(work)
     builds = QueryGateway(warehouse, memory_limit=memory_limit)
     warehouse.commit(
@@ -119,6 +128,12 @@ def worker(side: str, root: Path, appended: int, seed: int, memory_limit: str) -
         rollups.refresh(warehouse, builds)
         out["later_seconds"] = time.perf_counter() - started
     assert not rollups.pending(warehouse)
+    if derived:
+        out["derived"] = {}
+        for name, part in (("segments", segments), ("journeys", journeys), ("feedback", feedback)):
+            started = time.perf_counter()
+            took = part.refresh(warehouse, builds)
+            out["derived"][name] = time.perf_counter() - started if took is not None else 0.0
     card = scorecard(QueryGateway(warehouse), Filters(), "quarter", keys=[k.key for k in KPIS])
     out["scorecard"] = card.select("kpi", "value").rows()
     out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -133,15 +148,17 @@ def main() -> None:
     parser.add_argument("--appended", type=int, default=10_000, help="orders appended")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--memory-limit", default="4GB", help="DuckDB's, for the rollup builds")
+    parser.add_argument("--derived", action="store_true", help="time the other derived tables")
     parser.add_argument("--out", type=Path, default=OUT / "append.json")
     parser.add_argument("--worker", choices=["update", "full"], help=argparse.SUPPRESS)
     parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--run", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        print(
-            json.dumps(worker(args.worker, args.root, args.appended, args.run, args.memory_limit))
+        reply = worker(
+            args.worker, args.root, args.appended, args.run, args.memory_limit, args.derived
         )
+        print(json.dumps(reply))
         return
     spec = spec_from(args)
     root = OUT / spec.folder_name
@@ -152,13 +169,18 @@ def main() -> None:
     started = time.perf_counter()
     warehouse = Warehouse(root)  # every part, once (reused when current)
     rollups.refresh(warehouse, QueryGateway(warehouse, memory_limit=args.memory_limit))
-    print(f"{root}: rollups ready ({time.perf_counter() - started:.1f} s)", flush=True)
+    if args.derived:
+        from analytics import derived
+
+        derived.refresh(warehouse, QueryGateway(warehouse, memory_limit=args.memory_limit))
+    print(f"{root}: derived tables ready ({time.perf_counter() - started:.1f} s)", flush=True)
     runs: dict[str, list[dict[str, Any]]] = {"update": [], "full": []}
     for k in range(args.repeat):
         for side in ("update", "full") if k % 2 == 0 else ("full", "update"):
             command = [sys.executable, __file__, *spec_args(spec), f"--appended={args.appended}",
                        f"--worker={side}", f"--root={root}", f"--run={k + 1}",
-                       f"--memory-limit={args.memory_limit}"]  # fmt: skip
+                       f"--memory-limit={args.memory_limit}",
+                       *(["--derived"] if args.derived else [])]  # fmt: skip
             runs[side].append(worker_reply(command, f"{side} run"))
             print(f"  {side}: {runs[side][-1]['seconds']:.3f} s", flush=True)
     mismatches = 0
@@ -186,12 +208,24 @@ def main() -> None:
         "full later": summary([r["later_seconds"] for r in runs["full"]]),
         "mismatches": mismatches,
     }
+    if args.derived:
+        result["derived"] = {
+            side: {
+                name: summary([r["derived"][name] for r in runs[side]])
+                for name in runs[side][0]["derived"]
+            }
+            for side in ("update", "full")
+        }
     result["met"] = result["update"]["median"] <= TARGET_SECONDS and not mismatches
     print(f"\n{'side':<34} {'median (min-max)':>22} {'peak MB':>9}")
     for side in ("update", "full base", "full later"):
         r = result[side]
         print(f"{side:<34} {r['median']:>8.3f} s ({r['min']:.3f}-{r['max']:.3f}) "
               f"{r.get('peak_mb', 0):>9.0f}")  # fmt: skip
+    for name in result.get("derived", {}).get("update", {}):
+        mine, theirs = result["derived"]["update"][name], result["derived"]["full"][name]
+        print(f"{name + ' (after the append; from scratch)':<34} {mine['median']:>8.3f} s "
+              f"({mine['min']:.3f}-{mine['max']:.3f}); {theirs['median']:.3f} s")  # fmt: skip
     ratio = result["update"]["median"] / result["full base"]["median"]
     verdict = "met" if result["met"] else "MISSED"
     print(f"update / full base build: {ratio:.3f}; target <= {TARGET_SECONDS} s: {verdict}; "
