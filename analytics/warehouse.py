@@ -51,6 +51,9 @@ _COMPRESSION: Literal["snappy"] = "snappy"
 # `write_deltalake`.
 _OWN_WRITER_FEATURES = frozenset({"timestampNtz"})
 
+# What DuckDB writes is read back by the same version: derived files record it.
+DUCKDB_VERSION = duckdb.__version__
+
 
 @dataclass(frozen=True)
 class LoadRecord:

@@ -157,7 +157,8 @@ def refresh(
         for group in later_parts({f: current(warehouse, f) for f in FAMILIES}, segments):
             if not group.missing():
                 continue
-            _prune_segments(group)
+            if any(SEGMENTS_PART in part for part, _ in group.parts):
+                _prune_segments(group)
             started = time.perf_counter()
             pinned = base.at_versions(dict(group.rollup.versions))  # even if a load came
             for part, sql in group.parts:

@@ -35,8 +35,6 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
-import duckdb
-
 from analytics.contract import DATASETS
 from analytics.periods import PREVIOUS_SQL, Grain
 from analytics.rollups.layout import (
@@ -64,13 +62,13 @@ from analytics.rollups.sql import (
     hours_sql,
     sums_sql,
 )
-from analytics.warehouse import QueryGateway, Warehouse, Workspace
+from analytics.warehouse import DUCKDB_VERSION, QueryGateway, Warehouse, Workspace
 
 # Updates in a row before the next load builds the rollup in full again.
 MAX_GENERATIONS = 12
 # `h` in the per-customer parts is DuckDB's hash of `customer_id`: only a rollup built by the
 # same DuckDB release is updated (another's is built in full).
-MARK: dict[str, object] = {"hash": f"duckdb {duckdb.__version__}"}
+MARK: dict[str, object] = {"hash": f"duckdb {DUCKDB_VERSION}"}
 
 
 def update(
