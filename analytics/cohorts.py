@@ -31,7 +31,7 @@ from analytics import disclosure
 from analytics.errors import ConfigError
 from analytics.filters import DIMENSIONS, Filters, check_dimension, scoped_rows
 from analytics.periods import period_label, period_start, shift
-from analytics.rollups.cohorts import CELLS_SCHEMA, cohort_cells
+from analytics.rollups.cohorts import CELLS_SCHEMA, cohort_cells, cohort_members
 from analytics.warehouse import QueryGateway
 
 CohortGrain = Literal["month", "quarter"]
@@ -134,6 +134,25 @@ FROM o JOIN members m ON m.customer_id = o.customer_id
 LEFT JOIN customers c ON c.customer_id = m.customer_id
 LEFT JOIN customer_segments s ON s.customer_id = m.customer_id
 WHERE o.order_date >= $period_from AND o.order_date < $period_before
+GROUP BY m.customer_id, c.name, s.segment, m.first_order
+ORDER BY revenue DESC, m.customer_id
+"""
+
+
+# The same, for the cohort's customers as the rollups list them (`members`): only the orders
+# of the cell's period are read.
+_CELL_CUSTOMERS_SQL = """
+WITH o AS (
+    SELECT customer_id, order_date, amount
+    FROM ({rows})
+    WHERE {completed}{in_group}
+      AND order_date >= $period_from AND order_date < $period_before
+)
+SELECT m.customer_id, c.name, m.first_order, count(*) AS orders, sum(o.amount) AS revenue,
+       s.segment
+FROM o JOIN members m ON m.customer_id = o.customer_id
+LEFT JOIN customers c ON c.customer_id = m.customer_id
+LEFT JOIN customer_segments s ON s.customer_id = m.customer_id
 GROUP BY m.customer_id, c.name, s.segment, m.first_order
 ORDER BY revenue DESC, m.customer_id
 """
@@ -388,14 +407,17 @@ def _cohort_customers(
         in_group = " AND grp = $group"
         params["group"] = group
     cell = shift(cohort_start, grain, period_index)
-    params.update(
-        first_from=max(cohort_start, filters.start or cohort_start),
-        first_before=shift(cohort_start, grain, 1),
-        period_from=cell,
-        period_before=shift(cell, grain, 1),
-    )
-    sql = _COHORT_CUSTOMERS_SQL.format(rows=rows, in_group=in_group, **rules.sql_rules())
-    return gateway.query(sql, params).cast(COHORT_CUSTOMERS_SCHEMA)
+    params.update(period_from=cell, period_before=shift(cell, grain, 1))
+    first_from = max(cohort_start, filters.start or cohort_start)
+    first_before = shift(cohort_start, grain, 1)
+    members = cohort_members(gateway, filters, by, group, first_from, first_before)
+    if members is None:  # the rows say who the cohort's customers are
+        params.update(first_from=first_from, first_before=first_before)
+        sql = _COHORT_CUSTOMERS_SQL.format(rows=rows, in_group=in_group, **rules.sql_rules())
+        return gateway.query(sql, params).cast(COHORT_CUSTOMERS_SCHEMA)
+    # The rollups do: only the cell's period is read.
+    sql = _CELL_CUSTOMERS_SQL.format(rows=rows, in_group=in_group, **rules.sql_rules())
+    return gateway.query(sql, params, rows={"members": members}).cast(COHORT_CUSTOMERS_SCHEMA)
 
 
 def _check_grain(grain: str) -> CohortGrain:

@@ -40,7 +40,9 @@ def refresh_rest(
 ) -> dict[str, float]:
     """The rest: the rollups' record-dimension parts, the segmentation, the journeys and the
     feedback analysis."""
-    built = rollups.refresh(warehouse, gateway)
+    # The months per segment of the segmentation this data is about to replace would be
+    # built in vain: they wait for the new one.
+    built = rollups.refresh(warehouse, gateway, by_segment=not segments.pending(warehouse, value))
     took = segments.refresh(warehouse, gateway, value=value)
     if took is not None:
         built["segments"] = took

@@ -122,7 +122,11 @@ def later_parts(rollups: dict[Family, Rollup | None], segments: Path | None = No
 
 
 def refresh(
-    warehouse: Warehouse, gateway: QueryGateway | None = None, *, records: bool = True
+    warehouse: Warehouse,
+    gateway: QueryGateway | None = None,
+    *,
+    records: bool = True,
+    by_segment: bool = True,
 ) -> dict[str, float]:
     """Build the rollups missing for the current data versions; seconds taken per part built.
 
@@ -132,6 +136,7 @@ def refresh(
     orders narrowed by a record dimension need: the dashboard builds those in the background.
     Safe to call from several threads and processes at once (one builds, the others then
     find the parts there). Rollups of older versions beyond the latest `KEEP` are removed.
+    Without `by_segment`, the months per segment wait (for a segmentation still to come).
     """
     folder = warehouse.root / FOLDER
     folder.mkdir(exist_ok=True)
@@ -153,7 +158,7 @@ def refresh(
             _prune(folder, family)
         if not records:
             return built
-        segments = latest_segments_file(warehouse.root)
+        segments = latest_segments_file(warehouse.root) if by_segment else None
         for group in later_parts({f: current(warehouse, f) for f in FAMILIES}, segments):
             if not group.missing():
                 continue

@@ -81,6 +81,52 @@ def cohort_cells(
     return _spine(cells, grain, last)
 
 
+def cohort_members(
+    gateway: QueryGateway,
+    filters: Filters,
+    by: str | None,
+    group: str | None,
+    first_from: date,
+    first_before: date,
+) -> pl.DataFrame | None:
+    """The customers whose first completed order falls from `first_from` to before
+    `first_before` (and not after the filters' end), with its day as `first_order`, from the
+    orders' customers part; None when the rollups cannot say exactly (as `cohort_cells`)."""
+    at = gateway.versions() if gateway.pinned else None
+    rollup = current(gateway.warehouse, "orders", at)
+    if rollup is None or not rollup.has("customers"):
+        return None
+    question = Question("orders", filters, "month", rollup.first_day, rollup.first_day,
+                        rollup.last_day, rollup.first_day, by)  # fmt: skip
+    narrowing = narrowing_of(gateway, question)
+    if narrowing is None or narrowing.record is not None:
+        return None
+    params: dict[str, object] = {
+        **narrowing.params,
+        "path": rollup.files("customers"),
+        "first_from": first_from,
+        "first_before": first_before,
+    }
+    having = ""
+    if filters.end is not None:
+        having = " AND min(first_day) <= $end"
+        params["end"] = filters.end
+    in_group = ""
+    if by is not None:
+        in_group = f" AND {narrowing.group} = $group"
+        params["group"] = group
+    try:
+        return gateway.query_derived(
+            "SELECT customer_id, min(first_day) AS first_order FROM read_parquet($path) "
+            f"WHERE customer_id IS NOT NULL AND {narrowing.where}{in_group} "
+            "GROUP BY customer_id "
+            f"HAVING min(first_day) >= $first_from AND min(first_day) < $first_before{having}",
+            params,
+        )
+    except FileNotFoundError:
+        return None  # pruned by another process meanwhile: the rows answer
+
+
 def _last_month(gateway: QueryGateway, rollup: Rollup, question: Question) -> int | None:
     """The last month with any order this user may see: the data ends where the export
     ends, whatever the filters keep (only the access limits narrow it)."""

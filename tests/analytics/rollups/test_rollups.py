@@ -22,11 +22,12 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from analytics import kpis, rollups
-from analytics.cohorts import cohort_table
+from analytics.cohorts import cohort_customers, cohort_table
 from analytics.filters import Filters
 from analytics.kpis import KPI_BY_KEY, KPIS, scorecard, trend
+from analytics.periods import shift
 from analytics.rollups import Question
-from analytics.rollups.cohorts import cohort_cells
+from analytics.rollups.cohorts import cohort_cells, cohort_members
 from analytics.warehouse import Access, QueryGateway, Warehouse
 
 ALL_KEYS = [k.key for k in KPIS]
@@ -303,6 +304,46 @@ def test_cohorts_through_the_rollups_equal_the_rows(
     got = cohort_table(fast, filters, grain, measure, by=by)
     assert_frame_equal(got, cohort_table(rows, filters, grain, measure, by=by), rel_tol=1e-9)
     assert got.height > 0 or filters.region == ("Nowhere",)
+
+
+@pytest.mark.parametrize(
+    ("filters", "grain", "by", "answered"), COHORT_CASES.values(), ids=COHORT_CASES.keys()
+)
+@pytest.mark.parametrize("k", [0, 2])
+def test_cohort_customers_through_the_rollups_equal_the_rows(
+    gateways, filters, grain, by, answered, k
+):
+    """The rollups list a cohort's customers (its first orders) wherever they answer its
+    cells, and only the cell's period is read; the lists are those of the rows."""
+    fast, rows = gateways
+    table = cohort_table(rows, filters, grain, by=by)
+    if table.is_empty():
+        assert filters.region == ("Nowhere",)
+        return
+    biggest = (
+        table.filter(pl.col("period_index") == 0).sort("size", descending=True).row(0, named=True)
+    )
+    group = biggest["group"] if by else None
+    cohort, start = biggest["cohort_start"], filters.start or biggest["cohort_start"]
+    members = cohort_members(fast, filters, by, group, max(cohort, start), shift(cohort, grain, 1))
+    assert (members is not None) is (not filters.channel)
+    got = cohort_customers(fast, filters, grain, cohort, k, by=by, group=group)
+    assert_frame_equal(got, cohort_customers(rows, filters, grain, cohort, k, by=by, group=group))
+    assert got.height > 0
+    if members is not None and k == 0:
+        assert got.height == members.height == biggest["size"]
+
+
+@pytest.mark.parametrize("access", ACCESSES.values(), ids=ACCESSES.keys())
+def test_limited_users_get_the_rows_cohort_customers(gateways, access):
+    fast, rows = gateways
+    filters = Filters(start=date(2024, 1, 1))
+    for k in (0, 1):
+        got = cohort_customers(fast.scoped(access), filters, "month", date(2024, 1, 1), k)
+        assert_frame_equal(
+            got, cohort_customers(rows.scoped(access), filters, "month", date(2024, 1, 1), k)
+        )
+        assert got.height > 0 or access.min_group > 1
 
 
 @pytest.mark.parametrize("access", ACCESSES.values(), ids=ACCESSES.keys())
