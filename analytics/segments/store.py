@@ -238,11 +238,13 @@ def _kept_quarters(
     since, until = previous.get("versions", {}).get("orders"), versions["orders"]
     if since is None or until is None or previous.get("first") != first.isoformat():
         return None
-    stem = folder / f"{PREFIX}-{previous['key']}"
-    quarters_path, flows_path = Path(f"{stem}.quarters.parquet"), Path(f"{stem}.migration.parquet")
-    if not (quarters_path.exists() and flows_path.exists()):
+    before = Segmentation(folder, previous["key"], previous)
+    if not (before.path("quarters").exists() and before.path("migration").exists()):
         return None
-    rows, flows = pl.read_parquet(quarters_path), pl.read_parquet(flows_path)
+    rows, flows = (
+        pl.read_parquet(before.path("quarters")),
+        pl.read_parquet(before.path("migration")),
+    )
     if since == until:
         return rows, flows, date.max
     files = gateway.warehouse.appended("orders", since, until)
@@ -255,9 +257,9 @@ def _kept_quarters(
     # the earliest appended order; the scoring starts again at the quarter after the last.
     complete = rows.filter(pl.col("quarter_end") < earliest)["quarter_end"].unique().sort()
     whole = [end for end in complete if end == period_end(period_start(end, "quarter"), "quarter")]
-    since_day = whole[-1] + timedelta(days=1) if whole else None
-    if since_day is None:
+    if not whole:
         return None
+    since_day = whole[-1] + timedelta(days=1)
     return rows.filter(pl.col("quarter_end") < since_day), flows, since_day
 
 
