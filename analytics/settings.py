@@ -93,6 +93,20 @@ SETTINGS: tuple[Setting, ...] = (
         "Days ahead that customer lifetime value counts.",
     ),
     Setting(
+        "engine",
+        "TOUCHPOINT_ENGINE",
+        "duckdb",
+        "The engine that runs the queries: `duckdb` (embedded, the default) or `spark` "
+        "(Apache Spark; needs `pip install 'touchpoint[spark]'` and Java 17).",
+    ),
+    Setting(
+        "spark_master",
+        "TOUCHPOINT_SPARK_MASTER",
+        "local[*]",
+        "With the Spark engine: `local[*]` (this machine), a standalone cluster "
+        "(`spark://host:7077`) or a Spark Connect server (`sc://host:15002`).",
+    ),
+    Setting(
         "allow_unsecured",
         "TOUCHPOINT_ALLOW_UNSECURED",
         "false",
@@ -115,13 +129,16 @@ class Settings:
     clv_margin: float
     clv_discount: float
     clv_horizon_days: int
+    engine: str = "duckdb"
+    spark_master: str = "local[*]"
 
 
+ENGINES = ("duckdb", "spark")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
 
-def load_settings(environ: Mapping[str, str], **overrides: str) -> Settings:
+def load_settings(environ: Mapping[str, str], **overrides: str | None) -> Settings:
     """Read every declared setting from `environ` (then `overrides`), validated with a hint."""
     raw = {s.name: environ.get(s.env, s.default) for s in SETTINGS}
     raw.update({k: v for k, v in overrides.items() if v is not None})
@@ -163,6 +180,18 @@ def load_settings(environ: Mapping[str, str], **overrides: str) -> Settings:
             )
         return value
 
+    engine = raw["engine"].strip().lower()
+    if engine not in ENGINES:
+        raise ConfigError(
+            f"The setting TOUCHPOINT_ENGINE must be one of {', '.join(ENGINES)}. "
+            f"Got {raw['engine']!r} instead."
+        )
+    master = raw["spark_master"].strip()
+    if not (master.startswith(("local", "spark://", "sc://", "yarn", "k8s://"))):
+        raise ConfigError(
+            "The setting TOUCHPOINT_SPARK_MASTER must be local[*], a spark:// or sc:// URL "
+            f"(or yarn, k8s://...). Got {raw['spark_master']!r} instead."
+        )
     return Settings(
         warehouse=Path(raw["warehouse"]).expanduser(),
         sample_on_empty=flag("sample_on_empty"),
@@ -176,6 +205,8 @@ def load_settings(environ: Mapping[str, str], **overrides: str) -> Settings:
         clv_margin=fraction("clv_margin", low_open=True),
         clv_discount=fraction("clv_discount", low_open=False),
         clv_horizon_days=positive_int("clv_horizon_days"),
+        engine=engine,
+        spark_master=master,
     )
 
 

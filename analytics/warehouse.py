@@ -128,8 +128,9 @@ class Warehouse:
         """Parquet files making up `version` of a dataset (immutable, so cached)."""
         return _table_files(str(self.table_path(name)), version)[0]
 
-    def columns(self, name: str, version: int) -> frozenset[str]:
-        """Columns of `version` of a dataset: what its loads have provided so far."""
+    def columns(self, name: str, version: int) -> tuple[str, ...]:
+        """Columns of `version` of a dataset, in its schema's order: what its loads have
+        provided so far."""
         return _table_files(str(self.table_path(name)), version)[1]
 
     def appended(self, name: str, since: int, until: int) -> tuple[str, ...] | None:
@@ -575,10 +576,10 @@ def _stat_value(value: object, dtype: pl.DataType, *, upper: bool) -> object | N
 
 
 @functools.lru_cache(maxsize=256)
-def _table_files(path: str, version: int) -> tuple[tuple[str, ...], frozenset[str]]:
-    """The data files of one table version, and the columns its schema has."""
+def _table_files(path: str, version: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The data files of one table version, and the columns its schema has (in order)."""
     table = DeltaTable(path, version=version)
-    columns = frozenset(field.name for field in table.schema().fields)
+    columns = tuple(field.name for field in table.schema().fields)
     return tuple(table.file_uris()), columns
 
 
@@ -835,12 +836,9 @@ class QueryGateway:
             version = self.warehouse.version(name)
         if files is None:
             files = self.warehouse.files(name, version) if version is not None else ()
-        present = self.warehouse.columns(name, version) if version is not None else frozenset()
-        missing = [
-            f"CAST(NULL AS {_DUCKDB_TYPES[c.kind]}) AS {c.name}"
-            for c in DATASETS[name].columns
-            if c.name not in present
-        ]
+        present = self.warehouse.columns(name, version) if version is not None else ()
+        absent = [c for c in DATASETS[name].columns if c.name not in present]
+        missing = [f"CAST(NULL AS {_DUCKDB_TYPES[c.kind]}) AS {c.name}" for c in absent]
         if not files:
             return f"SELECT {', '.join(missing)} WHERE false"
         # Views cannot take bound parameters: the paths are the warehouse's own Delta files,
@@ -854,12 +852,40 @@ class QueryGateway:
         masked = [c for c in PII_COLUMNS if c in DATASETS[name].column_names]
         free = FREE_TEXT_COLUMNS.get(name, ())
         if self.access.mask_pii and (masked or free):
-            replaced = ", ".join(
-                [f"CASE WHEN {c} IS NULL THEN NULL ELSE '{MASKED}' END AS {c}" for c in masked]
-                + [f"{_masked_free_text_sql(c)} AS {c}" for c in free]
-            )
-            body = f"SELECT * REPLACE ({replaced}) FROM ({body})"
+            # Every column listed (not `* REPLACE`, which only DuckDB has), in the view's order.
+            outputs: list[str] = []
+            for column in (*present, *(c.name for c in absent)):
+                quoted = _sql_identifier(column)
+                if column in masked:
+                    value = f"CASE WHEN {quoted} IS NULL THEN NULL ELSE '{MASKED}' END"
+                elif column in free:
+                    value = _masked_free_text_sql(quoted)
+                else:
+                    value = quoted
+                outputs.append(f"{value} AS {quoted}")
+            body = f"SELECT {', '.join(outputs)} FROM ({body})"
         return body
+
+
+def open_gateway(
+    warehouse: Warehouse,
+    engine: str = "duckdb",
+    *,
+    spark_master: str | None = None,
+    memory_limit: str = "4GB",
+    threads: int = 2,
+) -> QueryGateway:
+    """The gateway on `engine` (`settings.ENGINES`): DuckDB in this process, or Apache Spark
+    (`analytics.spark`, imported only when asked for)."""
+    if engine == "spark":
+        from analytics.spark import SparkGateway
+
+        return SparkGateway(
+            warehouse, master=spark_master, memory_limit=memory_limit, threads=threads
+        )
+    if engine != "duckdb":
+        raise WarehouseError(f"Unknown engine {engine!r}: duckdb or spark.")
+    return QueryGateway(warehouse, memory_limit=memory_limit, threads=threads)
 
 
 class Workspace:
@@ -960,6 +986,10 @@ def segments_file_at(root: Path, pins: Mapping[str, int | None]) -> Path | None:
 
 def _sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
+
+
+def _sql_identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 @contextlib.contextmanager

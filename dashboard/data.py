@@ -51,6 +51,7 @@ from analytics.warehouse import (
     Warehouse,
     history_frame,
     latest_segments_file,
+    open_gateway,
 )
 from dashboard import state
 
@@ -74,7 +75,16 @@ def _warehouse(root: str, rollback_days: int) -> Warehouse:
 
 @st.cache_resource(show_spinner=False)
 def _gateway(root: str, rollback_days: int) -> QueryGateway:
+    """The embedded DuckDB gateway, which builds the derived tables after loads."""
     return QueryGateway(_warehouse(root, rollback_days))
+
+
+@st.cache_resource(show_spinner=False)
+def _engine_gateway(root: str, rollback_days: int, engine: str, master: str) -> QueryGateway:
+    """The gateway that answers the pages' questions: DuckDB, or Spark when configured."""
+    if engine == "duckdb":
+        return _gateway(root, rollback_days)
+    return open_gateway(_warehouse(root, rollback_days), engine, spark_master=master)
 
 
 @st.cache_resource(show_spinner=False)
@@ -166,7 +176,9 @@ def _settings_stamp(wh: Warehouse) -> str:
 
 def _gw(root: str, rollback_days: int, key: str) -> QueryGateway:
     access = Access.from_key(key.split("|", 3)[3])
-    return _gateway(root, rollback_days).scoped(access)
+    config = settings()
+    gateway = _engine_gateway(root, rollback_days, config.engine, config.spark_master)
+    return gateway.scoped(access)
 
 
 P = ParamSpec("P")

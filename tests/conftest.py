@@ -93,3 +93,30 @@ def sample_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
     sample_dir = Path(__file__).resolve().parents[1] / "data" / "sample"
     ensure_sample_loaded(loaded, sample_dir, user="tester", progress=lambda stage, done: None)
     return loaded
+
+
+@pytest.fixture(scope="session")
+def spark_engine() -> str:
+    """The Spark engine's master for tests (`local[2]`), once pyspark and Java are there.
+
+    Without them the Spark tests skip loudly, unless TOUCHPOINT_REQUIRE_SPARK=1 (CI), where
+    they fail: `make test` installs both (Java only when root)."""
+    import importlib.util
+    import os
+    import shutil
+
+    missing = [
+        what
+        for what, there in (
+            ("pyspark and sqlglot (pip install -e '.[spark]')", importlib.util.find_spec("pyspark")
+             and importlib.util.find_spec("sqlglot")),
+            ("Java 17 (apt-get install openjdk-17-jre-headless)", shutil.which("java")),
+        )
+        if not there
+    ]  # fmt: skip
+    if missing:
+        reason = "SPARK TESTS NOT RUN: missing " + " and ".join(missing) + "."
+        if os.environ.get("TOUCHPOINT_REQUIRE_SPARK") == "1":
+            pytest.fail(reason + " TOUCHPOINT_REQUIRE_SPARK=1 requires them.")
+        pytest.skip(reason)
+    return "local[2]"

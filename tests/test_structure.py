@@ -30,6 +30,15 @@ def test_only_the_gateway_talks_to_duckdb():
     assert users == ["analytics/warehouse.py"]
 
 
+def test_only_the_spark_engine_imports_pyspark_and_sqlglot():
+    users = [
+        p.relative_to(ROOT).as_posix()
+        for p in ANALYTICS
+        if imported_modules(p) & {"pyspark", "sqlglot"}
+    ]
+    assert users == ["analytics/spark.py"]
+
+
 def test_only_dashboard_data_module_caches():
     cachers = [
         p.relative_to(ROOT).as_posix()

@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from analytics.cli.common import EXIT_REFUSED, Handler
+from analytics.cli.common import EXIT_REFUSED, Handler, engine_arg
 from analytics.errors import TouchpointError
 from analytics.settings import load_settings
 from analytics.warehouse import Warehouse
@@ -60,6 +60,7 @@ def _parser(arguments: Sequence[str] = ()) -> argparse.ArgumentParser:
         "--warehouse",
         help="warehouse folder (default: $TOUCHPOINT_WAREHOUSE or data/warehouse)",
     )
+    engine_arg(parser, command=False)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     named = [g for g, commands in GROUPS.items() if any(c in arguments for c in commands)]
     for group in named or GROUPS:

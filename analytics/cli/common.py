@@ -19,8 +19,8 @@ from analytics.accounts import Account, AccountStore
 from analytics.errors import ConfigError
 from analytics.exports import neutralise_formulas
 from analytics.filters import DIMENSIONS, Filters, check_dimension
-from analytics.settings import load_settings
-from analytics.warehouse import QueryGateway, Warehouse
+from analytics.settings import ENGINES, load_settings
+from analytics.warehouse import QueryGateway, Warehouse, open_gateway
 
 Handler = Callable[[argparse.Namespace, Warehouse, str], int]
 EXIT_REFUSED = 1  # exit status of a load refused for its data
@@ -47,6 +47,18 @@ def scope_args(p: argparse.ArgumentParser) -> None:
         "--as-user",
         metavar="NAME",
         help="compute on behalf of this local account: only what it may see",
+    )
+    engine_arg(p)
+
+
+def engine_arg(p: argparse.ArgumentParser, *, command: bool = True) -> None:
+    """`--engine`, given before the command (the main parser's) or after it (a command's:
+    absent, it leaves the main parser's value alone)."""
+    p.add_argument(
+        "--engine",
+        choices=list(ENGINES),
+        default=argparse.SUPPRESS if command else None,
+        help="engine that runs the queries (default: $TOUCHPOINT_ENGINE or duckdb)",
     )
 
 
@@ -75,11 +87,13 @@ def format_arg(p: argparse.ArgumentParser, *, csv: bool = False) -> None:
 
 
 def gateway_for(args: argparse.Namespace, warehouse: Warehouse) -> QueryGateway:
-    """The gateway, scoped to `--as-user`'s access when given (row limits, masked PII)."""
-    gateway = QueryGateway(warehouse)
+    """The gateway on the chosen engine (`--engine`, or TOUCHPOINT_ENGINE), scoped to
+    `--as-user`'s access when given (row limits, masked PII)."""
+    settings = load_settings(os.environ, engine=getattr(args, "engine", None))
+    gateway = open_gateway(warehouse, settings.engine, spark_master=settings.spark_master)
     account = account_for(args)
     if account is not None:
-        gateway = gateway.scoped(account.access(min_group=load_settings(os.environ).min_group))
+        gateway = gateway.scoped(account.access(min_group=settings.min_group))
     return gateway
 
 

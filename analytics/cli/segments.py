@@ -177,7 +177,7 @@ def _computed(
 ) -> pl.DataFrame:
     """A segmentation computed on the spot (another date, k or method), narrowed as a stored
     one is read."""
-    everyone = QueryGateway(warehouse).scoped(FULL_ACCESS)
+    everyone = gateway.scoped(FULL_ACCESS)
     as_of = args.as_of or _last_order(everyone)
     method = args.method if args.method in CLUSTER_METHODS else "kmeans"
     frame, meta = segment_frame(everyone, as_of, value=value, method=method, k=args.k)
@@ -230,7 +230,7 @@ def _cmd_clv(args: argparse.Namespace, warehouse: Warehouse, user: str) -> int:
     value = derived.value_settings(settings)
     if args.horizon_days is not None:
         value = segments.ValueSettings(value.margin, value.annual_discount, args.horizon_days)
-    everyone = QueryGateway(warehouse).scoped(FULL_ACCESS)
+    everyone = gateway_for(args, warehouse).scoped(FULL_ACCESS)
     as_of = _last_order(everyone)
     calibration_end = args.calibration_end or store.calibration_end(everyone, as_of)
     if calibration_end > as_of:

@@ -49,3 +49,14 @@ def test_a_margin_and_a_rate_are_read_as_numbers():
     settings = load_settings({"TOUCHPOINT_CLV_MARGIN": "0.35", "TOUCHPOINT_CLV_DISCOUNT": "0"})
 
     assert (settings.clv_margin, settings.clv_discount) == (0.35, 0.0)
+
+
+def test_the_engine_defaults_to_duckdb_and_names_the_choices_when_wrong():
+    assert (load_settings({}).engine, load_settings({}).spark_master) == ("duckdb", "local[*]")
+    assert load_settings({"TOUCHPOINT_ENGINE": " Spark "}).engine == "spark"
+    with pytest.raises(
+        ConfigError, match=r"TOUCHPOINT_ENGINE must be one of duckdb, spark\. Got 'presto'"
+    ):
+        load_settings({"TOUCHPOINT_ENGINE": "presto"})
+    with pytest.raises(ConfigError, match="TOUCHPOINT_SPARK_MASTER must be local"):
+        load_settings({"TOUCHPOINT_SPARK_MASTER": "http://cluster:7077"})

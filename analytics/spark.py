@@ -1,0 +1,241 @@
+"""Apache Spark as the gateway's second engine (`TOUCHPOINT_ENGINE=spark`).
+
+The queries stay written once, in DuckDB's dialect: `SparkGateway` transpiles each with
+sqlglot into Spark SQL and runs it on a Spark session, `local[*]` or the cluster
+`TOUCHPOINT_SPARK_MASTER` names (`spark://host:7077`, or Spark Connect's `sc://host:15002`).
+
+The datasets are the same Delta tables at the same versions. Spark reads them without the
+Delta Lake jars (no Maven repository is reachable here, and none is needed): `deltalake`
+resolves each version's data files, as it does for DuckDB, and Spark reads those files as
+Parquet. Each dataset's view, with the gateway's access limits and PII masks, is the same
+SQL as DuckDB's, registered once per session under a name derived from its text (a new
+version or another user's limits make another view, so concurrent sessions never clash).
+Bound parameters stay bound: `$name` becomes Spark's `:name` marker with the same value.
+
+Derived tables (rollups, segments, journeys, feedback) are still built by the embedded
+DuckDB engine after each load; Spark answers the questions, from the rollups' files or the
+rows, exactly as DuckDB does.
+
+This is the only module that imports pyspark (an optional extra: `pip install
+'touchpoint[spark]'`, with Java 17 on the machine).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import uuid
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import sqlglot
+from sqlglot import exp
+
+from analytics.errors import ConfigError
+from analytics.warehouse import SEGMENTS_VIEW, QueryGateway, Warehouse, _datasets_named
+
+DEFAULT_MASTER = "local[*]"
+_SESSIONS: dict[str, Any] = {}
+_SESSION_LOCK = threading.Lock()
+
+
+def session(master: str | None = None) -> Any:
+    """The process's Spark session for `master` (started on first use; reused after)."""
+    master = master or DEFAULT_MASTER
+    with _SESSION_LOCK:
+        if master in _SESSIONS:
+            return _SESSIONS[master]
+        try:
+            with warnings.catch_warnings():  # pyspark's notice that it predates pandas 3
+                warnings.simplefilter("ignore", FutureWarning)
+                from pyspark.sql import SparkSession
+        except ImportError:
+            raise ConfigError(
+                "TOUCHPOINT_ENGINE=spark needs pyspark: pip install 'touchpoint[spark]' "
+                "(and Java 17, e.g. Debian's openjdk-17-jre-headless)."
+            ) from None
+        builder = SparkSession.builder.appName("touchpoint")
+        if master.startswith("sc://"):
+            builder = builder.remote(master)
+        else:
+            builder = builder.master(master)
+            for key, value in _LOCAL_CONFIG.items():
+                builder = builder.config(key, value)
+            builder = builder.config(
+                "spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={_LOG_CONFIG}"
+            )
+        for key, value in _SQL_CONFIG.items():
+            builder = builder.config(key, value)
+        spark = builder.getOrCreate()
+        if not master.startswith("sc://"):
+            spark.sparkContext.setLogLevel("OFF")  # failures surface as Python exceptions
+        _SESSIONS[master] = spark
+        return spark
+
+
+# DuckDB's semantics, which the queries are written for: timestamps without a time zone
+# (read as written), x / 0 is NULL rather than an error, and no ANSI overflow errors.
+_SQL_CONFIG = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.ansi.enabled": "false",
+    "spark.sql.parquet.inferTimestampNTZ.enabled": "true",
+    "spark.sql.caseSensitive": "false",
+}
+_LOG_CONFIG = Path(__file__).with_name("spark_log4j2.properties")
+# A local session for one machine's questions: few shuffle partitions, no web UI.
+_LOCAL_CONFIG = {
+    "spark.ui.enabled": "false",
+    "spark.sql.shuffle.partitions": str(max(2, os.cpu_count() or 2)),
+    "spark.sql.adaptive.enabled": "true",
+    "spark.driver.memory": "2g",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.log.structuredLogging.enabled": "false",
+}
+
+
+class SparkGateway(QueryGateway):
+    """The gateway's queries run on Spark (see the module's docstring); builds of derived
+    tables (`workspace`, `write_parquet`) stay on the embedded DuckDB database."""
+
+    engine = "spark"
+
+    def __init__(
+        self,
+        warehouse: Warehouse,
+        *,
+        master: str | None = None,
+        memory_limit: str = "4GB",
+        threads: int = 2,
+    ) -> None:
+        super().__init__(warehouse, memory_limit=memory_limit, threads=threads)
+        self.master = master or DEFAULT_MASTER
+        self._spark = session(self.master)
+        self._views: set[str] = set()
+        self._views_lock = threading.Lock()
+
+    def query(
+        self,
+        sql: str,
+        params: Mapping[str, object] | None = None,
+        *,
+        rows: Mapping[str, pl.DataFrame] | None = None,
+    ) -> pl.DataFrame:
+        given = dict(rows or {})
+        names = [n for n in _datasets_named(sql) if n not in given]
+        if self._customer_limits() and "customers" not in names and "customers" not in given:
+            names.insert(0, "customers")
+        if "customers" in names:  # the other views narrow through it: bind it first
+            names.remove("customers")
+            names.insert(0, "customers")
+        tables: dict[str, str] = {}
+        for name in names:
+            tables[name] = self._dataset_view(name, tables)
+        for name, frame in given.items():
+            tables[name] = f"tp_rows_{uuid.uuid4().hex}"
+            self._spark.createDataFrame(frame.to_arrow()).createOrReplaceTempView(tables[name])
+        try:
+            return self._run(sql, dict(params or {}), tables)
+        finally:
+            for name in given:
+                self._spark.catalog.dropTempView(tables[name])
+
+    def query_derived(self, sql: str, params: Mapping[str, object] | None = None) -> pl.DataFrame:
+        return self._run(sql, dict(params or {}), {})
+
+    # ----- translation ------------------------------------------------------------------------
+
+    def _run(self, sql: str, params: dict[str, object], tables: Mapping[str, str]) -> pl.DataFrame:
+        text, used = self._translate(sql, params, tables)
+        frame = self._spark.sql(text, args={k: params[k] for k in used} or None)
+        with warnings.catch_warnings():  # pyspark's notice that it predates pandas 3
+            warnings.simplefilter("ignore", FutureWarning)
+            return pl.from_arrow(frame.toArrow())  # type: ignore[return-value]
+
+    def _translate(
+        self, sql: str, params: Mapping[str, object], tables: Mapping[str, str]
+    ) -> tuple[str, list[str]]:
+        """`sql` (DuckDB's dialect) as Spark SQL, with dataset names bound to `tables` and
+        each `read_parquet(...)` to a view of those files; and the parameters it still uses."""
+        tree = sqlglot.parse_one(sql, read="duckdb")
+        for table in list(tree.find_all(exp.Table)):
+            source = table.this
+            if isinstance(source, exp.ReadParquet):
+                view = self._parquet_view(_paths(source, params))
+                table.set("this", exp.to_identifier(view))
+            elif not table.db and table.name in tables:
+                alias = table.alias or table.name
+                table.replace(exp.table_(tables[table.name], alias=alias))
+        tree = tree.transform(_spark_idioms)
+        used = sorted({p.name for p in tree.find_all(exp.Placeholder) if p.name})
+        return tree.sql(dialect="spark"), used
+
+    def _dataset_view(self, name: str, tables: Mapping[str, str]) -> str:
+        """A temporary view of dataset `name` as this gateway sees it (version, limits,
+        masks), named after its text."""
+        body = self._segments_view_sql() if name == SEGMENTS_VIEW else self._view_body(name)
+        if name == SEGMENTS_VIEW:
+            body = body.split(" AS ", 1)[1]
+        text, _ = self._translate(body, {}, tables)
+        view = f"tp_{name}_{_digest(text)}"
+        self._create_view(view, text)
+        return view
+
+    def _create_view(self, view: str, text: str) -> None:
+        with self._views_lock:
+            if view in self._views:
+                return
+        self._spark.sql(f"CREATE OR REPLACE TEMPORARY VIEW {view} AS {text}")
+        with self._views_lock:
+            self._views.add(view)
+
+    def _parquet_view(self, paths: list[str]) -> str:
+        view = f"tp_files_{_digest(chr(0).join(paths))}"
+        with self._views_lock:
+            if view in self._views:
+                return view
+        for path in paths:
+            if not os.path.realpath(path).startswith(str(self.warehouse.root) + os.sep):
+                raise ConfigError(f"{path} is outside the warehouse {self.warehouse.root}.")
+        frame = self._spark.read.option("mergeSchema", "true").parquet(*paths)
+        frame.createOrReplaceTempView(view)
+        with self._views_lock:
+            self._views.add(view)
+        return view
+
+
+def _spark_idioms(node: exp.Expression) -> exp.Expression:
+    """DuckDB idioms sqlglot does not carry over exactly, rewritten to what Spark means by
+    the same: `epoch(a - b)` (an interval's seconds, with their fractions) becomes the
+    difference of the two timestamps' microseconds; `to_months(n)`, an interval of n months."""
+    if isinstance(node, exp.Anonymous) and node.name.lower() == "to_months":
+        months = exp.cast(node.expressions[0].copy(), exp.DataType.Type.INT)
+        return exp.Anonymous(this="make_interval", expressions=[exp.Literal.number(0), months])
+    if isinstance(node, exp.TimeToUnix) and isinstance(node.this, exp.Sub):
+        later, earlier = node.this.this, node.this.expression
+        micros = [
+            exp.func("unix_micros", exp.cast(side.copy(), exp.DataType.Type.TIMESTAMP))
+            for side in (later, earlier)
+        ]
+        return exp.paren(exp.Sub(this=micros[0], expression=micros[1])) / exp.Literal.number(
+            "1000000.0"
+        )
+    return node
+
+
+def _paths(node: exp.ReadParquet, params: Mapping[str, object]) -> list[str]:
+    """The files a `read_parquet(...)` call names: a literal, a list of them, or a parameter."""
+    first = node.expressions[0]
+    if isinstance(first, exp.Placeholder):
+        value = params[first.name]
+        return [str(v) for v in value] if isinstance(value, list | tuple) else [str(value)]
+    if isinstance(first, exp.Array):
+        return [e.name for e in first.expressions]
+    return [first.name]
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:16]

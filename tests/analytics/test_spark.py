@@ -1,0 +1,129 @@
+"""The Spark engine answers as DuckDB does: the same SQL, transpiled, on the same files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from analytics.cli import main
+from analytics.cohorts import cohort_table
+from analytics.filters import Filters
+from analytics.kpis import KPI_BY_KEY, trend
+from analytics.warehouse import Access, QueryGateway, Warehouse, open_gateway
+
+LIMITED = Access(limits=(("region", ("EMEA",)),), mask_pii=True, min_group=5)
+ACCESSES = {"everyone": Access(), "EMEA viewer": LIMITED}
+
+
+@pytest.fixture(scope="module")
+def spark(spark_engine, sample_warehouse) -> QueryGateway:
+    return open_gateway(sample_warehouse, "spark", spark_master=spark_engine)
+
+
+@pytest.fixture(scope="module")
+def rows_only(tmp_path_factory, sample_warehouse) -> Warehouse:
+    """The sample company without its rollups: every question goes to the rows."""
+    root = tmp_path_factory.mktemp("rows") / "warehouse"
+    shutil.copytree(sample_warehouse.root, root, ignore=shutil.ignore_patterns("_rollups"))
+    return Warehouse(root)
+
+
+def test_the_duckdb_engine_is_the_default_and_spark_is_another_gateway(spark, sample_warehouse):
+    assert type(open_gateway(sample_warehouse)) is QueryGateway
+    assert type(spark).__name__ == "SparkGateway"
+    assert spark.query("SELECT count(*) AS n FROM customers")["n"][0] == 20_000
+
+
+@pytest.mark.parametrize("user", ACCESSES)
+@pytest.mark.parametrize("source", ["rollups", "rows"])
+def test_every_kpi_by_quarter_equals_duckdb(spark, sample_warehouse, rows_only, user, source):
+    warehouse = sample_warehouse if source == "rollups" else rows_only
+    access = ACCESSES[user]
+    on_spark = (
+        spark
+        if source == "rollups"
+        else open_gateway(warehouse, "spark", spark_master=spark.master)
+    )
+    expected = trend(QueryGateway(warehouse).scoped(access), list(KPI_BY_KEY), Filters(), "quarter")
+    got = trend(on_spark.scoped(access), list(KPI_BY_KEY), Filters(), "quarter")
+
+    assert expected.height == 18 * 12  # 18 KPIs, 12 quarters: not an empty comparison
+    assert_frame_equal(got, expected, check_dtypes=False, rel_tol=1e-9, abs_tol=1e-12)
+
+
+@pytest.mark.parametrize("user", ACCESSES)
+def test_cohorts_equal_duckdb(spark, rows_only, user):
+    access = ACCESSES[user]
+    filters = Filters(start=date(2024, 1, 1), end=date(2025, 12, 31))
+    on_spark = open_gateway(rows_only, "spark", spark_master=spark.master).scoped(access)
+    expected = cohort_table(QueryGateway(rows_only).scoped(access), filters, "quarter")
+    got = cohort_table(on_spark, filters, "quarter")
+
+    assert expected.height > 0
+    assert_frame_equal(got, expected, check_dtypes=False, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def test_bound_values_stay_bound(spark):
+    hostile = "EMEA' OR '1'='1"
+    sql = "SELECT count(*) AS n FROM customers WHERE region = $region"
+
+    assert spark.query(sql, {"region": hostile})["n"][0] == 0
+    assert (
+        spark.query(sql, {"region": "EMEA"})["n"][0]
+        == QueryGateway(spark.warehouse).query(sql, {"region": "EMEA"})["n"][0]
+    )
+
+
+def test_a_limited_user_sees_only_their_rows_and_masked_pii(spark):
+    sql = "SELECT region, name, email FROM customers ORDER BY customer_id LIMIT 3"
+    expected = QueryGateway(spark.warehouse).scoped(LIMITED).query(sql)
+    got = spark.scoped(LIMITED).query(sql)
+
+    assert got.to_dicts() == expected.to_dicts()
+    assert set(got["region"]) == {"EMEA"}
+    assert set(got["name"]) == {"•••"}
+
+
+def test_rows_passed_in_are_queried_and_then_dropped(spark):
+    frame = pl.DataFrame({"customer_id": ["C1", "C2", "C3"], "amount": [1.5, 2.0, None]})
+    sql = "SELECT count(*) AS n, sum(amount) AS total FROM picked"
+
+    assert spark.query(sql, rows={"picked": frame}).to_dicts() == [{"n": 3, "total": 3.5}]
+    assert not [t for t in spark._spark.catalog.listTables() if t.name.startswith("tp_rows_")]
+
+
+def test_an_interval_in_seconds_keeps_its_fractions(spark):
+    sql = "SELECT epoch(TIMESTAMP '2025-01-01 10:00:01.5' - TIMESTAMP '2025-01-01 09:00:00') AS s"
+
+    assert spark.query(sql)["s"][0] == QueryGateway(spark.warehouse).query(sql)["s"][0] == 3601.5
+
+
+def test_the_kpis_command_runs_on_the_engine_asked_for(spark, sample_warehouse, capsys):
+    command = ["--warehouse", str(sample_warehouse.root), "kpis", "--period", "quarter",
+               "--kpi", "nps", "revenue", "--format", "json"]  # fmt: skip
+    assert main(command) == 0
+    duckdb_rows = json.loads(capsys.readouterr().out)
+    assert main([*command, "--engine", "spark"]) == 0
+    spark_rows = json.loads(capsys.readouterr().out)
+    assert main(["--engine", "spark", *command]) == 0
+    before_rows = json.loads(capsys.readouterr().out)
+
+    assert len(duckdb_rows) == 24  # 2 KPIs, 12 quarters
+    for rows in (spark_rows, before_rows):
+        assert [r["period"] for r in rows] == [r["period"] for r in duckdb_rows]
+        for got, expected in zip(rows, duckdb_rows, strict=True):
+            assert got["value"] == pytest.approx(expected["value"], rel=1e-9)
+            assert got["n"] == expected["n"]
+
+
+def test_a_file_outside_the_warehouse_is_refused(spark, tmp_path):
+    outside = tmp_path / "x.parquet"
+    pl.DataFrame({"a": [1]}).write_parquet(outside)
+
+    with pytest.raises(Exception, match="outside the warehouse"):
+        spark.query_derived("SELECT * FROM read_parquet($path)", {"path": str(outside)})
