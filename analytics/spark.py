@@ -49,10 +49,10 @@ def session(master: str | None = None) -> Any:
     with _SESSION_LOCK:
         if master in _SESSIONS:
             return _SESSIONS[master]
+        # pyspark's notice that it predates pandas 3 (Touchpoint hands it Arrow, not pandas)
+        warnings.filterwarnings("ignore", "PySpark does not yet fully support pandas")
         try:
-            with warnings.catch_warnings():  # pyspark's notice that it predates pandas 3
-                warnings.simplefilter("ignore", FutureWarning)
-                from pyspark.sql import SparkSession
+            from pyspark.sql import SparkSession
         except ImportError:
             raise ConfigError(
                 "TOUCHPOINT_ENGINE=spark needs pyspark: pip install 'touchpoint[spark]' "
@@ -66,7 +66,7 @@ def session(master: str | None = None) -> Any:
             for key, value in _LOCAL_CONFIG.items():
                 builder = builder.config(key, value)
             builder = builder.config(
-                "spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={_LOG_CONFIG}"
+                "spark.driver.extraJavaOptions", f"-Dlog4j.configurationFile={_LOG_CONFIG.as_uri()}"
             )
         for key, value in _SQL_CONFIG.items():
             builder = builder.config(key, value)
@@ -151,9 +151,7 @@ class SparkGateway(QueryGateway):
     def _run(self, sql: str, params: dict[str, object], tables: Mapping[str, str]) -> pl.DataFrame:
         text, used = self._translate(sql, params, tables)
         frame = self._spark.sql(text, args={k: params[k] for k in used} or None)
-        with warnings.catch_warnings():  # pyspark's notice that it predates pandas 3
-            warnings.simplefilter("ignore", FutureWarning)
-            return pl.from_arrow(frame.toArrow())  # type: ignore[return-value]
+        return pl.from_arrow(frame.toArrow())  # type: ignore[return-value]
 
     def _translate(
         self, sql: str, params: Mapping[str, object], tables: Mapping[str, str]

@@ -10,10 +10,13 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from analytics import journeys, review
 from analytics.cli import main
 from analytics.cohorts import cohort_table
 from analytics.filters import Filters
+from analytics.journeys import views as journey_views
 from analytics.kpis import KPI_BY_KEY, trend
+from analytics.segments.features import customer_facts
 from analytics.warehouse import Access, QueryGateway, Warehouse, open_gateway
 
 LIMITED = Access(limits=(("region", ("EMEA",)),), mask_pii=True, min_group=5)
@@ -66,6 +69,59 @@ def test_cohorts_equal_duckdb(spark, rows_only, user):
 
     assert expected.height > 0
     assert_frame_equal(got, expected, check_dtypes=False, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def test_segment_features_equal_duckdb(spark, sample_warehouse):
+    as_of, cutoff = date(2025, 12, 31), date(2025, 6, 30)
+    expected = customer_facts(QueryGateway(sample_warehouse), as_of, (cutoff,))
+    got = customer_facts(spark, as_of, (cutoff,))
+
+    assert expected.height == 20_000
+    assert_frame_equal(got, expected, check_dtypes=False, rel_tol=1e-9, abs_tol=1e-12)
+
+
+@pytest.mark.parametrize("user", ACCESSES)
+@pytest.mark.parametrize("when", ["all dates", "2025-Q3"])
+def test_the_journey_funnel_equals_duckdb(spark, sample_warehouse, user, when):
+    journeys.refresh(sample_warehouse)  # built once for the session's sample
+    stored = journeys.current(sample_warehouse)
+    assert stored is not None
+    access = ACCESSES[user]
+    filters = Filters() if when == "all dates" else Filters(date(2025, 7, 1), date(2025, 9, 30))
+    expected = journey_views.funnel_table(
+        QueryGateway(sample_warehouse).scoped(access), stored, filters
+    )
+    got = journey_views.funnel_table(spark.scoped(access), stored, filters)
+
+    assert expected["customers"][0] > 0
+    assert_frame_equal(got, expected, check_dtypes=False, rel_tol=1e-9)
+
+
+@pytest.mark.parametrize("user", ACCESSES)
+def test_the_quarterly_review_equals_duckdb(spark, sample_warehouse, user):
+    access = ACCESSES[user]
+    expected = review.quarterly_review(QueryGateway(sample_warehouse).scoped(access), "2025-Q2")
+    got = review.quarterly_review(spark.scoped(access), "2025-Q2")
+
+    assert expected.scorecard.height == 9
+    assert_frame_equal(got.scorecard, expected.scorecard, check_dtypes=False, rel_tol=1e-9)
+    assert_same(review.review_json(got), review.review_json(expected))
+
+
+def assert_same(got: object, expected: object) -> None:
+    """Equal JSON, floats to 1e-9 relative (sums taken in another order)."""
+    if isinstance(expected, dict):
+        assert isinstance(got, dict) and got.keys() == expected.keys()
+        for key in expected:
+            assert_same(got[key], expected[key])
+    elif isinstance(expected, list):
+        assert isinstance(got, list) and len(got) == len(expected)
+        for left, right in zip(got, expected, strict=True):
+            assert_same(left, right)
+    elif isinstance(expected, float):
+        assert got == pytest.approx(expected, rel=1e-9)
+    else:
+        assert got == expected
 
 
 def test_bound_values_stay_bound(spark):
