@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -183,3 +190,56 @@ def test_a_file_outside_the_warehouse_is_refused(spark, tmp_path):
 
     with pytest.raises(Exception, match="outside the warehouse"):
         spark.query_derived("SELECT * FROM read_parquet($path)", {"path": str(outside)})
+
+
+@pytest.fixture(scope="module")
+def connect_server(spark_engine, tmp_path_factory) -> Iterator[str]:
+    """A Spark Connect server on this machine (pyspark's own start script), as a cluster
+    would run one; its `sc://` URL."""
+    try:
+        import grpc  # noqa: F401  (Spark Connect's client needs it: the spark extra has it)
+        import pyspark
+    except ImportError:
+        reason = "SPARK CONNECT TEST NOT RUN: pip install -e '.[spark]' (pyspark[connect])."
+        if os.environ.get("TOUCHPOINT_REQUIRE_SPARK") == "1":
+            pytest.fail(reason + " TOUCHPOINT_REQUIRE_SPARK=1 requires it.")
+        pytest.skip(reason)
+    home = Path(pyspark.__file__).parent
+    folder = tmp_path_factory.mktemp("connect")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    path = f"{Path(sys.executable).parent}:{os.environ['PATH']}"
+    env = {**os.environ, "SPARK_HOME": str(home), "SPARK_LOG_DIR": str(folder),
+           "SPARK_PID_DIR": str(folder), "PATH": path}  # fmt: skip
+    start = [str(home / "sbin" / "start-connect-server.sh"), "--master", "local[2]",
+             "--conf", f"spark.connect.grpc.binding.port={port}"]  # fmt: skip
+    subprocess.run(start, env=env, check=True, capture_output=True)
+    try:
+        deadline = time.monotonic() + 240
+        while True:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            if time.monotonic() > deadline:
+                logs = "\n".join(p.read_text()[-3000:] for p in folder.glob("*.out"))
+                pytest.fail(f"The Spark Connect server did not listen on {port}:\n{logs}")
+            time.sleep(1)
+        yield f"sc://localhost:{port}"
+    finally:
+        subprocess.run([str(home / "sbin" / "stop-connect-server.sh")], env=env, check=False,
+                       capture_output=True)  # fmt: skip
+
+
+def test_a_spark_connect_server_gives_the_same_kpis_to_a_limited_user(connect_server, rows_only):
+    remote = open_gateway(rows_only, "spark", spark_master=connect_server)
+    expected = trend(
+        QueryGateway(rows_only).scoped(LIMITED), list(KPI_BY_KEY), Filters(), "quarter"
+    )
+    got = trend(remote.scoped(LIMITED), list(KPI_BY_KEY), Filters(), "quarter")
+
+    assert type(remote._spark).__module__.startswith("pyspark.sql.connect")
+    assert_frame_equal(got, expected, check_dtypes=False, rel_tol=1e-9, abs_tol=1e-12)
+    hostile = {"region": "EMEA' OR '1'='1"}
+    sql = "SELECT count(*) AS n FROM customers WHERE region = $region"
+    assert remote.query(sql, hostile)["n"][0] == 0
