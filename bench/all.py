@@ -19,7 +19,9 @@ memory and the target:
 - opening each page of the sample in Chromium, against reopening it with Streamlit's caches
   warm, and the cold start (browser_pages.json);
 - a filter change at 10M orders in Chromium, against the same change cached
-  (browser_filters.json).
+  (browser_filters.json);
+- the same KPIs on local Apache Spark against DuckDB, at 10M orders (engines.json; Spark's
+  peak is its JVM's).
 
 A benchmark that failed or has not run yet shows as missing. Medians of 3 throughout.
 """
@@ -37,7 +39,7 @@ BENCH = Path(__file__).resolve().parent
 OUT = BENCH / "out"
 # In the order they run: the older benchmarks first, then the speed issue's.
 SCRIPTS = ("ingest", "kpis", "segments", "journeys", "feedback", "review", "kpis_cli",
-           "pages", "append", "browser_pages", "browser_filters")  # fmt: skip
+           "pages", "append", "browser_pages", "browser_filters", "engines")  # fmt: skip
 Row = tuple[str, float | None, str, float | None, float | None, str, bool | None]
 
 
@@ -101,6 +103,13 @@ def rows() -> list[Row]:
         found.append(("filter change (10M orders, browser)", filters["uncached"]["median"],
                       "the same change cached", filters["cached"]["median"], None, "<= 1 s",
                       filters["met"]))  # fmt: skip
+    engines = _load("engines")
+    if engines is not None:
+        orders = f"{engines['spec']['orders'] / 1e6:g}M orders"
+        for task, r in engines["tasks"].items():
+            found.append((f"spark: {task} ({orders})", r["spark"]["median"], "duckdb",
+                          r["duckdb"]["median"], engines["peak_mb"]["spark_jvm"], "-",
+                          None))  # fmt: skip
     return found
 
 
