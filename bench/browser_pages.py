@@ -17,10 +17,22 @@ round:
   page's first chart (or, for pages without one, its first table or metric) drawn. The
   server is fresh each round, so every page's computations are uncached the first time;
 - baseline: the same page opened again in another new tab, when Streamlit's caches hold its
-  data: the rerun and the browser's drawing only.
+  data: the rerun and the browser's drawing only;
+- switch, per page: how a manager mostly moves, inside one tab. A second fresh server (the
+  browser's cache warm from the first), one tab settled on the Overview, then for each other
+  page in turn: a click on its link in the sidebar navigation (st.navigation swaps the page
+  without reloading the document), timed to the new page settled (the same criterion, once the
+  URL has changed and the page's own title is shown, so the old page's content cannot count),
+  and back to the Overview. That first switch is the first time the page's computations run on
+  that server (only the Overview's and the sidebar filters' are cached, by the start); the page
+  is then switched to again, cached. The Overview's row is the switch back to it from the KPIs
+  page, both times cached (the start computed it). The tab loads Plotly's script on its first
+  page with a Plotly chart (the KPIs page): that page's first switch includes it, later ones do
+  not.
 
-Prints medians (min-max) of every page, the ratio of first open to the cached baseline and
-the targets (issue: any page <= 1.5 s to settled, cold start <= 3 s), and writes
+Prints medians (min-max) of every page, the ratio of first open to the cached baseline, the
+switches, and the targets (issue: any page <= 1.5 s to settled, judged on the new tab's first
+open; cold start <= 3 s), says whether the in-tab switches meet the page target too, and writes
 bench/out/browser_pages.json.
 """
 
@@ -52,6 +64,17 @@ DRAWN = (
 PAGES = {"overview": "", "kpis": "kpis", "retention": "retention", "segments": "segments",
          "journeys": "journeys", "feedback": "feedback", "review": "review",
          "customer": "customer", "data": "data"}  # fmt: skip
+# Each page's title (st.title): the new page's own content, to tell it from the old one's.
+TITLES = {"overview": "Overview", "kpis": "KPIs", "retention": "Retention",
+          "segments": "Segments", "journeys": "Journeys", "feedback": "Feedback",
+          "review": "Quarterly review", "customer": "Customer 360", "data": "Data"}  # fmt: skip
+# The new page's URL and its own title shown: its run has started, so once the app is not
+# running any more (`settled`), the old page's elements are gone. (Watching the run state go
+# running -> notRunning instead misses fast cached runs: React may never draw "running".)
+SWITCHED = """([path, title]) => location.pathname === path
+    && [...document.querySelectorAll("h1")].some((h) => h.innerText.trim() === title)"""
+PLOTLY_LOADED = """() => performance.getEntriesByType("resource").some(
+    (e) => e.name.includes("/PlotlyChart."))"""
 TARGET_PAGE = 1.5
 TARGET_COLD = 3.0
 
@@ -109,6 +132,47 @@ def open_page(context: Any, url: str) -> float:
     return seconds
 
 
+def switch_to(page: Any, url: str, name: str) -> tuple[float, bool]:
+    """Seconds from a click on the page's sidebar link to the new page settled, in the tab
+    `page` (settled on another page), and whether the tab loaded Plotly's script meanwhile."""
+    path = PAGES[name]
+    link = page.locator(f"[data-testid='stSidebarNav'] a[href='{url}/{path}']")
+    had_plotly = page.evaluate(PLOTLY_LOADED)
+    started = time.perf_counter()
+    link.click()
+    try:
+        page.wait_for_function(SWITCHED, arg=[f"/{path}", TITLES[name]])
+        settled(page)
+    except Exception:
+        page.screenshot(path=str(OUT / "browser_pages_timeout.png"))
+        raise SystemExit(
+            f"the switch to {name} did not settle: see bench/out/browser_pages_timeout.png"
+        ) from None
+    seconds = time.perf_counter() - started
+    return seconds, not had_plotly and page.evaluate(PLOTLY_LOADED)
+
+
+def switch_round(context: Any, url: str, results: dict[str, Any]) -> None:
+    """One tab on the Overview; every other page switched to (first visit on this server, then
+    cached), back to the Overview after each."""
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(url)
+    settled(page)
+    for name in PAGES:
+        if name == "overview":
+            continue
+        for figure in ("switch", "switch_cached"):
+            seconds, loaded = switch_to(page, url, name)
+            results[figure][name].append(seconds)
+            if loaded:
+                results["switch_loaded_plotly"].add(name)
+            back, _ = switch_to(page, url, "overview")
+            if name == "kpis":
+                results[figure]["overview"].append(back)
+    page.close()
+
+
 def cold_start(context: Any, root: Path) -> tuple[subprocess.Popen[bytes], str, float]:
     """A fresh server; seconds from its start to the Overview's first chart drawn."""
     port = _free_port()
@@ -135,8 +199,9 @@ def cold_start(context: Any, root: Path) -> tuple[subprocess.Popen[bytes], str, 
 def measure(root: Path, repeat: int) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
-    results: dict[str, Any] = {"cold_start": [], "first": {p: [] for p in PAGES},
-                               "cached": {p: [] for p in PAGES}}  # fmt: skip
+    figures = ("first", "cached", "switch", "switch_cached")
+    results: dict[str, Any] = {"cold_start": [], "switch_loaded_plotly": set()}
+    results.update({figure: {p: [] for p in PAGES} for figure in figures})
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
@@ -151,11 +216,21 @@ def measure(root: Path, repeat: int) -> dict[str, Any]:
                     results["first"][name].append(open_page(context, f"{url}/{path}"))
                     results["cached"][name].append(open_page(context, f"{url}/{path}"))
             finally:
+                _stop(server)
+            # A second fresh server, so that every page's first switch is uncached too.
+            server, url, _ = cold_start(context, root)
+            try:
+                switch_round(context, url, results)
+            finally:
                 context.close()
-                os.killpg(server.pid, signal.SIGTERM)
-                server.wait(timeout=30)
+                _stop(server)
         browser.close()
     return results
+
+
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    os.killpg(server.pid, signal.SIGTERM)
+    server.wait(timeout=30)
 
 
 def _summary(runs: list[float]) -> dict[str, Any]:
@@ -185,19 +260,41 @@ def main() -> int:
     prepare(root)
     results = measure(root, args.repeat)
     cold = _summary(results["cold_start"])
-    report: dict[str, Any] = {"repeat": args.repeat, "cold_start": cold, "pages": {}}
+    loaded_plotly = sorted(results["switch_loaded_plotly"])
+    report: dict[str, Any] = {"repeat": args.repeat, "cold_start": cold, "pages": {},
+                              "switch_loaded_plotly": loaded_plotly}  # fmt: skip
     print(f"sample company, {args.repeat} rounds on a fresh server each (median (min-max))")
-    print(f"{'page':<12} {'first open':>22} {'cached':>8} {'first/cached':>13}  target")
+    print(
+        f"{'page':<12} {'first open':>22} {'cached':>8} {'first/cached':>13} "
+        f"{'switch':>22} {'cached':>8}  target: new tab, switch"
+    )
+    switches_met = {"switch": 0, "switch_cached": 0}
     for name in PAGES:
         first, cached = _summary(results["first"][name]), _summary(results["cached"][name])
+        switch = _summary(results["switch"][name])
+        switch_cached = _summary(results["switch_cached"][name])
         ratio = first["median"] / cached["median"]
         met = first["median"] <= TARGET_PAGE
+        switch_met = switch["median"] <= TARGET_PAGE
+        switches_met["switch"] += switch_met
+        switches_met["switch_cached"] += switch_cached["median"] <= TARGET_PAGE
         report["pages"][name] = {"first": first, "cached": cached, "ratio": round(ratio, 2),
-                                 "met": met}  # fmt: skip
+                                 "met": met, "switch": switch, "switch_cached": switch_cached,
+                                 "switch_met": switch_met}  # fmt: skip
+        marker = "*" if name in loaded_plotly else " "
         print(
             f"{name:<12} {first['median']:>7.2f} s ({first['min']:.2f}-{first['max']:.2f}) "
-            f"{cached['median']:>6.2f} s {ratio:>12.1f}x  {'met' if met else 'MISSED'}"
+            f"{cached['median']:>6.2f} s {ratio:>12.1f}x "
+            f"{switch['median']:>6.2f} s{marker}({switch['min']:.2f}-{switch['max']:.2f}) "
+            f"{switch_cached['median']:>6.2f} s  {'met' if met else 'MISSED'}, "
+            f"{'met' if switch_met else 'MISSED'}"
         )
+    if loaded_plotly:
+        print(f"* the tab loaded Plotly's script during this switch: {', '.join(loaded_plotly)}")
+    print(
+        f"in-tab switches within {TARGET_PAGE} s: {switches_met['switch']} of {len(PAGES)} "
+        f"pages on the first visit, {switches_met['switch_cached']} of {len(PAGES)} cached"
+    )
     met = cold["median"] <= TARGET_COLD
     print(
         f"cold start to the first chart: {cold['median']:.2f} s ({cold['min']:.2f}-"
