@@ -23,6 +23,7 @@ This is the only module that imports pyspark (an optional extra: `pip install
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import threading
 import uuid
@@ -32,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 
@@ -52,6 +54,7 @@ def session(master: str | None = None) -> Any:
         # pyspark's notice that it predates pandas 3 (Touchpoint hands it Arrow, not pandas)
         warnings.filterwarnings("ignore", "PySpark does not yet fully support pandas")
         try:
+            from pyspark.logger import PySparkLogger
             from pyspark.sql import SparkSession
         except ImportError:
             raise ConfigError(
@@ -70,6 +73,9 @@ def session(master: str | None = None) -> Any:
             )
         for key, value in _SQL_CONFIG.items():
             builder = builder.config(key, value)
+        # A failed query raises its error in Python; pyspark would also log it to stderr.
+        for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
+            PySparkLogger.getLogger(name).setLevel(logging.CRITICAL + 1)
         spark = builder.getOrCreate()
         if not master.startswith("sc://"):
             spark.sparkContext.setLogLevel("OFF")  # failures surface as Python exceptions
@@ -198,8 +204,10 @@ class SparkGateway(QueryGateway):
         for path in paths:
             if not os.path.realpath(path).startswith(str(self.warehouse.root) + os.sep):
                 raise ConfigError(f"{path} is outside the warehouse {self.warehouse.root}.")
-        frame = self._spark.read.option("mergeSchema", "true").parquet(*paths)
-        frame.createOrReplaceTempView(view)
+        schema = _spark_schema(paths)  # None: Spark's Arrow bridge lacks a type, Spark infers
+        reader = self._spark.read
+        reader = reader.option("mergeSchema", "true") if schema is None else reader.schema(schema)
+        reader.parquet(*paths).createOrReplaceTempView(view)
         with self._views_lock:
             self._views.add(view)
         return view
@@ -222,6 +230,22 @@ def _spark_idioms(node: exp.Expression) -> exp.Expression:
             "1000000.0"
         )
     return node
+
+
+def _spark_schema(paths: list[str]) -> Any:
+    """The files' columns, united by name (as DuckDB's `union_by_name`), as Spark's schema:
+    read here from the footers, so Spark runs no job to infer it; None when a type has no
+    Spark equivalent."""
+    import pyarrow.parquet as pq
+    from pyspark.errors import PySparkTypeError
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    schemas = [pq.read_schema(path) for path in paths]
+    try:
+        united = pa.unify_schemas(schemas, promote_options="permissive")
+        return from_arrow_schema(united.remove_metadata(), prefer_timestamp_ntz=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, PySparkTypeError):
+        return None
 
 
 def _paths(node: exp.ReadParquet, params: Mapping[str, object]) -> list[str]:
