@@ -349,11 +349,13 @@ def customer_segments(
     """One customer's stored row (segment, cluster, lifetime value; None when this user may
     not see them) and their RFM segment at each quarter end, oldest first."""
     params: dict[str, object] = {"id": customer_id}
-    visible = gateway.query(
-        "SELECT customer_id FROM customers WHERE customer_id = $id "
-        "UNION SELECT customer_id FROM orders WHERE customer_id = $id",
-        params,
-    )
+    # A CRM row settles it (customers are few next to orders); the orders are read only for
+    # a customer without one, and only up to their first order.
+    visible = gateway.query("SELECT customer_id FROM customers WHERE customer_id = $id", params)
+    if visible.is_empty():
+        visible = gateway.query(
+            "SELECT customer_id FROM orders WHERE customer_id = $id LIMIT 1", params
+        )
     if visible.is_empty():
         return None, pl.DataFrame(schema={"quarter": pl.String(), "rfm_segment": pl.String()})
     row = gateway.query_derived(

@@ -15,6 +15,7 @@ from datetime import date, datetime
 
 import pytest
 
+from analytics import rollups
 from analytics.customer360 import (
     customer_orders,
     customer_profile,
@@ -134,6 +135,42 @@ def test_customer_known_only_from_events_has_no_value_yet(gateway):
     assert profile is not None
     assert (profile.in_crm, profile.events, profile.orders, profile.revenue) == (False, 1, 0, 0.0)
     assert (profile.aov, profile.last_order, profile.days_since_last_order) == (None, None, None)
+
+
+@pytest.mark.parametrize("rollups_built", [False, True])
+@pytest.mark.parametrize(
+    ("last_event", "as_of", "days_since_last_order"),
+    [
+        ("2024-07-01 10:00:00", date(2024, 7, 1), 77),  # after the last order (30 June)
+        ("2024-06-30 23:59:59", date(2024, 6, 30), 76),  # on the last order's day, later
+        ("2024-01-05 09:00:00", date(2024, 6, 30), 76),  # before the other datasets end
+        (None, date(2024, 6, 30), 76),  # no events at all
+    ],
+)
+def test_as_of_is_the_last_day_with_data_events_included(
+    warehouse, last_event, as_of, days_since_last_order, rollups_built
+):
+    # Customer 360 at scale read all 20M events for their last day; only those on or after
+    # the other datasets' last day are read now, with the same answer in every case here.
+    company = {k: v for k, v in COMPANY.items() if k != "events"}
+    if last_event is not None:
+        company["events"] = (
+            b"customer_id,occurred_at,touchpoint,stage,channel,event_id\n"
+            b"A1,2024-01-02 08:00:00,Social ad,awareness,social,E1\n"
+            b"Y7," + last_event.encode() + b",Checkout,purchase,web,E2\n"
+        )
+    for name, content in company.items():
+        result = ingest(
+            content, dataset_name=name, warehouse=warehouse, file_name="x.csv", user="t"
+        )
+        assert result.loaded, result.message
+    if rollups_built:
+        rollups.refresh(warehouse)
+
+    profile = customer_profile(QueryGateway(warehouse), "A1")
+
+    assert profile is not None
+    assert (profile.as_of, profile.days_since_last_order) == (as_of, days_since_last_order)
 
 
 @pytest.mark.parametrize("customer_id", ["NOPE", "a1", "", "x' OR 1=1 --", "A1' --"])

@@ -4,15 +4,19 @@ where the stored table is read, counts counted there, and what the build stores 
 
 from __future__ import annotations
 
+import dataclasses
+import shutil
+
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
 from analytics import segments
 from analytics.filters import Filters
+from analytics.ingest.pipeline import ingest
 from analytics.segments import fading, profiles
 from analytics.segments.visible import customer_names
-from analytics.warehouse import Access, QueryGateway
+from analytics.warehouse import Access, QueryGateway, Warehouse
 
 GERMANY = Access(limits=(("country", ("Germany",)),), mask_pii=True, min_group=5)
 USERS = {
@@ -135,3 +139,59 @@ def test_limited_users_get_their_own_projection_and_fading_list(built, user):
 
 def _not_called(*args, **kwargs):
     raise AssertionError("a user who sees every customer reads what the build stored")
+
+
+def _stored_history(seg, customer_id):
+    return (
+        pl.read_parquet(seg.path("quarters"))
+        .filter(pl.col("customer_id") == customer_id)
+        .sort("quarter")
+        .select("quarter", "rfm_segment")
+    )
+
+
+def test_one_customers_segments_are_their_stored_row_and_quarters(built):
+    gateway, seg = built
+    stored = pl.read_parquet(seg.path("customers"))
+    german = gateway.query("SELECT customer_id FROM customers WHERE country = 'Germany'")
+    customer = stored.filter(~pl.col("customer_id").is_in(german["customer_id"].implode()))[
+        "customer_id"
+    ][0]
+
+    row, history = segments.customer_segments(gateway, seg, customer)
+
+    assert row == stored.filter(pl.col("customer_id") == customer).row(0, named=True)
+    assert history.height > 0
+    assert_frame_equal(history, _stored_history(seg, customer))
+    hidden = segments.customer_segments(gateway.scoped(GERMANY), seg, customer)
+    assert hidden[0] is None and hidden[1].is_empty()
+    unknown = segments.customer_segments(gateway, seg, "NOPE' OR 1=1 --")
+    assert unknown[0] is None and unknown[1].is_empty()
+
+
+def test_a_customer_known_only_from_orders_is_seen(built, tmp_path):
+    # The CRM is asked first and the orders only without a CRM row (Customer 360 at scale
+    # read all 10M orders for every customer): a customer only in orders is still seen.
+    _, seg = built
+    shutil.copytree(seg.folder.parent, tmp_path / "warehouse")
+    copy = Warehouse(tmp_path / "warehouse")
+    stored = pl.read_parquet(seg.path("customers")).filter(pl.col("frequency") > 0)
+    buyer = stored["customer_id"][0]
+    gateway = QueryGateway(copy)
+    others = gateway.query("SELECT * FROM customers WHERE customer_id <> $id", {"id": buyer})
+    result = ingest(
+        others.write_csv().encode(),
+        dataset_name="customers",
+        warehouse=copy,
+        file_name="x.csv",
+        mode="replace",
+        user="t",
+    )
+    assert result.loaded, result.message
+    copied = dataclasses.replace(seg, folder=copy.root / seg.folder.name)
+
+    row, history = segments.customer_segments(gateway, copied, buyer)
+
+    assert buyer not in gateway.query("SELECT customer_id FROM customers")["customer_id"]
+    assert row == stored.filter(pl.col("customer_id") == buyer).row(0, named=True)
+    assert_frame_equal(history, _stored_history(seg, buyer))
