@@ -157,7 +157,11 @@ class SparkGateway(QueryGateway):
     def _run(self, sql: str, params: dict[str, object], tables: Mapping[str, str]) -> pl.DataFrame:
         text, used = self._translate(sql, params, tables)
         frame = self._spark.sql(text, args={k: params[k] for k in used} or None)
-        return pl.from_arrow(frame.toArrow())  # type: ignore[return-value]
+        result: pl.DataFrame = pl.from_arrow(frame.toArrow())  # type: ignore[assignment]
+        # Spark's session-zoned timestamps (from rows handed in) back to the warehouse's
+        # naive ones, as DuckDB returns them (the session's zone is UTC).
+        zoned = [n for n, t in result.schema.items() if isinstance(t, pl.Datetime) and t.time_zone]
+        return result.with_columns(pl.col(zoned).dt.replace_time_zone(None)) if zoned else result
 
     def _translate(
         self, sql: str, params: Mapping[str, object], tables: Mapping[str, str]
@@ -216,20 +220,48 @@ class SparkGateway(QueryGateway):
 def _spark_idioms(node: exp.Expression) -> exp.Expression:
     """DuckDB idioms sqlglot does not carry over exactly, rewritten to what Spark means by
     the same: `epoch(a - b)` (an interval's seconds, with their fractions) becomes the
-    difference of the two timestamps' microseconds; `to_months(n)`, an interval of n months."""
+    difference of the two timestamps' microseconds; `to_months(n)`, an interval of n months;
+    a bit test `word & CAST(mask AS UBIGINT)` on the rollups' 64-bit words, the same test on
+    their signed form (`_signed`)."""
     if isinstance(node, exp.Anonymous) and node.name.lower() == "to_months":
         months = exp.cast(node.expressions[0].copy(), exp.DataType.Type.INT)
         return exp.Anonymous(this="make_interval", expressions=[exp.Literal.number(0), months])
+    if isinstance(node, exp.BitwiseAnd) and _is_unsigned(node.expression):
+        return exp.BitwiseAnd(this=_signed(node.this), expression=_signed(node.expression))
     if isinstance(node, exp.TimeToUnix) and isinstance(node.this, exp.Sub):
         later, earlier = node.this.this, node.this.expression
         micros = [
             exp.func("unix_micros", exp.cast(side.copy(), exp.DataType.Type.TIMESTAMP))
             for side in (later, earlier)
         ]
-        return exp.paren(exp.Sub(this=micros[0], expression=micros[1])) / exp.Literal.number(
-            "1000000.0"
-        )
+        seconds = exp.cast(exp.Sub(this=micros[0], expression=micros[1]), exp.DataType.Type.DOUBLE)
+        return seconds / exp.Literal.number(1_000_000)
     return node
+
+
+_UNSIGNED = exp.DataType.Type.UBIGINT
+_TWO_TO_64 = 1 << 64
+
+
+def _is_unsigned(node: exp.Expression) -> bool:
+    return isinstance(node, exp.Cast) and node.to.this == _UNSIGNED
+
+
+def _signed(node: exp.Expression) -> exp.Expression:
+    """A 64-bit word of bits (DuckDB's UBIGINT, which Spark lacks) as Spark's BIGINT with the
+    same bits: a literal mask directly, a column (read by Spark as DECIMAL(20, 0)) by
+    subtracting 2^64 from the values past the signed range. `&` then tests the same bits."""
+    if _is_unsigned(node) and isinstance(node.this, exp.Literal):
+        value = int(node.this.name)
+        value = value - _TWO_TO_64 if value >= 1 << 63 else value
+        return exp.cast(exp.Literal.number(value), exp.DataType.Type.BIGINT)
+    wrapped = sqlglot.parse_one(
+        f"CAST(CASE WHEN x >= {1 << 63} THEN x - {_TWO_TO_64} ELSE x END AS BIGINT)",
+        read="spark",
+    )
+    return wrapped.transform(
+        lambda n: node.copy() if isinstance(n, exp.Column) and n.name == "x" else n
+    )
 
 
 def _spark_schema(paths: list[str]) -> Any:
