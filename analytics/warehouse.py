@@ -13,9 +13,11 @@ import contextlib
 import copy
 import fcntl
 import functools
+import importlib.util
 import json
 import math
 import re
+import shutil
 import threading
 import uuid
 from collections.abc import Iterator, Mapping
@@ -35,7 +37,7 @@ from deltalake.transaction import AddAction, create_table_with_add_actions
 
 from analytics import audit
 from analytics.contract import DATASETS, dataset
-from analytics.errors import WarehouseError
+from analytics.errors import ConfigError, WarehouseError
 
 LoadMode = Literal["append", "replace"]
 
@@ -878,6 +880,7 @@ def open_gateway(
     """The gateway on `engine` (`settings.ENGINES`): DuckDB in this process, or Apache Spark
     (`analytics.spark`, imported only when asked for)."""
     if engine == "spark":
+        check_engine(engine, spark_master)
         from analytics.spark import SparkGateway
 
         return SparkGateway(
@@ -886,6 +889,25 @@ def open_gateway(
     if engine != "duckdb":
         raise WarehouseError(f"Unknown engine {engine!r}: duckdb or spark.")
     return QueryGateway(warehouse, memory_limit=memory_limit, threads=threads)
+
+
+def check_engine(engine: str, spark_master: str | None = None) -> None:
+    """Refuse, with what to install, an engine this machine cannot run: Spark needs its
+    extra (pyspark, sqlglot) and, unless it is a Spark Connect server elsewhere, Java."""
+    if engine != "spark":
+        return
+    missing = [name for name in ("pyspark", "sqlglot") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise ConfigError(
+            f"TOUCHPOINT_ENGINE=spark needs {' and '.join(missing)}: "
+            "pip install -e '.[spark]' (or choose TOUCHPOINT_ENGINE=duckdb)."
+        )
+    if not (spark_master or "").startswith("sc://") and shutil.which("java") is None:
+        raise ConfigError(
+            "TOUCHPOINT_ENGINE=spark runs Spark on this machine, which needs Java 17: "
+            "apt-get install openjdk-17-jre-headless (or give TOUCHPOINT_SPARK_MASTER a "
+            "sc:// Spark Connect server)."
+        )
 
 
 class Workspace:

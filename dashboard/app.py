@@ -12,6 +12,7 @@ from __future__ import annotations
 import streamlit as st
 
 from analytics.errors import TouchpointError
+from analytics.warehouse import check_engine
 from dashboard import data, state
 from dashboard import format as fmt
 from dashboard.components import filters, sample, signin
@@ -26,6 +27,7 @@ def run() -> None:
     )
     try:
         config = data.settings()
+        check_engine(config.engine, config.spark_master)  # Spark asked for, but not there
         account = signin.current_account(config)  # a damaged accounts file stops here too
     except TouchpointError as exc:
         st.error(fmt.plain_text(str(exc)))

@@ -425,3 +425,24 @@ def test_a_query_can_read_rows_the_gateway_returned_in_place_of_a_dataset(wareho
     total = "SELECT sum(amount) AS total FROM orders"
     assert gateway.query(total).item() == 3.0
     assert gateway.query(total, rows={"orders": mine}).item() == 2.0
+
+
+def test_an_engine_the_machine_cannot_run_is_refused_with_what_to_install(monkeypatch):
+    import importlib.util
+    import shutil
+
+    from analytics.errors import ConfigError
+    from analytics.warehouse import check_engine
+
+    check_engine("duckdb")  # always there
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda n: None if n == "pyspark" else real_find_spec(n)
+    )
+    with pytest.raises(ConfigError, match=r"needs pyspark: pip install -e '\.\[spark\]'"):
+        check_engine("spark", "local[*]")
+    monkeypatch.setattr(importlib.util, "find_spec", lambda n: object())
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(ConfigError, match="needs Java 17: apt-get install openjdk-17-jre"):
+        check_engine("spark", "local[*]")
+    check_engine("spark", "sc://cluster:15002")  # a remote server brings its own Java
