@@ -38,7 +38,7 @@ import sqlglot
 from sqlglot import exp
 
 from analytics.errors import ConfigError
-from analytics.warehouse import SEGMENTS_VIEW, QueryGateway, Warehouse, _datasets_named
+from analytics.warehouse import SEGMENTS_VIEW, QueryGateway, Warehouse
 
 DEFAULT_MASTER = "local[*]"
 _SESSIONS: dict[str, Any] = {}
@@ -131,12 +131,7 @@ class SparkGateway(QueryGateway):
         rows: Mapping[str, pl.DataFrame] | None = None,
     ) -> pl.DataFrame:
         given = dict(rows or {})
-        names = [n for n in _datasets_named(sql) if n not in given]
-        if self._customer_limits() and "customers" not in names and "customers" not in given:
-            names.insert(0, "customers")
-        if "customers" in names:  # the other views narrow through it: bind it first
-            names.remove("customers")
-            names.insert(0, "customers")
+        names = self._views_to_bind(sql, given)
         tables: dict[str, str] = {}
         for name in names:
             tables[name] = self._dataset_view(name, tables)

@@ -756,9 +756,7 @@ class QueryGateway:
         read once and asked several questions).
         """
         given = dict(rows or {})
-        names = [n for n in _datasets_named(sql) if n not in given]
-        if self._customer_limits() and "customers" not in names and "customers" not in given:
-            names.insert(0, "customers")  # the other views narrow through it
+        names = self._views_to_bind(sql, given)
         with self._lock:
             cursor = self._root.cursor()
         try:
@@ -769,6 +767,16 @@ class QueryGateway:
             return cursor.sql(sql, params=dict(params or {})).pl()
         finally:
             cursor.close()
+
+    def _views_to_bind(self, sql: str, given: Mapping[str, pl.DataFrame]) -> list[str]:
+        """The datasets `sql` names that `given` rows do not stand in for, customers first
+        (also when unnamed, under a limit on customer attributes): the other views narrow
+        through it."""
+        names = [n for n in _datasets_named(sql) if n not in given and n != "customers"]
+        named = "customers" in _datasets_named(sql) and "customers" not in given
+        if named or (self._customer_limits() and "customers" not in given):
+            names.insert(0, "customers")
+        return names
 
     def segments_file(self) -> Path | None:
         """The segmentation's customers table the `customer_segments` view reads: the latest
