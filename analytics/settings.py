@@ -10,8 +10,13 @@ import getpass
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from analytics.errors import ConfigError
+from analytics.storage import check_location, default_local_dir, is_object_store
+
+if TYPE_CHECKING:
+    from analytics.warehouse import Warehouse
 
 
 @dataclass(frozen=True)
@@ -27,7 +32,17 @@ SETTINGS: tuple[Setting, ...] = (
         "warehouse",
         "TOUCHPOINT_WAREHOUSE",
         "data/warehouse",
-        "Folder holding the Delta tables (one per dataset), mapping profiles and quarantines.",
+        "Folder holding the Delta tables (one per dataset), mapping profiles and quarantines; "
+        "or an object-store URI (`s3://bucket/prefix`, `gs://...`, "
+        "`abfss://container@account.dfs.core.windows.net/...`) holding the tables, with "
+        "credentials from the environment as `deltalake` reads them.",
+    ),
+    Setting(
+        "local_dir",
+        "TOUCHPOINT_LOCAL_DIR",
+        "",
+        "For a warehouse on an object store: the local folder of derived tables, locks, "
+        "mapping profiles, quarantines and the audit log (default `data/local/<bucket>/<prefix>`).",
     ),
     Setting(
         "sample_on_empty",
@@ -117,6 +132,8 @@ SETTINGS: tuple[Setting, ...] = (
 
 @dataclass(frozen=True)
 class Settings:
+    # The warehouse's local folder: the warehouse itself, or an object-store warehouse's
+    # local side (`warehouse_location` then holds its URI).
     warehouse: Path
     sample_on_empty: bool
     max_upload_mb: int
@@ -131,6 +148,17 @@ class Settings:
     clv_horizon_days: int
     engine: str = "duckdb"
     spark_master: str = "local[*]"
+    warehouse_location: str = ""
+
+    def open_warehouse(self) -> Warehouse:
+        """The warehouse these settings name."""
+        from analytics.warehouse import Warehouse
+
+        return Warehouse(
+            self.warehouse_location or self.warehouse,
+            rollback_days=self.rollback_days,
+            local_dir=self.warehouse,
+        )
 
 
 ENGINES = ("duckdb", "spark")
@@ -192,8 +220,17 @@ def load_settings(environ: Mapping[str, str], **overrides: str | None) -> Settin
             "The setting TOUCHPOINT_SPARK_MASTER must be local[*], a spark:// or sc:// URL "
             f"(or yarn, k8s://...). Got {raw['spark_master']!r} instead."
         )
+    location = raw["warehouse"].strip()
+    if is_object_store(location):
+        location = check_location(location)
+        local = Path(raw["local_dir"] or default_local_dir(location)).expanduser()
+    else:
+        check_location(location)  # a scheme Touchpoint cannot store tables on
+        local = Path(location).expanduser()
+        location = ""
     return Settings(
-        warehouse=Path(raw["warehouse"]).expanduser(),
+        warehouse=local,
+        warehouse_location=location,
         sample_on_empty=flag("sample_on_empty"),
         max_upload_mb=positive_int("max_upload_mb"),
         rollback_days=positive_int("rollback_days"),

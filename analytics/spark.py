@@ -38,6 +38,7 @@ import sqlglot
 from sqlglot import exp
 
 from analytics.errors import ConfigError
+from analytics.storage import is_object_store
 from analytics.warehouse import SEGMENTS_VIEW, QueryGateway, Warehouse
 
 DEFAULT_MASTER = "local[*]"
@@ -200,13 +201,20 @@ class SparkGateway(QueryGateway):
         with self._views_lock:
             if view in self._views:
                 return view
+        warehouse = self.warehouse
         for path in paths:
-            if not os.path.realpath(path).startswith(str(self.warehouse.root) + os.sep):
-                raise ConfigError(f"{path} is outside the warehouse {self.warehouse.root}.")
-        schema = _spark_schema(paths)  # None: Spark's Arrow bridge lacks a type, Spark infers
+            inside = (
+                path.startswith(warehouse.location + "/")
+                if is_object_store(path)
+                else os.path.realpath(path).startswith(str(warehouse.root) + os.sep)
+            )
+            if not inside:
+                raise ConfigError(f"{path} is outside the warehouse {warehouse.location}.")
+        # None: Spark's Arrow bridge lacks a type, and Spark infers the schema.
+        schema = _spark_schema([warehouse.store.parquet_schema(path) for path in paths])
         reader = self._spark.read
         reader = reader.option("mergeSchema", "true") if schema is None else reader.schema(schema)
-        reader.parquet(*paths).createOrReplaceTempView(view)
+        reader.parquet(*(_hadoop_uri(p) for p in paths)).createOrReplaceTempView(view)
         with self._views_lock:
             self._views.add(view)
         return view
@@ -259,15 +267,19 @@ def _signed(node: exp.Expression) -> exp.Expression:
     )
 
 
-def _spark_schema(paths: list[str]) -> Any:
-    """The files' columns, united by name (as DuckDB's `union_by_name`), as Spark's schema:
-    read here from the footers, so Spark runs no job to infer it; None when a type has no
-    Spark equivalent."""
-    import pyarrow.parquet as pq
+def _hadoop_uri(path: str) -> str:
+    """A file's location as Spark's Hadoop filesystems name it: S3 through the `s3a`
+    connector; Google's `gs` and Azure's `abfss` connectors take their own URIs."""
+    return "s3a://" + path.removeprefix("s3://") if path.startswith("s3://") else path
+
+
+def _spark_schema(schemas: list[pa.Schema]) -> Any:
+    """The files' columns (their footers' schemas), united by name (as DuckDB's
+    `union_by_name`), as Spark's schema: read here, so Spark runs no job to infer it; None
+    when a type has no Spark equivalent."""
     from pyspark.errors import PySparkTypeError
     from pyspark.sql.pandas.types import from_arrow_schema
 
-    schemas = [pq.read_schema(path) for path in paths]
     try:
         united = pa.unify_schemas(schemas, promote_options="permissive")
         return from_arrow_schema(united.remove_metadata(), prefer_timestamp_ntz=True)

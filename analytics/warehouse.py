@@ -24,7 +24,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import IO, Any, Literal
 from urllib.parse import unquote
 
 import duckdb
@@ -38,6 +38,7 @@ from deltalake.transaction import AddAction, create_table_with_add_actions
 from analytics import audit
 from analytics.contract import DATASETS, dataset
 from analytics.errors import ConfigError, WarehouseError
+from analytics.storage import Store, check_location, default_local_dir, is_object_store
 
 LoadMode = Literal["append", "replace"]
 
@@ -77,25 +78,45 @@ class LoadRecord:
 
 
 class Warehouse:
-    """A folder of Delta tables, one per dataset, plus `_mappings/` and `_quarantine/`.
+    """Delta tables, one per dataset, in a folder or on an object store; plus a local folder
+    (`root`) with `_mappings/`, `_quarantine/`, locks and the derived tables.
 
     Parameters
     ----------
-    root : Path
-        The warehouse folder; created when missing.
+    root : Path or str
+        The warehouse folder, created when missing; or an object-store URI (`s3://`, `gs://`,
+        `abfss://`, see `analytics.storage`) holding the tables.
     rollback_days : int
         How long replaced files are kept so that any version of that age can be restored.
+    local_dir : Path, optional
+        The local folder of an object-store warehouse (`storage.default_local_dir` when not
+        given). A local warehouse is its own.
     """
 
-    def __init__(self, root: Path, *, rollback_days: int = 30) -> None:
-        self.root = Path(root).resolve()
+    def __init__(
+        self, root: Path | str, *, rollback_days: int = 30, local_dir: Path | None = None
+    ) -> None:
+        if is_object_store(root):
+            self.location = check_location(str(root))
+            self.root = Path(local_dir or default_local_dir(self.location)).resolve()
+        else:
+            self.root = Path(root).resolve()
+            self.location = str(self.root)
+        self.store = Store(self.location)
         self.rollback_days = rollback_days
         self.root.mkdir(parents=True, exist_ok=True)
 
     # ----- paths and versions -------------------------------------------------------------
 
+    def table_location(self, name: str) -> str:
+        """Where a dataset's Delta table lives: a local path, or a URI on the object store."""
+        return self.store.join(dataset(name).name)
+
     def table_path(self, name: str) -> Path:
-        return self.root / dataset(name).name
+        """A local warehouse's table folder."""
+        if self.store.remote:
+            raise WarehouseError(f"{self.location} is on an object store, not in a folder.")
+        return Path(self.table_location(name))
 
     @property
     def mappings_dir(self) -> Path:
@@ -110,10 +131,8 @@ class Warehouse:
 
         Read from the log folder's listing (cheap enough to call on every page render).
         """
-        log = self.table_path(name) / "_delta_log"
-        if not log.is_dir():
-            return None
-        found = [int(m.group(1)) for p in log.iterdir() if (m := _LOG_NAME.match(p.name))]
+        log = self.table_location(name) + "/_delta_log"
+        found = [int(m.group(1)) for n in self.store.names(log) if (m := _LOG_NAME.match(n))]
         return max(found) if found else None
 
     def versions(self) -> dict[str, int | None]:
@@ -128,12 +147,12 @@ class Warehouse:
 
     def files(self, name: str, version: int) -> tuple[str, ...]:
         """Parquet files making up `version` of a dataset (immutable, so cached)."""
-        return _table_files(str(self.table_path(name)), version)[0]
+        return _table_files(self.table_location(name), version)[0]
 
     def columns(self, name: str, version: int) -> tuple[str, ...]:
         """Columns of `version` of a dataset, in its schema's order: what its loads have
         provided so far."""
-        return _table_files(str(self.table_path(name)), version)[1]
+        return _table_files(self.table_location(name), version)[1]
 
     def appended(self, name: str, since: int, until: int) -> tuple[str, ...] | None:
         """The data files holding the rows that version `until` of a dataset adds to version
@@ -147,11 +166,12 @@ class Warehouse:
         """
         if not 0 <= since < until:
             return None
-        folder = self.table_path(name)
+        folder = self.table_location(name)
         added: list[str] = []
         for version in range(since + 1, until + 1):
             try:
-                lines = (folder / "_delta_log" / f"{version:020d}.json").read_text().splitlines()
+                log = f"{folder}/_delta_log/{version:020d}.json"
+                lines = self.store.read_text(log).splitlines()
             except OSError:
                 return None  # cleaned up with the log's retention: rebuild instead
             actions = [json.loads(line) for line in lines if line.strip()]
@@ -162,8 +182,8 @@ class Warehouse:
                 continue  # a compaction: the same rows in other files
             if any("remove" in a for a in changes):
                 return None  # a replace or a restore
-            added += [str(folder / unquote(a["add"]["path"])) for a in changes]
-        if not all(Path(file).exists() for file in added):
+            added += [f"{folder}/{unquote(a['add']['path'])}" for a in changes]
+        if not all(self.store.exists(file) for file in added):
             return None
         return tuple(added)
 
@@ -179,7 +199,7 @@ class Warehouse:
             if columns is not None:
                 schema = {c: schema[c] for c in columns if c in schema}
             return pl.DataFrame(schema=schema)
-        table = DeltaTable(str(self.table_path(name)), version=current)
+        table = DeltaTable(self.table_location(name), version=current)
         if columns is not None:
             present = set(table.schema().to_arrow().names)
             columns = [c for c in columns if c in present]
@@ -189,7 +209,7 @@ class Warehouse:
         current = self.version(name)
         if current is None:
             return 0
-        table = DeltaTable(str(self.table_path(name)), version=current)
+        table = DeltaTable(self.table_location(name), version=current)
         return int(table.count())
 
     # ----- writing --------------------------------------------------------------------------
@@ -225,21 +245,21 @@ class Warehouse:
         an append that adds columns (schema merge) or a table needing a feature this writer
         does not honour goes through `write_deltalake` instead.
         """
-        path = self.table_path(name)
+        path = self.table_location(name)
         meta = {_META_PREFIX + k: str(v) for k, v in metadata.items()}
         meta[_META_PREFIX + "action"] = "load"
         meta[_META_PREFIX + "mode"] = mode
         properties = CommitProperties(custom_metadata=meta)
         before = self.version(name)
         try:
-            table = DeltaTable(str(path)) if before is not None else None
+            table = DeltaTable(path) if before is not None else None
             if table is not None and mode == "append":
                 conformed = _conform_to_table(frame, table)
             else:
                 conformed = frame
             if conformed is None or (table is not None and not _own_writer_fits(table, frame)):
                 write_deltalake(
-                    str(path),
+                    path,
                     frame.to_arrow(),
                     mode="overwrite" if mode == "replace" else "append",
                     schema_mode="overwrite" if mode == "replace" else "merge",
@@ -266,16 +286,16 @@ class Warehouse:
         before: int | None,
     ) -> None:
         """Write the data files, then commit them (and only them) as one new version."""
-        folder = self.table_path(name)
-        folder.mkdir(parents=True, exist_ok=True)
-        written: list[Path] = []
+        folder = self.table_location(name)
+        self.store.make_folder(folder)
+        written: list[str] = []
         committing = False
         try:
-            actions = _write_data_files(folder, frame, written)
+            actions = _write_data_files(self.store, folder, frame, written)
             committing = True
             if table is None:
                 create_table_with_add_actions(
-                    str(folder),
+                    folder,
                     Schema.from_arrow(frame.head(0).to_arrow().schema),
                     actions,
                     mode="error",
@@ -296,12 +316,12 @@ class Warehouse:
             # commit record was written, in a post-commit hook, must not orphan the version).
             if not committing or self.version(name) == before:
                 for file in written:
-                    file.unlink(missing_ok=True)
+                    self.store.delete(file)
             raise
 
     def maintain(self, name: str, version: int) -> None:
         """Keep reads fast after appends: compact small files, checkpoint, vacuum old files."""
-        path = str(self.table_path(name))
+        path = self.table_location(name)
         table = DeltaTable(path)
         if len(table.file_uris()) > _COMPACT_ABOVE_FILES:
             table.optimize.compact(
@@ -332,7 +352,7 @@ class Warehouse:
                 f"Cannot roll {name} back to version {to_version}: choose a version from 0 to "
                 f"{current - 1} (the current version is {current}; see `history`)."
             )
-        path = str(self.table_path(name))
+        path = self.table_location(name)
         meta = {
             _META_PREFIX + "action": "rollback",
             _META_PREFIX + "user": user,
@@ -367,7 +387,7 @@ class Warehouse:
         for ds in names:
             if self.version(ds) is None:
                 continue
-            for entry in DeltaTable(str(self.table_path(ds))).history():
+            for entry in DeltaTable(self.table_location(ds)).history():
                 records.append(_record(ds, entry))
         records.sort(key=lambda r: (r.when, r.version), reverse=True)
         return records
@@ -379,7 +399,7 @@ class Warehouse:
             if self.version(ds) is None:
                 out[ds] = None
                 continue
-            latest = DeltaTable(str(self.table_path(ds))).history(1)
+            latest = DeltaTable(self.table_location(ds)).history(1)
             out[ds] = _record(ds, latest[0]).when if latest else None
         return out
 
@@ -489,37 +509,44 @@ def _own_writer_fits(table: DeltaTable, frame: pl.DataFrame) -> bool:
     return not needs_ntz or "timestampNtz" in features
 
 
-def _write_data_files(folder: Path, frame: pl.DataFrame, written: list[Path]) -> list[AddAction]:
+def _write_data_files(
+    store: Store, folder: str, frame: pl.DataFrame, written: list[str]
+) -> list[AddAction]:
     """Write `frame` as Parquet files in `folder`, appending each to `written` as it starts."""
     prefix = uuid.uuid4()
     actions = []
     for index, offset in enumerate(range(0, max(frame.height, 1), _ROWS_PER_FILE)):
         part = frame.slice(offset, _ROWS_PER_FILE)
-        file = folder / f"part-{index:05d}-{prefix}-c000.{_COMPRESSION}.parquet"
+        name = f"part-{index:05d}-{prefix}-c000.{_COMPRESSION}.parquet"
+        file = f"{folder}/{name}"
         written.append(file)
-        _write_parquet(part, file)
-        info = file.stat()
+        sink = store.open_output(file)
+        if isinstance(sink, str):
+            _write_parquet(part, sink)
+        else:
+            with sink:
+                _write_parquet(part, sink)
+        size, mtime = store.size_and_mtime(file)
         actions.append(
             AddAction(
-                path=file.name,
-                size=info.st_size,
+                path=name,
+                size=size,
                 partition_values={},
-                modification_time=info.st_mtime_ns // 1_000_000,
+                modification_time=mtime,
                 data_change=True,
-                stats=_file_stats(file, part),
+                stats=_file_stats(store.parquet_metadata(file), part),
             )
         )
     return actions
 
 
-def _write_parquet(frame: pl.DataFrame, file: Path) -> None:
+def _write_parquet(frame: pl.DataFrame, file: str | IO[bytes]) -> None:
     frame.write_parquet(file, compression=_COMPRESSION, statistics=True)
 
 
-def _file_stats(file: Path, part: pl.DataFrame) -> str:
+def _file_stats(footer: pq.FileMetaData, part: pl.DataFrame) -> str:
     """Delta statistics of one data file: row and null counts from the frame, bounds from
     the Parquet footer (exact, or widened where long strings were truncated)."""
-    footer = pq.read_metadata(file)
     groups = [footer.row_group(i) for i in range(footer.num_row_groups)]
     # Leaf columns by path; a nested column has no leaf named as itself and gets no bounds.
     leaves = {footer.schema.column(i).path: i for i in range(footer.num_columns)}
@@ -675,8 +702,13 @@ class QueryGateway:
                 "threads": threads,
             },
         )
-        allowed = str(warehouse.root) + "/"
-        self._root.execute("SET allowed_directories = [$dir]", {"dir": allowed})
+        # The local folder (derived tables), and the object store's prefix when the tables
+        # live there (read through Arrow's filesystem, registered before the lock).
+        allowed = [str(warehouse.root) + "/"]
+        if warehouse.store.remote:
+            warehouse.store.register(self._root)
+            allowed += warehouse.store.prefixes()
+        self._root.execute("SET allowed_directories = $dirs", {"dirs": allowed})
         self._root.execute("SET enable_external_access = false")
         self._root.execute("SET lock_configuration = true")
         self._lock = threading.Lock()
@@ -888,7 +920,7 @@ def open_gateway(
     """The gateway on `engine` (`settings.ENGINES`): DuckDB in this process, or Apache Spark
     (`analytics.spark`, imported only when asked for)."""
     if engine == "spark":
-        check_engine(engine, spark_master)
+        check_engine(engine, spark_master, warehouse.location)
         from analytics.spark import SparkGateway
 
         return SparkGateway(
@@ -899,11 +931,19 @@ def open_gateway(
     return QueryGateway(warehouse, memory_limit=memory_limit, threads=threads)
 
 
-def check_engine(engine: str, spark_master: str | None = None) -> None:
+def check_engine(engine: str, spark_master: str | None = None, location: str = "") -> None:
     """Refuse, with what to install, an engine this machine cannot run: Spark needs its
-    extra (pyspark, sqlglot) and, unless it is a Spark Connect server elsewhere, Java."""
+    extra (pyspark, sqlglot) and, unless it is a Spark Connect server elsewhere, Java; and
+    a warehouse at `location` on object storage needs a cluster, whose Hadoop connectors
+    read it (pyspark's own jars have none)."""
     if engine != "spark":
         return
+    if is_object_store(location) and (spark_master or "local").startswith("local"):
+        raise ConfigError(
+            f"The warehouse {location} is on object storage, which Spark on this machine "
+            "cannot read (pyspark brings no S3, GCS or Azure connector): give "
+            "TOUCHPOINT_SPARK_MASTER a cluster that has them, or use TOUCHPOINT_ENGINE=duckdb."
+        )
     missing = [name for name in ("pyspark", "sqlglot") if importlib.util.find_spec(name) is None]
     if missing:
         raise ConfigError(

@@ -27,7 +27,8 @@ def run() -> None:
     )
     try:
         config = data.settings()
-        check_engine(config.engine, config.spark_master)  # Spark asked for, but not there
+        # Spark asked for, but not there (or unable to read the warehouse's store)
+        check_engine(config.engine, config.spark_master, config.warehouse_location)
         account = signin.current_account(config)  # a damaged accounts file stops here too
     except TouchpointError as exc:
         st.error(fmt.plain_text(str(exc)))

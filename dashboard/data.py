@@ -45,6 +45,7 @@ from analytics.journeys import views as journey_views
 from analytics.journeys.paths import PathOptions
 from analytics.periods import parse_period, period_label, period_start, shift
 from analytics.settings import Settings, load_settings
+from analytics.storage import is_object_store
 from analytics.warehouse import (
     Access,
     QueryGateway,
@@ -65,12 +66,15 @@ def settings() -> Settings:
 
 
 def warehouse(config: Settings) -> Warehouse:
-    return _warehouse(str(config.warehouse), config.rollback_days)
+    return _warehouse(config.warehouse_location or str(config.warehouse), config.rollback_days)
 
 
 @st.cache_resource(show_spinner=False)
-def _warehouse(root: str, rollback_days: int) -> Warehouse:
-    return Warehouse(Path(root), rollback_days=rollback_days)
+def _warehouse(location: str, rollback_days: int) -> Warehouse:
+    """The warehouse at `location` (a folder, or an object store with its local folder
+    from the settings)."""
+    local = settings().warehouse if is_object_store(location) else None
+    return Warehouse(location, rollback_days=rollback_days, local_dir=local)
 
 
 @st.cache_resource(show_spinner=False)
@@ -97,7 +101,7 @@ def load_sample(
 ) -> list[LoadResult] | None:
     """Load the sample company into an empty warehouse, once even when sessions start together."""
     wh = warehouse(config)
-    with _sample_lock(str(wh.root)):
+    with _sample_lock(wh.location):
         return ensure_sample_loaded(wh, SAMPLE_DIR, user=config.user, progress=progress)
 
 
@@ -105,7 +109,7 @@ def refresh_derived(wh: Warehouse) -> None:
     """Build the KPI rollups of the current data now (after a load or rollback here); the
     rest (record-dimension parts, the segmentation) follows in the background
     (`prepare_derived`)."""
-    derived.refresh_base(wh, _gateway(str(wh.root), wh.rollback_days))
+    derived.refresh_base(wh, _gateway(wh.location, wh.rollback_days))
 
 
 def prepare_derived(wh: Warehouse) -> None:
@@ -114,7 +118,7 @@ def prepare_derived(wh: Warehouse) -> None:
     from the command line or another dashboard process. Until the rollups are there, the
     KPIs read the rows (the same numbers, more slowly); until the segmentation is, the
     Segments page says it is being built."""
-    _prepare_derived(str(wh.root), wh.rollback_days, _derived_key(wh), value_settings())
+    _prepare_derived(wh.location, wh.rollback_days, _derived_key(wh), value_settings())
 
 
 def _derived_key(wh: Warehouse) -> str:
@@ -127,7 +131,7 @@ def value_settings() -> segments.ValueSettings:
 
 def derived_pending(wh: Warehouse) -> bool:
     """Whether a background build for the current data is still running or to come."""
-    thread = _prepare_derived(str(wh.root), wh.rollback_days, _derived_key(wh), value_settings())
+    thread = _prepare_derived(wh.location, wh.rollback_days, _derived_key(wh), value_settings())
     return thread is not None and thread.is_alive()
 
 
@@ -207,7 +211,7 @@ def by_version(
         @functools.wraps(fn)
         def call(wh: Warehouse, *args: P.args, **kwargs: P.kwargs) -> R:
             arguments = repr((args, sorted(kwargs.items())))
-            return runner(str(wh.root), wh.rollback_days, _key(wh), arguments, (args, kwargs))
+            return runner(wh.location, wh.rollback_days, _key(wh), arguments, (args, kwargs))
 
         return call
 
@@ -215,7 +219,7 @@ def by_version(
 
 
 def last_loaded(wh: Warehouse) -> dict[str, datetime | None]:
-    return _last_loaded(str(wh.root), wh.rollback_days, wh.data_version())
+    return _last_loaded(wh.location, wh.rollback_days, wh.data_version())
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -225,7 +229,7 @@ def _last_loaded(root: str, rollback_days: int, data_version: str) -> dict[str, 
 
 def load_history(wh: Warehouse, dataset_name: str) -> pl.DataFrame:
     """History of one dataset, newest first, without the housekeeping vacuum entries."""
-    return _load_history(str(wh.root), wh.rollback_days, wh.data_version(), dataset_name)
+    return _load_history(wh.location, wh.rollback_days, wh.data_version(), dataset_name)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -654,7 +658,7 @@ def change_settings(wh: Warehouse, keep: Callable[[str], bool]) -> bool:
 
 
 def review_builds(wh: Warehouse) -> tuple[str | None, ...]:
-    found = review.Derived.of(_gateway(str(wh.root), wh.rollback_days), value_settings())
+    found = review.Derived.of(_gateway(wh.location, wh.rollback_days), value_settings())
     return tuple(
         None if built is None else built.key
         for built in (found.feedback, found.segmentation, found.journeys)

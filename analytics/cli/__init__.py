@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from analytics.cli.common import EXIT_REFUSED, Handler, engine_arg
 from analytics.errors import TouchpointError
 from analytics.settings import load_settings
-from analytics.warehouse import Warehouse
 
 __all__ = ["EXIT_REFUSED", "main"]
 
@@ -39,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(arguments)
     try:
         settings = load_settings(os.environ, warehouse=args.warehouse)
-        warehouse = Warehouse(settings.warehouse, rollback_days=settings.rollback_days)
+        warehouse = settings.open_warehouse()
         handler: Handler = args.handler
         return handler(args, warehouse, settings.user)
     except TouchpointError as exc:
@@ -58,7 +57,10 @@ def _parser(arguments: Sequence[str] = ()) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--warehouse",
-        help="warehouse folder (default: $TOUCHPOINT_WAREHOUSE or data/warehouse)",
+        help=(
+            "warehouse folder, or an s3://, gs:// or abfss:// URI "
+            "(default: $TOUCHPOINT_WAREHOUSE or data/warehouse)"
+        ),
     )
     engine_arg(parser, command=False)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

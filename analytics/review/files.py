@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from importlib.metadata import entry_points
-from pathlib import Path
 from typing import Protocol
 
 from analytics.contract import DATASETS
@@ -80,7 +79,7 @@ def pinned(gateway: QueryGateway, pins: dict[str, int]) -> QueryGateway:
             there = "none" if latest is None else f"0 to {latest}"
             raise ConfigError(f"There is no version {version} of {name}: its versions are {there}.")
         try:
-            kept = all(Path(f).exists() for f in warehouse.files(name, version))
+            kept = all(warehouse.store.exists(f) for f in warehouse.files(name, version))
         except Exception:  # the log entry itself is gone
             kept = False
         if not kept:
