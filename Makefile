@@ -25,6 +25,15 @@ $(SPARK_STAMP): $(STAMP)
 	fi
 	touch $(SPARK_STAMP)
 
+# Azurite, Azure Storage's emulator (from the npm registry), for the tests of a warehouse on
+# object storage; moto's S3 server comes with the dev extra. Without npm those tests skip.
+AZURITE := $(VENV)/azurite/node_modules/.bin/azurite-blob
+AZURITE_VERSION := 3.35.0
+$(AZURITE): | $(STAMP)
+	@if command -v npm >/dev/null; then \
+		npm install --silent --no-audit --no-fund --prefix $(VENV)/azurite azurite@$(AZURITE_VERSION); \
+	else echo "npm not found: the Azure storage tests will skip"; fi
+
 run: $(STAMP) browser
 	$(BIN)/python -m streamlit run dashboard/app.py --server.port $(PORT) --server.address localhost
 
@@ -46,7 +55,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: $(STAMP) $(SPARK_STAMP) browser lint typecheck
+test: $(STAMP) $(SPARK_STAMP) $(AZURITE) browser lint typecheck
 	$(BIN)/python -m pytest; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing the run"; exit 1; fi; \
 	exit $$status
