@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from analytics import feedback, journeys, rollups, segments
+from analytics import by_customer, feedback, journeys, rollups, segments
 from analytics.errors import ConfigError
 from analytics.settings import Settings
 from analytics.warehouse import QueryGateway, Warehouse
@@ -38,8 +38,8 @@ def refresh_rest(
     *,
     value: segments.ValueSettings = DEFAULT_VALUE,
 ) -> dict[str, float]:
-    """The rest: the rollups' record-dimension parts, the segmentation, the journeys and the
-    feedback analysis."""
+    """The rest: the rollups' record-dimension parts, the segmentation, the journeys, the
+    feedback analysis and the records sorted by customer (Customer 360's)."""
     # The months per segment of the segmentation this data is about to replace would be
     # built in vain: they wait for the new one.
     built = rollups.refresh(warehouse, gateway, by_segment=not segments.pending(warehouse, value))
@@ -59,6 +59,7 @@ def refresh_rest(
         took = None
     if took is not None:
         built["feedback"] = took
+    built |= by_customer.refresh(warehouse, gateway)
     return built
 
 
@@ -78,6 +79,7 @@ def pending(warehouse: Warehouse, value: segments.ValueSettings = DEFAULT_VALUE)
         or segments.pending(warehouse, value)
         or _settled_pending(journeys.pending, warehouse)
         or _settled_pending(feedback.pending, warehouse)
+        or by_customer.pending(warehouse)
     )
 
 

@@ -690,6 +690,7 @@ class QueryGateway:
 
     access: Access = FULL_ACCESS
     _pinned: Mapping[str, int | None] | None = None
+    _files: Mapping[str, tuple[str, ...]] = {}
 
     def __init__(self, warehouse: Warehouse, *, memory_limit: str = "4GB", threads: int = 2):
         self.warehouse = warehouse
@@ -727,6 +728,14 @@ class QueryGateway:
         pinned = copy.copy(self)
         pinned._pinned = dict(versions)
         return pinned
+
+    def reading(self, files: Mapping[str, tuple[str, ...]]) -> QueryGateway:
+        """This gateway, reading the named datasets from `files`: other files holding the
+        same rows as the version it reads, in the same order (`analytics.by_customer`).
+        Access limits and masks apply to them as to the version's own."""
+        reading = copy.copy(self)
+        reading._files = dict(files)
+        return reading
 
     def versions(self) -> dict[str, int | None]:
         """The version of every dataset this gateway reads: pinned, or the current one."""
@@ -876,6 +885,8 @@ class QueryGateway:
             version = self._pinned[name]
         else:
             version = self.warehouse.version(name)
+        if files is None:
+            files = self._files.get(name)
         if files is None:
             files = self.warehouse.files(name, version) if version is not None else ()
         present = self.warehouse.columns(name, version) if version is not None else ()
