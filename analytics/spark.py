@@ -148,6 +148,19 @@ class SparkGateway(QueryGateway):
     def query_derived(self, sql: str, params: Mapping[str, object] | None = None) -> pl.DataFrame:
         return self._run(sql, dict(params or {}), {})
 
+    def reading(self, files: Mapping[str, tuple[str, ...]]) -> QueryGateway:
+        """Copies of the datasets (`analytics.by_customer`) are this machine's files: a
+        local session reads them, a cluster reads the versions' own files instead."""
+        return super().reading(files) if self.master.startswith("local") else self
+
+    def _derived(self, path: str) -> bool:
+        """Whether `path` is a derived table's file: in this machine's folder of the
+        warehouse, outside the datasets' own tables."""
+        if is_object_store(path):
+            return False
+        inside = Path(os.path.realpath(path)).relative_to(self.warehouse.root)
+        return inside.parts[0].startswith("_")
+
     # ----- translation ------------------------------------------------------------------------
 
     def _run(self, sql: str, params: dict[str, object], tables: Mapping[str, str]) -> pl.DataFrame:
@@ -210,6 +223,13 @@ class SparkGateway(QueryGateway):
             )
             if not inside:
                 raise ConfigError(f"{path} is outside the warehouse {warehouse.location}.")
+        if not self.master.startswith("local") and all(self._derived(p) for p in paths):
+            # A derived table is this machine's file, which a cluster's executors cannot
+            # read: it goes to the cluster from here (they are small: rollups, segments).
+            self._spark.createDataFrame(_shipped(paths)).createOrReplaceTempView(view)
+            with self._views_lock:
+                self._views.add(view)
+            return view
         # None: Spark's Arrow bridge lacks a type, and Spark infers the schema.
         schema = _spark_schema([warehouse.store.parquet_schema(path) for path in paths])
         reader = self._spark.read
@@ -265,6 +285,20 @@ def _signed(node: exp.Expression) -> exp.Expression:
     return wrapped.transform(
         lambda n: node.copy() if isinstance(n, exp.Column) and n.name == "x" else n
     )
+
+
+def _shipped(paths: list[str]) -> pa.Table:
+    """Local Parquet files as one Arrow table for Spark, their columns united by name and
+    typed as Spark reads such files: unsigned integers widened (a 64-bit word of bits as
+    DECIMAL(20, 0), which `_signed` expects)."""
+    import pyarrow.parquet as pq
+
+    tables = [pq.read_table(path) for path in paths]
+    table = pa.concat_tables(tables, promote_options="permissive") if tables else pa.table({})
+    wider = {pa.uint8(): pa.int16(), pa.uint16(): pa.int32(), pa.uint32(): pa.int64()}
+    wider[pa.uint64()] = pa.decimal128(20, 0)
+    fields = [pa.field(f.name, wider.get(f.type, f.type)) for f in table.schema]
+    return table.cast(pa.schema(fields))
 
 
 def _hadoop_uri(path: str) -> str:

@@ -275,31 +275,43 @@ def connect_server(spark_engine, tmp_path_factory) -> Iterator[str]:
 # A process holds one kind of Spark session: the remote one runs in a process of its own.
 REMOTE = """
 import json, sys
+from analytics import customer360
 from analytics.filters import Filters
 from analytics.kpis import KPI_BY_KEY, trend
 from analytics.warehouse import Access, Warehouse, open_gateway
 
 remote = open_gateway(Warehouse(sys.argv[1]), "spark", spark_master=sys.argv[2])
-limited = remote.scoped(Access(limits=(("region", ("EMEA",)),), mask_pii=True, min_group=5))
+access = Access(limits=(("region", ("EMEA",)),), mask_pii=True, min_group=5)
+limited = remote.scoped(access)
 sql = "SELECT count(*) AS n FROM customers WHERE region = $r"
 hostile = remote.query(sql, {"r": "EMEA' OR '1'='1"})["n"][0]
 trend(limited, list(KPI_BY_KEY), Filters(), "quarter").write_parquet(sys.argv[3])
+# With the rollups, which are this machine's files: sent to the server from here.
+summarised = open_gateway(Warehouse(sys.argv[4]), "spark", spark_master=sys.argv[2])
+trend(summarised.scoped(access), list(KPI_BY_KEY), Filters(), "quarter").write_parquet(sys.argv[5])
+customer360.customer_timeline(summarised, "C13578").write_parquet(sys.argv[6])
 print(json.dumps({"session": type(remote._spark).__module__, "hostile": hostile}))
 """
 
 
 def test_a_spark_connect_server_gives_the_same_kpis_to_a_limited_user(
-    connect_server, rows_only, tmp_path
+    connect_server, rows_only, sample_warehouse, tmp_path
 ):
-    out = tmp_path / "kpis.parquet"
-    command = [sys.executable, "-c", REMOTE, str(rows_only.root), connect_server, str(out)]
+    """From the rows, and from the rollups, which a server elsewhere cannot read from this
+    machine's folder: they are sent to it (`SparkGateway._parquet_view`)."""
+    out = [tmp_path / f"{name}.parquet" for name in ("rows", "rollups", "timeline")]
+    command = [sys.executable, "-c", REMOTE, str(rows_only.root), connect_server, str(out[0]),
+               str(sample_warehouse.root), str(out[1]), str(out[2])]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     answer = json.loads(done.stdout.strip().splitlines()[-1])
     limited = QueryGateway(rows_only).scoped(LIMITED)
     expected = trend(limited, list(KPI_BY_KEY), Filters(), "quarter")
+    timeline = customer360.customer_timeline(QueryGateway(sample_warehouse), "C13578")
 
     assert answer["hostile"] == 0
     assert answer["session"].startswith("pyspark.sql.connect")
-    got = pl.read_parquet(out)
-    assert_frame_equal(got, expected, check_dtypes=False, rel_tol=1e-9, abs_tol=1e-12)
+    for got in (pl.read_parquet(out[0]), pl.read_parquet(out[1])):
+        assert_frame_equal(got, expected, check_dtypes=False, rel_tol=1e-9, abs_tol=1e-12)
+    assert timeline.height == 25
+    assert_frame_equal(pl.read_parquet(out[2]), timeline, check_dtypes=False)
