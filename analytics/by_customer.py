@@ -33,9 +33,10 @@ LAYOUT = 1
 
 
 def copy_path(warehouse: Warehouse, name: str, version: int) -> Path:
-    """Where the copy of `version` of dataset `name` is: named after the version's files, so
-    that a warehouse loaded again from scratch never reads the copy of another."""
-    files = "\n".join(warehouse.files(name, version))
+    """Where the copy of `version` of dataset `name` is: named after the version's files
+    (their names, unique to each load), so that a warehouse loaded again from scratch never
+    reads the copy of another."""
+    files = "\n".join(file.rsplit("/", 1)[-1] for file in warehouse.files(name, version))
     digest = hashlib.sha256(files.encode()).hexdigest()[:12]
     return warehouse.root / FOLDER / f"{name}-{version}-{digest}-l{LAYOUT}.parquet"
 

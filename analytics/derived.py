@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from analytics import by_customer, feedback, journeys, rollups, segments
+from analytics import by_customer, feedback, filter_values, journeys, rollups, segments
 from analytics.errors import ConfigError
 from analytics.settings import Settings
 from analytics.warehouse import QueryGateway, Warehouse
@@ -28,8 +28,10 @@ def value_settings(settings: Settings) -> segments.ValueSettings:
 
 
 def refresh_base(warehouse: Warehouse, gateway: QueryGateway | None = None) -> dict[str, float]:
-    """What every KPI question needs, built now: the families' rollups. Seconds per part."""
-    return rollups.refresh(warehouse, gateway, records=False)
+    """What every KPI question and the sidebar need, built now: the families' rollups and
+    the filter menus' values. Seconds per part."""
+    built = rollups.refresh(warehouse, gateway, records=False)
+    return built | filter_values.refresh(warehouse, gateway)
 
 
 def refresh_rest(
@@ -76,6 +78,7 @@ def refresh(
 def pending(warehouse: Warehouse, value: segments.ValueSettings = DEFAULT_VALUE) -> bool:
     return (
         rollups.pending(warehouse)
+        or filter_values.pending(warehouse)
         or segments.pending(warehouse, value)
         or _settled_pending(journeys.pending, warehouse)
         or _settled_pending(feedback.pending, warehouse)

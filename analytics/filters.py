@@ -22,6 +22,8 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
+import polars as pl
+
 from analytics.contract import DATASETS
 from analytics.errors import ConfigError
 from analytics.warehouse import SEGMENTS_VIEW, QueryGateway
@@ -263,9 +265,29 @@ def scoped_rows(
 
 
 def dimension_values(gateway: QueryGateway) -> dict[str, list[str]]:
-    """Every dimension's values present in the data, sorted (what the filter menus offer)."""
+    """Every dimension's values present in the data, sorted (what the filter menus offer).
+
+    The datasets' own dimensions come from their derived table (`analytics.filter_values`)
+    when it is built for the versions `gateway` reads and its user sees every row; else, and
+    for the segmentation's dimensions, from the rows."""
+    from analytics import filter_values
+
+    stored = filter_values.stored(gateway)
+    keys = [k for k, d in DIMENSIONS.items() if stored is None or d.derived]
+    frame = gateway.query(values_sql(keys) + " ORDER BY dimension, value")
+    if stored is not None:
+        frame = pl.concat([stored, frame]).sort("dimension", "value")
+    values: dict[str, list[str]] = {key: [] for key in DIMENSIONS}
+    for dimension, value in frame.iter_rows():
+        values[dimension].append(value)
+    return values
+
+
+def values_sql(keys: Sequence[str]) -> str:
+    """SQL of the distinct values of dimensions `keys`: rows of (`dimension`, `value`)."""
     parts = []
-    for key, dimension in DIMENSIONS.items():
+    for key in keys:
+        dimension = DIMENSIONS[key]
         source = dimension.source if dimension.level == "customer" else None
         sources = [source] if source else list(dimension.datasets)
         for name in sources:
@@ -273,11 +295,7 @@ def dimension_values(gateway: QueryGateway) -> dict[str, list[str]]:
                 f"SELECT DISTINCT '{key}' AS dimension, {key} AS value FROM {name} "
                 f"WHERE {key} IS NOT NULL"
             )
-    frame = gateway.query(" UNION ".join(parts) + " ORDER BY dimension, value")
-    values: dict[str, list[str]] = {key: [] for key in DIMENSIONS}
-    for dimension, value in frame.iter_rows():
-        values[dimension].append(value)
-    return values
+    return " UNION ".join(parts)
 
 
 def data_range(gateway: QueryGateway, datasets: Sequence[str]) -> tuple[date, date] | None:

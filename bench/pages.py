@@ -8,10 +8,11 @@ The scale company of bench/journeys.py (bench/scale.py: 1M customers, 10M orders
 surveys, 500k tickets, 20M touchpoint events by default; cached under
 bench/out/journeys_<customers>_<events>_<seed>/, gitignored, and reused when complete).
 Before anything is timed, every derived table is built once (`analytics.derived.refresh`:
-rollups, segments, journeys, feedback; its seconds per part and peak memory are reported,
-untimed; a reused company reuses its builds), and a plan step finds what a reader would
-click (untimed): the sidebar's date range, the latest month, the largest RFM segment, the
-largest monthly cohort and the customer with the largest revenue in the latest month.
+rollups, filter values, segments, journeys, feedback, records by customer; its seconds per
+part and peak memory are reported, untimed; a reused company reuses its builds), and a plan
+step finds what a reader would click (untimed): the sidebar's date range, the latest month,
+the largest RFM segment, the largest monthly cohort and the customer with the largest
+revenue in the latest month.
 
 Then every side runs once untimed (the OS file cache) and `--repeat` times timed, each run
 in a worker process of its own (so that its peak memory, max RSS, is its own), the sides
@@ -55,9 +56,9 @@ times only the sides whose names start with one of its words (`--only journeys`:
 Journeys page's tabs), with the overview beside them as the baseline.
 
 With `--events 0` (the company of bench/kpis.py, without touchpoint events: 100M orders in
-bench/SCALE_100M.md) only the rollups are built, untimed, and only the sides that read
-nothing else can run (`ROLLUP_SIDES`: `--only overview kpis retention kpi cohort`); the
-drill lists then find no segmentation, so their segment column is empty.
+bench/SCALE_100M.md) only the rollups and the filter values are built, untimed, and only the
+sides that read nothing else can run (`ROLLUP_SIDES`: `--only overview kpis retention kpi
+cohort`); the drill lists then find no segmentation, so their segment column is empty.
 """
 
 from __future__ import annotations
@@ -170,12 +171,13 @@ def _load(root: Path, spec: ScaleSpec) -> dict[str, Any]:
 
 
 def _rollups(root: Path) -> dict[str, Any]:
-    """Only the rollups (all that `ROLLUP_SIDES` read), reported as `build_derived` does."""
-    from analytics import rollups
+    """Only the rollups and the filter menus' values (all that `ROLLUP_SIDES` read),
+    reported as `build_derived` does."""
+    from analytics import filter_values, rollups
     from analytics.warehouse import Warehouse
 
     started = time.perf_counter()
-    parts = rollups.refresh(Warehouse(root))
+    parts = rollups.refresh(Warehouse(root)) | filter_values.refresh(Warehouse(root))
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "parts": {k: round(v, 2) for k, v in parts.items()}}
 

@@ -23,7 +23,7 @@ CUSTOMERS = ("C04361", "C10354", "C13578", "C00001", "C19999", "nobody")
 def built(tmp_path_factory, sample_warehouse) -> tuple[Warehouse, dict[str, float]]:
     """A copy of the sample company with its records sorted by customer."""
     root = tmp_path_factory.mktemp("by-customer") / "warehouse"
-    shutil.copytree(sample_warehouse.root, root)
+    shutil.copytree(sample_warehouse.root, root, ignore=shutil.ignore_patterns(by_customer.FOLDER))
     warehouse = Warehouse(root)
     return warehouse, by_customer.refresh(warehouse)
 

@@ -10,11 +10,13 @@ def test_refresh_builds_the_rollups_and_the_segmentation_once(tiny_warehouse):
     assert derived.pending(tiny_warehouse)
 
     base = derived.refresh_base(tiny_warehouse)
-    assert set(base) == {"orders", "surveys"}  # the tiny company has no tickets
+    # The tiny company has no tickets; the sidebar's menus come with the rollups.
+    assert set(base) == {"orders", "surveys", "filter values"}
     assert derived.pending(tiny_warehouse)  # the rest is still to come
 
     rest = derived.refresh_rest(tiny_warehouse)
     assert "segments" in rest and "orders by channel" in rest
+    assert "orders by customer" in rest and "surveys by customer" in rest
     assert not derived.pending(tiny_warehouse)
     assert derived.refresh(tiny_warehouse) == {}
     assert rollups.current(tiny_warehouse, "orders") is not None
@@ -72,7 +74,7 @@ def test_an_append_builds_the_months_per_segment_for_the_new_segmentation_only(
         return later_parts(found, segments_file)
 
     monkeypatch.setattr(build, "later_parts", recorded)
-    assert set(derived.refresh_base(copy)) <= {"orders", "orders (appended)"}
+    assert set(derived.refresh_base(copy)) <= {"orders", "orders (appended)", "filter values"}
     rest = derived.refresh_rest(copy)
 
     new = segments.current(copy)
