@@ -6,7 +6,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from analytics import rollups
+from analytics import filter_values, rollups
 from analytics.ingest.pipeline import LoadResult, ingest
 from analytics.sample import SAMPLE_FILES, SampleFile, write_sample_company
 from analytics.warehouse import Warehouse
@@ -37,6 +37,7 @@ def load_sample_files(
     if progress:
         progress("Summarising for the dashboards", 0.99)
     rollups.refresh(warehouse)
+    filter_values.refresh(warehouse)
     if progress:
         progress("Sample company loaded", 1.0)
     return results

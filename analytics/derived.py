@@ -44,7 +44,8 @@ def refresh_rest(
     feedback analysis and the records sorted by customer (Customer 360's)."""
     # The months per segment of the segmentation this data is about to replace would be
     # built in vain: they wait for the new one.
-    built = rollups.refresh(warehouse, gateway, by_segment=not segments.pending(warehouse, value))
+    built = filter_values.refresh(warehouse, gateway)  # when a load built only the rollups
+    built |= rollups.refresh(warehouse, gateway, by_segment=not segments.pending(warehouse, value))
     took = segments.refresh(warehouse, gateway, value=value)
     if took is not None:
         built["segments"] = took

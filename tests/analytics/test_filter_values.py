@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from analytics import derived, filter_values
+from analytics import derived, filter_values, rollups
 from analytics.filters import dimension_values
 from analytics.ingest.pipeline import ingest
 from analytics.warehouse import Access, QueryGateway, Warehouse
@@ -79,3 +79,13 @@ def test_a_load_is_read_from_the_rows_until_its_table_is_built(tiny_warehouse):
     assert filter_values.stored(gateway) is not None
     # An earlier version keeps the values it had.
     assert dimension_values(gateway.at_versions({"orders": 0}))["channel"] == []
+
+
+def test_the_background_build_makes_the_table_when_a_load_built_only_the_rollups(
+    tiny_warehouse,
+):
+    rollups.refresh(tiny_warehouse)  # what a load made before this table existed
+    assert filter_values.pending(tiny_warehouse) and derived.pending(tiny_warehouse)
+
+    assert "filter values" in derived.refresh_rest(tiny_warehouse)
+    assert not filter_values.pending(tiny_warehouse)
