@@ -120,7 +120,10 @@ class Store:
 
         if not self.remote:
             return pafs.LocalFileSystem()
-        return _filesystem(self.scheme, urlsplit(self.location).netloc)
+        try:
+            return _filesystem(self.scheme, urlsplit(self.location).netloc)
+        except OSError as exc:  # S3's region lookup, say
+            raise ConfigError(f"The warehouse {self.location} cannot be opened: {exc}.") from exc
 
     def join(self, *names: str) -> str:
         return "/".join((self.location, *names))
@@ -135,7 +138,14 @@ class Store:
         import pyarrow.fs as pafs
 
         selector = pafs.FileSelector(_fs_path(folder), allow_not_found=True)
-        return [info.base_name for info in self.fs.get_file_info(selector)]
+        try:
+            return [info.base_name for info in self.fs.get_file_info(selector)]
+        except OSError as exc:  # every page and command asks this first
+            raise ConfigError(
+                f"The warehouse {self.location} cannot be read: {exc}. Check the URI, the "
+                'network, and the credentials in the environment (README, "Warehouses on '
+                'object storage").'
+            ) from exc
 
     def read_text(self, location: str) -> str:
         """A file's text; OSError (FileNotFoundError when missing) when it cannot be read."""

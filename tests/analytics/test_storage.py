@@ -286,6 +286,24 @@ def test_the_command_line_reads_the_bucket_with_credentials_from_the_environment
     assert len({row["kpi"] for row in json.loads(done.stdout)}) == 18
 
 
+def test_a_store_that_cannot_be_reached_is_named_with_what_to_check(tmp_path, monkeypatch):
+    """A command, or the dashboard, says so (a ConfigError) rather than failing with a
+    traceback; an unknown bucket reads as an empty warehouse, whose first load says it."""
+    port = _free_port()  # nothing listens there
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "touchpoint")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "touchpoint-secret")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    warehouse = Warehouse(f"s3://unreachable-{port}/wh", local_dir=tmp_path)
+
+    with pytest.raises(
+        ConfigError,
+        match=rf"s3://unreachable-{port}/wh cannot be read: .*"
+        r"Check the URI, the network, and the credentials",
+    ):
+        warehouse.versions()
+
+
 def test_the_settings_take_object_store_uris(tmp_path):
     settings = load_settings(
         {"TOUCHPOINT_WAREHOUSE": "s3://bucket/team/touchpoint/", "TOUCHPOINT_ROLLBACK_DAYS": "7"}
