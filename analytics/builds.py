@@ -48,6 +48,12 @@ def versions_of(
     return {n: at[n] if at is not None and n in at else warehouse.version(n) for n in names}
 
 
+def key_of(versions: Pins, suffix: str) -> str:
+    """A build's key: the dataset versions it reads, then `suffix` (its settings and layout)."""
+    named = "-".join(f"{n}{'none' if v is None else v}" for n, v in versions.items())
+    return f"{named}-{suffix}"
+
+
 def read_meta(folder: Path, prefix: str, key: str) -> dict[str, Any] | None:
     """The metadata of the complete build `key`, or None."""
     try:
@@ -74,6 +80,48 @@ def latest_meta(folder: Path, prefix: str) -> dict[str, Any] | None:
         with contextlib.suppress(OSError, ValueError):
             return dict(json.loads(path.read_text()))
     return None
+
+
+def newest(folder: Path, prefix: str) -> str | None:
+    """The name of the most recent complete build's metadata file, or None."""
+    metas = list(folder.glob(f"{prefix}-*.json"))
+    return max(metas, key=_modified).name if metas else None
+
+
+def earlier(
+    warehouse: Warehouse, folder: Path, prefix: str, suffix: str
+) -> tuple[str, dict[str, Any]] | None:
+    """The key and metadata of the most recent complete build whose key ends with `suffix`
+    (the same settings and layout) and whose data the current data only adds rows to (every
+    dataset it read appended to since, or the same): what a page shows, saying so, while the
+    build of the current data is made after an append. None after a replace or rollback (the
+    earlier data is not part of the current), or when no such build is kept."""
+    metas = sorted(folder.glob(f"{prefix}-*.json"), key=_modified, reverse=True)
+    for path in metas:
+        key = path.name.removeprefix(f"{prefix}-").removesuffix(".json")
+        meta = read_meta(folder, prefix, key) if key.endswith(suffix) else None
+        if meta is not None and only_appended(warehouse, meta.get("versions", {})):
+            return key, meta
+    return None
+
+
+def only_appended(warehouse: Warehouse, versions: Pins) -> bool:
+    """Whether the current data holds the rows of `versions` (each dataset the same or only
+    appended to since), as long as `versions` names any."""
+    for name, since in versions.items():
+        until = warehouse.version(name)
+        if since == until:
+            continue
+        if since is None or until is None or warehouse.appended(name, since, until) is None:
+            return False
+    return bool(versions)
+
+
+def _modified(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:  # pruned meanwhile
+        return 0.0
 
 
 def prune(folder: Path, prefix: str, keep: int) -> None:

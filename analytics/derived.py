@@ -50,18 +50,19 @@ def refresh_rest(
     if took is not None:
         built["segments"] = took
         built |= rollups.refresh(warehouse, gateway)  # the months per segment
-    try:
-        took = journeys.refresh(warehouse, gateway)
-    except ConfigError:  # settings broken by hand: the Journeys page and CLI say what is wrong
-        took = None
-    if took is not None:
-        built["journeys"] = took
+    # The feedback analysis first: the journeys take the sentiment of the texts it scored.
     try:
         took = feedback.refresh(warehouse, gateway)
     except ConfigError:  # settings broken by hand: the Feedback page and CLI say what
         took = None
     if took is not None:
         built["feedback"] = took
+    try:
+        took = journeys.refresh(warehouse, gateway)
+    except ConfigError:  # settings broken by hand: the Journeys page and CLI say what is wrong
+        took = None
+    if took is not None:
+        built["journeys"] = took
     built |= by_customer.refresh(warehouse, gateway)
     return built
 

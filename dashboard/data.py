@@ -14,12 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 import polars as pl
 import streamlit as st
 
 from analytics import (
+    builds,
     cohorts,
     customer360,
     derived,
@@ -35,12 +36,14 @@ from analytics.bootstrap import ensure_sample_loaded
 from analytics.builds import SETTINGS_FOLDER
 from analytics.drill import DrillResult
 from analytics.errors import ConfigError
+from analytics.feedback import store as feedback_store
 from analytics.feedback import views as feedback_views
 from analytics.filters import Filters, dimension_values
 from analytics.ingest.pipeline import LoadResult, guess_dataset
 from analytics.ingest.readers import PROBLEM_COLUMN, ROW_COLUMN, RawTable, read_export
 from analytics.journeys import stages
 from analytics.journeys import steps as journey_steps
+from analytics.journeys import store as journey_store
 from analytics.journeys import views as journey_views
 from analytics.journeys.paths import PathOptions
 from analytics.periods import parse_period, period_label, period_start, shift
@@ -162,13 +165,23 @@ def _prepare_derived(
 
 
 def _key(wh: Warehouse) -> str:
-    """Data version, the latest segmentation (segment filters and pages read it, and it
-    arrives after the load that made it), the journey settings and the user's access."""
+    """Data version, the latest segmentation, journeys and feedback analysis (pages read
+    them, and they arrive after the load that made them, the earlier ones shown meanwhile),
+    the journey settings and the user's access."""
     access = state.account().access(min_group=settings().min_group)
+    return f"{wh.data_version()}|{_builds_stamp(wh)}|{_settings_stamp(wh)}|{access.key()}"
+
+
+def _builds_stamp(wh: Warehouse) -> str:
     built = latest_segments_file(wh.root)
-    return (
-        f"{wh.data_version()}|{built.name if built else '-'}|{_settings_stamp(wh)}|{access.key()}"
-    )
+    newest = [
+        builds.newest(wh.root / folder, prefix)
+        for folder, prefix in (
+            (journey_store.FOLDER, journey_store.PREFIX),
+            (feedback_store.FOLDER, feedback_store.PREFIX),
+        )
+    ]
+    return ",".join(n or "-" for n in (built.name if built else None, *newest))
 
 
 def _settings_stamp(wh: Warehouse) -> str:
@@ -375,12 +388,31 @@ def customer_timeline(wh: Warehouse, customer_id: str) -> pl.DataFrame:
 # background after a load); each function below reads it for the signed-in user.
 
 
-def _built(current: Callable[[Warehouse], T | None], gateway: QueryGateway, building: str) -> T:
-    """What is stored for the current data, or NotBuilt (the page shows `building`)."""
+class _Build(Protocol):
+    @property
+    def meta(self) -> dict[str, Any]: ...
+
+
+B = TypeVar("B", bound=_Build)
+
+
+def _served(
+    current: Callable[[Warehouse], B | None],
+    earlier: Callable[[Warehouse], B | None],
+    gateway: QueryGateway,
+    building: str,
+) -> tuple[QueryGateway, B]:
+    """What is stored for the current data, read through `gateway`; while it is being built
+    after an append, the earlier build, read through `gateway` pinned to the versions it was
+    made from, so that everything shown is of that data (the page says so); else NotBuilt
+    (the page shows `building`)."""
     found = current(gateway.warehouse)
-    if found is None:
+    if found is not None:
+        return gateway, found
+    before = None if gateway.pinned else earlier(gateway.warehouse)
+    if before is None:
         raise segments.NotBuilt(building)
-    return found
+    return gateway.at_versions(before.meta["versions"]), before
 
 
 def segmentation(wh: Warehouse) -> segments.Segmentation | None:
@@ -388,9 +420,17 @@ def segmentation(wh: Warehouse) -> segments.Segmentation | None:
     return segments.current(wh, value_settings())
 
 
-def _stored(gateway: QueryGateway, value: segments.ValueSettings) -> segments.Segmentation:
-    return _built(
+def earlier_segmentation(wh: Warehouse) -> segments.Segmentation | None:
+    """The segmentation shown while the current data's is built (`segments.earlier`)."""
+    return segments.earlier(wh, value_settings())
+
+
+def _stored(
+    gateway: QueryGateway, value: segments.ValueSettings
+) -> tuple[QueryGateway, segments.Segmentation]:
+    return _served(
         lambda wh: segments.current(wh, value),
+        lambda wh: segments.earlier(wh, value),
         gateway,
         "The segmentation of the current data is still being built.",
     )
@@ -400,14 +440,14 @@ def _stored(gateway: QueryGateway, value: segments.ValueSettings) -> segments.Se
 def segment_summary(
     gateway: QueryGateway, value: segments.ValueSettings, filters: Filters, method: str
 ) -> pl.DataFrame:
-    return segments.segment_summary(gateway, _stored(gateway, value), filters, method)
+    return segments.segment_summary(*_stored(gateway, value), filters, method)
 
 
 @by_version()
 def segment_trend(
     gateway: QueryGateway, value: segments.ValueSettings, filters: Filters
 ) -> pl.DataFrame:
-    return segments.segment_trend(gateway, _stored(gateway, value), filters)
+    return segments.segment_trend(*_stored(gateway, value), filters)
 
 
 @by_version("Finding the customers…", max_entries=32)
@@ -418,12 +458,12 @@ def segment_members(
     filters: Filters,
     method: str,
 ) -> pl.DataFrame:
-    return segments.members(gateway, _stored(gateway, value), segment, filters, method)
+    return segments.members(*_stored(gateway, value), segment, filters, method)
 
 
 @by_version()
 def quarter_labels(gateway: QueryGateway, value: segments.ValueSettings) -> list[str]:
-    return segments.quarter_labels(gateway, _stored(gateway, value))
+    return segments.quarter_labels(*_stored(gateway, value))
 
 
 @by_version("Comparing quarters…")
@@ -434,7 +474,7 @@ def segment_migration(
     after: str,
     filters: Filters,
 ) -> pl.DataFrame:
-    return segments.segment_migration(gateway, _stored(gateway, value), before, after, filters)
+    return segments.segment_migration(*_stored(gateway, value), before, after, filters)
 
 
 @by_version("Finding the customers…", max_entries=32)
@@ -447,40 +487,39 @@ def flow_members(
     target: str,
     filters: Filters,
 ) -> pl.DataFrame:
-    return segments.flow_members(
-        gateway, _stored(gateway, value), before, after, origin, target, filters
-    )
+    return segments.flow_members(*_stored(gateway, value), before, after, origin, target, filters)
 
 
 @by_version()
 def rfm_grid(
     gateway: QueryGateway, value: segments.ValueSettings, filters: Filters
 ) -> pl.DataFrame:
-    return segments.rfm_grid(gateway, _stored(gateway, value), filters)
+    return segments.rfm_grid(*_stored(gateway, value), filters)
 
 
 @by_version("Projecting the customers…")
 def segment_projection(
     gateway: QueryGateway, value: segments.ValueSettings, filters: Filters
 ) -> pl.DataFrame:
-    return segments.projection(gateway, _stored(gateway, value), filters)
+    return segments.projection(*_stored(gateway, value), filters)
 
 
 @by_version()
 def fading_customers(
     gateway: QueryGateway, value: segments.ValueSettings, filters: Filters
 ) -> pl.DataFrame:
-    return segments.fading_customers(gateway, _stored(gateway, value), filters)
+    return segments.fading_customers(*_stored(gateway, value), filters)
 
 
 @by_version()
 def customer_segments(
     gateway: QueryGateway, value: segments.ValueSettings, customer_id: str
 ) -> tuple[dict[str, object] | None, pl.DataFrame]:
-    found = segments.current(gateway.warehouse, value)
-    if found is None:
+    try:
+        served = _stored(gateway, value)
+    except segments.NotBuilt:
         return None, pl.DataFrame(schema={"quarter": pl.String(), "rfm_segment": pl.String()})
-    return segments.customer_segments(gateway, found, customer_id)
+    return segments.customer_segments(*served, customer_id)
 
 
 # Journeys are read from the steps stored for the current data (built in the background after
@@ -492,32 +531,40 @@ def journeys_built(wh: Warehouse) -> journeys.StoredJourneys | None:
     return journeys.current(wh)
 
 
-def _journeys(gateway: QueryGateway) -> journeys.StoredJourneys:
-    return _built(
-        journeys.current, gateway, "The journeys of the current data are still being built."
+def earlier_journeys(wh: Warehouse) -> journeys.StoredJourneys | None:
+    """The journeys shown while the current data's are built (`journeys.earlier`)."""
+    return journeys.earlier(wh)
+
+
+def _journeys(gateway: QueryGateway) -> tuple[QueryGateway, journeys.StoredJourneys]:
+    return _served(
+        journeys.current,
+        journeys.earlier,
+        gateway,
+        "The journeys of the current data are still being built.",
     )
 
 
 @by_version("Following the journeys…")
 def journey_funnel(gateway: QueryGateway, filters: Filters, by: str | None) -> pl.DataFrame:
-    return journey_views.funnel_table(gateway, _journeys(gateway), filters, by)
+    return journey_views.funnel_table(*_journeys(gateway), filters, by)
 
 
 @by_version("Mapping the journey…")
 def journey_map(gateway: QueryGateway, filters: Filters, by: str | None) -> pl.DataFrame:
-    return journey_views.journey_map(gateway, _journeys(gateway), filters, by)
+    return journey_views.journey_map(*_journeys(gateway), filters, by)
 
 
 @by_version("Ranking the pain points…")
 def journey_pains(gateway: QueryGateway, filters: Filters, by: str | None) -> pl.DataFrame:
-    return journey_views.pain_table(gateway, _journeys(gateway), filters, by)
+    return journey_views.pain_table(*_journeys(gateway), filters, by)
 
 
 @by_version("Finding the common paths…")
 def journey_paths(
     gateway: QueryGateway, filters: Filters, options: PathOptions
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    return journey_views.path_tables(gateway, _journeys(gateway), filters, options)
+    return journey_views.path_tables(*_journeys(gateway), filters, options)
 
 
 @by_version("Finding the customers…", max_entries=32)
@@ -531,8 +578,7 @@ def journey_stage_customers(
     dropped: bool,
 ) -> pl.DataFrame:
     ids = journey_views.step_customers(
-        gateway,
-        _journeys(gateway),
+        *_journeys(gateway),
         stage,
         dropped=dropped,
         filters=filters,
@@ -548,7 +594,7 @@ def journey_path_customers(
     gateway: QueryGateway, filters: Filters, options: PathOptions, path: tuple[str, ...]
 ) -> pl.DataFrame:
     ids = journey_views.path_customers(
-        gateway, _journeys(gateway), list(path), filters=filters, options=options
+        *_journeys(gateway), list(path), filters=filters, options=options
     )
     return journey_views.customer_rows(gateway, ids)
 
@@ -573,9 +619,17 @@ def feedback_built(wh: Warehouse) -> feedback.StoredFeedback | None:
     return feedback.current(wh)
 
 
-def _feedback(gateway: QueryGateway) -> feedback.StoredFeedback:
-    return _built(
-        feedback.current, gateway, "The comments of the current data are still being analysed."
+def earlier_feedback(wh: Warehouse) -> feedback.StoredFeedback | None:
+    """The analysis shown while the current data's is built (`feedback.earlier`)."""
+    return feedback.earlier(wh)
+
+
+def _feedback(gateway: QueryGateway) -> tuple[QueryGateway, feedback.StoredFeedback]:
+    return _served(
+        feedback.current,
+        feedback.earlier,
+        gateway,
+        "The comments of the current data are still being analysed.",
     )
 
 
@@ -587,33 +641,29 @@ def feedback_settings(wh: Warehouse) -> feedback.FeedbackSettings:
 def feedback_themes(
     gateway: QueryGateway, filters: Filters, quarter: str | None, group: str | None
 ) -> pl.DataFrame:
-    return feedback_views.theme_table(
-        gateway, _feedback(gateway), filters, quarter=quarter, group=group
-    )
+    return feedback_views.theme_table(*_feedback(gateway), filters, quarter=quarter, group=group)
 
 
 @by_version("Finding examples…")
 def feedback_examples(gateway: QueryGateway, filters: Filters, group: str | None) -> pl.DataFrame:
-    return feedback_views.theme_examples(gateway, _feedback(gateway), filters, group=group)
+    return feedback_views.theme_examples(*_feedback(gateway), filters, group=group)
 
 
 @by_version("Following the themes…")
 def feedback_trend(
     gateway: QueryGateway, filters: Filters, period: str, group: str | None
 ) -> pl.DataFrame:
-    return feedback_views.theme_trend(
-        gateway, _feedback(gateway), filters, period=period, group=group
-    )
+    return feedback_views.theme_trend(*_feedback(gateway), filters, period=period, group=group)
 
 
 @by_version("Comparing the NPS groups…")
 def feedback_groups(gateway: QueryGateway, filters: Filters) -> pl.DataFrame:
-    return feedback_views.themes_by_group(gateway, _feedback(gateway), filters)
+    return feedback_views.themes_by_group(*_feedback(gateway), filters)
 
 
 @by_version("Following the sentiment…")
 def feedback_sentiment(gateway: QueryGateway, filters: Filters, period: str) -> pl.DataFrame:
-    return feedback_views.sentiment_trend(gateway, _feedback(gateway), filters, period=period)
+    return feedback_views.sentiment_trend(*_feedback(gateway), filters, period=period)
 
 
 @by_version("Finding the key drivers…")
@@ -638,7 +688,7 @@ def feedback_verbatims(
     group: str | None,
 ) -> tuple[pl.DataFrame, str | None]:
     return feedback_views.verbatims(
-        gateway, _feedback(gateway), filters, search=search, theme=theme, tone=tone, group=group
+        *_feedback(gateway), filters, search=search, theme=theme, tone=tone, group=group
     )
 
 

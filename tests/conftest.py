@@ -11,6 +11,7 @@ The tiny company's numbers are hand-computed so pages can be checked against exa
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -120,3 +121,11 @@ def spark_engine() -> str:
             pytest.fail(reason + " TOUCHPOINT_REQUIRE_SPARK=1 requires them.")
         pytest.skip(reason)
     return "local[2]"
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Let the dashboard's background builds that page tests started finish: an interpreter
+    that exits while one of these daemon threads is inside DuckDB aborts (exit 134)."""
+    for thread in threading.enumerate():
+        if thread.name == "touchpoint-derived":
+            thread.join(timeout=600)

@@ -4,12 +4,13 @@ by relative weights (`drivers`), stored per data version (`store`) and read as a
 them (`views`). Documented in docs/feedback.md."""
 
 from analytics.feedback.settings import FeedbackSettings, load_settings, save_settings
-from analytics.feedback.store import StoredFeedback, current, pending, refresh
+from analytics.feedback.store import StoredFeedback, current, earlier, pending, refresh
 
 __all__ = [
     "FeedbackSettings",
     "StoredFeedback",
     "current",
+    "earlier",
     "load_settings",
     "pending",
     "refresh",

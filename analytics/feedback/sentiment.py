@@ -82,17 +82,37 @@ def _score_chunk(texts: list[str]) -> list[float]:
     return [score(t) for t in texts]
 
 
-def score_texts(texts: pl.Series) -> pl.Series:
-    """`score` of every text in `texts` (null stays null), each distinct text scored once."""
-    distinct = texts.drop_nulls().unique()
-    scores = pl.Series(score_all(distinct.to_list()), dtype=pl.Float64)
-    lookup = pl.DataFrame({"text": distinct, "sentiment": scores})
+def score_texts(texts: pl.Series, known: pl.DataFrame | None = None) -> pl.Series:
+    """`score` of every text in `texts` (null stays null), each distinct text scored once;
+    texts in `known` are not scored again (`known_or_scored`)."""
+    lookup, _ = known_or_scored(texts, known)
     return (
         texts.rename("text")
         .to_frame()
         .join(lookup, on="text", how="left", maintain_order="left")["sentiment"]
         .rename(texts.name)
     )
+
+
+def known_or_scored(texts: pl.Series, known: pl.DataFrame | None) -> tuple[pl.DataFrame, int]:
+    """Each distinct text of `texts` (not null) with its `sentiment`: taken from `known`
+    (text, sentiment: scored before, as the feedback analysis keeps them; a score depends
+    on the text alone) where it is there, else scored now; and how many were scored now."""
+    lookup = pl.DataFrame({"text": texts.drop_nulls().unique()}, schema={"text": pl.String})
+    if known is not None:
+        earlier = known.select("text", "sentiment").unique("text")
+        lookup = lookup.join(earlier, on="text", how="left")
+    else:
+        lookup = lookup.with_columns(sentiment=pl.lit(None, pl.Float64))
+    missing = lookup.filter(pl.col("sentiment").is_null())["text"]
+    fresh = pl.DataFrame(
+        {"text": missing, "new": score_all(missing.to_list())},
+        schema={"text": pl.String, "new": pl.Float64},
+    )
+    scored = lookup.join(fresh, on="text", how="left").select(
+        "text", sentiment=pl.coalesce("sentiment", "new")
+    )
+    return scored, missing.len()
 
 
 def label(sentiment: pl.Expr) -> pl.Expr:

@@ -95,8 +95,11 @@ def _versions(
     versions = builds.versions_of(warehouse, DATASETS_USED, at)
     if all(v is None for v in versions.values()):
         return None
-    named = "-".join(f"{n}{'none' if v is None else v}" for n, v in versions.items())
-    return f"{named}-{settings.key()}-f{LAYOUT}", versions
+    return builds.key_of(versions, _suffix(settings)), versions
+
+
+def _suffix(settings: FeedbackSettings) -> str:
+    return f"{settings.key()}-f{LAYOUT}"
 
 
 def current(
@@ -110,6 +113,18 @@ def current(
     settings = settings or load_settings(warehouse.root)
     folder = warehouse.root / FOLDER
     found = builds.complete(folder, PREFIX, _versions(warehouse, settings, at))
+    return None if found is None else StoredFeedback(folder, *found, settings)
+
+
+def earlier(
+    warehouse: Warehouse, settings: FeedbackSettings | None = None
+) -> StoredFeedback | None:
+    """The latest analysis with these settings (or the warehouse's own) of data the current
+    data only appends to (`builds.earlier`): what the pages show, saying so, while `current`
+    is being built."""
+    settings = settings or load_settings(warehouse.root)
+    folder = warehouse.root / FOLDER
+    found = builds.earlier(warehouse, folder, PREFIX, _suffix(settings))
     return None if found is None else StoredFeedback(folder, *found, settings)
 
 
@@ -241,22 +256,25 @@ def _previous(folder: Path) -> _Previous | None:
 def _with_sentiment(comments: pl.DataFrame, previous: _Previous | None) -> tuple[pl.DataFrame, int]:
     """`comments` with `sentiment`, texts scored before reused; and how many texts were
     scored now."""
-    if previous is not None:
-        known = previous.comments.select("text", "sentiment").unique("text")
-        comments = comments.join(known, on="text", how="left")
-    else:
-        comments = comments.with_columns(sentiment=pl.lit(None, pl.Float64))
-    missing = comments.filter(pl.col("sentiment").is_null())["text"].unique()
-    fresh = pl.DataFrame(
-        {"text": missing, "_new": sentiment.score_all(missing.to_list())},
-        schema={"text": pl.String, "_new": pl.Float64},
+    scores, scored = sentiment.known_or_scored(
+        comments["text"], None if previous is None else previous.comments
     )
-    comments = (
-        comments.join(fresh, on="text", how="left")
-        .with_columns(sentiment=pl.coalesce("sentiment", "_new"))
-        .drop("_new")
-    )
-    return comments, missing.len()
+    return comments.join(scores, on="text", how="left", maintain_order="left"), scored
+
+
+def known_scores(warehouse: Warehouse) -> pl.DataFrame | None:
+    """Every text the latest complete analysis scored, with its sentiment (text,
+    sentiment), for others who score the same texts (the journeys); None when there is
+    none."""
+    folder = warehouse.root / FOLDER
+    newest = builds.newest(folder, PREFIX)
+    if newest is None:
+        return None
+    comments = folder / f"{newest.removesuffix('.json')}.comments.parquet"
+    try:
+        return pl.read_parquet(comments, columns=["text", "sentiment"])
+    except OSError:  # removed meanwhile by a newer build
+        return None
 
 
 def _with_themes(

@@ -13,7 +13,7 @@ from analytics.journeys.funnel import ALL, FUNNEL_SCHEMA, funnel, reached
 from analytics.journeys.painpoints import PAIN_SCHEMA, WEIGHTS, measures, pain_points
 from analytics.journeys.stages import STAGES, TOUCHPOINT_STAGES, JourneySettings
 from analytics.journeys.steps import STEPS_SCHEMA, merge_steps, read_steps
-from analytics.journeys.store import StoredJourneys, current, pending, refresh
+from analytics.journeys.store import StoredJourneys, current, earlier, pending, refresh
 
 __all__ = [
     "ALL",
@@ -26,6 +26,7 @@ __all__ = [
     "JourneySettings",
     "StoredJourneys",
     "current",
+    "earlier",
     "funnel",
     "measures",
     "merge_steps",

@@ -314,7 +314,12 @@ def read_steps(
         "",
         {"at": at, "nps": pl.Int64(), "csat": pl.Int64(), "comment": pl.String()},
     )
-    surveys = surveys.with_columns(sentiment=score_texts(surveys["comment"])).drop("comment")
+    # A comment's sentiment depends on its text alone: texts the feedback analysis scored
+    # are not scored again (imported here: reading journeys needs no feedback store).
+    from analytics.feedback.store import known_scores
+
+    sentiment = score_texts(surveys["comment"], known=known_scores(warehouse))
+    surveys = surveys.with_columns(sentiment=sentiment).drop("comment")
     tickets = read("tickets", "opened_at AS at", "", {"at": at})
     return merge_steps(events, orders, surveys, tickets, settings)
 

@@ -74,8 +74,11 @@ def _versions(
     versions = builds.versions_of(warehouse, SOURCE_DATASETS, at)
     if all(v is None for v in versions.values()):
         return None
-    named = "-".join(f"{n}{'none' if v is None else v}" for n, v in versions.items())
-    return f"{named}-{settings.key()}-j{LAYOUT}", versions
+    return builds.key_of(versions, _suffix(settings)), versions
+
+
+def _suffix(settings: JourneySettings) -> str:
+    return f"{settings.key()}-j{LAYOUT}"
 
 
 def current(
@@ -89,6 +92,16 @@ def current(
     settings = settings or load_settings(warehouse.root)
     folder = warehouse.root / FOLDER
     found = builds.complete(folder, PREFIX, _versions(warehouse, settings, at))
+    return None if found is None else StoredJourneys(folder, *found, settings)
+
+
+def earlier(warehouse: Warehouse, settings: JourneySettings | None = None) -> StoredJourneys | None:
+    """The latest journeys with these settings (or the warehouse's own) of data the current
+    data only appends to (`builds.earlier`): what the pages show, saying so, while `current`
+    is being built."""
+    settings = settings or load_settings(warehouse.root)
+    folder = warehouse.root / FOLDER
+    found = builds.earlier(warehouse, folder, PREFIX, _suffix(settings))
     return None if found is None else StoredJourneys(folder, *found, settings)
 
 

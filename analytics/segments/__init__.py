@@ -40,6 +40,7 @@ from analytics.segments.store import (
     Segmentation,
     ValueSettings,
     current,
+    earlier,
     pending,
     refresh,
 )
@@ -72,6 +73,7 @@ __all__ = [
     "ValueSettings",
     "check_method",
     "current",
+    "earlier",
     "fading_customers",
     "pending",
     "refresh",

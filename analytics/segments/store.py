@@ -126,8 +126,11 @@ def _versions(
     versions = builds.versions_of(warehouse, DATASETS_USED, at)
     if versions["orders"] is None:
         return None
-    named = "-".join(f"{n}{'none' if v is None else v}" for n, v in versions.items())
-    return f"{named}-{value.key()}-s{LAYOUT}", versions
+    return builds.key_of(versions, _suffix(value)), versions
+
+
+def _suffix(value: ValueSettings) -> str:
+    return f"{value.key()}-s{LAYOUT}"
 
 
 def current(
@@ -141,6 +144,14 @@ def current(
     folder = warehouse.root / FOLDER
     meta = builds.read_meta(folder, PREFIX, named[0])
     return None if meta is None else Segmentation(folder, named[0], meta)
+
+
+def earlier(warehouse: Warehouse, value: ValueSettings = ValueSettings()) -> Segmentation | None:
+    """The latest segmentation with these settings of data the current data only appends to
+    (`builds.earlier`): what the pages show, saying so, while `current` is being built."""
+    folder = warehouse.root / FOLDER
+    found = builds.earlier(warehouse, folder, PREFIX, _suffix(value))
+    return None if found is None else Segmentation(folder, *found)
 
 
 def pending(warehouse: Warehouse, value: ValueSettings = ValueSettings()) -> bool:

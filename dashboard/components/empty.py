@@ -31,16 +31,36 @@ def stop_unless_data(wh: Warehouse) -> None:
         st.stop()
 
 
-def built_or_stop(read: Callable[[], T | None], building: str, spinner: str) -> T:
+def built_or_stop(
+    read: Callable[[], T | None],
+    building: str,
+    spinner: str,
+    *,
+    earlier: Callable[[], T | None] | None = None,
+    what: str = "",
+) -> T:
     """What the page reads (built for the current data), or end the page: saying it is
     being built (and coming back when it is), or what is wrong with settings broken by
-    hand."""
+    hand. With `earlier`, while the current data's build is made after an append, the
+    earlier data's build (`what` it is, for the note that says so) instead of stopping."""
     try:
         found = read()
+        before = earlier() if found is None and earlier is not None else None
     except ConfigError as problem:
         st.error(f"{problem} Fix or remove the file to go on.", icon=":material/error:")
         st.stop()
+    if found is None and before is not None:
+        wait_until_built(lambda: read() is not None, earlier_note(what), spinner)
+        return before
     if found is None:
         wait_until_built(lambda: read() is not None, building, spinner)
         st.stop()
     return found
+
+
+def earlier_note(what: str) -> str:
+    """The note over a page showing the build of the data before the latest append."""
+    return (
+        f"These are {what} of the data before the latest load, which added rows. Those of "
+        "the new data are being prepared; the page updates itself when they are ready."
+    )

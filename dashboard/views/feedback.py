@@ -36,7 +36,13 @@ warehouse = data.warehouse(data.settings())
 filters = state.filters()
 st.title("Feedback")
 empty.stop_unless_data(warehouse)
-built = empty.built_or_stop(lambda: data.feedback_built(warehouse), BUILDING, "Analysing…")
+built = empty.built_or_stop(
+    lambda: data.feedback_built(warehouse),
+    BUILDING,
+    "Analysing…",
+    earlier=lambda: data.earlier_feedback(warehouse),
+    what="the comment themes",
+)
 if built.meta["comments"] == 0:
     st.info("No survey comments are loaded yet: load a survey export with comments.")
     st.stop()

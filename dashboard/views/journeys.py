@@ -50,7 +50,13 @@ warehouse = data.warehouse(data.settings())
 filters = state.filters()
 st.title("Journeys")
 empty.stop_unless_data(warehouse)
-empty.built_or_stop(lambda: data.journeys_built(warehouse), BUILDING, "Building…")
+empty.built_or_stop(
+    lambda: data.journeys_built(warehouse),
+    BUILDING,
+    "Building…",
+    earlier=lambda: data.earlier_journeys(warehouse),
+    what="the journeys",
+)
 can_export = state.account().can("export_customers")
 if (filters.start, filters.end) == data.bounds(warehouse):
     # The sidebar's full range is the orders', surveys' and tickets': journeys begin earlier

@@ -27,7 +27,11 @@ filters = state.filters()
 st.title("Segments")
 empty.stop_unless_data(warehouse)
 segmentation = empty.built_or_stop(
-    lambda: data.segmentation(warehouse), parts.BUILDING, "Segmenting…"
+    lambda: data.segmentation(warehouse),
+    parts.BUILDING,
+    "Segmenting…",
+    earlier=lambda: data.earlier_segmentation(warehouse),
+    what="the segments",
 )
 value = data.value_settings()
 

@@ -7,7 +7,8 @@ import json
 
 from apptest_helpers import open_page, open_tab
 
-from analytics import journeys
+from analytics import derived, journeys
+from analytics.ingest.pipeline import ingest
 
 JOURNEYS = "views/journeys.py"
 
@@ -142,3 +143,19 @@ def test_a_broken_settings_file_is_named_not_a_traceback(tiny_warehouse):
 
     assert "'stages' must be a list of stage names" in at.error[0].value
     assert "Fix or remove the file" in at.error[0].value
+
+
+def test_after_an_append_the_page_shows_the_earlier_journeys_and_says_so(
+    tiny_warehouse, monkeypatch
+):
+    # The background build started by the app is held back: the new data's is "being made".
+    monkeypatch.setattr(derived, "refresh_rest", lambda *args, **kwargs: {})
+    journeys.refresh(tiny_warehouse)
+    more = b"order_id,customer_id,order_date,amount,status\nO8,C2,2025-05-09,900,\n"
+    assert ingest(more, dataset_name="orders", warehouse=tiny_warehouse, user="tester").loaded
+
+    at = open_page(JOURNEYS)
+
+    assert "These are the journeys of the data before the latest load" in at.info[0].value
+    assert "No journeys in the chosen filters and date range." in [i.value for i in at.info]
+    assert not at.exception

@@ -6,7 +6,8 @@ import json
 
 from apptest_helpers import metrics, open_page, open_tab
 
-from analytics import segments
+from analytics import derived, segments
+from analytics.ingest.pipeline import ingest
 
 SEGMENTS = "views/segments.py"
 
@@ -80,3 +81,31 @@ def test_the_sample_company_by_clusters(warehouse_dir, sample_warehouse, monkeyp
     charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     heatmap, silhouette = charts[0]["data"][0], charts[1]["data"][0]
     assert len(heatmap["y"]) == 6 and silhouette["x"] == list(range(2, 11))
+
+
+def test_after_an_append_the_page_shows_the_earlier_segments_and_says_so(
+    tiny_warehouse, monkeypatch
+):
+    # The background build started by the app is held back: the new data's is "being made".
+    monkeypatch.setattr(derived, "refresh_rest", lambda *args, **kwargs: {})
+    segments.refresh(tiny_warehouse)
+    before = open_page(SEGMENTS, method="rfm").dataframe[0].value
+    assert before["segment"].to_list() == ["Promising", "Hibernating", "Lost"]
+    # Two more orders of C2: scored again, the segments change.
+    more = (
+        b"order_id,customer_id,order_date,amount,status\n"
+        b"O8,C2,2025-05-09,900,\nO9,C2,2025-05-10,900,\n"
+    )
+    assert ingest(more, dataset_name="orders", warehouse=tiny_warehouse, user="tester").loaded
+
+    at = open_page(SEGMENTS, method="rfm")
+
+    assert "These are the segments of the data before the latest load" in at.info[0].value
+    assert at.dataframe[0].value.equals(before)
+    assert not at.exception
+
+    segments.refresh(tiny_warehouse)  # the background build is done
+    at = open_page(SEGMENTS, method="rfm")
+
+    assert not any("before the latest load" in i.value for i in at.info)
+    assert at.dataframe[0].value["segment"].to_list() == ["Loyal", "Hibernating", "Lost"]

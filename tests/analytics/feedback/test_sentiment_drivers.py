@@ -56,6 +56,28 @@ def test_texts_are_scored_once_each_and_nulls_stay_null(monkeypatch):
     assert scores.to_list() == [real("late"), None, real("late"), real("great"), real("late")]
 
 
+def test_known_texts_are_not_scored_again(monkeypatch):
+    seen: list[str] = []
+    real = sentiment.score
+
+    def counting(text: str) -> float:
+        seen.append(text)
+        return real(text)
+
+    monkeypatch.setattr(sentiment, "score", counting)
+    texts = pl.Series("comment", ["late", None, "great", "late", "fine"])
+    known = pl.DataFrame({"text": ["late", "late", "other"], "sentiment": [-0.25, -0.25, 0.5]})
+
+    lookup, scored = sentiment.known_or_scored(texts, known)
+    scores = sentiment.score_texts(texts, known=known)
+
+    assert scored == 2
+    assert sorted(lookup.rows()) == [("fine", real("fine")), ("great", real("great")),
+                                     ("late", -0.25)]  # fmt: skip
+    assert sorted(seen) == ["fine", "fine", "great", "great"]  # once per call, never "late"
+    assert scores.to_list() == [-0.25, None, real("great"), -0.25, real("fine")]
+
+
 def _synthetic(n: int = 4_000, seed: int = 7) -> pl.DataFrame:
     """Four drivers, two strongly correlated, with known coefficients."""
     rng = np.random.default_rng(seed)

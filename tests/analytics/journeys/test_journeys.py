@@ -342,3 +342,30 @@ def test_links_give_step_to_step_and_overall_conversion():
     ]
     # A's journey holds a detractor answer (after these steps); B's and C's do not.
     assert links.filter(pl.col("source") == "Social ad")["detractors"].to_list() == [1.0, 0.0]
+
+
+def test_the_steps_take_the_sentiment_the_feedback_analysis_scored(sample_warehouse, monkeypatch):
+    from analytics import feedback
+    from analytics.feedback import sentiment
+    from analytics.feedback import store as feedback_store
+
+    feedback.refresh(sample_warehouse)
+    gateway = QueryGateway(sample_warehouse)
+    monkeypatch.setattr(feedback_store, "known_scores", lambda warehouse: None)
+    afresh = read_steps(gateway, sample_warehouse, JourneySettings())
+    monkeypatch.undo()
+    scored: list[str] = []
+    real = sentiment.score_all
+
+    def counting(texts):
+        scored.extend(texts)
+        return real(texts)
+
+    monkeypatch.setattr(sentiment, "score_all", counting)
+
+    reused = read_steps(gateway, sample_warehouse, JourneySettings())
+
+    assert scored == []  # every comment's text was scored by the feedback analysis
+    # Customers come in the order the rows were read (no keys): compare as sets of steps.
+    assert reused.sort(pl.all()).equals(afresh.sort(pl.all()))
+    assert reused["sentiment"].is_not_null().sum() > 1_000

@@ -1,0 +1,126 @@
+"""Derived builds' files: which earlier build the pages may show, and say so, while the
+build of the current data is made after a load."""
+
+from __future__ import annotations
+
+import pytest
+
+from analytics import builds, derived, feedback, journeys, segments
+from analytics.ingest.pipeline import ingest
+from analytics.warehouse import QueryGateway, Warehouse
+
+ROWS = {  # one more row of each, after the tiny company's last
+    "orders": b"order_id,customer_id,order_date,amount,status\n"
+    b"O{n},C1,2025-05-{day},50.00,completed\n",
+    "surveys": b"response_id,customer_id,responded_at,nps,csat\n"
+    b"R{n},C2,2025-05-{day} 10:00:00,7,3\n",
+}
+
+
+def _append(warehouse: Warehouse, dataset: str, n: int = 9) -> None:
+    """Load one more row into `dataset` as an analyst would (an append)."""
+    content = ROWS[dataset].replace(b"{n}", str(n).encode()).replace(b"{day}", str(n + 10).encode())
+    result = ingest(
+        content, dataset_name=dataset, warehouse=warehouse, file_name="more.csv", user="tester"
+    )
+    assert result.loaded, result.message
+
+
+@pytest.fixture
+def built(tiny_warehouse: Warehouse) -> Warehouse:
+    derived.refresh(tiny_warehouse)
+    return tiny_warehouse
+
+
+def _keys(warehouse: Warehouse) -> dict[str, str | None]:
+    found = {
+        "segments": segments.current(warehouse),
+        "journeys": journeys.current(warehouse),
+        "feedback": feedback.current(warehouse),
+    }
+    return {name: None if build is None else build.key for name, build in found.items()}
+
+
+def test_after_an_append_the_earlier_builds_stand_in_until_the_new_ones_are_made(built):
+    before = _keys(built)
+    assert None not in before.values()
+
+    _append(built, "orders")
+
+    # The segmentation and the journeys read orders: not built for the new data yet.
+    assert _keys(built) == {"segments": None, "journeys": None, "feedback": before["feedback"]}
+    earlier_segments, earlier_journeys = segments.earlier(built), journeys.earlier(built)
+    assert earlier_segments is not None and earlier_segments.key == before["segments"]
+    assert earlier_journeys is not None and earlier_journeys.key == before["journeys"]
+    assert earlier_segments.meta["versions"]["orders"] == built.version("orders") - 1
+
+    derived.refresh_rest(built)
+
+    after = _keys(built)
+    assert after["segments"] not in (None, before["segments"])
+    # The newest build whose data the current data holds is now the current one.
+    assert {
+        "segments": segments.earlier(built).key,
+        "journeys": journeys.earlier(built).key,
+    } == {"segments": after["segments"], "journeys": after["journeys"]}
+
+
+def test_an_append_of_responses_leaves_the_earlier_feedback_analysis_standing_in(built):
+    before = _keys(built)["feedback"]
+
+    _append(built, "surveys")
+
+    assert feedback.current(built) is None
+    stand_in = feedback.earlier(built)
+    assert stand_in is not None and stand_in.key == before
+
+
+def test_after_a_replace_no_earlier_build_stands_in(built):
+    orders = QueryGateway(built).query("SELECT * FROM orders ORDER BY order_id")
+    built.commit("orders", orders.head(3), mode="replace", metadata={"test": 1})
+
+    assert segments.current(built) is None and journeys.current(built) is None
+    assert segments.earlier(built) is None
+    assert journeys.earlier(built) is None
+
+
+def test_after_a_rollback_no_earlier_build_stands_in(built):
+    _append(built, "orders")
+    derived.refresh_rest(built)
+    built.rollback("orders", built.version("orders") - 1, user="tester")
+
+    # The rollback restores the rows the first builds were made from, as a new version
+    # that removes rows: neither the build of the appended rows nor an older one is shown.
+    assert segments.current(built) is None
+    assert segments.earlier(built) is None
+
+
+def test_a_build_with_other_settings_does_not_stand_in(built):
+    _append(built, "orders")
+
+    assert segments.earlier(built) is not None
+    assert segments.earlier(built, segments.ValueSettings(margin=0.5)) is None
+
+
+def test_the_newest_of_several_standing_in_builds_is_offered(built):
+    first = segments.current(built)
+    _append(built, "orders")
+    segments.refresh(built)
+    second = segments.current(built)
+    _append(built, "orders", n=10)
+
+    assert first is not None and second is not None and first.key != second.key
+    stand_in = segments.earlier(built)
+    assert stand_in is not None and stand_in.key == second.key
+
+
+def test_only_appended_needs_versions_the_current_data_holds(built):
+    versions = built.versions()
+
+    assert builds.only_appended(built, versions)
+    assert not builds.only_appended(built, {})
+    assert not builds.only_appended(built, versions | {"events": 0})  # never loaded now
+    assert builds.newest(built.root / "_segments", "segments") == (
+        f"segments-{segments.current(built).key}.json"
+    )
+    assert builds.newest(built.root / "_nothing", "segments") is None
