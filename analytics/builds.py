@@ -13,13 +13,13 @@ import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import polars as pl
 
 from analytics import audit
 from analytics.errors import ConfigError
-from analytics.warehouse import Warehouse, file_lock
+from analytics.warehouse import QueryGateway, Warehouse, file_lock
 
 
 def write_parquet(frame: pl.DataFrame, target: Path) -> None:
@@ -73,6 +73,14 @@ def complete(
     return None if meta is None else (named[0], meta)
 
 
+def latest(folder: Path, prefix: str) -> tuple[str, dict[str, Any]] | None:
+    """The key and metadata of the most recent complete build, or None."""
+    name = newest(folder, prefix)
+    key = None if name is None else name.removeprefix(f"{prefix}-").removesuffix(".json")
+    meta = None if key is None else read_meta(folder, prefix, key)
+    return None if key is None or meta is None else (key, meta)
+
+
 def latest_meta(folder: Path, prefix: str) -> dict[str, Any] | None:
     """The metadata of the most recent complete build, or None."""
     metas = sorted(folder.glob(f"{prefix}-*.json"), key=lambda p: p.stat().st_mtime)
@@ -103,6 +111,32 @@ def earlier(
         if meta is not None and only_appended(warehouse, meta.get("versions", {})):
             return key, meta
     return None
+
+
+class Build(Protocol):
+    """A stored build: its metadata names the dataset versions it was made from."""
+
+    @property
+    def meta(self) -> dict[str, Any]: ...
+
+
+B = TypeVar("B", bound=Build)
+
+
+def served(
+    current: Callable[[Warehouse], B | None],
+    earlier: Callable[[Warehouse], B | None],
+    gateway: QueryGateway,
+) -> tuple[QueryGateway, B] | None:
+    """What a page reads: the build of the current data, read through `gateway`; while it
+    is being made after an append, the `earlier` one, read through `gateway` pinned to the
+    versions it was made from, so that everything shown is of that data (the page says
+    so); None when neither is there (or `gateway` is pinned and its own is missing)."""
+    found = current(gateway.warehouse)
+    if found is not None:
+        return gateway, found
+    before = None if gateway.pinned else earlier(gateway.warehouse)
+    return None if before is None else (gateway.at_versions(before.meta["versions"]), before)
 
 
 def only_appended(warehouse: Warehouse, versions: Pins) -> bool:

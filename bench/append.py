@@ -23,7 +23,10 @@ With `--base-only` the full side builds only the base parts (at 100M orders the 
 take many minutes a run). With `--derived`, every other derived table is timed too, after
 the rollups: the segmentation, the journeys and the feedback analysis (`derived.refresh_rest`'s
 parts, built once beforehand, untimed), from the previous build on the update side (whose
-folders the copy keeps) and from nothing on the full side.
+folders the copy keeps) and from nothing on the full side. Before those rebuilds, the update
+side also times the Segments, Journeys (funnel and paths) and Feedback pages' computations
+as bench/pages.py does: right after the append they read the builds of the data before it,
+as the dashboard shows them while the new ones are made (`analytics.builds.served`).
 `--memory-limit` is DuckDB's for the rollup builds (the gateway's 4GB by default; the orders'
 `customer_days` part of 100M orders needs more: bench/SCALE_100M.md).
 """
@@ -137,6 +140,8 @@ def worker(
             rollups.refresh(warehouse, builds)
             out["later_seconds"] = time.perf_counter() - started
     assert base_only or derived or not rollups.pending(warehouse)
+    if derived and side == "update":
+        out["earlier pages"] = _earlier_pages(work)
     if derived:
         out["derived"] = {}
         for name, part in (("segments", segments), ("journeys", journeys), ("feedback", feedback)):
@@ -155,6 +160,22 @@ def worker(
     return out
 
 
+EARLIER_PAGES = ("segments", "journeys", "journeys: paths", "feedback")
+
+
+def _earlier_pages(root: Path) -> dict[str, float]:
+    """Right after the append, before the segmentation and the journeys are built again: each
+    of `EARLIER_PAGES`' computation as bench/pages.py times it, which reads the builds of the
+    data before the append (`builds.served`), as the dashboard then shows them; seconds."""
+    import pages  # bench/pages.py
+
+    plan = pages.plan_for(root)
+    seconds = {}
+    for page in EARLIER_PAGES:
+        seconds[page] = pages.timed(root, page, plan)["seconds"]
+    return seconds
+
+
 def main() -> None:
     defaults = ScaleSpec()
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -166,6 +187,7 @@ def main() -> None:
     parser.add_argument(
         "--base-only", action="store_true", help="the full side builds the base parts only"
     )
+    parser.add_argument("--work", type=Path, default=OUT, help="where the companies are kept")
     parser.add_argument("--out", type=Path, default=OUT / "append.json")
     parser.add_argument("--worker", choices=["update", "full"], help=argparse.SUPPRESS)
     parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
@@ -184,7 +206,7 @@ def main() -> None:
         print(json.dumps(reply))
         return
     spec = spec_from(args)
-    root = OUT / spec.folder_name
+    root = args.work / spec.folder_name
     build_warehouse(root, spec)
     from analytics import rollups
     from analytics.warehouse import QueryGateway, Warehouse
@@ -241,6 +263,10 @@ def main() -> None:
             }
             for side in ("update", "full")
         }
+        result["earlier pages"] = {
+            page: summary([r["earlier pages"][page] for r in runs["update"]])
+            for page in EARLIER_PAGES
+        }
     result["met"] = result["update"]["median"] <= TARGET_SECONDS and not mismatches
     print(f"\n{'side':<34} {'median (min-max)':>22} {'peak MB':>9}")
     for side in ("update", "full base", "full later")[: 2 if args.base_only else 3]:
@@ -251,6 +277,9 @@ def main() -> None:
         mine, theirs = result["derived"]["update"][name], result["derived"]["full"][name]
         print(f"{name + ' (after the append; from scratch)':<34} {mine['median']:>8.3f} s "
               f"({mine['min']:.3f}-{mine['max']:.3f}); {theirs['median']:.3f} s")  # fmt: skip
+    for page, r in result.get("earlier pages", {}).items():
+        print(f"{page + ' page, before its rebuild':<34} {r['median']:>8.3f} s "
+              f"({r['min']:.3f}-{r['max']:.3f}): from the builds before the append")  # fmt: skip
     ratio = result["update"]["median"] / result["full base"]["median"]
     verdict = "met" if result["met"] else "MISSED"
     print(f"update / full base build: {ratio:.3f}; target <= {TARGET_SECONDS} s: {verdict}; "

@@ -153,9 +153,9 @@ def worker(side: str, root: Path, spec: ScaleSpec, plan: dict[str, Any]) -> dict
     elif side == "rollups":
         result = _rollups(root)
     elif side == "plan":
-        result = _plan(root)
+        result = plan_for(root)
     else:
-        result = _timed(root, side, plan)
+        result = timed(root, side, plan)
     result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return result
 
@@ -182,7 +182,7 @@ def _rollups(root: Path) -> dict[str, Any]:
     return {"seconds": seconds, "parts": {k: round(v, 2) for k, v in parts.items()}}
 
 
-def _plan(root: Path) -> dict[str, Any]:
+def plan_for(root: Path) -> dict[str, Any]:
     """What a reader opens and clicks, found once: the sidebar's range and the drill targets."""
     import polars as pl
 
@@ -217,7 +217,7 @@ def _plan(root: Path) -> dict[str, Any]:
     }
 
 
-def _timed(root: Path, side: str, plan: dict[str, Any]) -> dict[str, Any]:
+def timed(root: Path, side: str, plan: dict[str, Any]) -> dict[str, Any]:
     """One page's (or drill list's) computation, from a fresh warehouse and gateway."""
     from analytics.warehouse import QueryGateway, Warehouse
 
@@ -287,20 +287,32 @@ def _retention(gateway: QueryGateway, plan: dict[str, Any]) -> int:
     )
 
 
-def _segmentation(gateway: QueryGateway) -> Any:
-    from analytics import segments
+def _served(kind: str, gateway: QueryGateway) -> tuple[QueryGateway, Any]:
+    """The stored segmentation, journeys or feedback analysis (`kind`) and the gateway to
+    read it through, as the pages take them (`builds.served`): of the current data, or,
+    right after an append (bench/append.py --derived), of the data before it."""
+    from analytics import builds, feedback, journeys, segments
     from analytics.derived import DEFAULT_VALUE
 
-    stored = segments.current(gateway.warehouse, DEFAULT_VALUE)
-    assert stored is not None, "the derived step builds the segmentation"
-    return stored
+    current, earlier = {
+        "segments": (lambda w: segments.current(w, DEFAULT_VALUE), segments.earlier),
+        "journeys": (journeys.current, journeys.earlier),
+        "feedback": (feedback.current, feedback.earlier),
+    }[kind]
+    served = builds.served(current, earlier, gateway)
+    assert served is not None, f"the derived step builds the {kind}"
+    return served
+
+
+def _segmentation(gateway: QueryGateway) -> tuple[QueryGateway, Any]:
+    return _served("segments", gateway)
 
 
 def _segments(gateway: QueryGateway, plan: dict[str, Any]) -> int:
     """On open: the RFM table and its quarterly trend, then the Profiles tab."""
     from analytics import segments
 
-    filters, stored = _sidebar(plan), _segmentation(gateway)
+    filters, (gateway, stored) = _sidebar(plan), _segmentation(gateway)
     return _height(
         segments.segment_summary(gateway, stored, filters, "rfm"),
         segments.segment_trend(gateway, stored, filters),
@@ -312,7 +324,7 @@ def _segments(gateway: QueryGateway, plan: dict[str, Any]) -> int:
 def _segments_migration(gateway: QueryGateway, plan: dict[str, Any]) -> int:
     from analytics import segments
 
-    filters, stored = _sidebar(plan), _segmentation(gateway)
+    filters, (gateway, stored) = _sidebar(plan), _segmentation(gateway)
     quarters = segments.quarter_labels(gateway, stored)
     before, after = quarters[-2], quarters[-1]
     return segments.segment_migration(gateway, stored, before, after, filters).height
@@ -321,25 +333,23 @@ def _segments_migration(gateway: QueryGateway, plan: dict[str, Any]) -> int:
 def _segments_grid(gateway: QueryGateway, plan: dict[str, Any]) -> int:
     from analytics import segments
 
-    return segments.rfm_grid(gateway, _segmentation(gateway), _sidebar(plan)).height
+    return segments.rfm_grid(*_segmentation(gateway), _sidebar(plan)).height
 
 
 def _segments_calls(gateway: QueryGateway, plan: dict[str, Any]) -> int:
     from analytics import segments
 
-    return segments.fading_customers(gateway, _segmentation(gateway), _sidebar(plan)).height
+    return segments.fading_customers(*_segmentation(gateway), _sidebar(plan)).height
 
 
 def _journey_view(name: str) -> Callable[[QueryGateway, dict[str, Any]], int]:
     """One tab of the Journeys page (all dates: journeys begin before the orders)."""
 
     def compute(gateway: QueryGateway, plan: dict[str, Any]) -> int:
-        from analytics import journeys
         from analytics.journeys import stages, steps, views
         from analytics.journeys.paths import PathOptions
 
-        stored = journeys.current(gateway.warehouse)
-        assert stored is not None, "the derived step builds the journeys"
+        gateway, stored = _served("journeys", gateway)
         filters = _sidebar(plan).with_range(None, None)
         if name == "funnel":
             return views.funnel_table(gateway, stored, filters, None).height
@@ -362,13 +372,11 @@ def _feedback_view(name: str) -> Callable[[QueryGateway, dict[str, Any]], int]:
     def compute(gateway: QueryGateway, plan: dict[str, Any]) -> int:
         from datetime import datetime
 
-        from analytics import feedback
         from analytics.errors import ConfigError
         from analytics.feedback import views
         from analytics.periods import period_label, period_start
 
-        stored = feedback.current(gateway.warehouse)
-        assert stored is not None, "the derived step analyses the comments"
+        gateway, stored = _served("feedback", gateway)
         filters = _sidebar(plan)
         if name == "themes":
             last = datetime.fromisoformat(str(stored.meta["last"])).date()
@@ -427,24 +435,18 @@ def _cohort_customers(gateway: QueryGateway, plan: dict[str, Any]) -> int:
 
 def _segment_members(gateway: QueryGateway, plan: dict[str, Any]) -> int:
     from analytics import segments
-    from analytics.derived import DEFAULT_VALUE
 
-    stored = segments.current(gateway.warehouse, DEFAULT_VALUE)
-    assert stored is not None, "the derived step builds the segmentation"
-    return segments.members(gateway, stored, plan["segment"], _sidebar(plan), "rfm").height
+    return segments.members(*_segmentation(gateway), plan["segment"], _sidebar(plan), "rfm").height
 
 
 def _customer_360(gateway: QueryGateway, plan: dict[str, Any]) -> int:
     from analytics import customer360, segments
-    from analytics.derived import DEFAULT_VALUE
 
     customer = plan["customer"]
     records = customer360.customer_records(gateway, customer)  # read once, as the page does
     profile = customer360.customer_profile(gateway, customer, records)
     assert profile is not None, f"{customer} is a known customer"
-    stored = segments.current(gateway.warehouse, DEFAULT_VALUE)
-    assert stored is not None, "the derived step builds the segmentation"
-    _, history = segments.customer_segments(gateway, stored, customer)
+    _, history = segments.customer_segments(*_segmentation(gateway), customer)
     return _height(
         history,
         customer360.customer_orders(gateway, customer, records),

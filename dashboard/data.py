@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
+from typing import Concatenate, ParamSpec, TypeVar
 
 import polars as pl
 import streamlit as st
@@ -388,12 +388,7 @@ def customer_timeline(wh: Warehouse, customer_id: str) -> pl.DataFrame:
 # background after a load); each function below reads it for the signed-in user.
 
 
-class _Build(Protocol):
-    @property
-    def meta(self) -> dict[str, Any]: ...
-
-
-B = TypeVar("B", bound=_Build)
+B = TypeVar("B", bound=builds.Build)
 
 
 def _served(
@@ -402,17 +397,11 @@ def _served(
     gateway: QueryGateway,
     building: str,
 ) -> tuple[QueryGateway, B]:
-    """What is stored for the current data, read through `gateway`; while it is being built
-    after an append, the earlier build, read through `gateway` pinned to the versions it was
-    made from, so that everything shown is of that data (the page says so); else NotBuilt
-    (the page shows `building`)."""
-    found = current(gateway.warehouse)
-    if found is not None:
-        return gateway, found
-    before = None if gateway.pinned else earlier(gateway.warehouse)
-    if before is None:
+    """`builds.served`, or NotBuilt (the page shows `building`)."""
+    found = builds.served(current, earlier, gateway)
+    if found is None:
         raise segments.NotBuilt(building)
-    return gateway.at_versions(before.meta["versions"]), before
+    return found
 
 
 def segmentation(wh: Warehouse) -> segments.Segmentation | None:

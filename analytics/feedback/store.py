@@ -239,11 +239,11 @@ class _Previous:
 
 def _previous(folder: Path) -> _Previous | None:
     """The latest complete build, if its files are still there."""
-    meta = builds.latest_meta(folder, PREFIX)
-    if meta is None:
+    found = builds.latest(folder, PREFIX)
+    if found is None:
         return None
-    metas = sorted(folder.glob(f"{PREFIX}-*.json"), key=lambda p: p.stat().st_mtime)
-    stem = metas[-1].name.removesuffix(".json")
+    key, meta = found
+    stem = f"{PREFIX}-{key}"
     try:
         comments = pl.read_parquet(folder / f"{stem}.comments.parquet")
         model_path = folder / f"{stem}.model.npz"
@@ -267,10 +267,10 @@ def known_scores(warehouse: Warehouse) -> pl.DataFrame | None:
     sentiment), for others who score the same texts (the journeys); None when there is
     none."""
     folder = warehouse.root / FOLDER
-    newest = builds.newest(folder, PREFIX)
-    if newest is None:
+    found = builds.latest(folder, PREFIX)
+    if found is None:
         return None
-    comments = folder / f"{newest.removesuffix('.json')}.comments.parquet"
+    comments = folder / f"{PREFIX}-{found[0]}.comments.parquet"
     try:
         return pl.read_parquet(comments, columns=["text", "sentiment"])
     except OSError:  # removed meanwhile by a newer build

@@ -138,6 +138,7 @@ def refresh(
 
     def make(key: str, versions: dict[str, int | None]) -> None:
         started = time.perf_counter()
+        previous = builds.latest(folder, PREFIX)
 
         pinned = base.at_versions(versions)
         keys = folder / f"{PREFIX}-{key}.customers.parquet"
@@ -157,7 +158,7 @@ def refresh(
             **totals.build_tables(
                 steps, reach, touched, reactions, everyone, settings.stages, ranges
             ),
-            "touchpoints": touchpoint_counts(pinned),
+            "touchpoints": _touchpoints(pinned, folder, versions, previous),
         }
         for part, frame in parts.items():
             builds.write_parquet(frame, folder / f"{PREFIX}-{key}.{part}.parquet")
@@ -175,3 +176,20 @@ def refresh(
         builds.write_json(meta, folder / f"{PREFIX}-{key}.json")
 
     return builds.build_once(folder, PREFIX, lambda: _versions(warehouse, settings, at), make, KEEP)
+
+
+def _touchpoints(
+    gateway: QueryGateway,
+    folder: Path,
+    versions: dict[str, int | None],
+    previous: tuple[str, dict[str, Any]] | None,
+) -> pl.DataFrame:
+    """The touchpoints' counts (`touchpoint_counts`): the previous build's when it read the
+    same events (a load of orders, answers or tickets leaves them as they were), else
+    counted."""
+    if previous is not None and previous[1].get("versions", {}).get("events") == versions["events"]:
+        try:
+            return pl.read_parquet(folder / f"{PREFIX}-{previous[0]}.touchpoints.parquet")
+        except OSError:  # removed meanwhile: count them
+            pass
+    return touchpoint_counts(gateway)

@@ -124,3 +124,22 @@ def test_only_appended_needs_versions_the_current_data_holds(built):
         f"segments-{segments.current(built).key}.json"
     )
     assert builds.newest(built.root / "_nothing", "segments") is None
+
+
+def test_served_reads_the_earlier_build_as_of_its_own_data(built):
+    gateway = QueryGateway(built)
+    now = builds.served(segments.current, segments.earlier, gateway)
+    assert now is not None and now[0] is gateway
+    orders_before = gateway.query("SELECT count(*) FROM orders").item()
+
+    _append(built, "orders")
+
+    served = builds.served(segments.current, segments.earlier, QueryGateway(built))
+    assert served is not None
+    reader, stand_in = served
+    assert stand_in.key == now[1].key
+    assert reader.pinned and reader.versions()["orders"] == built.version("orders") - 1
+    assert reader.query("SELECT count(*) FROM orders").item() == orders_before
+    # A gateway pinned to other versions asks for the build of exactly those: none here.
+    pinned = QueryGateway(built).at_versions({"orders": built.version("orders")})
+    assert builds.served(segments.current, segments.earlier, pinned) is None

@@ -369,3 +369,44 @@ def test_the_steps_take_the_sentiment_the_feedback_analysis_scored(sample_wareho
     # Customers come in the order the rows were read (no keys): compare as sets of steps.
     assert reused.sort(pl.all()).equals(afresh.sort(pl.all()))
     assert reused["sentiment"].is_not_null().sum() > 1_000
+
+
+def test_a_load_of_orders_keeps_the_touchpoint_counts_and_a_load_of_events_counts_again(
+    small_company, tmp_path, monkeypatch
+):
+    import shutil
+
+    from analytics import journeys
+    from analytics.ingest.pipeline import ingest
+    from analytics.journeys import store
+    from analytics.warehouse import Warehouse
+
+    shutil.copytree(small_company.root, tmp_path / "warehouse")
+    warehouse = Warehouse(tmp_path / "warehouse")
+    first = journeys.current(warehouse)
+    assert first is not None
+    kept = pl.read_parquet(first.path("touchpoints"))
+    someone = QueryGateway(warehouse).query("SELECT min(customer_id) FROM customers").item()
+    counted: list[int] = []
+    real = store.touchpoint_counts
+    monkeypatch.setattr(store, "touchpoint_counts", lambda g: counted.append(1) or real(g))
+
+    order = f"order_id,customer_id,order_date,amount,status\nNEW1,{someone},2025-12-31,20,\n"
+    assert ingest(order.encode(), dataset_name="orders", warehouse=warehouse, user="t").loaded
+    journeys.refresh(warehouse)
+
+    second = journeys.current(warehouse)
+    assert second is not None and second.key != first.key
+    assert counted == []  # the same events: their counts were kept
+    assert pl.read_parquet(second.path("touchpoints")).equals(kept)
+
+    event = f"customer_id,occurred_at,touchpoint,stage\n{someone},2025-12-31 12:00:00,Blog post,\n"
+    assert ingest(event.encode(), dataset_name="events", warehouse=warehouse, user="t").loaded
+    journeys.refresh(warehouse)
+
+    third = journeys.current(warehouse)
+    assert third is not None and counted == [1]
+    counts = pl.read_parquet(third.path("touchpoints"))
+    assert counts["events"].sum() == kept["events"].sum() + 1
+    order_by = ["touchpoint", "exported"]
+    assert counts.sort(order_by).equals(real(QueryGateway(warehouse)).sort(order_by))

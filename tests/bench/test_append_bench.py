@@ -1,0 +1,45 @@
+"""The append benchmark (bench/append.py) end to end at a tiny size, with every derived table:
+the rollups brought up to date equal a full build, and right after the append the derived
+pages are computed from the builds of the data before it; bench/all.py's table lists them."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+TINY = {"customers": 2_000, "orders": 20_000, "surveys": 4_000, "tickets": 1_000,
+        "events": 20_000, "seed": 7}  # fmt: skip
+PAGES = ["segments", "journeys", "journeys: paths", "feedback"]
+
+
+def test_the_pages_read_the_earlier_builds_until_the_new_ones_are_made(tmp_path):
+    out = tmp_path / "append.json"
+    sizes = [f"--{k}={v}" for k, v in TINY.items()]
+    command = [sys.executable, str(BENCH / "append.py"), *sizes, "--appended", "200", "--repeat",
+               "1", "--derived", "--work", str(tmp_path), "--out", str(out)]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    report = json.loads(out.read_text())
+
+    assert report["mismatches"] == 0
+    assert list(report["earlier pages"]) == PAGES
+    for page in report["earlier pages"].values():
+        assert page["median"] > 0
+    rebuilt = report["derived"]["update"]
+    assert {"segments", "journeys", "feedback", "rollups by segment"} <= set(rebuilt)
+    assert rebuilt["segments"]["median"] > 0 and rebuilt["journeys"]["median"] > 0
+    assert rebuilt["feedback"]["median"] == 0.0  # orders only: the analysis stays current
+
+    spec = importlib.util.spec_from_file_location("bench_all", BENCH / "all.py")
+    assert spec is not None and spec.loader is not None
+    summary = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(summary)
+    summary.OUT = tmp_path
+    rows = {row[0]: row for row in summary.rows()}
+    for page in PAGES:
+        row = rows[f"append 10k orders: {page} page until rebuilt"]
+        assert row[1] == report["earlier pages"][page]["median"]
