@@ -97,18 +97,22 @@ def newest(folder: Path, prefix: str) -> str | None:
 
 
 def earlier(
-    warehouse: Warehouse, folder: Path, prefix: str, suffix: str
+    warehouse: Warehouse, folder: Path, prefix: str, suffix: str, like: Pins | None = None
 ) -> tuple[str, dict[str, Any]] | None:
     """The key and metadata of the most recent complete build whose key ends with `suffix`
     (the same settings and layout) and whose data the current data only adds rows to (every
     dataset it read appended to since, or the same): what a page shows, saying so, while the
-    build of the current data is made after an append. None after a replace or rollback (the
-    earlier data is not part of the current), or when no such build is kept."""
+    build of the current data is made after an append. With `like`, only a build made from
+    the versions it names of the datasets both name (another build's data). None after a
+    replace or rollback (the earlier data is not part of the current), or when no such
+    build is kept."""
     metas = sorted(folder.glob(f"{prefix}-*.json"), key=_modified, reverse=True)
     for path in metas:
         key = path.name.removeprefix(f"{prefix}-").removesuffix(".json")
         meta = read_meta(folder, prefix, key) if key.endswith(suffix) else None
-        if meta is not None and only_appended(warehouse, meta.get("versions", {})):
+        versions = {} if meta is None else meta.get("versions", {})
+        agrees = like is None or all(like[n] == v for n, v in versions.items() if n in like)
+        if meta is not None and agrees and only_appended(warehouse, versions):
             return key, meta
     return None
 

@@ -704,17 +704,38 @@ def review_builds(wh: Warehouse) -> tuple[str | None, ...]:
     )
 
 
+Pinned = tuple[tuple[str, int | None], ...]  # data versions, as a cache key can hold them
+
+
+def earlier_review(wh: Warehouse) -> Pinned | None:
+    """The data versions of the review shown while the builds of the current data are made
+    after an append (`review.Derived.earlier`), or None: the review then waits."""
+    found = review.Derived.earlier(_gateway(wh.location, wh.rollback_days), value_settings())
+    return None if found is None else tuple(sorted(found[0].versions().items()))
+
+
+def _pinned(gateway: QueryGateway, pins: Pinned) -> QueryGateway:
+    return gateway.at_versions(dict(pins)) if pins else gateway
+
+
 @by_version("Writing the quarter's story…", max_entries=16)
 def quarterly_review(
-    gateway: QueryGateway, quarter: str, filters: Filters, builds: tuple[str | None, ...]
+    gateway: QueryGateway,
+    quarter: str,
+    filters: Filters,
+    builds: tuple[str | None, ...],
+    pins: Pinned = (),
 ) -> review.Review:
+    """The review of the current data, or of the versions `pins` names (`earlier_review`)."""
+    gateway = _pinned(gateway, pins)
     derived_builds = review.Derived.of(gateway, value_settings())
     return review.quarterly_review(gateway, quarter, filters, derived=derived_builds)
 
 
 @by_version()
-def review_quarters(gateway: QueryGateway) -> list[str]:
+def review_quarters(gateway: QueryGateway, pins: Pinned = ()) -> list[str]:
     """The quarters a review can cover, the last complete one first."""
+    gateway = _pinned(gateway, pins)
     last = parse_period(review.last_complete_quarter(gateway), "quarter")
     bounds = rollups.data_range(gateway, ["orders", "surveys", "tickets"])
     assert bounds is not None  # last_complete_quarter refuses empty data

@@ -117,14 +117,17 @@ def current(
 
 
 def earlier(
-    warehouse: Warehouse, settings: FeedbackSettings | None = None
+    warehouse: Warehouse,
+    settings: FeedbackSettings | None = None,
+    *,
+    like: builds.Pins | None = None,
 ) -> StoredFeedback | None:
     """The latest analysis with these settings (or the warehouse's own) of data the current
-    data only appends to (`builds.earlier`): what the pages show, saying so, while `current`
-    is being built."""
+    data only appends to (`builds.earlier`, with `like`): what the pages show, saying so,
+    while `current` is being built."""
     settings = settings or load_settings(warehouse.root)
     folder = warehouse.root / FOLDER
-    found = builds.earlier(warehouse, folder, PREFIX, _suffix(settings))
+    found = builds.earlier(warehouse, folder, PREFIX, _suffix(settings), like)
     return None if found is None else StoredFeedback(folder, *found, settings)
 
 

@@ -91,6 +91,33 @@ class Derived:
             journeys.current(warehouse, at=at),
         )
 
+    @classmethod
+    def earlier(
+        cls, gateway: QueryGateway, value: segments.ValueSettings = DEFAULT_VALUE
+    ) -> tuple[QueryGateway, Derived] | None:
+        """While the builds of the current data are made after an append: `gateway` pinned
+        to the data before it, and that data's builds, when all three are kept for the same
+        versions of the datasets they share (the journeys, built last, set them); None
+        otherwise (a review then waits for the current builds)."""
+        warehouse = gateway.warehouse
+        try:
+            trail = journeys.earlier(warehouse)
+            if trail is None:
+                return None
+            pins = dict(trail.meta["versions"])
+            for build in (
+                segments.earlier(warehouse, value, like=pins),
+                feedback.earlier(warehouse, like=pins),
+            ):
+                if build is None:
+                    return None
+                pins |= build.meta["versions"]
+        except ConfigError:  # settings broken by hand: nothing stands in
+            return None
+        pinned = gateway.at_versions(pins)
+        found = cls.of(pinned, value)
+        return None if found.missing else (pinned, found)
+
     @property
     def missing(self) -> list[str]:
         """What the review leaves out, and why."""

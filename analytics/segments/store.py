@@ -146,11 +146,17 @@ def current(
     return None if meta is None else Segmentation(folder, named[0], meta)
 
 
-def earlier(warehouse: Warehouse, value: ValueSettings = ValueSettings()) -> Segmentation | None:
+def earlier(
+    warehouse: Warehouse,
+    value: ValueSettings = ValueSettings(),
+    *,
+    like: builds.Pins | None = None,
+) -> Segmentation | None:
     """The latest segmentation with these settings of data the current data only appends to
-    (`builds.earlier`): what the pages show, saying so, while `current` is being built."""
+    (`builds.earlier`, with `like`): what the pages show, saying so, while `current` is
+    being built."""
     folder = warehouse.root / FOLDER
-    found = builds.earlier(warehouse, folder, PREFIX, _suffix(value))
+    found = builds.earlier(warehouse, folder, PREFIX, _suffix(value), like)
     return None if found is None else Segmentation(folder, *found)
 
 

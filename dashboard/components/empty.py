@@ -37,12 +37,12 @@ def built_or_stop(
     spinner: str,
     *,
     earlier: Callable[[], T | None] | None = None,
-    what: str = "",
+    shown: str = "",
 ) -> T:
     """What the page reads (built for the current data), or end the page: saying it is
     being built (and coming back when it is), or what is wrong with settings broken by
     hand. With `earlier`, while the current data's build is made after an append, the
-    earlier data's build (`what` it is, for the note that says so) instead of stopping."""
+    earlier data's build instead of stopping (`shown` says what it is: `earlier_note`)."""
     try:
         found = read()
         before = earlier() if found is None and earlier is not None else None
@@ -50,7 +50,7 @@ def built_or_stop(
         st.error(f"{problem} Fix or remove the file to go on.", icon=":material/error:")
         st.stop()
     if found is None and before is not None:
-        wait_until_built(lambda: read() is not None, earlier_note(what), spinner)
+        wait_until_built(lambda: read() is not None, earlier_note(shown), spinner)
         return before
     if found is None:
         wait_until_built(lambda: read() is not None, building, spinner)
@@ -58,9 +58,10 @@ def built_or_stop(
     return found
 
 
-def earlier_note(what: str) -> str:
-    """The note over a page showing the build of the data before the latest append."""
+def earlier_note(shown: str) -> str:
+    """The note over a page showing the build of the data before the latest append:
+    `shown` begins it ("These are the segments")."""
     return (
-        f"These are {what} of the data before the latest load, which added rows. Those of "
-        "the new data are being prepared; the page updates itself when they are ready."
+        f"{shown} of the data before the latest load, which added rows. The update for the "
+        "new data is being prepared, and the page shows it by itself when it is ready."
     )

@@ -41,7 +41,7 @@ built = empty.built_or_stop(
     BUILDING,
     "Analysing…",
     earlier=lambda: data.earlier_feedback(warehouse),
-    what="the comment themes",
+    shown="These are the comment themes",
 )
 if built.meta["comments"] == 0:
     st.info("No survey comments are loaded yet: load a survey export with comments.")

@@ -55,7 +55,7 @@ empty.built_or_stop(
     BUILDING,
     "Building…",
     earlier=lambda: data.earlier_journeys(warehouse),
-    what="the journeys",
+    shown="These are the journeys",
 )
 can_export = state.account().can("export_customers")
 if (filters.start, filters.end) == data.bounds(warehouse):

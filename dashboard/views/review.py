@@ -24,10 +24,15 @@ presenting = view.presenting()
 if not presenting:
     st.title("Quarterly review")
 empty.stop_unless_data(warehouse)
-empty.built_or_stop(
-    lambda: None if data.derived_pending(warehouse) else True, BUILDING, "Preparing…"
+# While the builds of a load that added rows are made: the review of the data before it.
+pins = empty.built_or_stop(
+    lambda: None if data.derived_pending(warehouse) else (),
+    BUILDING,
+    "Preparing…",
+    earlier=lambda: data.earlier_review(warehouse),
+    shown="This is the review",
 )
-quarters = data.review_quarters(warehouse)
+quarters = data.review_quarters(warehouse, pins)
 if presenting:
     quarter = st.query_params.get("quarter") or quarters[0]
     quarter = quarter if quarter in quarters else quarters[0]
@@ -43,7 +48,7 @@ else:
 
 # The quarter sets the dates: the sidebar's date range does not apply here.
 filters = state.filters().with_range(None, None)
-found = data.quarterly_review(warehouse, quarter, filters, data.review_builds(warehouse))
+found = data.quarterly_review(warehouse, quarter, filters, data.review_builds(warehouse), pins)
 parts = review_story.sections(found)
 if presenting:
     view.presentation(found, parts)

@@ -31,7 +31,7 @@ segmentation = empty.built_or_stop(
     parts.BUILDING,
     "Segmenting…",
     earlier=lambda: data.earlier_segmentation(warehouse),
-    what="the segments",
+    shown="These are the segments",
 )
 value = data.value_settings()
 

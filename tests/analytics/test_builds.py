@@ -143,3 +143,28 @@ def test_served_reads_the_earlier_build_as_of_its_own_data(built):
     # A gateway pinned to other versions asks for the build of exactly those: none here.
     pinned = QueryGateway(built).at_versions({"orders": built.version("orders")})
     assert builds.served(segments.current, segments.earlier, pinned) is None
+
+
+def test_a_review_stands_in_only_with_every_build_of_the_same_data(built):
+    from analytics.review import Derived
+
+    _append(built, "orders")
+
+    found = Derived.earlier(QueryGateway(built))
+    assert found is not None
+    pinned, stand_in = found
+    assert pinned.versions()["orders"] == built.version("orders") - 1
+    assert stand_in.segmentation.key == segments.earlier(built).key
+    assert stand_in.journeys.key == journeys.earlier(built).key
+
+    # The segmentation of the new data is made, the journeys are not yet: the review still
+    # reads the segmentation of the journeys' data, kept beside the new one.
+    segments.refresh(built)
+    found = Derived.earlier(QueryGateway(built))
+    assert found is not None and found[1].segmentation.key == stand_in.segmentation.key
+    assert segments.earlier(built).key != stand_in.segmentation.key
+
+    # Once no earlier segmentation of that data is kept, nothing stands in.
+    for path in (built.root / "_segments").glob(f"segments-{stand_in.segmentation.key}.*"):
+        path.unlink()
+    assert Derived.earlier(QueryGateway(built)) is None

@@ -107,3 +107,35 @@ def test_while_the_derived_tables_are_built_the_page_waits(tiny_warehouse, monke
 
     assert at.title[0].value == "Quarterly review"
     assert "Preparing the segments, journeys and themes" in at.info[0].value
+
+
+@pytest.mark.slow
+def test_after_an_append_the_review_of_the_data_before_it_is_shown_and_says_so(
+    sample, tmp_path, monkeypatch
+):
+    import shutil
+    import threading
+
+    from analytics.ingest.pipeline import ingest
+    from analytics.warehouse import Warehouse
+
+    shutil.copytree(sample.root, tmp_path / "copy")
+    copy = Warehouse(tmp_path / "copy")
+    monkeypatch.setenv("TOUCHPOINT_WAREHOUSE", str(copy.root))
+    before = open_page(REVIEW, quarter="2025-Q2")
+    orders_before = copy.version("orders")
+    someone = QueryGateway(copy).query("SELECT min(customer_id) FROM customers").item()
+    order = f"order_id,customer_id,order_date,amount,status\nNEW1,{someone},2025-12-31,20,\n"
+    assert ingest(order.encode(), dataset_name="orders", warehouse=copy, user="t").loaded
+    # The background build of the new data is still running while the page is open.
+    release = threading.Event()
+    monkeypatch.setattr(derived, "refresh_rest", lambda *args, **kwargs: release.wait(120))
+    try:
+        at = open_page(REVIEW, quarter="2025-Q2")
+
+        assert "This is the review of the data before the latest load" in at.info[0].value
+        assert f"orders v{orders_before}," in at.caption[0].value
+        assert at.dataframe[0].value.equals(before.dataframe[0].value)
+        assert not at.exception
+    finally:
+        release.set()
