@@ -6,7 +6,6 @@ stay.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -83,11 +82,8 @@ def latest(folder: Path, prefix: str) -> tuple[str, dict[str, Any]] | None:
 
 def latest_meta(folder: Path, prefix: str) -> dict[str, Any] | None:
     """The metadata of the most recent complete build, or None."""
-    metas = sorted(folder.glob(f"{prefix}-*.json"), key=lambda p: p.stat().st_mtime)
-    for path in reversed(metas):
-        with contextlib.suppress(OSError, ValueError):
-            return dict(json.loads(path.read_text()))
-    return None
+    found = latest(folder, prefix)
+    return None if found is None else found[1]
 
 
 def newest(folder: Path, prefix: str) -> str | None:

@@ -4,11 +4,12 @@ pages are computed from the builds of the data before it; bench/all.py's table l
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
+
+from bench_table import table_rows
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 TINY = {"customers": 2_000, "orders": 20_000, "surveys": 4_000, "tickets": 1_000,
@@ -34,12 +35,7 @@ def test_the_pages_read_the_earlier_builds_until_the_new_ones_are_made(tmp_path)
     assert rebuilt["segments"]["median"] > 0 and rebuilt["journeys"]["median"] > 0
     assert rebuilt["feedback"]["median"] == 0.0  # orders only: the analysis stays current
 
-    spec = importlib.util.spec_from_file_location("bench_all", BENCH / "all.py")
-    assert spec is not None and spec.loader is not None
-    summary = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(summary)
-    summary.OUT = tmp_path
-    rows = {row[0]: row for row in summary.rows()}
+    rows = table_rows(tmp_path)
     for page in PAGES:
         row = rows[f"append 10k orders: {page} page until rebuilt"]
         assert row[1] == report["earlier pages"][page]["median"]

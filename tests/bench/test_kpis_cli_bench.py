@@ -5,11 +5,12 @@ table shows the result."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
+
+from bench_table import bench_all
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 TINY = {"customers": 2_000, "orders": 20_000, "surveys": 4_000, "tickets": 1_000, "seed": 7}
@@ -30,11 +31,7 @@ def test_the_command_agrees_with_pandas_on_every_kpi_and_quarter(tmp_path):
         assert 0 < side["min"] <= side["median"] <= side["max"]
         assert side["peak_mb"] > 50  # the process's own peak
 
-    spec = importlib.util.spec_from_file_location("bench_all", BENCH / "all.py")
-    assert spec is not None and spec.loader is not None
-    summary = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(summary)
-    summary.OUT = tmp_path
+    summary = bench_all(tmp_path)
     rows = {row[0]: row for row in summary.rows()}
     cli = rows["kpis --period quarter (whole process)"]
     assert cli[1] == report["sides"]["cli"]["median"]

@@ -40,15 +40,23 @@ def test_negation_turns_the_word_around():
     assert sentiment.score("late") < 0 < sentiment.score("never late")
 
 
-def test_texts_are_scored_once_each_and_nulls_stay_null(monkeypatch):
-    seen: list[str] = []
-    real = sentiment.score
+real = sentiment.score  # as it scores, never counted
+
+
+@pytest.fixture
+def seen(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every text scored from now on (scoring as before)."""
+    scored: list[str] = []
 
     def counting(text: str) -> float:
-        seen.append(text)
+        scored.append(text)
         return real(text)
 
     monkeypatch.setattr(sentiment, "score", counting)
+    return scored
+
+
+def test_texts_are_scored_once_each_and_nulls_stay_null(seen):
     texts = pl.Series("comment", ["late", None, "late", "great", "late"])
     scores = sentiment.score_texts(texts)
     assert sorted(seen) == ["great", "late"]
@@ -56,15 +64,7 @@ def test_texts_are_scored_once_each_and_nulls_stay_null(monkeypatch):
     assert scores.to_list() == [real("late"), None, real("late"), real("great"), real("late")]
 
 
-def test_known_texts_are_not_scored_again(monkeypatch):
-    seen: list[str] = []
-    real = sentiment.score
-
-    def counting(text: str) -> float:
-        seen.append(text)
-        return real(text)
-
-    monkeypatch.setattr(sentiment, "score", counting)
+def test_known_texts_are_not_scored_again(seen):
     texts = pl.Series("comment", ["late", None, "great", "late", "fine"])
     known = pl.DataFrame({"text": ["late", "late", "other"], "sentiment": [-0.25, -0.25, 0.5]})
 
