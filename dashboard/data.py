@@ -503,12 +503,16 @@ def fading_customers(
 @by_version()
 def customer_segments(
     gateway: QueryGateway, value: segments.ValueSettings, customer_id: str
-) -> tuple[dict[str, object] | None, pl.DataFrame]:
+) -> tuple[dict[str, object] | None, pl.DataFrame, bool]:
+    """The customer's segments and their history, and whether they are of the segmentation
+    of the data before the latest append (shown while the current one is built)."""
     try:
         served = _stored(gateway, value)
     except segments.NotBuilt:
-        return None, pl.DataFrame(schema={"quarter": pl.String(), "rfm_segment": pl.String()})
-    return segments.customer_segments(*served, customer_id)
+        empty = pl.DataFrame(schema={"quarter": pl.String(), "rfm_segment": pl.String()})
+        return None, empty, False
+    # builds.served pins the gateway only when it serves an earlier build.
+    return *segments.customer_segments(*served, customer_id), served[0] is not gateway
 
 
 # Journeys are read from the steps stored for the current data (built in the background after

@@ -1,172 +1,203 @@
-"""KPI figures: pure functions, frame in, `go.Figure` out (no Streamlit here).
+"""KPI charts: pure functions, frame in, `Chart` out (no Streamlit here).
 
-Every clickable mark carries `customdata` = [period label, group] as text, so a selection
-tells the page exactly which period and group was clicked (see `selection.clicked`).
+Every clickable mark's payload is [period label, group] as text, so a selection tells the page
+exactly which period and group was clicked (`selection.picked`).
 """
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
-import plotly.graph_objects as go
 import polars as pl
 
 from analytics.kpis import Kpi
 from dashboard import format as fmt
+from dashboard.charts import base
+from dashboard.charts.base import LINE_COLOUR, MUTED, SELECTED_COLOUR, TEXT_COLOUR, Chart
 
 BAND_COLOUR = "rgba(0, 114, 178, 0.15)"
-LINE_COLOUR = "#0072b2"
-SELECTED_COLOUR = "#d55e00"  # Okabe-Ito vermillion: the reader's current choice
-MUTED = "#9ab8d3"
-_TICK_FORMAT = {"currency": "$,.0f", "count": ",.0f", "percent": ".0f", "score": ".0f"}
 
 
 def trend_figure(
     table: pl.DataFrame, item: Kpi, *, grouped: bool, selected: str | None = None
-) -> go.Figure:
+) -> Chart:
     """The KPI over time: one line per group, or one line with its 95 % interval as a band.
 
-    A hollow marker is a period only partly inside the date range; a ring marks a change
-    from the previous period that is statistically significant.
+    A hollow marker is a period only partly inside the date range; a larger marker is a
+    change from the previous period that is statistically significant. The selected period
+    is shaded.
     """
-    figure = go.Figure()
-    groups = table["group"].unique(maintain_order=True).to_list() if grouped else [None]
-    for group in groups:
-        series = table.filter(pl.col("group") == group) if grouped else table
-        x = series["period"].to_list()
-        if not grouped and item.has_interval:
-            figure.add_trace(
-                go.Scatter(
-                    x=x + x[::-1],
-                    y=series["ci_high"].to_list() + series["ci_low"].to_list()[::-1],
-                    fill="toself",
-                    mode="lines",
-                    fillcolor=BAND_COLOUR,
-                    line={"width": 0},
-                    hoverinfo="skip",
-                    name="95% interval",
-                )
-            )
-        figure.add_trace(
-            go.Scatter(
-                x=x,
-                y=series["value"].to_list(),
-                mode="lines+markers",
-                name=group if grouped else item.label,
-                line={"color": LINE_COLOUR} if not grouped else None,
-                marker={
-                    "size": [11 if s else 7 for s in series["delta_significant"].to_list()],
-                    "symbol": [
-                        "circle-open" if partial else "circle"
-                        for partial in series["partial"].to_list()
-                    ],
-                    "line": {"width": 2},
-                },
-                customdata=[[p, group or ""] for p in series["period"].to_list()],
-                hovertext=[_hover(row, item) for row in series.iter_rows(named=True)],
-                hovertemplate="%{hovertext}<extra></extra>",
-            )
-        )
-    drawn = ["value"] if grouped or not item.has_interval else ["value", "ci_low", "ci_high"]
-    _axes(figure, item, table.select(drawn))
     periods = table["period"].unique(maintain_order=True).to_list()
-    if selected in periods:
-        index = periods.index(selected)
-        figure.add_vrect(
-            x0=index - 0.5, x1=index + 0.5, fillcolor=SELECTED_COLOUR, opacity=0.12, line_width=0
+    groups = table["group"].unique(maintain_order=True).to_list() if grouped else [None]
+    series: list[dict[str, Any]] = []
+    drill: dict[int | tuple[int, str], list[list[str] | None]] = {}
+    band = not grouped and item.has_interval
+    if band:
+        low = table["ci_low"].to_list()
+        high = table["ci_high"].to_list()
+        width = [None if a is None or b is None else b - a for a, b in zip(low, high, strict=True)]
+        quiet = {"type": "line", "stack": "interval", "symbol": "none", "silent": True,
+                 "lineStyle": {"opacity": 0}, "tooltip": {"show": False}}  # fmt: skip
+        series.append({**quiet, "name": "interval low", "data": low})
+        series.append({**quiet, "name": "95% interval", "data": width,
+                       "areaStyle": {"color": BAND_COLOUR},
+                       "itemStyle": {"color": BAND_COLOUR}})  # fmt: skip
+    for group in groups:
+        rows = table.filter(pl.col("group") == group) if grouped else table
+        by_period = {row["period"]: row for row in rows.iter_rows(named=True)}
+        points: list[Any] = []
+        payloads: list[list[str] | None] = []
+        for period in periods:
+            row = by_period.get(period)
+            if row is None:
+                points.append(None)
+                payloads.append(None)
+                continue
+            points.append(
+                {
+                    "value": row["value"],
+                    "symbol": "emptyCircle" if row["partial"] else "circle",
+                    "symbolSize": 11 if row["delta_significant"] else 7,
+                    "tooltip": base.tooltip(*hover_lines(row, item)),
+                }
+            )
+            payloads.append([str(period), group or ""])
+        line: dict[str, Any] = {
+            "type": "line",
+            "name": group if grouped else item.label,
+            "data": points,
+            "selectedMode": "single",
+            "connectNulls": False,
+        }
+        if not grouped:
+            line["itemStyle"] = {"color": LINE_COLOUR}
+            line["lineStyle"] = {"color": LINE_COLOUR}
+        drill[len(series)] = payloads
+        series.append(line)
+    names = ([item.label, "95% interval"] if band else []) if not grouped else groups
+    drawn = ["value"] if grouped or not item.has_interval else ["value", "ci_low", "ci_high"]
+    y_axis: Any = _value_axis(item, table.select(drawn))
+    if selected in periods:  # the selected period's column, lightly shaded, behind the lines
+        series.append(
+            {
+                "type": "bar",
+                "yAxisIndex": 1,
+                "data": [1 if p == selected else None for p in periods],
+                "barWidth": "100%",
+                "silent": True,
+                "z": 0,
+                "itemStyle": {"color": SELECTED_COLOUR, "opacity": 0.08},
+                "tooltip": {"show": False},
+            }
         )
-    figure.update_layout(showlegend=grouped or item.has_interval, hovermode="closest")
-    return figure
+        y_axis = [y_axis, {"type": "value", "min": 0, "max": 1, "show": False}]
+    option = base.option(
+        legend={
+            **base.legend(bool(names)),
+            "data": [
+                {"name": str(n), "icon": "rect"} if n == "95% interval" else str(n) for n in names
+            ],
+        },
+        xAxis=base.category_axis([str(p) for p in periods]),
+        yAxis=y_axis,
+        series=series,
+    )
+    return Chart(option, drill=drill)
 
 
 def breakdown_figure(
     table: pl.DataFrame, item: Kpi, dimension_label: str, *, selected: str | None = None
-) -> go.Figure:
+) -> Chart:
     """One bar per group for one period, with the 95 % interval as an error bar; the
-    selected group's bar stands out."""
+    selected group's bar stands out. A hidden value has no bar but the word "hidden"."""
     ordered = table.sort("value", descending=True, nulls_last=True)
-    values = ordered["value"].to_list()
-    error: dict[str, object] | None = None
+    rows = list(ordered.iter_rows(named=True))
+    labels = [str(row["group"]) for row in rows]
+    bars = []
+    for row in rows:
+        colour = (
+            SELECTED_COLOUR
+            if row["group"] == selected
+            else (LINE_COLOUR if selected is None else MUTED)
+        )
+        bars.append(
+            {
+                "value": row["value"],
+                "itemStyle": {"color": colour},
+                "tooltip": base.tooltip(*hover_lines(row, item)),
+            }
+        )
+    marks: dict[str, Any] = {}
     if item.has_interval:
-        error = {
-            "type": "data",
-            "symmetric": False,
-            "array": [
-                (hi - v) if hi is not None and v is not None else 0
-                for hi, v in zip(ordered["ci_high"].to_list(), values, strict=True)
+        marks["markLine"] = {
+            "silent": True,
+            "symbol": "none",
+            "label": {"show": False},
+            "lineStyle": {"color": TEXT_COLOUR, "width": 1.5, "type": "solid"},
+            "data": [
+                [{"coord": [label, row["ci_low"]]}, {"coord": [label, row["ci_high"]]}]
+                for label, row in zip(labels, rows, strict=True)
+                if row["ci_low"] is not None and row["ci_high"] is not None
             ],
-            "arrayminus": [
-                (v - lo) if lo is not None and v is not None else 0
-                for lo, v in zip(ordered["ci_low"].to_list(), values, strict=True)
-            ],
-            "color": "#56606b",
         }
-    figure = go.Figure(
-        go.Bar(
-            x=ordered["group"].to_list(),
-            y=values,
-            error_y=error,
-            marker={
-                "color": [
-                    SELECTED_COLOUR
-                    if g == selected
-                    else (LINE_COLOUR if selected is None else MUTED)
-                    for g in ordered["group"].to_list()
-                ]
-            },
-            customdata=[[p, g] for p, g in ordered.select("period", "group").iter_rows()],
-            hovertext=[_hover(row, item) for row in ordered.iter_rows(named=True)],
-            hovertemplate="%{hovertext}<extra></extra>",
-        )
+    hidden = [(label, row["hidden"]) for label, row in zip(labels, rows, strict=True)]
+    if any(reason for _, reason in hidden):
+        marks["markPoint"] = {
+            "symbol": "rect",
+            "symbolSize": 1,
+            "label": {"show": True, "position": "top", "color": TEXT_COLOUR},
+            "data": [
+                {
+                    "coord": [label, 0],
+                    "value": "hidden",
+                    "tooltip": {"formatter": base.escaped(str(reason).capitalize())},
+                }
+                for label, reason in hidden
+                if reason
+            ],
+        }
+    option = base.option(
+        xAxis=base.category_axis(labels, dimension_label),
+        yAxis=_value_axis(item, table.select("value", "ci_low", "ci_high"), bars=True),
+        series=[
+            {
+                "type": "bar",
+                "name": item.label,
+                "data": bars,
+                "selectedMode": "single",
+                "barMaxWidth": 64,
+                **marks,
+            }
+        ],
     )
-    for row in ordered.filter(pl.col("hidden").is_not_null()).iter_rows(named=True):
-        figure.add_annotation(
-            x=row["group"],
-            y=0,
-            text="hidden",
-            showarrow=False,
-            yanchor="bottom",
-            font={"color": "#56606b"},
-            hovertext=html.escape(str(row["hidden"]).capitalize()),
-        )
-    _axes(figure, item, table.select("value", "ci_low", "ci_high"))
-    figure.update_layout(xaxis_title=dimension_label, showlegend=False)
-    return figure
+    option["grid"] = {**option["grid"], "bottom": 36}
+    payloads: list[list[str] | None] = [[str(row["period"]), str(row["group"])] for row in rows]
+    return Chart(option, drill={0: payloads})
 
 
-def _axes(figure: go.Figure, item: Kpi, drawn: pl.DataFrame) -> None:
-    """Axes for the KPI; `drawn` holds the numbers on the chart (one column each)."""
-    suffix = "%" if item.unit == "percent" else (" h" if item.unit == "hours" else "")
+def _value_axis(item: Kpi, drawn: pl.DataFrame, *, bars: bool = False) -> dict[str, Any]:
+    """The KPI's axis; `drawn` holds the numbers on the chart (one column each). Bars and
+    totals start at zero, so that bar heights and slopes are not exaggerated; with no number
+    to show (all hidden or missing), the axis has no scale."""
     shown = drawn.select(pl.concat_list(pl.all()).explode().drop_nulls())
-    span = float(shown.max().item() - shown.min().item()) if shown.height else 0.0
-    tick_format = _TICK_FORMAT.get(item.unit, ".1f")
-    if span < 5 and item.unit != "count":  # whole-number ticks would repeat
-        tick_format = tick_format.replace(".0f", ".1f")
-    if not shown.height:  # every value hidden or missing: no scale to read
-        figure.update_yaxes(showticklabels=False, range=[0, 1])
-    figure.update_yaxes(
-        title=item.label,
-        tickformat=tick_format,
-        ticksuffix=suffix,
-        # Totals start at zero so that bar heights and slopes are not exaggerated.
-        rangemode="tozero" if item.estimator == "total" else "normal",
-    )
-    figure.update_xaxes(type="category")
-    figure.update_layout(margin={"l": 10, "r": 10, "t": 30, "b": 10}, height=380)
+    axis = base.value_axis(item.label, item.unit, scale=not bars and item.estimator != "total")
+    if not shown.height:
+        axis |= {"min": 0, "max": 1, "axisLabel": {"show": False}}
+    return axis
 
 
-def _hover(row: dict[str, Any], item: Kpi) -> str:
-    """Hover text; values from the data are escaped (Plotly renders a subset of HTML)."""
-    title = f"<b>{html.escape(str(row['period']))}</b>"
+def hover_lines(row: dict[str, Any], item: Kpi) -> list[str]:
+    """Tooltip lines, the title first; values from the data are escaped (the review's files
+    show the same in Plotly's hover)."""
+    title = base.escaped(row["period"])
     if row.get("group"):
-        title += f" · {html.escape(str(row['group']))}"
+        title += f" · {base.escaped(row['group'])}"
     if row.get("hidden"):
-        return "<br>".join([title, f"{item.label}: hidden, {html.escape(row['hidden'])}"])
+        return [title, f"{item.label}: hidden, {base.escaped(row['hidden'])}"]
     lines = [title, f"{item.label}: {fmt.kpi_value(row['value'], item.unit)}"]
     if item.has_interval and row["value"] is not None:
         interval = fmt.interval(row["ci_low"], row["ci_high"], item.unit)
         lines.append(f"95% CI {interval} · n = {fmt.count(row['n'])}")
     if row.get("partial"):
         lines.append("Partial period (cut by the date range)")
-    return "<br>".join(lines)
+    return lines

@@ -1,31 +1,46 @@
-"""The quarterly review's figures: one per section of `analytics.review.story` that has a
-chart, the same on the Review page, in presentation mode and in the exported files."""
+"""The quarterly review's charts on its page and in presentation mode: one per section of
+`analytics.review.story` that has a chart; frame in, `Chart` out. The review's files draw the
+same charts with Plotly (`review_files/figures.py`), which works without Streamlit."""
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
+from collections.abc import Callable
+from typing import Any
+
 import polars as pl
 
 from analytics import kpis as kpi_module
 from analytics.review import previous_quarter
 from analytics.review.story import Section
 from analytics.segments.rfm import SEGMENT_ORDER
-from dashboard.charts import feedback as feedback_charts
+from dashboard.charts import base
 from dashboard.charts import kpis as kpi_charts
 from dashboard.charts import segments as segment_charts
+from dashboard.charts.base import Chart
 
 BEFORE = "#bdc3c7"
 NOW = "#0072b2"
 WORSE = "#d55e00"
 BETTER = "#009e73"
-TABLE_CHARTS = ("scorecard", "at_risk")  # sections shown as a table, not a figure
+TABLE_CHARTS = ("scorecard", "at_risk")  # sections shown as a table, not a chart
+LARGE_TEXT = 18  # a slide is read from across the room
+LARGE_HEIGHT = 520
 
 
-def figure(section: Section, quarter: str, *, large: bool = False) -> go.Figure | None:
-    """The section's figure, or None when it has none (text and tables)."""
-    if section.chart is None or section.chart in TABLE_CHARTS or section.data is None:
+def drawn_as_chart(section: Section) -> bool:
+    """Whether the section has a chart (the page's here, the files' in Plotly), not only
+    text or a table."""
+    return (
+        section.chart is not None and section.chart not in TABLE_CHARTS and section.data is not None
+    )
+
+
+def chart(section: Section, quarter: str, *, large: bool = False) -> Chart | None:
+    """The section's chart, or None when it has none (text and tables); `large` for a slide."""
+    if not drawn_as_chart(section):
         return None
-    draw = {
+    assert section.chart is not None and section.data is not None
+    draw: Callable[[pl.DataFrame, str], Chart] = {
         "kpi_trend": _kpi_trend,
         "groups": _groups,
         "themes": _themes,
@@ -34,115 +49,140 @@ def figure(section: Section, quarter: str, *, large: bool = False) -> go.Figure 
         "pain_points": _pain_points,
     }[section.chart]
     drawn = draw(section.data, quarter)
-    if large:  # a slide: read from across the room (drawn without the app's theme)
-        drawn.update_layout(template="plotly_white", font={"size": 18}, height=520)
-    drawn.update_layout(title=None, paper_bgcolor="white", plot_bgcolor="white")
-    drawn.update_xaxes(gridcolor="#e5e8eb")
-    drawn.update_yaxes(gridcolor="#e5e8eb")
-    return drawn
+    if not large:
+        return drawn
+    option = {**drawn.option, "textStyle": {"fontSize": LARGE_TEXT}}
+    for name in ("xAxis", "yAxis"):
+        axes = option.get(name)
+        if isinstance(axes, dict):
+            option[name] = _large_axis(axes)
+        elif isinstance(axes, list):
+            option[name] = [_large_axis(axis) for axis in axes]
+    return Chart(option, max(LARGE_HEIGHT, drawn.height), drawn.drill)
 
 
-def _kpi_trend(trend: pl.DataFrame, quarter: str) -> go.Figure:
+def _large_axis(axis: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **axis,
+        "axisLabel": {**axis.get("axisLabel", {}), "fontSize": LARGE_TEXT - 2},
+        "nameTextStyle": {**axis.get("nameTextStyle", {}), "fontSize": LARGE_TEXT - 2},
+    }
+
+
+def _kpi_trend(trend: pl.DataFrame, quarter: str) -> Chart:
     item = kpi_module.kpi(trend["kpi"][0])
     return kpi_charts.trend_figure(trend, item, grouped=False, selected=quarter)
 
 
-def _groups(moved: pl.DataFrame, quarter: str) -> go.Figure:
-    """NPS change from the quarter before of the groups that moved most, per dimension;
-    a significant change in full colour."""
+def _groups(moved: pl.DataFrame, quarter: str) -> Chart:
+    """NPS change from the quarter before of the groups that moved most, per dimension; a
+    significant change in full colour, one within noise in grey."""
     nps = moved.filter(pl.col("kpi") == "nps").sort("delta")
-    labels = [f"{g} ({d})" for g, d in nps.select("group", "dimension").iter_rows()]
-    significant = nps["delta_significant"].fill_null(False).to_list()
-    colours = [
-        (WORSE if d < 0 else BETTER) if s else BEFORE
-        for d, s in zip(nps["delta"].to_list(), significant, strict=True)
-    ]
-    figure = go.Figure(
-        go.Bar(
-            y=labels,
-            x=nps["delta"].to_list(),
-            orientation="h",
-            marker_color=colours,
-            text=[f"{d:+.1f}" for d in nps["delta"].to_list()],
-            textposition="outside",
-            cliponaxis=False,
-            hovertemplate="%{y}: NPS %{x:+.1f} points<extra></extra>",
-        )
-    )
-    figure.update_xaxes(title=f"NPS change in {quarter} (points; grey: within noise)")
-    figure.update_layout(showlegend=False, margin={"l": 10, "r": 40, "t": 20, "b": 10})
-    figure.update_layout(height=max(360, 38 * nps.height + 100))
-    return figure
+    rows = list(nps.select("group", "dimension", "delta", "delta_significant").iter_rows())
+    bars = []
+    labels = []
+    for group, dimension, delta, significant in rows:
+        label = f"{group} ({dimension})"
+        labels.append(label)
+        colour = (WORSE if delta < 0 else BETTER) if significant else BEFORE
+        bars.append(
+            {
+                "value": delta,
+                "itemStyle": {"color": colour},
+                "label": {"show": True, "position": "right" if delta >= 0 else "left",
+                          "formatter": f"{delta:+.1f}"},
+                "tooltip": base.tooltip(base.escaped(label), f"NPS {delta:+.1f} points"),
+            }
+        )  # fmt: skip
+    option = base.option(
+        xAxis=base.value_axis(
+            f"NPS change in {quarter} (points; grey: within noise)",
+            nameLocation="middle", nameGap=28, nameTextStyle={},
+        ),
+        yAxis=base.category_axis(labels),
+        series=[{"type": "bar", "data": bars, "barMaxWidth": 28}],
+    )  # fmt: skip
+    option["grid"] = {**option["grid"], "left": 12, "right": 48, "top": 12, "bottom": 36}
+    return Chart(option, max(360, 38 * nps.height + 100))
 
 
-def _themes(themes: pl.DataFrame, quarter: str) -> go.Figure:
-    drawn = feedback_charts.theme_shares(themes, compared=True)
-    drawn.update_layout(height=max(260, 70 * themes.height + 140))
-    return drawn
-
-
-def _tickets(categories: pl.DataFrame, quarter: str) -> go.Figure:
-    rows = categories.sort("share")
+def _themes(themes: pl.DataFrame, quarter: str) -> Chart:
+    rows = themes.filter(
+        pl.col("share").is_not_null()
+        & ((pl.col("share") > 0) | (pl.col("share_previous").fill_null(0) > 0))
+    ).sort("share")
     return _before_and_now(
-        rows["category"].to_list(), rows["share_previous"].to_list(), rows["share"].to_list(),
-        quarter, colour=NOW, what="%{x:.1%} of tickets", axis="Share of tickets",
-        tick_format=".0%", row_height=48,
+        rows["label"].to_list(), rows["share_previous"].to_list(), rows["share"].to_list(),
+        quarter, colour=NOW, what=lambda v: f"{v:.1%} of comments", axis="Share of comments",
+        percent=True, row_height=70,
     )  # fmt: skip
 
 
-def _migration(table: pl.DataFrame, quarter: str) -> go.Figure:
-    colours = segment_charts.segment_colours(list(SEGMENT_ORDER))  # as on the Segments page
+def _tickets(categories: pl.DataFrame, quarter: str) -> Chart:
+    rows = categories.sort("share")
+    return _before_and_now(
+        rows["category"].to_list(), rows["share_previous"].to_list(), rows["share"].to_list(),
+        quarter, colour=NOW, what=lambda v: f"{v:.1%} of tickets", axis="Share of tickets",
+        percent=True, row_height=48,
+    )  # fmt: skip
+
+
+def _migration(table: pl.DataFrame, quarter: str) -> Chart:
+    colours = base.segment_colours(list(SEGMENT_ORDER))  # as on the Segments page
     return segment_charts.migration_sankey(table, colours, previous_quarter(quarter), quarter)
 
 
-def _pain_points(pains: pl.DataFrame, quarter: str) -> go.Figure:
+def _pain_points(pains: pl.DataFrame, quarter: str) -> Chart:
     rows = pains.sort("change")
     places = [
         s + (f" › {t}" if t else "") for s, t in rows.select("stage", "touchpoint").iter_rows()
     ]
     return _before_and_now(
         places, rows["score_previous"].to_list(), rows["score"].to_list(), quarter,
-        colour=WORSE, what="pain score %{x:.2f}",
-        axis="Pain score (drop-off, dissatisfaction and tickets weighed)", tick_format=None,
+        colour=WORSE, what=lambda v: f"pain score {v:.2f}",
+        axis="Pain score (drop-off, dissatisfaction and tickets weighed)", percent=False,
         row_height=56,
     )  # fmt: skip
 
 
 def _before_and_now(
     labels: list[str],
-    before: list[float],
-    now: list[float],
+    before: list[float | None],
+    now: list[float | None],
     quarter: str,
     *,
     colour: str,
-    what: str,
+    what: Callable[[float], str],
     axis: str,
-    tick_format: str | None,
+    percent: bool,
     row_height: int,
-) -> go.Figure:
-    """Horizontal bars of each label's value in the quarter before (grey) and now."""
-    figure = go.Figure()
-    figure.add_bar(
-        name="Previous quarter",
-        y=labels,
-        x=before,
-        orientation="h",
-        marker_color=BEFORE,
-        hovertemplate=f"%{{y}}: {what}<extra>previous quarter</extra>",
-    )
-    figure.add_bar(
-        name=quarter,
-        y=labels,
-        x=now,
-        orientation="h",
-        marker_color=colour,
-        hovertemplate=f"%{{y}}: {what}<extra></extra>",
-    )
-    figure.update_xaxes(title=axis, tickformat=tick_format)
-    figure.update_layout(
-        barmode="group",
-        height=max(360, row_height * len(labels) + 100),
-        margin={"l": 10, "r": 10, "t": 20, "b": 10},
-        legend={"orientation": "h", "y": -0.2},
-    )
-    return figure
+) -> Chart:
+    """Horizontal bars of each label's value in the quarter before (grey) and now; shares
+    (`percent`) are drawn in percent."""
+    scale = 100.0 if percent else 1.0
+
+    def bars(values: list[float | None], when: str) -> list[dict[str, Any]]:
+        return [
+            {
+                "value": None if v is None else v * scale,
+                "tooltip": base.tooltip(base.escaped(label), "—" if v is None else what(v), when),
+            }
+            for label, v in zip(labels, values, strict=True)
+        ]
+
+    option = base.option(
+        legend={**base.legend(), "top": None, "bottom": 0},
+        xAxis=base.value_axis(
+            axis, "percent" if percent else None,
+            nameLocation="middle", nameGap=28, nameTextStyle={},
+        ),
+        yAxis=base.category_axis(labels),
+        series=[
+            {"type": "bar", "name": "Previous quarter", "data": bars(before, "Previous quarter"),
+             "itemStyle": {"color": BEFORE}, "barMaxWidth": 28},
+            {"type": "bar", "name": quarter, "data": bars(now, quarter),
+             "itemStyle": {"color": colour}, "barMaxWidth": 28},
+        ],
+    )  # fmt: skip
+    option["grid"] = {**option["grid"], "top": 12, "bottom": 64}
+    return Chart(option, max(360, row_height * len(labels) + 100))

@@ -207,10 +207,17 @@ def timeline(frame: pl.DataFrame) -> None:
     )
 
 
-def segment_cards(row: dict[str, Any] | None, history: pl.DataFrame) -> None:
-    """The customer's segment, cluster and lifetime value, and how their segment changed."""
+def segment_cards(row: dict[str, Any] | None, history: pl.DataFrame, earlier: bool = False) -> None:
+    """The customer's segment, cluster and lifetime value, and how their segment changed;
+    `earlier`: they are of the data before the latest load (which says so)."""
     if row is None:
         return
+    if earlier:
+        st.caption(
+            "Segment, cluster and value as of the data before the latest load, which added "
+            "rows: the update for the new data is being prepared.",
+            help="Reload the page in a minute or two to see it.",
+        )
     columns = st.columns(3)
     moves = [s for s in dict.fromkeys(history["rfm_segment"].to_list())] if history.height else []
     earlier = history.filter(pl.col("rfm_segment") != row["rfm_segment"]).tail(1)

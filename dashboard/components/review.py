@@ -18,7 +18,7 @@ from analytics.review.story import Section
 from dashboard import format as fmt
 from dashboard import review_files, state
 from dashboard.charts import review as review_charts
-from dashboard.components import downloads
+from dashboard.components import charts, downloads
 from dashboard.review_tables import BAD, GOOD, table, tones
 
 VIEWS = {
@@ -89,13 +89,10 @@ def section(found: Review, part: Section, *, large: bool = False) -> None:
     st.markdown(fmt.plain_text(part.message))
     if part.points:
         st.markdown("\n".join(f"{i}. {fmt.plain_text(p)}" for i, p in enumerate(part.points, 1)))
-    figure = review_charts.figure(part, found.quarter, large=large)
-    if figure is not None:
-        st.plotly_chart(
-            figure,
-            key=f"review_{part.key}_{'large' if large else 'page'}",
-            theme=None if large else "streamlit",
-        )
+    drawn = review_charts.chart(part, found.quarter, large=large)
+    if drawn is not None:
+        key = f"review_{part.key}_{'large' if large else 'page'}"
+        charts.show(drawn, key=key, themed=not large)  # a slide: its own large type
     shown = table(part)
     if shown is not None:
         if large:

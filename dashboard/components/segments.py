@@ -12,7 +12,7 @@ import streamlit as st
 from analytics import segments
 from dashboard import format as fmt
 from dashboard.charts import segments as charts
-from dashboard.charts.selection import clicked
+from dashboard.components import charts as draw
 from dashboard.components import downloads, drill
 
 BUILDING = (
@@ -174,12 +174,12 @@ def profiles(
     meta = segmentation.meta["clusters"]
     left, right = st.columns([3, 2])
     left.markdown("**What each cluster is like** · z-scores against all buyers")
-    left.plotly_chart(charts.profile_heatmap(clusters), key="profile_heatmap")
+    draw.show(charts.profile_heatmap(clusters), key="profile_heatmap", where=left)
     right.markdown(f"**How many clusters** · k = {meta['k']} has the best silhouette")
-    right.plotly_chart(charts.silhouette_chart(meta["silhouette"], meta["k"]), key="silhouette")
+    draw.show(charts.silhouette_chart(meta["silhouette"], meta["k"]), key="silhouette", where=right)
     st.markdown("**Customers by behaviour** · the features' first two principal components")
     if points.height:
-        st.plotly_chart(charts.projection_scatter(points, colours), key="projection")
+        draw.show(charts.projection_scatter(points, colours), key="projection")
 
 
 def migration_view(
@@ -187,15 +187,11 @@ def migration_view(
 ) -> tuple[str, str] | None:
     """The Sankey of flows; returns the flow the reader clicked."""
     note = fmt.hidden_note(table["hidden"].to_list())
-    event = st.plotly_chart(
-        charts.migration_sankey(table, colours, before, after),
-        key=drill.chart_key("migration"),
-        on_select="rerun",
-        selection_mode="points",
+    picked = draw.clicks(
+        charts.migration_sankey(table, colours, before, after), key=drill.chart_key("migration")
     )
     if note:
         st.caption(note + " Hidden flows are left out of the chart.")
-    picked = clicked(event)
     return (picked[0], picked[1]) if picked and len(picked) == 2 else None
 
 
@@ -221,7 +217,7 @@ def model_check(segmentation: segments.Segmentation, *, limited: bool) -> None:
         f"{fmt.count(holdout['holdout_days'])} days after; customers made "
         f"{fmt.count(holdout['actual_total'])}."
     )
-    st.plotly_chart(charts.holdout_chart(holdout["by_calibration_purchases"]), key="holdout")
+    draw.show(charts.holdout_chart(holdout["by_calibration_purchases"]), key="holdout")
     params = meta["purchases"]["params"] | meta["spend"]["params"]
     st.caption(
         "BG/NBD "

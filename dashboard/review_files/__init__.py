@@ -4,9 +4,10 @@ and interactive, a presentation mode, nothing fetched from the network), a pagin
 titles, messages and tables, the charts as high-resolution images).
 
 All three are drawn from the same HTML, which the system Chromium (driven by Playwright)
-prints to PDF and photographs chart by chart for the deck: the files show exactly the
-charts of the Review page. `analytics.review.files` reaches `render` through the
-`touchpoint.review_files` entry point, so the command line writes the same files.
+prints to PDF and photographs chart by chart for the deck: the three files show the same
+charts, those of the Review page drawn with Plotly (`figures`), which works without
+Streamlit. `analytics.review.files` reaches `render` through the `touchpoint.review_files`
+entry point, so the command line writes the same files.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from analytics.errors import ConfigError
 from analytics.review import Review
 from analytics.review import story as review_story
 from analytics.review.files import FORMATS
-from dashboard.charts import review as review_charts
+from dashboard.review_files import figures
 from dashboard.review_tables import table, tones
 
 MEDIA_TYPES = {
@@ -55,7 +56,7 @@ class Page:
 def pages(review: Review) -> list[Page]:
     found = []
     for section in review_story.sections(review):
-        drawn = review_charts.figure(section, review.quarter)
+        drawn = figures.figure(section, review.quarter)
         figure = None if drawn is None else drawn.to_plotly_json()
         shown, marks = table(section), tones(section)
         found.append(

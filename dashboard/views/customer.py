@@ -12,6 +12,7 @@ import streamlit as st
 from dashboard import data
 from dashboard import format as fmt
 from dashboard.charts.customer import orders_figure
+from dashboard.components import charts as draw
 from dashboard.components import customer, drill
 
 SEARCH_LIMIT = 50
@@ -68,7 +69,7 @@ orders = data.customer_orders(warehouse, profile.customer_id)
 if orders.is_empty():
     st.caption("No orders yet.")
 else:
-    st.plotly_chart(orders_figure(orders), width="stretch", key="customer_orders")
+    draw.show(orders_figure(orders), key="customer_orders")
 
 st.subheader("Timeline")
 st.caption(

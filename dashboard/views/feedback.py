@@ -3,7 +3,7 @@ comments themselves, each opening its Customer 360.
 
 In the URL: `ftab` (the open tab), `fgroup` (NPS group), `fquarter` (the quarter compared with
 the one before), `fperiod`, `ftarget` (the drivers' score), `fsearch`, `ftheme` and `ftone`
-(verbatims)."""
+(verbatims). A click on a theme's bar opens the Verbatims tab on that theme."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from analytics.periods import period_label, period_start, shift
 from dashboard import data, state
 from dashboard import format as fmt
 from dashboard.charts import feedback as charts
+from dashboard.components import charts as draw
 from dashboard.components import drill, empty, url
 from dashboard.components.feedback_dictionary import dictionary_tab
 
@@ -27,6 +28,7 @@ COMMENTS_OF = {"all": "all comments", "detractor": "detractors' comments",
                "tickets": "ticket texts"}  # fmt: skip
 TONES = {"any": "Any", "negative": "Negative", "neutral": "Neutral", "positive": "Positive"}
 TARGETS = {"nps": "NPS", "csat": "CSAT", "ces": "CES (lower effort)"}
+OPEN_VERBATIMS = "feedback_open_verbatims"  # a theme was clicked: open the Verbatims tab
 BUILDING = (
     "Analysing the comments of the current data: sentiment and themes are computed once per "
     "load, in the background. This page fills in by itself when they are ready."
@@ -70,7 +72,10 @@ def _p_value(value: float) -> str:
     return "< 0.001" if value < 0.001 else f"{value:.3f}"
 
 
-# Only the open tab runs and is drawn (choosing another reruns the page).
+# Only the open tab runs and is drawn (choosing another reruns the page). A tab is opened
+# from the code by its key before the tabs are drawn, so a clicked theme reruns first.
+if st.session_state.pop(OPEN_VERBATIMS, False):
+    st.session_state["ftab"] = "Verbatims"
 themes_tab, sentiment_tab, drivers_tab, verbatims_tab, dictionary = st.tabs(
     ["Themes", "Sentiment", "Key drivers", "Verbatims", "Dictionary"],
     key="ftab",
@@ -96,10 +101,15 @@ with themes_tab:
                     f"against {fmt.percent(100 * top['share_previous'])} the quarter before "
                     f"(p = {top['p_value']:.2g})."
                 )
-            st.plotly_chart(charts.theme_shares(table, compared=True), key="feedback_shares")
+            opened = draw.clicks(
+                charts.theme_shares(table, compared=True), key=drill.chart_key("feedback_shares")
+            )
             note = fmt.hidden_note(table["hidden"].to_list())
-            if note:
-                st.caption(note)
+            st.caption("Click a theme's bar to read its comments." + (f" {note}" if note else ""))
+            if opened:
+                drill.go_to(ftheme=opened[0])
+                st.session_state[OPEN_VERBATIMS] = True
+                st.rerun()
             examples = data.feedback_examples(warehouse, filters, chosen_group)
             shown = table.filter(
                 (pl.col("comments").fill_null(1) > 0) | (pl.col("share_previous").fill_null(0) > 0)
@@ -135,7 +145,7 @@ with themes_tab:
                 },
             )
             st.markdown(f"**Themes quarter by quarter** ({COMMENTS_OF[group]})")
-            st.plotly_chart(
+            draw.show(
                 charts.theme_trend(
                     data.feedback_trend(warehouse, filters, "quarter", chosen_group)
                 ),
@@ -145,7 +155,7 @@ with themes_tab:
                 "A filled marker: the change from the quarter before is significant (p < 0.05)."
             )
             st.markdown("**What each NPS group talks about** (all dates in the filters)")
-            st.plotly_chart(
+            draw.show(
                 charts.theme_heatmap(data.feedback_groups(warehouse, filters)),
                 key="feedback_groups",
             )
@@ -160,7 +170,7 @@ with sentiment_tab:
         if trend.is_empty():
             st.info("No comments in the chosen filters and date range.")
         else:
-            st.plotly_chart(charts.sentiment_chart(trend), key="feedback_sentiment")
+            draw.show(charts.sentiment_chart(trend), key="feedback_sentiment")
             st.caption(
                 "NPS counts every response with a score; sentiment, the responses with a comment."
             )
@@ -181,7 +191,7 @@ with drivers_tab:
                 f"{TARGETS[target or 'nps']} across **{fmt.count(n)}** responses "
                 "(relative weights)."
             )
-            st.plotly_chart(charts.driver_quadrant(drivers, labels), key="feedback_quadrant")
+            draw.show(charts.driver_quadrant(drivers, labels), key="feedback_quadrant")
             st.dataframe(
                 drivers.select(
                     pl.Series("Driver", labels),

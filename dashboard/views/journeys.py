@@ -19,7 +19,7 @@ from analytics.journeys.views import BY_DIMENSIONS
 from dashboard import data, state
 from dashboard import format as fmt
 from dashboard.charts import journeys as charts
-from dashboard.charts.selection import clicked
+from dashboard.components import charts as draw
 from dashboard.components import drill, empty, url
 from dashboard.components import segments as parts
 from dashboard.components.journey_stages import stages_tab as stages_panel
@@ -40,6 +40,7 @@ ANCHORS = {
     "no_purchase": "Ending without a purchase",
 }
 REPEATS = {"collapse": "Collapse repeats", "keep": "Keep repeats"}
+DROPPED = "journey_dropped"  # the funnel bar whose customers are open: (compare by, payload)
 MAX_SIDE_BY_SIDE = 6
 BUILDING = (
     "Building the journeys of the current data: every customer's touchpoints are put in order "
@@ -102,12 +103,18 @@ with funnel_tab:
                 "Customers reaching each stage; the label is the share of those who entered. "
                 "Click a bar for the customers who stopped there."
             )
-            event = st.plotly_chart(
-                charts.funnel_chart(shown),
-                key=drill.chart_key("journey_funnel"),
-                on_select="rerun",
-                selection_mode="points",
+            remembered = st.session_state.get(DROPPED)
+            picked = remembered[1] if remembered and remembered[0] == compare else None
+            bar = draw.clicks(
+                charts.funnel_chart(shown, selected=picked), key=drill.chart_key("journey_funnel")
             )
+            if bar:
+                # A click opens the bar's customers (a click on the open bar closes them), and
+                # the chart is drawn afresh: ECharts keeps one selected bar per group, so the
+                # next click would come back with this one as well.
+                st.session_state[DROPPED] = None if bar == picked else (compare, bar)
+                drill.go_to()
+                st.rerun()
             note = fmt.hidden_note(funnel["hidden"].to_list())
             if note:
                 st.caption(note)
@@ -144,8 +151,11 @@ with funnel_tab:
                 height=min(36 * (shown.height + 1) + 3, 400),
             )
             st.markdown("**Time between stages**")
-            st.plotly_chart(charts.timing_chart(shown), key="journey_timing")
-            picked = clicked(event)
+            st.caption(
+                "Bar: the median days from the previous stage; tick: 90% of the customers got "
+                "there within that many days."
+            )
+            draw.show(charts.timing_chart(shown), key="journey_timing")
             if picked:
                 group, stage = picked
                 _people(
@@ -177,7 +187,7 @@ with map_tab:
                 "Satisfaction of the answers given at each stage (from "
                 f"{painpoints.MIN_ANSWERS} answers on)."
             )
-            st.plotly_chart(charts.satisfaction_curve(stages), key="journey_satisfaction")
+            draw.show(charts.satisfaction_curve(stages), key="journey_satisfaction")
             names = [stage.capitalize() for stage in stages["stage"].to_list()]
 
             def line(values: list[object], shown: Callable[[Any], str]) -> list[str]:
@@ -317,7 +327,7 @@ with paths_tab:
                 "Darker links: a higher "
                 f"{charts.LINK_MEASURES[colour].lower()} (from the lowest shown to the highest)."
             )
-            st.plotly_chart(charts.paths_sankey(links, colour), key="journey_sankey")
+            draw.show(charts.paths_sankey(links, colour), key="journey_sankey")
             st.caption(
                 f"Links of fewer than {charts.THIN_LINK:.0%} of the journeys are left out of the "
                 "chart; the table lists the most common whole paths."

@@ -16,7 +16,7 @@ from analytics.periods import parse_period
 from dashboard import data, state
 from dashboard import format as fmt
 from dashboard.charts import kpis as charts
-from dashboard.charts.selection import clicked
+from dashboard.components import charts as draw
 from dashboard.components import downloads, drill, empty, url
 
 GRAINS = {"day": "Day", "week": "Week", "month": "Month", "quarter": "Quarter", "year": "Year"}
@@ -72,16 +72,13 @@ if at and group:
 if at:
     drill.breadcrumb(trail)
 
-event = st.plotly_chart(
+point = draw.clicks(
     charts.trend_figure(table, item, grouped=by is not None, selected=at),
     key=drill.chart_key("trend"),
-    on_select="rerun",
-    selection_mode="points",
 )
 note = fmt.hidden_note(table["hidden"].to_list())
 if note:
     st.caption(note)
-point = clicked(event)
 if point and point[0] != at:
     drill.go_to(at=point[0], group=point[1] or None, split=by if point[1] else None)
     st.rerun()
@@ -90,15 +87,12 @@ if by and not at and table.height:
     latest = table["period"].max()
     st.subheader(f"{item.label} in {latest} by {DIMENSIONS[by].label.lower()}")
     st.caption("Click a bar (or a point above) to see the customers behind it.")
-    bar = st.plotly_chart(
+    picked = draw.clicks(
         charts.breakdown_figure(
             table.filter(pl.col("period") == latest), item, DIMENSIONS[by].label
         ),
         key=drill.chart_key("latest"),
-        on_select="rerun",
-        selection_mode="points",
     )
-    picked = clicked(bar)
     if picked:
         drill.go_to(at=picked[0], group=picked[1], split=by)
         st.rerun()
@@ -119,13 +113,10 @@ if at:
         )
     assert split is not None
     parts = data.trend(warehouse, (key,), filters, grain, split).filter(pl.col("period") == at)
-    bar = st.plotly_chart(
+    picked = draw.clicks(
         charts.breakdown_figure(parts, item, DIMENSIONS[split].label, selected=group),
         key=drill.chart_key("breakdown"),
-        on_select="rerun",
-        selection_mode="points",
     )
-    picked = clicked(bar)
     if picked and picked[1] != group:
         drill.go_to(group=picked[1], split=split)
         st.rerun()

@@ -13,7 +13,7 @@ from dashboard import data, state
 from dashboard import format as fmt
 from dashboard.charts import cohorts as cohort_charts
 from dashboard.charts import kpis as kpi_charts
-from dashboard.charts.selection import clicked
+from dashboard.components import charts as draw
 from dashboard.components import drill, empty, url
 
 GRAINS = {"month": "Month", "quarter": "Quarter"}
@@ -89,13 +89,11 @@ for column, group in zip(slots, groups, strict=False):
     part = table.filter(pl.col("group") == group) if by else table
     if by:
         column.markdown(f"**{fmt.plain_text(str(group))}**")
-    event = column.plotly_chart(
+    picked = draw.clicks(
         cohort_charts.cohort_heatmap(part, measure, grain, compact=by is not None),
         key=drill.chart_key(f"cohorts_{group}"),
-        on_select="rerun",
-        selection_mode="points",
+        where=column,
     )
-    picked = clicked(event)
     if picked:
         cell, cell_group = picked, group
 
@@ -149,4 +147,4 @@ for column, key in ((one, "retention_rate"), (two, "churn_rate")):
     item = KPI_BY_KEY[key]
     trend = data.trend(warehouse, (key,), filters, grain, None)
     column.markdown(f"**{item.label}** · {item.definition}")
-    column.plotly_chart(kpi_charts.trend_figure(trend, item, grouped=False), key=f"trend_{key}")
+    draw.show(kpi_charts.trend_figure(trend, item, grouped=False), key=f"trend_{key}", where=column)

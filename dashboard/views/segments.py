@@ -17,6 +17,7 @@ from analytics import segments
 from dashboard import data, state
 from dashboard import format as fmt
 from dashboard.charts import segments as charts
+from dashboard.components import charts as draw
 from dashboard.components import drill, empty, url
 from dashboard.components import segments as parts
 
@@ -129,9 +130,7 @@ with moves:
 with grid:
     if grid.open:
         st.caption("Buyers by recency score (5: most recent) and frequency score (5: most orders).")
-        st.plotly_chart(
-            charts.rfm_grid_heatmap(data.rfm_grid(warehouse, value, filters)), key="rfm_grid"
-        )
+        draw.show(charts.rfm_grid_heatmap(data.rfm_grid(warehouse, value, filters)), key="rfm_grid")
 with calls:
     if calls.open:
         st.caption(

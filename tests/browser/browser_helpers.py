@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -53,3 +53,19 @@ def screenshot(page: Page, name: str) -> Path:
     finally:
         page.set_viewport_size(viewport)
     return path
+
+
+def chart_marks(page: Page, index: int, fill: str) -> Locator:
+    """The marks (bars, symbols, cells) filled with `fill` in the page's `index`-th chart.
+    The pages draw ECharts as SVG: one path per mark, in the order of the chart's data."""
+    chart = page.get_by_test_id("stEChartsChart").nth(index)
+    return chart.locator(f"svg path[fill='{fill}']")
+
+
+def click_mark(page: Page, marks: Locator, nth: int) -> None:
+    """Click the `nth` of the marks at its centre (ECharts reads clicks by position)."""
+    mark = marks.nth(nth)
+    mark.scroll_into_view_if_needed()
+    box = mark.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)

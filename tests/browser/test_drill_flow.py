@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 
-from browser_helpers import screenshot, wait_for_app
+from browser_helpers import chart_marks, click_mark, screenshot, wait_for_app
 from playwright.sync_api import Page, expect
+
+from dashboard.charts.base import LINE_COLOUR
 
 
 def grid_row(page: Page, index: int, row: int) -> None:
@@ -28,15 +30,9 @@ def test_link_bar_click_customer_360_and_back(tiny_warehouse, start_app, page):
     expect(page.get_by_test_id("stDateInput").first.locator("input")).to_have_value("2025-04-01")
     screenshot(page, "drill-1-period")
 
-    bars = page.locator(".js-plotly-plot").nth(1).locator(".barlayer .point")
+    bars = chart_marks(page, 1, LINE_COLOUR)
     expect(bars).to_have_count(2)
-    bars.nth(1).scroll_into_view_if_needed()
-    box = bars.nth(1).bounding_box()  # sorted by value: GB first, US second
-    assert box is not None
-    # Plotly's drag layer sits over the bars and turns a click on it into a selection.
-    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    page.wait_for_timeout(300)  # let Plotly register the hover before the click
-    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    click_mark(page, bars, 1)  # sorted by value: GB first, US second
     expect(page.get_by_role("heading", name="Revenue in 2025-04 · US")).to_be_visible()
     wait_for_app(page)
     expect(page).to_have_url(re.compile(r"group=US"))

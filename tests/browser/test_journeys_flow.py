@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from browser_helpers import screenshot, wait_for_app
+from browser_helpers import chart_marks, click_mark, screenshot, wait_for_app
 from playwright.sync_api import expect
 from test_drill_flow import grid_row
 
@@ -13,6 +13,7 @@ from analytics import journeys
 from analytics.bootstrap import load_sample_files
 from analytics.sample import write_sample_company
 from analytics.warehouse import Warehouse
+from dashboard.charts.base import PALETTE
 
 
 def test_funnel_step_to_customers_to_customer_360(tmp_path, start_app, page):
@@ -26,15 +27,9 @@ def test_funnel_step_to_customers_to_customer_360(tmp_path, start_app, page):
     expect(page.get_by_role("heading", name="Journeys")).to_be_visible()
     screenshot(page, "journeys-1-funnel")
 
-    bars = page.locator(".js-plotly-plot").first.locator(".barlayer .point")
+    bars = chart_marks(page, 0, PALETTE[0])  # the funnel: one group, one colour
     expect(bars).to_have_count(6)
-    bars.nth(1).scroll_into_view_if_needed()
-    box = bars.nth(1).bounding_box()  # consideration
-    assert box is not None
-    # Plotly's drag layer sits over the bars and turns a click on it into a selection.
-    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    page.wait_for_timeout(300)
-    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    click_mark(page, bars, 1)  # consideration
     expect(
         page.get_by_role("heading", name="Reached consideration, never went further")
     ).to_be_visible()

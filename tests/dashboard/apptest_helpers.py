@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Button
@@ -55,3 +57,26 @@ def open_page(page: str | None = None, **params: str | list[str]) -> AppTest:
     at.run()
     assert not at.exception, at.exception
     return at
+
+
+def chart_options(at: AppTest) -> list[dict[str, Any]]:
+    """The ECharts options of the charts on show, in page order."""
+    return [json.loads(chart.proto.spec) for chart in at.get("echarts_chart")]
+
+
+def selection(series: int, index: int, data_type: str = "main") -> dict[str, Any]:
+    """What Streamlit returns for one clicked mark of an ECharts chart (`data_type` "edge"
+    for a sankey's link)."""
+    return {
+        "selection": {
+            "selected": [{"series_index": series, "data_indices": [index], "data_type": data_type}],
+            "areas": [],
+        }
+    }
+
+
+def click_chart(at: AppTest, key: str, series: int, index: int, data_type: str = "main") -> None:
+    """Click a mark of the chart whose key is, or starts with, `key`, and rerun."""
+    chosen = next(k for k in at.session_state if str(k) == key or str(k).startswith(key))
+    at.session_state[chosen] = selection(series, index, data_type)
+    at.run()

@@ -8,15 +8,18 @@ the last completed order.
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+from datetime import date, datetime
 
+import polars as pl
 import pytest
 from apptest_helpers import APP, button, metrics
 from streamlit.testing.v1 import AppTest
 
-from analytics import segments
+from analytics import derived, segments
 from analytics.ingest.pipeline import ingest
 from dashboard import format as fmt
+from dashboard.charts.customer import STATUS_COLOURS, orders_figure
 
 CUSTOMER = "views/customer.py"
 RESULTS_KEY = "customer_results_0"  # drill.chart_key before any navigation
@@ -72,6 +75,20 @@ def test_customer_from_the_url_shows_profile_cards_and_timeline(tiny_warehouse):
     ]
     assert timeline["amount"].tolist()[::2] == [40.0, 1200.0]
     assert not at.warning and not at.error
+
+
+def test_the_orders_chart_shows_each_order_at_its_date_by_status(tiny_warehouse):
+    at = open_customer_page("C1")
+
+    option = json.loads(at.get("echarts_chart")[0].proto.spec)
+    completed, returned = option["series"]
+    assert (completed["name"], returned["name"]) == ("Completed", "Returned")
+    assert [bar["value"] for bar in completed["data"]] == [["2025-04-01", 1200.0]]
+    assert [bar["value"] for bar in returned["data"]] == [["2025-05-01", 40.0]]
+    assert returned["itemStyle"]["color"] == STATUS_COLOURS["returned"]
+    # A month apart: the axis spans 30 days, with 15 either side.
+    assert (option["xAxis"]["min"], option["xAxis"]["max"]) == ("2025-03-17", "2025-05-16")
+    assert option["yAxis"]["axisLabel"] == {"formatter": "${value}"}
 
 
 def test_timeline_kinds_can_be_narrowed(tiny_warehouse):
@@ -193,3 +210,82 @@ def test_without_a_kpi_in_the_url_there_is_only_the_way_back_to_search(tiny_ware
     at = open_customer_page("C1")
 
     assert [b.label for b in at.button if b.label.startswith("Back")] == ["Back to search"]
+
+
+def orders(*rows: tuple[str, date, float, str, str | None]) -> pl.DataFrame:
+    return pl.DataFrame(
+        rows, schema=["order_id", "order_date", "amount", "status", "product"], orient="row"
+    )
+
+
+def test_orders_chart_tooltips_show_text_from_files_literally():
+    chart = orders_figure(
+        orders(
+            ("O<1>", date(2025, 4, 1), 12.5, "completed", "<b>Tea</b> {a} & {c}"),
+            ("O2", date(2025, 4, 3), 8.0, "cancelled", None),
+        )
+    )
+
+    completed, cancelled = chart.option["series"]
+    assert completed["data"][0]["tooltip"]["formatter"] == (
+        "<b>Order O&lt;1&gt;</b><br>01 Apr 2025 · completed<br>$12.50<br>"
+        "&lt;b&gt;Tea&lt;/b&gt; &#123;a&#125; &amp; &#123;c&#125;"
+    )
+    # No product: no line for it.
+    assert cancelled["data"][0]["tooltip"]["formatter"].endswith("cancelled<br>$8.00")
+    assert cancelled["name"] == "Cancelled"
+
+
+def test_orders_years_apart_stay_visible_and_orders_on_a_day_overlap():
+    close = orders_figure(orders(("O1", date(2025, 4, 1), 10.0, "completed", None)))
+    apart = orders_figure(
+        orders(
+            ("O1", date(2022, 1, 1), 10.0, "completed", None),
+            ("O2", date(2025, 1, 1), 30.0, "returned", None),
+        )
+    )
+
+    (one,) = close.option["series"]
+    assert one["barWidth"] == 33  # a day of the 30 shown (15 either side)
+    first, second = apart.option["series"]
+    assert first["barWidth"] == second["barWidth"] == 6  # 1/150 of three years, not a day
+    assert first["barGap"] == "-100%"  # statuses overlaid, not side by side
+    assert apart.option["xAxis"]["min"] == "2021-11-30"  # 3 % of the span before (33 days)
+
+
+def test_no_orders_no_bars():
+    assert orders_figure(orders()).option["series"] == []
+
+
+EARLIER = "Segment, cluster and value as of the data before the latest load"
+
+
+def test_after_an_append_the_segment_cards_say_they_are_of_the_data_before_it(
+    tiny_warehouse, monkeypatch
+):
+    # The background build started by the app is held back: the new data's is "being made".
+    monkeypatch.setattr(derived, "refresh_rest", lambda *args, **kwargs: {})
+    segments.refresh(tiny_warehouse)
+    at = open_customer_page("C2")
+    assert metrics(at)["RFM segment"] == "Hibernating"
+    assert not any(EARLIER in c.value for c in at.caption)
+    # Two more orders of C2 in May: C2 is scored again, from Hibernating to Loyal.
+    more = (
+        b"order_id,customer_id,order_date,amount,status\n"
+        b"O8,C2,2025-05-09,900,\nO9,C2,2025-05-10,900,\n"
+    )
+    assert ingest(more, dataset_name="orders", warehouse=tiny_warehouse, user="tester").loaded
+
+    at = open_customer_page("C2")
+
+    assert metrics(at)["RFM segment"] == "Hibernating"  # the segmentation before the append
+    assert metrics(at)["Orders"] == "3"  # the profile is of the current data
+    assert [c.value for c in at.caption if EARLIER in c.value] == [
+        f"{EARLIER}, which added rows: the update for the new data is being prepared."
+    ]
+
+    segments.refresh(tiny_warehouse)  # the background build is done
+    at = open_customer_page("C2")
+
+    assert metrics(at)["RFM segment"] == "Loyal"
+    assert not any(EARLIER in c.value for c in at.caption)

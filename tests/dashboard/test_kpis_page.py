@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from apptest_helpers import open_page
+from apptest_helpers import chart_options, click_chart, open_page
 from streamlit.testing.v1 import AppTest
 
 from analytics.kpis import KPI_BY_KEY
@@ -13,9 +11,9 @@ from analytics.kpis import KPI_BY_KEY
 KPIS_PAGE = "views/kpis.py"
 
 
-def chart_traces(at: AppTest, index: int = 0) -> list[dict]:
-    spec = json.loads(at.get("plotly_chart")[index].proto.spec)
-    return spec["data"]
+def chart_series(at: AppTest, index: int = 0) -> list[dict]:
+    """The series of the page's `index`-th chart (an ECharts option)."""
+    return chart_options(at)[index]["series"]
 
 
 def test_link_opens_the_kpi_and_grain_it_names(tiny_warehouse):
@@ -23,10 +21,12 @@ def test_link_opens_the_kpi_and_grain_it_names(tiny_warehouse):
 
     assert at.selectbox(key="kpi").value == "nps"
     assert at.segmented_control(key="grain").value == "quarter"
-    traces = chart_traces(at)
-    line = traces[-1]
+    low, width, line = chart_series(at)
     assert line["name"] == "NPS"
-    assert [c[0] for c in line["customdata"]] == ["2025-Q2"]
+    # One quarter: NPS 10, 9, 6, 8 -> 2 promoters, 1 detractor of 4 answers (tests/conftest.py).
+    assert [point["value"] for point in line["data"]] == [25.0]
+    assert [low["name"], width["name"]] == ["interval low", "95% interval"]
+    assert width["stack"] == low["stack"] == "interval"
 
 
 def test_unknown_kpi_in_a_link_falls_back_with_a_notice(tiny_warehouse):
@@ -72,14 +72,11 @@ def test_a_breakdown_shows_the_latest_period_by_group_and_a_bar_drills(tiny_ware
     at = open_page(KPIS_PAGE, kpi="revenue", grain="quarter", by="country")
 
     assert [s.value for s in at.main.subheader] == ["Revenue in 2025-Q2 by country"]
-    bars = chart_traces(at, 1)[0]
-    assert bars["x"] == ["GB", "US"]
-    assert bars["y"] == [1200.0, 179.75]
+    option = chart_options(at)[1]
+    assert option["xAxis"]["data"] == ["GB", "US"]
+    assert [bar["value"] for bar in option["series"][0]["data"]] == [1200.0, 179.75]
 
-    at.session_state[next(k for k in at.session_state if str(k).startswith("latest_"))] = {
-        "selection": {"points": [{"customdata": ["2025-Q2", "US"]}]}
-    }
-    at.run()
+    click_chart(at, "latest_", 0, 1)  # the US bar
 
     assert [s.value for s in at.main.subheader] == ["Revenue in 2025-Q2 · US"]
     assert at.dataframe[0].value["customer_id"].to_list() == ["C3", "C2"]

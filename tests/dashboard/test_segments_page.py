@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 
-from apptest_helpers import metrics, open_page, open_tab
+from apptest_helpers import click_chart, metrics, open_page, open_tab
 
 from analytics import derived, segments
 from analytics.ingest.pipeline import ingest
+from dashboard.charts.base import PALETTE
 
 SEGMENTS = "views/segments.py"
 
@@ -41,8 +42,13 @@ def test_the_tiny_company_by_rfm(tiny_warehouse):
     infos = [i.value for i in at.info]
     assert any("No clusters: n_customers=3 should be >= 4" in v for v in infos)
     open_tab(at, "stab", "RFM grid")
-    grid = json.loads(at.get("plotly_chart")[-1].proto.spec)["data"][0]
-    assert grid["text"][2] == ["0", "0", "0", "0", "0"]  # R 3: nobody
+    grid = json.loads(at.get("echarts_chart")[-1].proto.spec)
+    assert grid["yAxis"]["data"] == ["1", "2", "3", "4", "5"]  # 5, the most recent, on top
+    cells = {tuple(c["value"][:2]): c for c in grid["series"][0]["data"]}
+    assert len(cells) == 25 and len(grid["series"]) == 1  # nothing hidden in local mode
+    r3 = [cells[(f, 2)] for f in range(5)]
+    assert [c["label"]["formatter"] for c in r3] == ["0", "0", "0", "0", "0"]  # R 3: nobody
+    assert [c["value"][2] for c in r3] == [0, 0, 0, 0, 0]
 
 
 def test_a_chosen_segment_lists_its_customers_and_narrows_every_page(tiny_warehouse):
@@ -78,9 +84,37 @@ def test_the_sample_company_by_clusters(warehouse_dir, sample_warehouse, monkeyp
         segments.UNCLUSTERED,
     }
     assert table["customers"].sum() == 20_000
-    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-    heatmap, silhouette = charts[0]["data"][0], charts[1]["data"][0]
-    assert len(heatmap["y"]) == 6 and silhouette["x"] == list(range(2, 11))
+    heatmap, silhouette, projection = [json.loads(c.proto.spec) for c in at.get("echarts_chart")]
+    assert len(heatmap["yAxis"]["data"]) == 6 and len(heatmap["series"][0]["data"]) == 6 * 6
+    assert silhouette["xAxis"]["data"] == [str(k) for k in range(2, 11)]
+    # One series of points per cluster, in the profile's order and each cluster's own colour.
+    clusters = [label.rsplit(" (", 1)[0] for label in heatmap["yAxis"]["data"]]
+    assert set(clusters) == set(table["segment"]) - {segments.UNCLUSTERED}
+    assert [s["name"] for s in projection["series"]] == clusters
+    assert [s["itemStyle"]["color"] for s in projection["series"]] == list(PALETTE[:6])
+
+
+def test_a_flow_of_the_migration_lists_its_customers(warehouse_dir, sample_warehouse, monkeypatch):
+    monkeypatch.setenv("TOUCHPOINT_WAREHOUSE", str(sample_warehouse.root))
+    segments.refresh(sample_warehouse)
+    at = open_page(SEGMENTS, method="rfm")
+    open_tab(at, "stab", "Migration")
+    option = json.loads(at.get("echarts_chart")[0].proto.spec)
+    sankey = option["series"][0]
+    nodes = [n["name"] for n in sankey["data"]]
+    assert nodes[0] == "Champions (2025-Q3)" and nodes[-1].endswith("(2025-Q4)")
+    link = sankey["links"][1]
+    source = nodes[link["source"]].removesuffix(" (2025-Q3)")
+    target = nodes[link["target"]].removesuffix(" (2025-Q4)")
+    assert source != target
+
+    click_chart(at, "migration_", 0, 1, "edge")
+
+    assert not at.exception
+    heading = at.subheader[0].value
+    assert heading == f"{link['value']:,} {source} customers became {target}"
+    people = at.dataframe[1].value
+    assert len(people) == link["value"]
 
 
 def test_after_an_append_the_page_shows_the_earlier_segments_and_says_so(

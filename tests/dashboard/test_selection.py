@@ -6,25 +6,38 @@ from types import SimpleNamespace
 
 import pytest
 
-from dashboard.charts.selection import clicked
+from dashboard.charts.base import Chart
+from dashboard.charts.selection import picked
+
+CHART = Chart(
+    {"series": [{"type": "line"}, {"type": "bar"}]},
+    drill={0: [None, ["2025-Q2", ""]], 1: [["2025-Q3", "EMEA"]], (1, "edge"): [["A", "B"]]},
+)
+
+
+def _selected(*groups: dict) -> dict:
+    return {"selection": {"selected": list(groups), "areas": []}}
 
 
 @pytest.mark.parametrize(
     ("event", "expected"),
     [
         (None, None),
-        ({"selection": {"points": []}}, None),
-        ({"selection": {"points": [{"x": 1}]}}, None),
-        ({"selection": {"points": [{"customdata": ["2025-Q2", "EMEA"]}]}}, ["2025-Q2", "EMEA"]),
-        # Plotly 7 sends a numeric customdata row as a typed-array mapping.
-        ({"selection": {"points": [{"customdata": {"0": 2025, "1": 3}}]}}, ["2025", "3"]),
-        ({"selection": {"points": [{"customdata": {"1": "b", "0": "a"}}]}}, ["a", "b"]),
-        ({"selection": {"points": [{"customdata": 7}]}}, ["7"]),
+        (_selected(), None),
+        # A mark without a payload is passed over for the next selected one that has one.
+        (_selected({"series_index": 0, "data_indices": [0, 1]}), ["2025-Q2", ""]),
+        (_selected({"series_index": 1, "data_indices": [0], "data_type": "main"}),
+         ["2025-Q3", "EMEA"]),
+        (_selected({"series_index": 1, "data_indices": [0], "data_type": "edge"}), ["A", "B"]),
+        # Indices the chart does not have (a selection kept across new data) name nothing.
+        (_selected({"series_index": 0, "data_indices": [5]}), None),
+        (_selected({"series_index": 3, "data_indices": [0]}), None),
         (
-            SimpleNamespace(selection=SimpleNamespace(points=[{"customdata": ["2025-04", ""]}])),
-            ["2025-04", ""],
+            SimpleNamespace(selection=SimpleNamespace(selected=[
+                {"series_index": 1, "data_indices": [0], "data_type": "main"}])),
+            ["2025-Q3", "EMEA"],
         ),
     ],
-)
-def test_clicked_normalises_every_shape(event, expected):
-    assert clicked(event) == expected
+)  # fmt: skip
+def test_picked_reads_the_payload_of_the_selected_mark(event, expected):
+    assert picked(event, CHART) == expected
