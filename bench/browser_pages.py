@@ -58,7 +58,7 @@ BUSY = "[data-testid='stSpinner'], [data-testid='stSkeleton']"
 # What counts as drawn: a chart (the pages' ECharts, drawn as SVG, or the review's Plotly), a
 # table, a metric, or (the Data page) the file uploader.
 DRAWN = (
-    "[data-testid='stEChartsChart'] svg path, .js-plotly-plot .main-svg, "
+    "[data-testid='stEChartsChart'] svg path, [data-testid='stEChartsChart'] canvas, .js-plotly-plot .main-svg, "
     "[data-testid='stMetric'] svg, [data-testid='stDataFrame'], "
     "[data-testid='stMetricValue'], [data-testid='stFileUploaderDropzone']"
 )

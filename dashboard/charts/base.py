@@ -68,11 +68,13 @@ def segment_colours(names: Sequence[str]) -> dict[str, str]:
 class Chart:
     """An ECharts option, the height to draw it at, and each clickable mark's payload:
     `drill[series index][data index]`, or `drill[(series index, "edge")][link index]` for a
-    sankey's links (None where a mark has none)."""
+    sankey's links (None where a mark has none). Drawn as SVG (one element per mark, sharp
+    in print), or on a canvas when it has thousands of marks (`canvas`)."""
 
     option: Option
     height: int = HEIGHT
     drill: dict[int | tuple[int, str], list[list[str] | None]] = field(default_factory=dict)
+    canvas: bool = False
 
     def payload(self, series: int, index: int, data_type: str = "main") -> list[str] | None:
         marks = self.drill.get(series if data_type == "main" else (series, data_type))

@@ -135,7 +135,7 @@ def projection_scatter(points: pl.DataFrame, colours: dict[str, str]) -> Chart:
         series=series,
     )
     option["grid"] = {**option["grid"], "left": 36, "bottom": 36}
-    return Chart(option, height=420)
+    return Chart(option, height=420, canvas=True)  # thousands of points
 
 
 def _component_axis(number: int, gap: int) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """Drawing the pages' charts (`charts/base.Chart`) with `st.echarts_chart`, and reading clicks.
 
 Drawn as SVG: sharp at any zoom and in print, one element per mark (which the browser tests
-click), and as quick as the canvas for charts of this size (at most a few thousand marks)."""
+click), and as quick as a canvas up to a few thousand marks; a chart with more (the segments'
+projection) asks for the canvas (`Chart.canvas`)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ def show(chart: Chart, *, key: str | None = None, where: Any = None, themed: boo
         chart.option,
         height=chart.height,
         key=key,
-        renderer="svg",
+        renderer="canvas" if chart.canvas else "svg",
         theme="streamlit" if themed else None,
     )
 
@@ -28,6 +29,10 @@ def show(chart: Chart, *, key: str | None = None, where: Any = None, themed: boo
 def clicks(chart: Chart, *, key: str, where: Any = None) -> list[str] | None:
     """Draw a chart whose marks drill; the payload of the mark just clicked, or None."""
     event = (where or st).echarts_chart(
-        chart.option, height=chart.height, key=key, on_select="rerun", renderer="svg"
+        chart.option,
+        height=chart.height,
+        key=key,
+        on_select="rerun",
+        renderer="canvas" if chart.canvas else "svg",
     )
     return picked(event, chart)

@@ -129,22 +129,25 @@ if at:
     )
     drill.customer_table(result, drill.chart_key("customers"), origin=origin)
 
-with st.expander("The numbers behind the chart"):
-    shown = table.select(
-        "period",
-        "group",
-        "value",
-        "n",
-        "ci_low",
-        "ci_high",
-        "previous",
-        "delta",
-        "delta_significant",
-        "year_ago",
-        "yoy_delta",
-        "yoy_significant",
-        "hidden",
-    )
-    if by is None:
-        shown = shown.drop("group")
-    downloads.table(shown, f"touchpoint-{key}-by-{grain}", item.label)
+# Drawn only when opened (a closed expander's table would still load the grid's script).
+numbers = st.expander("The numbers behind the chart", key="kpi_numbers", on_change="rerun")
+if numbers.open:
+    with numbers:
+        shown = table.select(
+            "period",
+            "group",
+            "value",
+            "n",
+            "ci_low",
+            "ci_high",
+            "previous",
+            "delta",
+            "delta_significant",
+            "year_ago",
+            "yoy_delta",
+            "yoy_significant",
+            "hidden",
+        )
+        if by is None:
+            shown = shown.drop("group")
+        downloads.table(shown, f"touchpoint-{key}-by-{grain}", item.label)

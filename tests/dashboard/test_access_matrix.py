@@ -71,6 +71,7 @@ def test_downloads_and_personal_data_by_role(
     at.switch_page("views/kpis.py")
     for name, value in {"kpi": "revenue", "grain": "quarter", "at": "2025-Q2"}.items():
         at.query_params[name] = value
+    at.session_state["kpi_numbers"] = True  # the numbers behind the chart, opened
     at.run()
 
     labels = [b.label for b in at.get("download_button")]

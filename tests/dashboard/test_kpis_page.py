@@ -60,6 +60,11 @@ def test_a_group_in_the_link_narrows_the_customers(tiny_warehouse):
 
 def test_the_table_behind_the_chart_offers_csv_and_excel(tiny_warehouse):
     at = open_page(KPIS_PAGE, kpi="orders", grain="month")
+    # Closed, the expander's content is not drawn (nor the grid's script loaded).
+    assert not at.get("download_button") and not at.dataframe
+
+    at.session_state["kpi_numbers"] = True  # opened
+    at.run()
 
     labels = [b.label for b in at.get("download_button")]
     assert labels == ["Download CSV", "Download Excel"]
