@@ -16,6 +16,7 @@ from dashboard.charts import base
 from dashboard.charts.base import LINE_COLOUR, MUTED, SELECTED_COLOUR, TEXT_COLOUR, Chart
 
 BAND_COLOUR = "rgba(0, 114, 178, 0.15)"
+CANVAS_MARKS = 1000  # markers above which a trend is drawn on a canvas
 
 
 def trend_figure(
@@ -102,7 +103,8 @@ def trend_figure(
         yAxis=y_axis,
         series=series,
     )
-    return Chart(option, drill=drill)
+    # A day grain over years is thousands of markers: quicker on a canvas than as SVG.
+    return Chart(option, drill=drill, canvas=len(periods) * len(groups) > CANVAS_MARKS)
 
 
 def breakdown_figure(

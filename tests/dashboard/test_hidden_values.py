@@ -161,3 +161,23 @@ def test_a_click_on_a_heat_map_cell_reads_its_cohort_and_period(tiny_warehouse):
     # A stale index (the data changed since the click) is skipped, not an error.
     assert picked(click((0, [0]), (1, [0])), chart) == ["2025-04-01", "0"]
     assert picked(click(), chart) is None
+
+
+def test_a_long_trend_is_drawn_on_a_canvas_a_short_one_as_svg():
+    def table(days: int) -> pl.DataFrame:
+        return pl.DataFrame(
+            {
+                "period": [f"d{i}" for i in range(days)],
+                "group": [None] * days,
+                "value": [1.0] * days,
+                "partial": [False] * days,
+                "delta_significant": [False] * days,
+                "hidden": [None] * days,
+            },
+            schema_overrides={"group": pl.String, "hidden": pl.String},
+        )
+
+    revenue = KPI_BY_KEY["revenue"]  # no interval: one line
+
+    assert trend_figure(table(1000), revenue, grouped=False).canvas is False
+    assert trend_figure(table(1001), revenue, grouped=False).canvas is True
