@@ -27,8 +27,8 @@ round:
   that server (only the Overview's and the sidebar filters' are cached, by the start); the page
   is then switched to again, cached. The Overview's row is the switch back to it from the KPIs
   page, both times cached (the start computed it). The pages draw with ECharts (Streamlit's
-  own); only the Quarterly review draws Plotly charts, so its first switch loads Plotly's
-  script (marked *), later ones do not.
+  own); a page whose switch loaded Plotly's script would be marked * (none does since the
+  charts moved to ECharts).
 
 Prints medians (min-max) of every page, the ratio of first open to the cached baseline, the
 switches, and the targets (issue: any page <= 1.5 s to settled, judged on the new tab's first
@@ -55,10 +55,10 @@ OUT = ROOT / "bench" / "out"
 CHROMIUM = Path("/usr/bin/chromium")
 READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
 BUSY = "[data-testid='stSpinner'], [data-testid='stSkeleton']"
-# What counts as drawn: a chart (the pages' ECharts, drawn as SVG, or the review's Plotly), a
-# table, a metric, or (the Data page) the file uploader.
+# What counts as drawn: a chart (ECharts, as SVG or on a canvas), a table, a metric, or (the
+# Data page) the file uploader.
 DRAWN = (
-    "[data-testid='stEChartsChart'] svg path, [data-testid='stEChartsChart'] canvas, .js-plotly-plot .main-svg, "
+    "[data-testid='stEChartsChart'] svg path, [data-testid='stEChartsChart'] canvas, "
     "[data-testid='stMetric'] svg, [data-testid='stDataFrame'], "
     "[data-testid='stMetricValue'], [data-testid='stFileUploaderDropzone']"
 )
