@@ -30,6 +30,7 @@ def test_invalid_link_values_fall_back_with_a_notice_never_an_error(tiny_warehou
 
 def test_filters_apply_on_every_page(tiny_warehouse):
     at = open_page(None, country="GB")
+    at.session_state["kpi_numbers"] = True  # the numbers behind the chart, opened
     at.switch_page("views/kpis.py").run()
 
     assert at.multiselect(key="country").value == ["GB"]

@@ -172,6 +172,7 @@ def test_sign_ins_refusals_sign_outs_and_downloads_are_audited(accounts, tiny_wa
     at.switch_page("views/kpis.py")
     at.query_params["kpi"] = "orders"
     at.query_params["grain"] = "month"
+    at.session_state["kpi_numbers"] = True  # the numbers behind the chart, opened
     at.run()
     csv_button = next(b for b in at.get("download_button") if b.label == "Download CSV")
     csv_button.click().run()
