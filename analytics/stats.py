@@ -115,9 +115,10 @@ def count_change_p(a: float, b: float) -> float | None:
     ka, kb = round(a), round(b)
     if ka < 0 or kb < 0 or ka + kb == 0:
         return None
-    from scipy.stats import binomtest  # only the review's count changes need it
-
-    return float(binomtest(kb, ka + kb, 0.5).pvalue)
+    # With p = 1/2 the binomial is symmetric: the outcomes no likelier than the one seen are
+    # both tails beyond it, so the two-sided p is twice the smaller tail (scipy.stats'
+    # binomtest gives the same; importing scipy.stats took 0.5 s of the review's first open).
+    return min(1.0, float(2 * special.bdtr(min(ka, kb), ka + kb, 0.5)))
 
 
 def mean_change_p(a: tuple[float, float, int], b: tuple[float, float, int]) -> float | None:

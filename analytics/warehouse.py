@@ -24,13 +24,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote
 
 import duckdb
 import polars as pl
-import pyarrow as pa
-import pyarrow.parquet as pq
 from deltalake import CommitProperties, DeltaTable, Schema, write_deltalake
 from deltalake.exceptions import DeltaError
 from deltalake.transaction import AddAction, create_table_with_add_actions
@@ -39,6 +37,9 @@ from analytics import audit
 from analytics.contract import DATASETS, dataset
 from analytics.errors import ConfigError, WarehouseError
 from analytics.storage import Store, check_location, default_local_dir, is_object_store
+
+if TYPE_CHECKING:  # PyArrow loads only where a load needs it: reading starts without it
+    import pyarrow.parquet as pq
 
 LoadMode = Literal["append", "replace"]
 
@@ -466,6 +467,8 @@ def _conform_to_table(frame: pl.DataFrame, table: DeltaTable) -> pl.DataFrame | 
     table's type (strictly: a value that does not fit fails the load). None when the frame
     has columns the table lacks, so that the schema must be merged.
     """
+    import pyarrow as pa  # only loads need it: the read commands start without PyArrow
+
     target = pl.DataFrame(pa.schema(table.schema().to_arrow()).empty_table()).schema
     if not set(frame.columns) <= set(target):
         return None

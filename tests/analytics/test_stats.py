@@ -173,3 +173,20 @@ def test_significance_is_two_sided_five_percent(p_value, expected):
 
 def test_small_sample_threshold_is_thirty():
     assert stats.SMALL_SAMPLE == 30
+
+
+@pytest.mark.parametrize("total", [1, 2, 3, 7, 10, 25, 100, 101, 1_369, 5_000])
+def test_count_change_is_scipys_exact_binomial_test(total):
+    from scipy.stats import binomtest  # the reference; the module itself does not import it
+
+    for before in range(0, total + 1, max(1, total // 40)):
+        after = total - before
+        expected = binomtest(after, total, 0.5).pvalue
+        assert stats.count_change_p(before, after) == pytest.approx(expected, rel=1e-9, abs=1e-300)
+
+
+def test_count_change_of_equal_counts_and_of_nothing():
+    assert stats.count_change_p(10, 10) == 1.0
+    assert stats.count_change_p(0, 1) == 1.0  # one event: no evidence of a change
+    assert stats.count_change_p(40, 60) == pytest.approx(0.056887, abs=1e-6)
+    assert stats.count_change_p(0, 0) is None
