@@ -226,6 +226,28 @@ def test_unreadable_file_through_the_real_entry_point_has_no_traceback(tmp_path,
     assert proc.stderr.startswith("touchpoint: orders.csv ")
 
 
+def test_the_real_entry_point_flushes_its_output_and_commits_before_it_leaves(tmp_path, wh):
+    # `python -m analytics` leaves without tearing the interpreter down (os._exit).
+    path = write(tmp_path, "orders.csv", ORDERS)
+    out = tmp_path / "out.json"
+    with out.open("w") as sink:
+        loaded = subprocess.run(
+            [sys.executable, "-m", "analytics", "ingest", str(path), "--dataset", "orders",
+             "--format", "json"],
+            stdout=sink, stderr=subprocess.PIPE, text=True, check=False,
+        )  # fmt: skip
+    assert loaded.returncode == 0, loaded.stderr
+    assert json.loads(out.read_text())["rows_loaded"] == 2
+    history = subprocess.run(
+        [sys.executable, "-m", "analytics", "history", "--format", "json"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert history.returncode == 0
+    assert [(v["dataset"], v["version"], v["rows_loaded"]) for v in json.loads(history.stdout)] == [
+        ("orders", 0, 2)
+    ]
+
+
 def test_sample_writes_and_loads_a_small_company(tmp_path, wh, capsys):
     out_dir = tmp_path / "sample"
     code, out, _ = run(
