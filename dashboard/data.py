@@ -486,6 +486,13 @@ def rfm_grid(
     return segments.rfm_grid(*_stored(gateway, value), filters)
 
 
+@by_version("Finding the customers…", max_entries=32)
+def grid_members(
+    gateway: QueryGateway, value: segments.ValueSettings, r: int, f: int, filters: Filters
+) -> pl.DataFrame:
+    return segments.grid_members(*_stored(gateway, value), r, f, filters)
+
+
 @by_version("Projecting the customers…")
 def segment_projection(
     gateway: QueryGateway, value: segments.ValueSettings, filters: Filters

@@ -236,12 +236,65 @@ def members(
     only the customers listed are named: the largest segment of a million customers holds
     hundreds of thousands."""
     chosen = check_method(method)
-    path = segmentation.path("customers")
-    stored = pl.read_parquet_schema(path)
+    stored = pl.read_parquet_schema(segmentation.path("customers"))
     if chosen == "rfm" or "cluster_name" not in stored:
         segment_sql = "s.rfm_segment"
     else:
         segment_sql = "coalesce(s.cluster_name, $unclustered)"
+    params: dict[str, object] = {"segment": segment}
+    if "$unclustered" in segment_sql:
+        params["unclustered"] = UNCLUSTERED
+    return _listed(
+        gateway, segmentation, filters, f"{segment_sql} = $segment", params, segment_sql, limit
+    )
+
+
+def grid_members(
+    gateway: QueryGateway,
+    segmentation: Segmentation,
+    r: int,
+    f: int,
+    filters: Filters = EVERYONE,
+    *,
+    limit: int = 5_000,
+) -> pl.DataFrame:
+    """The buyers of one cell of the RFM grid (`rfm_grid`: recency score `r`, frequency
+    score `f`), listed as `members` lists a segment's, their RFM segment as `segment`.
+    Empty for a viewer when the grid hides the cell (too few customers, or hidden so that
+    its row or column cannot give it away): the list's length would tell its count."""
+    for name, score in (("recency", r), ("frequency", f)):
+        if not 1 <= score <= 5:
+            raise ConfigError(f"An RFM {name} score is 1 to 5. Got {score!r} instead.")
+    if gateway.access.min_group > 0:
+        grid = rfm_grid(gateway, segmentation, filters)
+        if grid.filter((pl.col("r") == r) & (pl.col("f") == f))["hidden"][0] is not None:
+            stored = pl.read_parquet_schema(segmentation.path("customers"))
+            return pl.DataFrame(schema=stored).with_columns(segment=pl.lit(None, pl.String))
+    return _listed(
+        gateway,
+        segmentation,
+        filters,
+        "s.r = $r AND s.f = $f",
+        {"r": r, "f": f},
+        "s.rfm_segment",
+        limit,
+    )
+
+
+def _listed(
+    gateway: QueryGateway,
+    segmentation: Segmentation,
+    filters: Filters,
+    chosen: str,
+    chosen_params: dict[str, object],
+    segment_sql: str,
+    limit: int,
+) -> pl.DataFrame:
+    """The customers of the stored table that `chosen` (SQL over `s`) picks among those the
+    gateway and `filters` show: `MEMBER_COLUMNS` with `segment_sql` as `segment`, highest
+    CLV (then revenue) first, at most `limit`, named; none under the minimum group."""
+    path = segmentation.path("customers")
+    stored = pl.read_parquet_schema(path)
     value = "clv" if "clv" in stored else "revenue"
     shown = ", ".join(
         f"{segment_sql} AS segment" if c == "segment" else f"s.{c}"
@@ -251,12 +304,10 @@ def members(
     condition, params = visible_condition(gateway, filters, segmentation.as_of, "s")
     found = gateway.query(
         f"SELECT {shown}, count(*) OVER () AS _members FROM read_parquet($path) s "
-        f"{where(condition, f'{segment_sql} = $segment')} "
+        f"{where(condition, chosen)} "
         f"ORDER BY s.{value} DESC NULLS LAST, s.revenue DESC NULLS LAST, s.customer_id "
         "LIMIT $limit",
-        params
-        | {"path": str(path), "segment": segment, "limit": limit}
-        | ({"unclustered": UNCLUSTERED} if "$unclustered" in segment_sql else {}),
+        params | chosen_params | {"path": str(path), "limit": limit},
     )
     if found.height > 0 and found["_members"][0] < gateway.access.min_group:
         return pl.DataFrame(schema=stored).with_columns(segment=pl.lit(None, pl.String))
@@ -267,7 +318,7 @@ def members(
     return joined.select(front + [c for c in joined.columns if c not in front])
 
 
-__all__ += ["GRID_SCHEMA", "members", "projection", "rfm_grid"]
+__all__ += ["GRID_SCHEMA", "grid_members", "members", "projection", "rfm_grid"]
 
 
 def segment_trend(

@@ -241,7 +241,7 @@ def _node(label: str, colour: str, customers: int, depth: int) -> dict[str, Any]
 def rfm_grid_heatmap(grid: pl.DataFrame) -> Chart:
     """Buyers by recency score (rows, 5 on top) and frequency score (columns). Hidden cells
     are grey, say "hidden" and are not drilled into (series 1); a shown cell's payload is
-    [r, f] (series 0)."""
+    [r, f] (series 0): a click lists its buyers."""
     rs, fs = [1, 2, 3, 4, 5], [1, 2, 3, 4, 5]  # a category axis runs upwards: 5 on top
     lookup = {(row["r"], row["f"]): row for row in grid.iter_rows(named=True)}
     shown: list[dict[str, Any]] = []
@@ -263,6 +263,9 @@ def rfm_grid_heatmap(grid: pl.DataFrame) -> Chart:
             customers = cell["customers"] or 0
             shown.append(
                 {
+                    # A name of its own: ECharts selects by name, and a cell's default
+                    # name is its column (a click would select the whole column).
+                    "name": f"R {r} · F {f}",
                     "value": [x, y, customers],
                     "label": {"formatter": fmt.count(customers)},
                     "tooltip": base.tooltip(f"R {r} · F {f}", f"{fmt.count(customers)} customers"),
@@ -278,6 +281,8 @@ def rfm_grid_heatmap(grid: pl.DataFrame) -> Chart:
             "data": shown,
             "label": {"show": True},
             "itemStyle": gap,
+            "selectedMode": "single",  # a cell lists its buyers
+            "select": {"itemStyle": {"borderColor": SELECTED_COLOUR, "borderWidth": 2}},
         }
     ]
     if hidden:

@@ -129,8 +129,19 @@ with moves:
                 parts.customer_list(people, f"{flow[0]}-{flow[1]}", can_export=can_export)
 with grid:
     if grid.open:
-        st.caption("Buyers by recency score (5: most recent) and frequency score (5: most orders).")
-        draw.show(charts.rfm_grid_heatmap(data.rfm_grid(warehouse, value, filters)), key="rfm_grid")
+        st.caption(
+            "Buyers by recency score (5: most recent) and frequency score (5: most orders). "
+            "Select a cell to list its customers."
+        )
+        cell = draw.clicks(
+            charts.rfm_grid_heatmap(data.rfm_grid(warehouse, value, filters)),
+            key=drill.chart_key("rfm_grid"),
+        )
+        if cell:
+            r, f = int(cell[0]), int(cell[1])
+            st.subheader(f"Recency {r} · frequency {f}")
+            people = data.grid_members(warehouse, value, r, f, filters)
+            parts.customer_list(people, f"rfm-{r}-{f}", can_export=can_export)
 with calls:
     if calls.open:
         st.caption(

@@ -51,6 +51,31 @@ def test_the_tiny_company_by_rfm(tiny_warehouse):
     assert [c["value"][2] for c in r3] == [0, 0, 0, 0, 0]
 
 
+def test_a_cell_of_the_rfm_grid_lists_its_buyers_and_opens_one(tiny_warehouse):
+    segments.refresh(tiny_warehouse)
+    at = open_page(SEGMENTS, method="rfm")
+    open_tab(at, "stab", "RFM grid")
+    grid = json.loads(at.get("echarts_chart")[-1].proto.spec)
+    shown = grid["series"][0]["data"]  # [F - 1, R - 1, buyers]; nothing hidden here
+    # ECharts selects by name: each cell has its own, or a click selects its whole column.
+    assert [c["name"] for c in shown[:6]] == [f"R 1 · F {f}" for f in range(1, 6)] + ["R 2 · F 1"]
+    assert len({c["name"] for c in shown}) == 25
+    full = [i for i, c in enumerate(shown) if c["value"][2] > 0]
+    assert [shown[i]["value"] for i in full] == [[0, 0, 1], [0, 1, 1], [0, 3, 1]]
+
+    click_chart(at, "rfm_grid_", 0, full[2])  # R 4, F 1: one buyer
+
+    assert not at.exception
+    assert at.subheader[0].value == "Recency 4 · frequency 1"
+    people = at.dataframe[-1].value
+    assert people["customer_id"].to_list() == ["C3"]
+    assert people["rfm_segment"].to_list() == ["Promising"]
+    key = next(k for k in at.session_state if str(k).startswith("people_rfm-4-1"))
+    at.session_state[key] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()
+    assert at.title[0].value == "Katherine Johnson"  # Customer 360
+
+
 def test_a_chosen_segment_lists_its_customers_and_narrows_every_page(tiny_warehouse):
     segments.refresh(tiny_warehouse)
     at = open_page(SEGMENTS, method="rfm")

@@ -12,6 +12,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from analytics import segments
+from analytics.errors import ConfigError
 from analytics.filters import Filters
 from analytics.ingest.pipeline import ingest
 from analytics.segments import fading, profiles
@@ -195,3 +196,42 @@ def test_a_customer_known_only_from_orders_is_seen(built, tmp_path):
     assert buyer not in gateway.query("SELECT customer_id FROM customers")["customer_id"]
     assert row == stored.filter(pl.col("customer_id") == buyer).row(0, named=True)
     assert_frame_equal(history, _stored_history(seg, buyer))
+
+
+@pytest.mark.parametrize("user", list(USERS))
+def test_a_grid_cell_lists_its_buyers_by_value_unless_the_grid_hides_it(built, user):
+    gateway, seg = built
+    access, filters = USERS[user]
+    viewer = gateway.scoped(access)
+    grid = segments.rfm_grid(viewer, seg, filters)
+    everyone = segments.segment_customers(viewer, seg, filters, "rfm")
+    listed = 0
+    for r, f, customers, hidden in grid.iter_rows():
+        found = segments.grid_members(viewer, seg, r, f, filters)
+        if hidden is not None:
+            assert found.is_empty()
+            continue
+        assert found.height == customers
+        listed += found.height
+        cell = everyone.filter((pl.col("r") == r) & (pl.col("f") == f))
+        ordered = cell.sort(
+            ["clv", "revenue", "customer_id"], descending=[True, True, False], nulls_last=True
+        )
+        assert found["customer_id"].to_list() == ordered["customer_id"].to_list()
+        assert found["segment"].to_list() == ordered["rfm_segment"].to_list()
+        assert found.columns[:4] == ["customer_id", "name", "country", "plan"]
+    assert listed == grid.filter(pl.col("hidden").is_null())["customers"].sum()
+    if access.min_group == 0:  # nothing hidden: every buyer is in exactly one cell
+        assert listed == everyone.filter(pl.col("r").is_not_null()).height
+    if user == "germany":  # 5 cells too small, 7 of 5 or more hidden beside them: not listed
+        reasons = grid["hidden"].drop_nulls().str.starts_with("fewer").value_counts()
+        assert sorted(reasons.rows()) == [(False, 7), (True, 5)]
+
+
+def test_a_grid_cell_is_scored_1_to_5(built):
+    gateway, seg = built
+    with pytest.raises(ConfigError, match=r"An RFM recency score is 1 to 5\. Got 6 instead\."):
+        segments.grid_members(gateway, seg, 6, 1)
+    top = segments.grid_members(gateway, seg, 5, 5, limit=3)
+    assert top.height == 3
+    assert top["clv"].to_list() == sorted(top["clv"].to_list(), reverse=True)
