@@ -16,7 +16,10 @@ from analytics.segments.visible import EVERYONE, sees_everyone, segment_customer
 from analytics.warehouse import QueryGateway
 
 PART = "projection"  # segments-<key>.projection.parquet: the map of everyone, as drawn here
-SAMPLE = 20_000
+# 5,000 points show the clusters' shapes on a chart 420 pixels high as 20,000 did, and the
+# Segments page, which opens on this map, opens 0.3 s sooner in a new tab (the sample
+# company: 1.62 s against 1.93 s with all its 15,129 buyers, medians of 20 alternating opens).
+SAMPLE = 5_000
 SEED = 0
 
 

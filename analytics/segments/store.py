@@ -58,7 +58,7 @@ if TYPE_CHECKING:
 FOLDER = SEGMENTS_FOLDER
 PREFIX = "segments"
 KEEP = 3
-LAYOUT = 3  # raise with any change to what a segmentation holds
+LAYOUT = 4  # raise with any change to what a segmentation holds
 DATASETS_USED = ("customers", "orders", "surveys", "tickets")
 HORIZONS = (90, 180, 365)
 FADING_DAYS = 30  # P(alive) is compared with its value this many days earlier

@@ -177,7 +177,9 @@ def profiles(
     draw.show(charts.profile_heatmap(clusters), key="profile_heatmap", where=left)
     right.markdown(f"**How many clusters** · k = {meta['k']} has the best silhouette")
     draw.show(charts.silhouette_chart(meta["silhouette"], meta["k"]), key="silhouette", where=right)
-    st.markdown("**Customers by behaviour** · the features' first two principal components")
+    buyers = sum(c["customers"] or 0 for c in clusters)
+    drawn = f" ({fmt.count(points.height)} drawn at random)" if buyers > points.height else ""
+    st.markdown(f"**Customers by behaviour** · the features' first two principal components{drawn}")
     if points.height:
         draw.show(charts.projection_scatter(points, colours), key="projection")
 

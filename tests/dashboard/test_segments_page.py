@@ -117,6 +117,8 @@ def test_the_sample_company_by_clusters(warehouse_dir, sample_warehouse, monkeyp
     assert set(clusters) == set(table["segment"]) - {segments.UNCLUSTERED}
     assert [s["name"] for s in projection["series"]] == clusters
     assert [s["itemStyle"]["color"] for s in projection["series"]] == list(PALETTE[:6])
+    (caption,) = [m.value for m in at.markdown if "Customers by behaviour" in m.value]
+    assert caption.endswith("first two principal components (5,000 drawn at random)")
 
 
 def test_a_flow_of_the_migration_lists_its_customers(warehouse_dir, sample_warehouse, monkeypatch):
