@@ -34,7 +34,10 @@ $(AZURITE): | $(STAMP)
 		npm install --silent --no-audit --no-fund --prefix $(VENV)/azurite azurite@$(AZURITE_VERSION); \
 	else echo "npm not found: the Azure storage tests will skip"; fi
 
+# Bytecode ahead of the start (only what changed is compiled again): where Python is told not
+# to write it (PYTHONDONTWRITEBYTECODE), every start would compile every module again.
 run: $(STAMP) browser
+	$(BIN)/python -m compileall -q analytics dashboard
 	$(BIN)/python -m streamlit run dashboard/app.py --server.port $(PORT) --server.address localhost
 
 # Debian's chromium draws the review's PDF and PowerPoint files and runs the browser tests;

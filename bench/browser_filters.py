@@ -30,7 +30,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from scale import OUT, ScaleSpec, build_warehouse
+from scale import OUT, ScaleSpec, build_warehouse, compile_sources
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -48,6 +48,7 @@ def main() -> int:
     spec = ScaleSpec(args.customers, args.orders, args.surveys, args.tickets, args.seed)
     root = OUT / spec.folder_name
     build_warehouse(root, spec)
+    compile_sources()  # as `make run` does before it serves
     built = _refresh_rollups(root)  # as after every load; the timed picks read them
     if built:
         print(f"rollups built: {built}")
