@@ -26,6 +26,8 @@ and name only the customers they show.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import polars as pl
 
 from analytics import disclosure
@@ -268,8 +270,7 @@ def grid_members(
     if gateway.access.min_group > 0:
         grid = rfm_grid(gateway, segmentation, filters)
         if grid.filter((pl.col("r") == r) & (pl.col("f") == f))["hidden"][0] is not None:
-            stored = pl.read_parquet_schema(segmentation.path("customers"))
-            return pl.DataFrame(schema=stored).with_columns(segment=pl.lit(None, pl.String))
+            return _nobody(pl.read_parquet_schema(segmentation.path("customers")))
     return _listed(
         gateway,
         segmentation,
@@ -310,12 +311,17 @@ def _listed(
         params | chosen_params | {"path": str(path), "limit": limit},
     )
     if found.height > 0 and found["_members"][0] < gateway.access.min_group:
-        return pl.DataFrame(schema=stored).with_columns(segment=pl.lit(None, pl.String))
+        return _nobody(stored)
     people = found.drop("_members")
     names = customer_names(gateway, people["customer_id"].to_list(), plan=True)
     joined = people.join(names, on="customer_id", how="left", maintain_order="left")
     front = ["customer_id", "name", "country", "plan"]
     return joined.select(front + [c for c in joined.columns if c not in front])
+
+
+def _nobody(stored: Mapping[str, pl.DataType]) -> pl.DataFrame:
+    """An empty list of customers (a group under the minimum a viewer may see)."""
+    return pl.DataFrame(schema=stored).with_columns(segment=pl.lit(None, pl.String))
 
 
 __all__ += ["GRID_SCHEMA", "grid_members", "members", "projection", "rfm_grid"]
