@@ -38,7 +38,7 @@ $(AZURITE): | $(STAMP)
 # to write it (PYTHONDONTWRITEBYTECODE), every start would compile every module again.
 run: $(STAMP) browser
 	$(BIN)/python -m compileall -q analytics dashboard
-	$(BIN)/python -m streamlit run dashboard/app.py --server.port $(PORT) --server.address localhost
+	$(BIN)/python -m streamlit run dashboard/server.py --server.port $(PORT) --server.address localhost
 
 # Debian's chromium draws the review's PDF and PowerPoint files and runs the browser tests;
 # poppler-utils (pdftoppm, pdftotext) lets the tests look inside the PDFs.

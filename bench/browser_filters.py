@@ -86,7 +86,7 @@ def _serve(root: Path, port: int) -> subprocess.Popen[bytes]:
         "-m",
         "streamlit",
         "run",
-        str(ROOT / "dashboard" / "app.py"),
+        str(ROOT / "dashboard" / "server.py"),
         "--server.port",
         str(port),
         "--server.address",

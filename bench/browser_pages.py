@@ -7,7 +7,7 @@ Loads the committed sample company (data/sample) into a warehouse under bench/ou
 as the app's first start does, with every derived table built (as after a load), then, per
 round:
 
-- cold start: starts `streamlit run dashboard/app.py` on a free local port and times from the
+- cold start: starts `streamlit run dashboard/server.py` on a free local port and times from the
   process start to the Overview settled (cards and sparklines drawn) in Debian's Chromium
   (Playwright, headless): the imports, the first run, the first queries and the browser's drawing;
 - first open, per page (Overview, KPIs, Retention, Segments, Journeys, Feedback, Quarterly
@@ -98,7 +98,7 @@ def prepare(root: Path) -> None:
 
 def serve(root: Path, port: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "TOUCHPOINT_WAREHOUSE": str(root), "TOUCHPOINT_SAMPLE_ON_EMPTY": "false"}
-    command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
+    command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "server.py"),
                "--server.port", str(port), "--server.address", "127.0.0.1",
                "--server.headless", "true"]  # fmt: skip
     log = open(OUT / "browser_pages_server.log", "ab")  # noqa: SIM115 (lives as long as the server)

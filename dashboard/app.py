@@ -13,7 +13,7 @@ import streamlit as st
 
 from analytics.errors import TouchpointError
 from analytics.warehouse import check_engine
-from dashboard import data, state
+from dashboard import data, navigation, state
 from dashboard import format as fmt
 from dashboard.components import filters, sample, signin
 
@@ -36,7 +36,7 @@ def run() -> None:
     if account is None:
         # Nothing else is registered: every other URL leads here until sign-in.
         st.navigation(
-            [st.Page(lambda: signin.page(config), title="Sign in", url_path="signin")]
+            [st.Page(lambda: signin.page(config), title="Sign in", url_path=navigation.SIGN_IN)]
         ).run()
         return
     state.set_account(account)
@@ -44,26 +44,18 @@ def run() -> None:
     sample.load_sample_if_empty(config, warehouse)
     data.prepare_derived(warehouse)
 
-    def page(path: str, title: str, icon: str, url: str, **kwargs: bool) -> st.Page:
-        return st.Page(path, title=title, icon=f":material/{icon}:", url_path=url, **kwargs)
+    def page(spec: navigation.Page, **kwargs: bool) -> st.Page:
+        return st.Page(
+            spec.script, title=spec.title, icon=f":material/{spec.icon}:", url_path=spec.url,
+            **kwargs,
+        )  # fmt: skip
 
-    explore = [
-        page("views/overview.py", "Overview", "dashboard", "overview", default=True),
-        page("views/kpis.py", "KPIs", "monitoring", "kpis"),
-        page("views/retention.py", "Retention", "event_repeat", "retention"),
-        page("views/segments.py", "Segments", "group_work", "segments"),
-        page("views/journeys.py", "Journeys", "route", "journeys"),
-        page("views/feedback.py", "Feedback", "forum", "feedback"),
-        page("views/review.py", "Quarterly review", "co_present", "review"),
-        page("views/customer.py", "Customer 360", "person", "customer"),
-    ]
-    sections = {"Explore": explore}
+    first, *others = navigation.EXPLORE
+    sections = {"Explore": [page(first, default=True), *(page(spec) for spec in others)]}
     # A page a role may not use is not registered at all, so its URL does not exist for them.
-    manage = []
-    if account.can("data"):
-        manage.append(page("views/data.py", "Data", "upload_file", "data"))
-    if account.can("admin"):
-        manage.append(page("views/admin.py", "Admin", "admin_panel_settings", "admin"))
+    manage = [
+        page(spec) for spec in navigation.MANAGE if spec.role is None or account.can(spec.role)
+    ]
     if manage:
         sections["Manage"] = manage
     current = st.navigation(sections)

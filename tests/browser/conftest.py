@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-APP = ROOT / "dashboard" / "app.py"
+SERVER = ROOT / "dashboard" / "server.py"  # what `make run` serves
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -89,7 +89,7 @@ def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path, timeout
 
 @pytest.fixture
 def start_app(tmp_path: Path) -> Iterator[Callable[..., str]]:
-    """Start `streamlit run dashboard/app.py` against a warehouse; returns the app's URL."""
+    """Start `streamlit run dashboard/server.py` against a warehouse; returns the app's URL."""
     processes: list[subprocess.Popen[bytes]] = []
 
     def start(warehouse: Path, *, sample_on_empty: bool = False) -> str:
@@ -110,7 +110,7 @@ def start_app(tmp_path: Path) -> Iterator[Callable[..., str]]:
                     "-m",
                     "streamlit",
                     "run",
-                    str(APP),
+                    str(SERVER),
                     "--server.port",
                     str(port),
                     "--server.address",
