@@ -50,9 +50,14 @@ def index_html(base: str) -> str:
     return html.replace(HEAD, HEAD + script, 1)
 
 
-async def page(request: Request) -> HTMLResponse:
-    # No caching, as Streamlit serves its index.html: a new version's scripts load at once.
+def answer() -> HTMLResponse:
+    """A page address's answer. Not cached, as Streamlit serves its index.html: a new
+    version's scripts load at once."""
     return HTMLResponse(index_html(base_path()), headers={"Cache-Control": "no-cache"})
+
+
+async def page(request: Request) -> HTMLResponse:
+    return answer()
 
 
 def routes(base: str) -> list[Route]:

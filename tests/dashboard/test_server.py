@@ -3,10 +3,7 @@ with the one line that tells its scripts where the server is."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
-
-from starlette.requests import Request
 
 from dashboard import navigation, server
 
@@ -39,12 +36,12 @@ def test_every_pages_address_has_a_route_and_only_those():
 
 
 def test_a_page_address_answers_the_index_uncached():
-    scope = {"type": "http", "method": "GET", "path": "/review", "headers": [], "query_string": b""}
-    response = asyncio.run(server.page(Request(scope)))
+    assert {route.endpoint for route in server.routes("")} == {server.page}
+    response = server.answer()
     assert response.status_code == 200
     assert response.headers["cache-control"] == "no-cache"
     assert response.headers["content-type"] == "text/html; charset=utf-8"
-    assert response.body.decode() == server.index_html("")
+    assert bytes(response.body).decode() == server.index_html("")
 
 
 def test_the_server_is_an_st_app_streamlit_run_finds():
