@@ -3,7 +3,10 @@ with the one line that tells its scripts where the server is."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+
+import pytest
 
 from dashboard import navigation, server
 
@@ -49,3 +52,17 @@ def test_the_server_is_an_st_app_streamlit_run_finds():
 
     found = discover_asgi_app(Path(server.__file__))
     assert (found.is_asgi_app, found.app_name) == (True, "app")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="uvloop is not installed on Windows")
+def test_the_server_runs_on_uvicorns_fast_parser_and_event_loop():
+    # Streamlit's runner leaves uvicorn's `http` and `loop` at "auto": installed (pyproject),
+    # httptools and uvloop are picked; without them a first visit loads 0.24 s slower.
+    import uvicorn
+    import uvloop
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    config = uvicorn.Config(lambda scope, receive, send: None)
+    config.load()
+    assert config.http_protocol_class is HttpToolsProtocol
+    assert config.get_loop_factory() is uvloop.new_event_loop
