@@ -283,18 +283,25 @@ def dimension_values(gateway: QueryGateway) -> dict[str, list[str]]:
     return values
 
 
-def values_sql(keys: Sequence[str]) -> str:
-    """SQL of the distinct values of dimensions `keys`: rows of (`dimension`, `value`)."""
+def values_sql(keys: Sequence[str], datasets: Sequence[str] | None = None) -> str:
+    """SQL of the distinct values of dimensions `keys`: rows of (`dimension`, `value`); with
+    `datasets`, only those these datasets hold (none: an empty result)."""
     parts = []
     for key in keys:
         dimension = DIMENSIONS[key]
         source = dimension.source if dimension.level == "customer" else None
         sources = [source] if source else list(dimension.datasets)
         for name in sources:
+            if datasets is not None and name not in datasets:
+                continue
             parts.append(
                 f"SELECT DISTINCT '{key}' AS dimension, {key} AS value FROM {name} "
                 f"WHERE {key} IS NOT NULL"
             )
+    if not parts:
+        return (
+            "SELECT CAST(NULL AS VARCHAR) AS dimension, CAST(NULL AS VARCHAR) AS value WHERE false"
+        )
     return " UNION ".join(parts)
 
 

@@ -14,8 +14,8 @@ memory and the target:
   startup against loading every command group (kpis_cli.json);
 - each page's computation and each drill list, uncached, at 10M orders, against the
   Overview's scorecard (pages.json);
-- an append of 10k orders to 10M: the rollups brought up to date, against building their
-  base parts in full (append.json);
+- an append of 10k orders to 10M: the rollups, the filter menus' values and the records
+  sorted by customer brought up to date, against building them in full (append.json);
 - opening each page of the sample in Chromium, against reopening it with Streamlit's caches
   warm; switching to it within one tab, against switching to it again; and the cold start
   (browser_pages.json);
@@ -87,6 +87,10 @@ def rows() -> list[Row]:
         found.append(("append 10k orders: rollups updated", update["median"],
                       "full base build", append["full base"]["median"], update["peak_mb"],
                       "<= 1 s", append["met"]))  # fmt: skip
+        for name, r in append.get("others", {}).get("update", {}).items():
+            found.append((f"append 10k orders: {name}", r["median"], "built from nothing",
+                          append["others"]["full"][name]["median"], None, "<= 1 s",
+                          r["median"] <= 1.0))  # fmt: skip
         for name, r in append.get("derived", {}).get("update", {}).items():  # --derived
             found.append((f"append 10k orders: {name}", r["median"], "built from nothing",
                           append["derived"]["full"][name]["median"], None, "<= 1 s",

@@ -15,6 +15,10 @@ and rollups hard-linked, Delta logs copied, so the cached company stays as it wa
 - full (the baseline): the same append in a copy without rollups, then the base parts (what
   blocked a load before: `refresh(records=False)`) and the later parts (built in the
   background) timed apart.
+- the other tables every load brings up to date, each timed after the rollups: the filter
+  menus' values (`filter_values`) and the records sorted by customer (`by_customer`, Customer
+  360's); from the tables before the append on the update side, from nothing on the full
+  side (the baseline).
 
 Both sides then answer `kpis.scorecard` of the last quarter through their rollups; the
 answers must be equal (relative 1e-9). Prints medians (min-max), the ratio of the update to
@@ -53,11 +57,15 @@ TARGET_SECONDS = 1.0
 
 
 DERIVED = ("_segments", "_journeys", "_feedback")
+# Kept on the update side and built again from nothing on the full side.
+UPDATED = ("_rollups", "_filter_values", "_by_customer")
+OTHERS = ("filter values", "records by customer")
 
 
 def copy_warehouse(source: Path, target: Path, *, rollups: bool, derived: bool = False) -> None:
-    """A copy of `source` whose data and rollup files are hard links (never written in place:
-    a load adds files, a rollup part is replaced whole) and whose Delta logs are copies."""
+    """A copy of `source` whose data and derived files are hard links (never written in place:
+    a load adds files, a derived file is replaced whole) and whose Delta logs are copies;
+    without `rollups`, the tables of `UPDATED` are left out."""
     shutil.rmtree(target, ignore_errors=True)
 
     def link_or_copy(src: str, dst: str) -> None:
@@ -68,7 +76,7 @@ def copy_warehouse(source: Path, target: Path, *, rollups: bool, derived: bool =
 
     ignored = ["_locks"] if derived else [*DERIVED, "_locks"]
     if not rollups:
-        ignored.append("_rollups")
+        ignored += UPDATED
     shutil.copytree(
         source, target, copy_function=link_or_copy, ignore=shutil.ignore_patterns(*ignored)
     )
@@ -113,7 +121,7 @@ def worker(
     base_only: bool = False,
 ) -> dict[str, Any]:
     """One run of a side in a copy of the warehouse at `root`."""
-    from analytics import feedback, journeys, rollups, segments
+    from analytics import by_customer, feedback, filter_values, journeys, rollups, segments
     from analytics.filters import Filters
     from analytics.kpis import KPIS, scorecard
     from analytics.warehouse import QueryGateway, Warehouse
@@ -140,6 +148,11 @@ def worker(
             rollups.refresh(warehouse, builds)
             out["later_seconds"] = time.perf_counter() - started
     assert base_only or derived or not rollups.pending(warehouse)
+    out["others"] = {}
+    for label, table in zip(OTHERS, (filter_values, by_customer), strict=True):
+        started = time.perf_counter()
+        assert table.refresh(warehouse, builds)
+        out["others"][label] = time.perf_counter() - started
     if derived and side == "update":
         out["earlier pages"] = _earlier_pages(work)
     if derived:
@@ -214,6 +227,10 @@ def main() -> None:
     started = time.perf_counter()
     warehouse = Warehouse(root)  # every part, once (reused when current)
     rollups.refresh(warehouse, QueryGateway(warehouse, memory_limit=args.memory_limit))
+    from analytics import by_customer, filter_values
+
+    for table in (filter_values, by_customer):
+        table.refresh(warehouse, QueryGateway(warehouse, memory_limit=args.memory_limit))
     if args.derived:
         from analytics import derived
 
@@ -255,6 +272,10 @@ def main() -> None:
     }
     if not args.base_only:
         result["full later"] = summary([r["later_seconds"] for r in runs["full"]])
+    result["others"] = {
+        side: {name: summary([r["others"][name] for r in runs[side]]) for name in OTHERS}
+        for side in ("update", "full")
+    }
     if args.derived:
         result["derived"] = {
             side: {
@@ -273,6 +294,10 @@ def main() -> None:
         r = result[side]
         print(f"{side:<34} {r['median']:>8.3f} s ({r['min']:.3f}-{r['max']:.3f}) "
               f"{r.get('peak_mb', 0):>9.0f}")  # fmt: skip
+    for name in OTHERS:
+        mine, theirs = result["others"]["update"][name], result["others"]["full"][name]
+        print(f"{name + ' (after the append; from scratch)':<34} {mine['median']:>8.3f} s "
+              f"({mine['min']:.3f}-{mine['max']:.3f}); {theirs['median']:.3f} s")  # fmt: skip
     for name in result.get("derived", {}).get("update", {}):
         mine, theirs = result["derived"]["update"][name], result["derived"]["full"][name]
         print(f"{name + ' (after the append; from scratch)':<34} {mine['median']:>8.3f} s "

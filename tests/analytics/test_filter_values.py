@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import shutil
+from datetime import date
 
+import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from analytics import derived, filter_values, rollups
+from analytics.contract import DATASETS
 from analytics.filters import dimension_values
 from analytics.ingest.pipeline import ingest
 from analytics.warehouse import Access, QueryGateway, Warehouse
@@ -89,3 +94,88 @@ def test_the_background_build_makes_the_table_when_a_load_built_only_the_rollups
 
     assert "filter values" in derived.refresh_rest(tiny_warehouse)
     assert not filter_values.pending(tiny_warehouse)
+
+
+# ----- after appends -------------------------------------------------------------------------
+
+LOADS = st.lists(
+    st.tuples(
+        st.sampled_from(["append", "append", "replace", "rollback"]),
+        st.sampled_from(["customers", "orders", "surveys", "tickets"]),
+        st.lists(st.sampled_from(["web", "App", "store", "Ünï", None]), min_size=1, max_size=4),
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+def _rows(name: str, values: list[str | None], made: int) -> pl.DataFrame:
+    """Rows of dataset `name` whose dimension columns take `values`."""
+    schema = DATASETS[name].schema
+    ids = [f"{name[0]}{made + i}" for i in range(len(values))]
+    columns: dict[str, list[object]] = {
+        "customer_id": [f"C{made + i}" for i in range(len(values))],
+        DATASETS[name].time_column: [date(2024, 1, 1 + i % 28) for i in range(len(values))],
+    }
+    if name == "customers":
+        columns |= {"region": values, "plan": values, "country": values}
+    else:
+        columns |= {next(c for c in schema if c.endswith("_id") and c != "customer_id"): ids}
+        columns |= {"channel": values}
+        if name == "orders":
+            columns["product_category"] = values[::-1]
+    return pl.DataFrame(
+        {c: pl.Series(c, columns.get(c, [None] * len(values))).cast(t) for c, t in schema.items()}
+    )
+
+
+@settings(
+    max_examples=10,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(loads=LOADS)
+def test_tables_after_appends_equal_the_values_read_from_the_rows(
+    tmp_path_factory, monkeypatch, loads
+):
+    warehouse = Warehouse(tmp_path_factory.mktemp("values") / "w")
+    for name in ("customers", "orders", "surveys", "tickets"):
+        warehouse.commit(name, _rows(name, ["web"], 0), mode="replace", metadata={})
+    filter_values.refresh(warehouse)
+    for made, (what, name, values) in enumerate(loads, start=1):
+        version = warehouse.version(name)
+        if what == "rollback" and version:
+            warehouse.rollback(name, version - 1, user="test")
+        else:
+            mode = "append" if what == "append" else "replace"
+            warehouse.commit(name, _rows(name, values, made * 10), mode=mode, metadata={})
+        filter_values.refresh(warehouse)
+        gateway = QueryGateway(warehouse)
+        assert filter_values.stored(gateway) is not None
+        assert dimension_values(gateway) == _from_rows(gateway, monkeypatch)
+
+
+def test_an_append_reads_only_the_appended_files(tmp_path, monkeypatch):
+    warehouse = Warehouse(tmp_path / "w")
+    for name in ("customers", "orders", "surveys"):
+        warehouse.commit(name, _rows(name, ["web", "App"], 0), mode="replace", metadata={})
+    filter_values.refresh(warehouse)
+    warehouse.commit("orders", _rows("orders", ["Kiosk", None], 50), mode="append", metadata={})
+    read: list[str] = []
+    query = QueryGateway.query
+
+    def spy(self, sql, params=None):
+        read.append(sql)
+        return query(self, sql, params)
+
+    monkeypatch.setattr(QueryGateway, "query", spy)
+    assert list(filter_values.refresh(warehouse)) == ["filter values"]
+    monkeypatch.undo()
+
+    (sql,) = read
+    # The earlier table and the orders' values, read from the appended file only.
+    assert "FROM customers" not in sql and "FROM surveys" not in sql and "FROM orders" in sql
+    values = dimension_values(QueryGateway(warehouse))
+    assert values["channel"] == ["App", "Kiosk", "web"]
+    assert values["product_category"] == ["App", "Kiosk", "web"]
+    assert values == _from_rows(QueryGateway(warehouse), monkeypatch)

@@ -34,8 +34,18 @@ def test_the_pages_read_the_earlier_builds_until_the_new_ones_are_made(tmp_path)
     assert {"segments", "journeys", "feedback", "rollups by segment"} <= set(rebuilt)
     assert rebuilt["segments"]["median"] > 0 and rebuilt["journeys"]["median"] > 0
     assert rebuilt["feedback"]["median"] == 0.0  # orders only: the analysis stays current
+    others = report["others"]
+    assert list(others["update"]) == list(others["full"])
+    assert list(others["update"]) == ["filter values", "records by customer"]
+    assert all(r["median"] > 0 for side in others.values() for r in side.values())
 
     rows = table_rows(tmp_path)
+    row = rows["append 10k orders: records by customer"]
+    assert row[1:4] == (
+        others["update"]["records by customer"]["median"],
+        "built from nothing",
+        others["full"]["records by customer"]["median"],
+    )
     for page in PAGES:
         row = rows[f"append 10k orders: {page} page until rebuilt"]
         assert row[1] == report["earlier pages"][page]["median"]
