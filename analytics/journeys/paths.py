@@ -150,18 +150,17 @@ def positions(
     sequences: pl.DataFrame,
     columns: Sequence[str] = SEQUENCES,
     longest: int = LONGEST,
+    names: Sequence[str] | None = None,
 ) -> pl.DataFrame:
     """`sequences` with each of its sequence `columns` as one column per position,
     `<column>_1` to `<column>_<longest>` (null past the sequence's end; for `end` and
     `end_raw`, counted back from the last touchpoint), touchpoints as an enum that holds
-    "Other" too; the other columns as they are. What paths are cut from: a million
-    customers' paths are then grouped on a few small integer columns, not on lists of text
-    (stored per data version for all dates)."""
+    "Other" too (or `names`, which must hold every touchpoint of `sequences`); the other
+    columns as they are. What paths are cut from: a million customers' paths are then
+    grouped on a few small integer columns, not on lists of text (stored per data version
+    for all dates)."""
     present = [c for c in columns if c in sequences.columns]
-    names = {OTHER}
-    for column in present:
-        names.update(sequences[column].explode().drop_nulls().unique().to_list())
-    touchpoint = pl.Enum(sorted(names))
+    touchpoint = pl.Enum(sorted(touchpoint_names(sequences, present)) if names is None else names)
 
     def at(column: str, place: int) -> pl.Expr:
         index = -place if column in FROM_END else place - 1
@@ -175,6 +174,15 @@ def positions(
     return sequences.select(
         pl.exclude(present), *(at(c, i) for c in present for i in range(1, longest + 1))
     )
+
+
+def touchpoint_names(sequences: pl.DataFrame, columns: Sequence[str] = SEQUENCES) -> set[str]:
+    """Every touchpoint in `sequences`' sequence `columns`, and "Other"."""
+    names = {OTHER}
+    for column in columns:
+        if column in sequences.columns:
+            names.update(sequences[column].explode().drop_nulls().unique().to_list())
+    return names
 
 
 def sequence_column(options: PathOptions) -> str:

@@ -19,6 +19,7 @@ responses and tickets merged in as touchpoints of their own.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
@@ -134,14 +135,16 @@ def merge_steps(
         in_path=~(echo("order", settings.purchase_stage) | echo("ticket", settings.ticket_stage))
     )
     # Where each customer was: the latest event or order in the paths at or before each
-    # step (one pass down the sorted steps; a customer's first reaction has none).
+    # step, its stage and touchpoint as they are (a stage may be none), taken from its row
+    # (one pass down the sorted steps; a customer's first reaction has none).
     moving = pl.col("source").is_in(["event", "order"])
     mover = moving & pl.col("in_path")
     last = pl.when(mover).then(code).forward_fill()
     since = last == code
+    latest = pl.when(mover).then(pl.int_range(pl.len(), dtype=pl.UInt32)).forward_fill()
 
     def where(column: str) -> pl.Expr:
-        previous = pl.when(since).then(pl.when(mover).then(pl.col(column)).forward_fill())
+        previous = pl.when(since).then(pl.col(column).gather(latest))
         return pl.when(moving).then(pl.col(column)).otherwise(previous)
 
     schema = STEPS_SCHEMA | {"customer_id": ids}
@@ -324,21 +327,37 @@ def read_steps(
     return merge_steps(events, orders, surveys, tickets, settings)
 
 
-def write_customer_keys(gateway: QueryGateway, warehouse: Warehouse, target: Path) -> None:
-    """Write every customer id in the journeys' datasets with its key (customer_id, key: 0,
-    1, ... in id order) to the Parquet file `target` inside the warehouse."""
-    present = [name for name in SOURCE_DATASETS if warehouse.version(name) is not None]
-    ids = (
+def write_customer_keys(
+    gateway: QueryGateway,
+    warehouse: Warehouse,
+    target: Path,
+    *,
+    names: Sequence[str] = (),
+    also: Path | None = None,
+) -> None:
+    """Write every customer id in the journeys' datasets (or in datasets `names`) with its
+    key (customer_id, key: 0, 1, ... in id order) to the Parquet file `target` inside the
+    warehouse; with `also` (an earlier such file), the ids it holds too."""
+    ids = customer_ids_sql(warehouse, names or SOURCE_DATASETS)
+    if also is not None:
+        quoted = str(also).replace("'", "''")
+        ids = f"SELECT customer_id FROM read_parquet('{quoted}') UNION {ids}"
+    gateway.write_parquet(
+        "SELECT customer_id, CAST(row_number() OVER (ORDER BY customer_id) - 1 AS UINTEGER) "
+        f"AS key FROM ({ids}) ORDER BY key",
+        target,
+    )
+
+
+def customer_ids_sql(warehouse: Warehouse, names: Sequence[str]) -> str:
+    """SQL of the distinct customer ids in datasets `names` (those loaded)."""
+    present = [name for name in names if warehouse.version(name) is not None]
+    return (
         " UNION ".join(
             f"SELECT DISTINCT customer_id FROM {name} WHERE customer_id IS NOT NULL"
             for name in present
         )
         or "SELECT CAST(NULL AS VARCHAR) AS customer_id WHERE false"
-    )
-    gateway.write_parquet(
-        "SELECT customer_id, CAST(row_number() OVER (ORDER BY customer_id) - 1 AS UINTEGER) "
-        f"AS key FROM ({ids}) ORDER BY key",
-        target,
     )
 
 

@@ -11,7 +11,9 @@ and each quarter (`totals`: the funnel and the map's measures) and the touchpoin
 versions, the stage settings, the date ranges held and how long the build took. Another
 date range reads the steps.
 A build is named by the dataset versions, the journey settings and `LAYOUT`; builds are
-serialised across processes by a file lock and the latest `KEEP` stay.
+serialised across processes by a file lock and the latest `KEEP` stay. When the data only
+appends rows to the latest build's (same settings and layout), the build is made from it
+(`update`): only the customers the appended rows name are merged again.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Any
 import polars as pl
 
 from analytics import builds
-from analytics.journeys import totals
+from analytics.journeys import totals, update
 from analytics.journeys.funnel import reached
 from analytics.journeys.painpoints import placed, places, with_continued
 from analytics.journeys.paths import positions, sequences
@@ -40,7 +42,7 @@ from analytics.warehouse import FULL_ACCESS, QueryGateway, Warehouse
 FOLDER = "_journeys"
 PREFIX = "journeys"
 KEEP = 3
-LAYOUT = 8  # raise with any change to what a build holds
+LAYOUT = 9  # raise with any change to what a build holds
 # What a build holds: every customer's steps, and for the view of all dates, what the funnel,
 # map and paths read of them (so that those read a few million rows, not every step); for
 # those who see everyone, the funnel and the measures themselves (`totals.TABLES`, all dates
@@ -147,40 +149,56 @@ def refresh(
 
         pinned = base.at_versions(versions)
         keys = folder / f"{PREFIX}-{key}.customers.parquet"
-        write_customer_keys(pinned, warehouse, keys)
-        steps = read_steps(pinned, warehouse, settings, keys=keys)
-        builds.write_parquet(steps, folder / f"{PREFIX}-{key}.steps.parquet")
-        reach = with_continued(reached(steps, settings.stages), settings.stages)
-        touched, reactions = placed(*places(steps), reach)
-        days = steps.select(pl.col("at").dt.date().min(), pl.col("at").dt.date().max().alias("l"))
-        ranges = totals.held_ranges(*days.row(0))
-        everyone = totals.everyone(pl.read_parquet(keys))
-        parts = {
-            "reach": reach,
-            "touched": touched,
-            "reactions": reactions,
-            "positions": positions(sequences(steps, settings.purchase_stage)),
-            **totals.build_tables(
-                steps, reach, touched, reactions, everyone, settings.stages, ranges
-            ),
-            "touchpoints": _touchpoints(pinned, folder, versions, previous),
-        }
+        target = folder / f"{PREFIX}-{key}.steps.parquet"
+        before = update.earlier_build(
+            warehouse, previous, PREFIX, folder, versions, settings, _suffix(settings)
+        )
+        if before is not None:  # only appended to: the touched customers made again
+            held, parts = update.update(pinned, warehouse, settings, before, keys, target)
+        else:
+            write_customer_keys(pinned, warehouse, keys)
+            steps = read_steps(pinned, warehouse, settings, keys=keys)
+            builds.write_parquet(steps, target)
+            held = update.summary(steps.lazy())
+            parts = _parts(steps, pl.read_parquet(keys), settings, held.ranges())
+        parts["touchpoints"] = _touchpoints(pinned, folder, versions, previous)
         for part, frame in parts.items():
             builds.write_parquet(frame, folder / f"{PREFIX}-{key}.{part}.parquet")
         meta = {
             "versions": versions,
             "stages": list(settings.stages),
             "settings": settings.key(),
-            "steps": steps.height,
-            "customers": steps["customer_id"].n_unique(),
-            "first": steps["at"].min(),
-            "last": steps["at"].max(),
-            "ranges": totals.as_json(ranges),
+            "steps": held.steps,
+            "customers": held.customers,
+            "first": held.first,
+            "last": held.last,
+            "ranges": totals.as_json(held.ranges()),
+            "updated_from": None if before is None else before.meta["versions"],
             "seconds": round(time.perf_counter() - started, 2),
         }
         builds.write_json(meta, folder / f"{PREFIX}-{key}.json")
 
     return builds.build_once(folder, PREFIX, lambda: _versions(warehouse, settings, at), make, KEEP)
+
+
+def _parts(
+    steps: pl.DataFrame,
+    keys: pl.DataFrame,
+    settings: JourneySettings,
+    ranges: list[totals.Range],
+) -> dict[str, pl.DataFrame]:
+    """Every part made from the steps (all but the touchpoints' counts)."""
+    reach = with_continued(reached(steps, settings.stages), settings.stages)
+    touched, reactions = placed(*places(steps), reach)
+    return {
+        "reach": reach,
+        "touched": touched,
+        "reactions": reactions,
+        "positions": positions(sequences(steps, settings.purchase_stage)),
+        **totals.build_tables(
+            steps, reach, touched, reactions, totals.everyone(keys), settings.stages, ranges
+        ),
+    }
 
 
 def _touchpoints(

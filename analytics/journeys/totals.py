@@ -44,7 +44,7 @@ def everyone(keys: pl.DataFrame) -> pl.DataFrame:
 
 
 def build_tables(
-    steps: pl.DataFrame,
+    steps: pl.DataFrame | pl.LazyFrame,
     reach: pl.DataFrame,
     touched: pl.DataFrame,
     reactions: pl.DataFrame,
@@ -62,7 +62,7 @@ def build_tables(
             table = funnel(reach, groups, stages)
             counted = pains.measures_placed(reach, touched, reactions, groups, stages)
         else:
-            chosen = within(steps.lazy(), start, end).collect()
+            chosen = within(steps.lazy(), start, end).collect()  # a lazy scan reads the range
             there = reached(chosen, stages)
             table = funnel(there, groups, stages)
             counted = pains.measures(chosen, there, groups, stages)
