@@ -6,9 +6,11 @@ Every part but the views of everyone is per customer, and a customer's steps dep
 own rows alone (`steps.merge_steps`): the customers the appended files name (`touched`) are
 the only ones whose steps can change. Their steps are merged from all their rows, as a full
 build merges them, and take the place of their earlier ones; so do their `reach`,
-`touched`, `reactions` and `positions` rows. Customers new to the journeys get keys in id
-order with the others (`write_customer_keys`), and the earlier customers' keys move up past
-them: keys keep the id order, so the kept steps stay sorted.
+`touched`, `reactions` and `positions` rows. The earlier steps are cut where the touched
+customers' steps were or go and written once, not sorted again (`_write_merged`). Customers
+new to the journeys get keys in id order with the others (`write_customer_keys`), and the
+earlier customers' keys move up past them: keys keep the id order, so the kept steps stay
+sorted.
 
 The views of everyone (`totals`) of all dates are counted again from the parts; those of a
 quarter that ended before the first appended row are kept: a step depends only on its
@@ -17,8 +19,8 @@ step of that quarter changed. The touchpoints' counts are counted again when eve
 appended. A quarter whose steps changed, or that the earlier build did not hold, is counted
 from the steps as a full build counts it.
 
-`tests/analytics/journeys/test_update.py` checks over random sequences of appends, replaces
-and rollbacks of every source that each part equals a full build's.
+`tests/analytics/journeys/test_journeys_update.py` checks over random sequences of appends,
+replaces and rollbacks of every source that each part equals a full build's.
 """
 
 from __future__ import annotations
