@@ -4,9 +4,7 @@ holds what a copy built in full holds, in the same order per customer."""
 
 from __future__ import annotations
 
-import os
 import random
-import shutil
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -19,6 +17,7 @@ from polars.testing import assert_frame_equal
 from analytics import by_customer
 from analytics.contract import DATASETS
 from analytics.warehouse import QueryGateway, Warehouse
+from tests.scratch_warehouse import built_in_full
 
 FIRST = datetime(2024, 1, 1)
 
@@ -74,16 +73,7 @@ def _per_customer(gateway: QueryGateway, name: str) -> pl.DataFrame:
 
 
 def _full_build(warehouse: Warehouse, scratch: Path) -> Warehouse:
-    """The same data in a scratch warehouse (hard links), its copies built from nothing."""
-    shutil.rmtree(scratch, ignore_errors=True)
-    scratch.mkdir(parents=True)
-    for name in DATASETS:
-        source = warehouse.table_path(name)
-        if source.exists():
-            shutil.copytree(source, scratch / source.name, copy_function=os.link)
-    full = Warehouse(scratch)
-    by_customer.refresh(full)
-    return full
+    return built_in_full(warehouse, scratch, by_customer.refresh)
 
 
 def _runs(warehouse: Warehouse, name: str) -> list[by_customer.Run]:

@@ -9,9 +9,7 @@ full build of the same data in a scratch warehouse.
 
 from __future__ import annotations
 
-import os
 import random
-import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -26,6 +24,7 @@ from analytics import journeys
 from analytics.contract import DATASETS
 from analytics.journeys import store, update
 from analytics.warehouse import Warehouse
+from tests.scratch_warehouse import built_in_full
 
 FIRST = datetime(2024, 1, 1)
 TOUCHPOINTS = [
@@ -123,16 +122,7 @@ def _start(tmp: Path, seed: int) -> tuple[Warehouse, Company]:
 
 
 def _full_build(warehouse: Warehouse, scratch: Path) -> Warehouse:
-    """The same data in a scratch warehouse (hard links), its journeys built from nothing."""
-    shutil.rmtree(scratch, ignore_errors=True)
-    scratch.mkdir(parents=True)
-    for name in DATASETS:
-        source = warehouse.table_path(name)
-        if source.exists():
-            shutil.copytree(source, scratch / source.name, copy_function=os.link)
-    full = Warehouse(scratch)
-    journeys.refresh(full)
-    return full
+    return built_in_full(warehouse, scratch, journeys.refresh)
 
 
 def _normal(frame: pl.DataFrame, part: str) -> pl.DataFrame:

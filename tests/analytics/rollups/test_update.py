@@ -29,6 +29,7 @@ from analytics.filters import Filters
 from analytics.kpis import KPIS, trend
 from analytics.rollups import update
 from analytics.warehouse import QueryGateway, Warehouse
+from tests.scratch_warehouse import built_in_full
 
 STATUSES = ["completed", "completed", "completed", None, "returned", "cancelled"]
 CHANNELS = ["web", "app", "store", None]
@@ -189,16 +190,7 @@ def _normal(rollup: rollups.Rollup, part: str) -> pl.DataFrame:
 
 
 def _full_build(warehouse: Warehouse, scratch: Path) -> Warehouse:
-    """The same data in a scratch warehouse (hard links) with its rollups built in full."""
-    shutil.rmtree(scratch, ignore_errors=True)
-    scratch.mkdir(parents=True)
-    for name in DATASETS:
-        source = warehouse.table_path(name)
-        if source.exists():
-            shutil.copytree(source, scratch / source.name, copy_function=os.link)
-    full = Warehouse(scratch)
-    rollups.refresh(full)
-    return full
+    return built_in_full(warehouse, scratch, rollups.refresh)
 
 
 def _parts(rollup: rollups.Rollup) -> list[str]:
