@@ -9,8 +9,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -26,6 +28,48 @@ def write_parquet(frame: pl.DataFrame, target: Path) -> None:
     partial = target.with_name(f".{target.stem}.{os.getpid()}.parquet")
     frame.write_parquet(partial)
     os.replace(partial, target)
+
+
+class Parts:
+    """The files of a folder of Parquet parts being written (`parquet_parts`)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.count = 0
+
+    def _next(self) -> Path:
+        self.count += 1
+        return self.folder / f"part-{self.count - 1:05d}.parquet"
+
+    def write(self, frame: pl.DataFrame) -> None:
+        """Write `frame` as the next part."""
+        frame.write_parquet(self._next())
+
+    def link(self, part: Path) -> None:
+        """Take the Parquet file `part` (of an earlier build) as the next part, unchanged."""
+        os.link(part, self._next())
+
+
+@contextmanager
+def parquet_parts(target: Path) -> Iterator[Parts]:
+    """Write frames, one after the other, as the parts of a Parquet folder `target`
+    (`part-00000.parquet`, ...: read as one, in name order, they are the frames in order),
+    atomically: the folder appears when the block ends without error. What a build writes
+    a batch at a time without holding them all."""
+    partial = target.with_name(f".{target.name}.{os.getpid()}")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir()
+    try:
+        yield Parts(partial)
+        shutil.rmtree(target, ignore_errors=True)  # an incomplete build's, left by a crash
+        os.replace(partial, target)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+
+
+def parts_of(folder: Path) -> list[Path]:
+    """The parts of a Parquet folder written by `parquet_parts`, in order."""
+    return sorted(folder.glob("part-*.parquet"))
 
 
 def write_json(meta: dict[str, Any], target: Path) -> None:
@@ -164,7 +208,10 @@ def prune(folder: Path, prefix: str, keep: int) -> None:
     for meta in metas[:-keep]:
         stem = meta.name.removesuffix(".json")
         for path in folder.glob(f"{stem}.*"):
-            path.unlink(missing_ok=True)
+            if path.is_dir():  # a Parquet folder (`parquet_parts`)
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
 
 
 def build_once(

@@ -766,13 +766,24 @@ class QueryGateway:
         finally:
             cursor.close()
 
-    def write_parquet(self, sql: str, target: Path, *, row_group_size: int = 32_768) -> None:
-        """Write the rows of `sql` (over the datasets' views) to the Parquet file `target`,
-        which must lie inside the warehouse (derived tables)."""
+    def write_parquet(
+        self,
+        sql: str,
+        target: Path,
+        params: Mapping[str, object] | None = None,
+        *,
+        row_group_size: int = 32_768,
+        partition_by: str | None = None,
+    ) -> None:
+        """Write the rows of `sql` (over the datasets' views, with bound `params`) to the
+        Parquet file `target`, which must lie inside the warehouse (derived tables); with
+        `partition_by` (a column of `sql`), to a folder `target` holding a folder per value
+        (`<column>=<value>/`, files without the column)."""
         target = Path(target).resolve()
         if not target.is_relative_to(self.warehouse.root):
             raise WarehouseError(f"{target} is outside the warehouse {self.warehouse.root}.")
         names = _datasets_named(sql)
+        partitioned = "" if partition_by is None else f", PARTITION_BY ({partition_by})"
         with self._lock:
             cursor = self._root.cursor()
         try:
@@ -780,7 +791,8 @@ class QueryGateway:
                 cursor.execute(self._view_sql(name))
             cursor.execute(
                 f"COPY ({sql}) TO {_sql_string(str(target))} "
-                f"(FORMAT parquet, ROW_GROUP_SIZE {int(row_group_size)})"
+                f"(FORMAT parquet, ROW_GROUP_SIZE {int(row_group_size)}{partitioned})",
+                dict(params or {}),
             )
         finally:
             cursor.close()

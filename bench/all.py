@@ -16,6 +16,8 @@ memory and the target:
   Overview's scorecard (pages.json);
 - an append of 10k orders to 10M: the rollups, the filter menus' values and the records
   sorted by customer brought up to date, against building them in full (append.json);
+- the journeys' build at 1M customers and 20M events, a batch of customers at a time,
+  against merging every customer at once (journeys.json);
 - opening each page of the sample in Chromium, against reopening it with Streamlit's caches
   warm; switching to it within one tab, against switching to it again; and the cold start
   (browser_pages.json);
@@ -98,6 +100,14 @@ def rows() -> list[Row]:
         for page, r in append.get("earlier pages", {}).items():  # --derived
             found.append((f"append 10k orders: {page} page until rebuilt", r["median"], "-",
                           None, None, "<= 0.5 s", r["median"] <= 0.5))  # fmt: skip
+    journeys = _load("journeys")
+    if journeys is not None and "build in one batch" in journeys:
+        spec, built, whole = journeys["spec"], journeys["build"], journeys["build in one batch"]
+        size = f"{spec['customers'] / 1e6:g}M customers, {spec['events'] / 1e6:g}M events"
+        found.append((f"journeys build ({size})", built["median"], "all customers at once",
+                      whole["median"], built["peak_mb"], "-", None))  # fmt: skip
+        found.append(("journeys build, all customers at once", whole["median"], "-", None,
+                      whole["peak_mb"], "-", None))  # fmt: skip
     browser = _load("browser_pages")
     if browser is not None:
         for page, r in browser["pages"].items():

@@ -19,7 +19,9 @@ responses and tickets merged in as touchpoints of their own.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import shutil
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
@@ -281,50 +283,139 @@ def read_steps(
     `keys` (a `write_customer_keys` file), customers as their key rather than their id (what
     the stored journeys hold: millions of integers are far lighter to sort and join than
     text)."""
-    present = [name for name in SOURCE_DATASETS if warehouse.version(name) is not None]
+    params = {} if keys is None else {"keys": str(keys)}
+    frames = {
+        name: gateway.query(sql, params) if sql else _empty(schema)
+        for name, (sql, schema) in _sources(warehouse, keys).items()
+    }
+    return _merged(frames, settings, _known_scores(warehouse))
+
+
+BATCH_ROWS = 6_000_000  # source rows a full build merges at once, at most: bounds its memory
+
+
+@dataclass(frozen=True)
+class Batches:
+    """Every customer's steps, a batch of customers at a time (`steps_in_batches`)."""
+
+    count: int
+    frames: Iterator[pl.DataFrame]
+
+
+def steps_in_batches(
+    gateway: QueryGateway,
+    warehouse: Warehouse,
+    settings: JourneySettings,
+    keys: Path,
+    scratch: Path,
+    rows: int | None = None,
+) -> Batches:
+    """The steps `read_steps(..., keys=keys)` makes, in batches of whole customers in key
+    order (each batch's steps sorted as `merge_steps` sorts them): one batch per `rows`
+    (default `BATCH_ROWS`) rows of the sources, each of as many customers as the next.
+    Each source is first written keyed, once, to a file per batch under `scratch` (a new
+    folder inside the warehouse, removed after): the batches then read their own rows, and
+    a build of any size merges a few million steps at a time."""
+    sources = _sources(warehouse, keys)
+    present = [name for name, (sql, _) in sources.items() if sql]
+    counted = gateway.query(
+        " UNION ALL ".join(f"SELECT count(*) AS n FROM {name}" for name in present) or "SELECT 0"
+    )
+    wanted = max(1, -(-int(counted.to_series().sum()) // (rows or BATCH_ROWS)))
+    customers = pl.scan_parquet(keys).select(pl.len()).collect().item()
+    if wanted == 1 or customers <= 1:  # one batch: merged from the rows as read
+        return Batches(1, iter([read_steps(gateway, warehouse, settings, keys=keys)]))
+    size = -(-customers // wanted)  # customers per batch
+    count = -(-customers // size)
+
+    def frames() -> Iterator[pl.DataFrame]:
+        scratch.mkdir(parents=True)
+        try:
+            for name in present:
+                gateway.write_parquet(
+                    f"SELECT *, customer_id // {size} AS batch FROM ({sources[name][0]})",
+                    scratch / name,
+                    params={"keys": str(keys)},
+                    partition_by="batch",
+                )
+            known = _known_scores(warehouse)
+            for batch in range(count):
+                read = {
+                    name: _batch_rows(scratch / name / f"batch={batch}", schema)
+                    for name, (_, schema) in sources.items()
+                }
+                yield _merged(read, settings, known)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    return Batches(count, frames())
+
+
+def _sources(warehouse: Warehouse, keys: Path | None) -> dict[str, tuple[str, pl.Schema]]:
+    """Each source's query (empty when the dataset was never loaded) and schema: its rows as
+    `merge_steps` takes them; customers as their key in `keys` (bound as `$keys`), if given."""
     ids = pl.String() if keys is None else pl.UInt32()
     customer = "d.customer_id" if keys is None else "k.key AS customer_id"
     joined = "" if keys is None else " JOIN read_parquet($keys) k USING (customer_id)"
-    params = {} if keys is None else {"keys": str(keys)}
-
-    def read(
-        dataset: str, columns: str, where: str, schema: dict[str, pl.DataType]
-    ) -> pl.DataFrame:
-        if dataset not in present:  # never loaded: no rows
-            return pl.DataFrame(schema={"customer_id": ids, **schema})
-        return gateway.query(
-            f"SELECT {customer}, {columns} FROM {dataset} d{joined} "
-            f"WHERE d.customer_id IS NOT NULL{where}",
-            params,
-        )
-
     at = pl.Datetime("us")
-    events = read(
-        "events",
-        "occurred_at AS at, touchpoint, stage",
-        " AND touchpoint IS NOT NULL",
-        {"at": at, "touchpoint": pl.String(), "stage": pl.String()},
-    )
-    orders = read(
-        "orders",
-        "order_date AS day",
-        f" AND {rules.completed_sql()} GROUP BY ALL",
-        {"day": pl.Date()},
-    )
-    surveys = read(
-        "surveys",
-        "responded_at AS at, nps, csat, comment",
-        "",
-        {"at": at, "nps": pl.Int64(), "csat": pl.Int64(), "comment": pl.String()},
-    )
+    wanted: dict[str, tuple[str, str, dict[str, pl.DataType]]] = {
+        "events": (
+            "occurred_at AS at, touchpoint, stage",
+            " AND touchpoint IS NOT NULL",
+            {"at": at, "touchpoint": pl.String(), "stage": pl.String()},
+        ),
+        "orders": (
+            "order_date AS day",
+            f" AND {rules.completed_sql()} GROUP BY ALL",
+            {"day": pl.Date()},
+        ),
+        "surveys": (
+            "responded_at AS at, nps, csat, comment",
+            "",
+            {"at": at, "nps": pl.Int64(), "csat": pl.Int64(), "comment": pl.String()},
+        ),
+        "tickets": ("opened_at AS at", "", {"at": at}),
+    }
+    return {
+        name: (
+            f"SELECT {customer}, {columns} FROM {name} d{joined} "
+            f"WHERE d.customer_id IS NOT NULL{where}"
+            if warehouse.version(name) is not None
+            else "",
+            pl.Schema({"customer_id": ids, **schema}),
+        )
+        for name, (columns, where, schema) in wanted.items()
+    }
+
+
+def _empty(schema: pl.Schema) -> pl.DataFrame:
+    return pl.DataFrame(schema=schema)
+
+
+def _batch_rows(folder: Path, schema: pl.Schema) -> pl.DataFrame:
+    """A batch's rows of one source (`steps_in_batches`): none when it has no file."""
+    if not folder.is_dir():
+        return _empty(schema)
+    return pl.read_parquet(folder / "*.parquet", hive_partitioning=False)
+
+
+def _known_scores(warehouse: Warehouse) -> pl.DataFrame | None:
     # A comment's sentiment depends on its text alone: texts the feedback analysis scored
     # are not scored again (imported here: reading journeys needs no feedback store).
     from analytics.feedback.store import known_scores
 
-    sentiment = score_texts(surveys["comment"], known=known_scores(warehouse))
+    return known_scores(warehouse)
+
+
+def _merged(
+    frames: dict[str, pl.DataFrame], settings: JourneySettings, known: pl.DataFrame | None
+) -> pl.DataFrame:
+    """`merge_steps` of the sources' rows (`_sources`), the comments scored (`known`: texts
+    scored before, `_known_scores`)."""
+    surveys = frames["surveys"]
+    sentiment = score_texts(surveys["comment"], known=known)
     surveys = surveys.with_columns(sentiment=sentiment).drop("comment")
-    tickets = read("tickets", "opened_at AS at", "", {"at": at})
-    return merge_steps(events, orders, surveys, tickets, settings)
+    return merge_steps(frames["events"], frames["orders"], surveys, frames["tickets"], settings)
 
 
 def write_customer_keys(

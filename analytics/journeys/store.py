@@ -2,8 +2,11 @@
 derived table, read by every page and command.
 
 `refresh` merges, for the current versions of events, orders, surveys and tickets, every
-customer's steps (`steps.merge_steps`) into `_journeys/journeys-<key>.steps.parquet`, sorted
-by customer and time, and what the views of all dates read of them (`PARTS`: when each
+customer's steps (`steps.merge_steps`) into the Parquet folder
+`_journeys/journeys-<key>.steps.parquet`, sorted by customer and time: a batch of customers
+at a time (`steps.steps_in_batches`), a part file per batch, so that a build of any size
+holds a few million steps at once. With them it makes what the views of all dates read of
+them (`PARTS`, made a batch at a time: `parts.customer_parts`; when each
 customer reached each stage, their touchpoints per stage, answers and tickets where they
 were, the positions of their paths from each anchor), the views of everyone for all dates
 and each quarter (`totals`: the funnel and the map's measures) and the touchpoints' counts
@@ -18,6 +21,7 @@ appends rows to the latest build's (same settings and layout), the build is made
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,13 +31,11 @@ import polars as pl
 
 from analytics import builds
 from analytics.journeys import totals, update
-from analytics.journeys.funnel import reached
-from analytics.journeys.painpoints import placed, places, with_continued
-from analytics.journeys.paths import positions, sequences
+from analytics.journeys.parts import PER_CUSTOMER, customer_parts, joined_positions
 from analytics.journeys.stages import SETTINGS_NAME, JourneySettings, load_settings
 from analytics.journeys.steps import (
     SOURCE_DATASETS,
-    read_steps,
+    steps_in_batches,
     touchpoint_counts,
     write_customer_keys,
 )
@@ -42,7 +44,7 @@ from analytics.warehouse import FULL_ACCESS, QueryGateway, Warehouse
 FOLDER = "_journeys"
 PREFIX = "journeys"
 KEEP = 3
-LAYOUT = 9  # raise with any change to what a build holds
+LAYOUT = 10  # raise with any change to what a build holds
 # What a build holds: every customer's steps, and for the view of all dates, what the funnel,
 # map and paths read of them (so that those read a few million rows, not every step); for
 # those who see everyone, the funnel and the measures themselves (`totals.TABLES`, all dates
@@ -157,10 +159,7 @@ def refresh(
             held, parts = update.update(pinned, warehouse, settings, before, keys, target)
         else:
             write_customer_keys(pinned, warehouse, keys)
-            steps = read_steps(pinned, warehouse, settings, keys=keys)
-            builds.write_parquet(steps, target)
-            held = update.summary(steps.lazy())
-            parts = _parts(steps, pl.read_parquet(keys), settings, held.ranges())
+            held, parts = _built(pinned, warehouse, settings, keys, target)
         parts["touchpoints"] = _touchpoints(pinned, folder, versions, previous)
         for part, frame in parts.items():
             builds.write_parquet(frame, folder / f"{PREFIX}-{key}.{part}.parquet")
@@ -181,24 +180,41 @@ def refresh(
     return builds.build_once(folder, PREFIX, lambda: _versions(warehouse, settings, at), make, KEEP)
 
 
-def _parts(
-    steps: pl.DataFrame,
-    keys: pl.DataFrame,
+def _built(
+    pinned: QueryGateway,
+    warehouse: Warehouse,
     settings: JourneySettings,
-    ranges: list[totals.Range],
-) -> dict[str, pl.DataFrame]:
-    """Every part made from the steps (all but the touchpoints' counts)."""
-    reach = with_continued(reached(steps, settings.stages), settings.stages)
-    touched, reactions = placed(*places(steps), reach)
-    return {
-        "reach": reach,
-        "touched": touched,
-        "reactions": reactions,
-        "positions": positions(sequences(steps, settings.purchase_stage)),
-        **totals.build_tables(
-            steps, reach, touched, reactions, totals.everyone(keys), settings.stages, ranges
-        ),
-    }
+    keys: Path,
+    target: Path,
+) -> tuple[update.Summary, dict[str, pl.DataFrame]]:
+    """Write every customer's steps to the Parquet folder `target` a batch of customers at a
+    time, a part per batch (`steps_in_batches`: a few million steps in memory at once,
+    whatever the size of the data), each batch's per-customer parts made as it comes; what
+    the steps hold and every part (but the touchpoints' counts). The quarters' views of
+    everyone read the written steps, or the one batch's as they are."""
+    scratch = target.with_name(f".{target.stem}.{os.getpid()}.batches")
+    batches = steps_in_batches(pinned, warehouse, settings, keys, scratch)
+    pieces: dict[str, list[pl.DataFrame]] = {part: [] for part in PER_CUSTOMER}
+    held: list[update.Summary] = []
+    only: pl.DataFrame | None = None
+    with builds.parquet_parts(target) as written:
+        for steps in batches.frames:
+            written.write(steps)
+            held.append(update.summary(steps.lazy()))
+            for part, frame in customer_parts(steps, settings).items():
+                pieces[part].append(frame)
+            only = steps if batches.count == 1 else None
+            del steps
+    parts = {p: pl.concat(frames) for p, frames in pieces.items() if p != "positions"}
+    parts["positions"] = joined_positions(pieces.pop("positions"))
+    summary = update.Summary.of_all(held)
+    everyone = totals.everyone(pl.read_parquet(keys))
+    reach, touched, reactions = parts["reach"], parts["touched"], parts["reactions"]
+    tables = totals.build_tables(
+        pl.scan_parquet(target) if only is None else only,
+        reach, touched, reactions, everyone, settings.stages, summary.ranges(),
+    )  # fmt: skip
+    return summary, parts | tables
 
 
 def _touchpoints(

@@ -6,11 +6,11 @@ Every part but the views of everyone is per customer, and a customer's steps dep
 own rows alone (`steps.merge_steps`): the customers the appended files name (`touched`) are
 the only ones whose steps can change. Their steps are merged from all their rows, as a full
 build merges them, and take the place of their earlier ones; so do their `reach`,
-`touched`, `reactions` and `positions` rows. The earlier steps are cut where the touched
-customers' steps were or go and written once, not sorted again (`_write_merged`). Customers
-new to the journeys get keys in id order with the others (`write_customer_keys`), and the
-earlier customers' keys move up past them: keys keep the id order, so the kept steps stay
-sorted.
+`touched`, `reactions` and `positions` rows. The earlier steps are cut, a part at a time,
+where the touched customers' steps were or go and written once, not sorted again; a part
+none of them falls in is linked as it is (`_write_merged`). Customers new to the journeys
+get keys in id order with the others (`write_customer_keys`), and the earlier customers'
+keys move up past them: keys keep the id order, so the kept steps stay sorted.
 
 The views of everyone (`totals`) of all dates are counted again from the parts; those of a
 quarter that ended before the first appended row are kept: a step depends only on its
@@ -20,7 +20,8 @@ appended. A quarter whose steps changed, or that the earlier build did not hold,
 from the steps as a full build counts it.
 
 `tests/analytics/journeys/test_journeys_update.py` checks over random sequences of appends,
-replaces and rollbacks of every source that each part equals a full build's.
+replaces and rollbacks of every source that each part equals a full build's, and that a
+full build in batches of any size equals one in one batch.
 """
 
 from __future__ import annotations
@@ -37,8 +38,7 @@ import polars as pl
 from analytics import builds
 from analytics.contract import DATASETS
 from analytics.journeys import totals
-from analytics.journeys.funnel import reached
-from analytics.journeys.painpoints import placed, places, with_continued
+from analytics.journeys.parts import PER_CUSTOMER, enum_names, placed_parts, recast
 from analytics.journeys.paths import OTHER, positions, sequences, touchpoint_names
 from analytics.journeys.stages import JourneySettings
 from analytics.journeys.steps import (
@@ -48,8 +48,6 @@ from analytics.journeys.steps import (
     write_customer_keys,
 )
 from analytics.warehouse import QueryGateway, Warehouse
-
-PER_CUSTOMER = ("reach", "touched", "reactions", "positions")
 
 
 @dataclass(frozen=True)
@@ -127,13 +125,10 @@ def update(
         only.unlink(missing_ok=True)
     _write_merged(earlier.path("steps"), moved, touched_keys.to_numpy(), fresh, target)
     steps = pl.scan_parquet(target)
-    reach = with_continued(reached(fresh, settings.stages), settings.stages)
-    where, reactions = placed(*places(fresh), reach)
     paths = sequences(fresh, settings.purchase_stage)
-    own = {"reach": reach, "touched": where, "reactions": reactions}
     parts = {
         part: _spliced(pl.read_parquet(earlier.path(part)), moved, touched_keys, new)
-        for part, new in own.items()
+        for part, new in placed_parts(fresh, settings).items()
     }
     parts["positions"] = _positions(earlier, paths, moved, touched_keys, steps, settings)
     held = summary(steps)
@@ -150,6 +145,18 @@ class Summary:
     customers: int
     first: datetime | None
     last: datetime | None
+
+    @classmethod
+    def of_all(cls, parts: list[Summary]) -> Summary:
+        """What the steps of several sets of customers (no two sharing one) hold together."""
+        firsts = [p.first for p in parts if p.first is not None]
+        lasts = [p.last for p in parts if p.last is not None]
+        return cls(
+            sum(p.steps for p in parts),
+            sum(p.customers for p in parts),
+            min(firsts, default=None),
+            max(lasts, default=None),
+        )
 
     def ranges(self) -> list[totals.Range]:
         """The date ranges a build of these steps holds (`totals.held_ranges`)."""
@@ -173,24 +180,57 @@ def summary(steps: pl.LazyFrame) -> Summary:
 def _write_merged(
     source: Path, moved: np.ndarray | None, touched: np.ndarray, fresh: pl.DataFrame, target: Path
 ) -> None:
-    """Write the steps of `source` (sorted by customer; keys moved by `moved`) but those of
-    the `touched` customers, and the `fresh` steps (theirs) in customer order among them,
-    to `target`: the earlier steps are cut where the touched customers' were or go, not
-    sorted again, nor copied before they are written."""
-    steps = _rekeyed(pl.read_parquet(source), moved)
+    """Write the steps of the Parquet folder `source` (parts of whole customers, in customer
+    order; keys moved by `moved`) but those of the `touched` customers, and the `fresh`
+    steps (theirs) in customer order among them, to the Parquet folder `target`, a part for
+    each of `source`'s: a touched customer's steps go in the part that holds (or would
+    hold) their key. A part is read, cut where the touched customers' steps were or go and
+    written, not sorted again; one no touched customer falls in, with keys that stayed, is
+    linked as it is. One part in memory at a time, with the fresh steps."""
     fresh = fresh.sort("customer_id", maintain_order=True)
-    keys = steps.get_column("customer_id").to_numpy()
     later = fresh.get_column("customer_id").to_numpy()
     touched = np.sort(touched)
-    # Where each touched customer's earlier steps are (or would be), and where their fresh.
+    parts = builds.parts_of(source)
+    with builds.parquet_parts(target) as written:
+        below = -1  # the keys of the parts before this one are at most `below`
+        for number, part in enumerate(parts):
+            last = number == len(parts) - 1
+            if moved is None and not last:  # the part's last key, from its column alone
+                top = pl.scan_parquet(part).select(pl.col("customer_id").max()).collect().item()
+                if top is None or not ((touched > below) & (touched <= top)).any():
+                    written.link(part)
+                    below = below if top is None else top
+                    continue
+            steps = _rekeyed(pl.read_parquet(part), moved)
+            keys = steps.get_column("customer_id").to_numpy()
+            if keys.size == 0 and not last:  # customers without steps
+                written.write(steps)
+                continue
+            top = np.iinfo(np.int64).max if last else int(keys[-1])
+            inside = touched[(touched > below) & (touched <= top)]
+            written.write(_cut_in(steps, keys, inside, fresh, later))
+            below = top
+        if not parts:
+            written.write(fresh)
+
+
+def _cut_in(
+    steps: pl.DataFrame,
+    keys: np.ndarray,
+    touched: np.ndarray,
+    fresh: pl.DataFrame,
+    later: np.ndarray,
+) -> pl.DataFrame:
+    """`steps` (whose customers are `keys`, sorted) without the `touched` customers' (sorted),
+    with theirs of `fresh` (whose customers are `later`, sorted) in their place."""
     low, high = np.searchsorted(keys, touched, "left"), np.searchsorted(keys, touched, "right")
-    first, last = np.searchsorted(later, touched, "left"), np.searchsorted(later, touched, "right")
+    first, end = np.searchsorted(later, touched, "left"), np.searchsorted(later, touched, "right")
     pieces, start = [], 0
-    for cut, resume, begin, end in zip(low, high, first, last, strict=True):
-        pieces += [steps.slice(start, cut - start), fresh.slice(begin, end - begin)]
+    for cut, resume, begin, stop in zip(low, high, first, end, strict=True):
+        pieces += [steps.slice(start, cut - start), fresh.slice(begin, stop - begin)]
         start = resume
     pieces.append(steps.slice(start))
-    builds.write_parquet(pl.concat(pieces, rechunk=False), target)
+    return pl.concat(pieces)
 
 
 def _moved_keys(before: pl.DataFrame, now: pl.DataFrame) -> np.ndarray | None:
@@ -237,25 +277,18 @@ def _positions(
     touched customers' paths bring joins it, and one only their earlier paths held leaves
     it."""
     part = _rekeyed(pl.read_parquet(earlier.path("positions")), moved)
-    enum = next((t for t in part.schema.values() if isinstance(t, pl.Enum)), None)
-    if enum is None:  # no positions: made from every step
+    before = enum_names(part)
+    if not before:  # no positions: made from every step
         return positions(sequences(steps.collect(), settings.purchase_stage))
-    before = enum.categories.to_list()
     names = sorted(set(before) | touchpoint_names(paths))
     fresh = positions(paths, names=names)
     chosen = pl.col("customer_id").is_in(touched.implode())
     gone = _used(part.filter(chosen))
-    kept = _recast(part.filter(~chosen), names) if names != before else part.filter(~chosen)
+    kept = recast(part.filter(~chosen), names)
     spliced = pl.concat([kept, fresh.select(kept.columns)]).sort("customer_id", maintain_order=True)
     if gone <= _used(fresh):
         return spliced
-    return _recast(spliced, sorted(_used(spliced)))
-
-
-def _recast(frame: pl.DataFrame, names: list[str]) -> pl.DataFrame:
-    """`frame`'s positions as an enum of `names` (which hold every touchpoint they hold)."""
-    columns = [c for c, t in frame.schema.items() if isinstance(t, pl.Enum)]
-    return frame.with_columns(pl.col(columns).cast(pl.Enum(names)))
+    return recast(spliced, sorted(_used(spliced)))
 
 
 def _used(frame: pl.DataFrame) -> set[str]:

@@ -3,7 +3,11 @@ build of the current data is made after a load."""
 
 from __future__ import annotations
 
+import os
+
+import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from analytics import builds, derived, feedback, journeys, segments
 from analytics.ingest.pipeline import ingest
@@ -168,3 +172,69 @@ def test_a_review_stands_in_only_with_every_build_of_the_same_data(built):
     for path in (built.root / "_segments").glob(f"segments-{stand_in.segmentation.key}.*"):
         path.unlink()
     assert Derived.earlier(QueryGateway(built)) is None
+
+
+# ----- files written a batch at a time ---------------------------------------------------------
+
+
+def test_frames_written_one_after_the_other_read_back_as_one_folder(tmp_path):
+    schema = {"id": pl.UInt32, "name": pl.String}
+    first = pl.DataFrame({"id": [3, 1], "name": ["c", None]}, schema=schema)
+    second = pl.DataFrame({"id": [7], "name": ["g"]}, schema=schema)
+    first.write_parquet(tmp_path / "earlier.parquet")
+    target = tmp_path / "steps.parquet"
+    with builds.parquet_parts(target) as written:
+        written.write(second)
+        assert not target.exists()  # whole or not at all
+        written.link(tmp_path / "earlier.parquet")
+        written.write(second.clear())
+
+    assert_frame_equal(pl.read_parquet(target), pl.concat([second, first]))
+    assert [p.name for p in builds.parts_of(target)] == [
+        "part-00000.parquet", "part-00001.parquet", "part-00002.parquet",
+    ]  # fmt: skip
+    assert builds.parts_of(target)[1].stat().st_ino == (tmp_path / "earlier.parquet").stat().st_ino
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["earlier.parquet", "steps.parquet"]
+
+
+def test_a_failed_batch_write_leaves_what_was_there(tmp_path):
+    target = tmp_path / "steps.parquet"
+    with builds.parquet_parts(target) as written:
+        written.write(pl.DataFrame({"id": [1]}))
+    with pytest.raises(RuntimeError), builds.parquet_parts(target) as written:
+        written.write(pl.DataFrame({"id": [2]}))
+        raise RuntimeError("the next batch failed")
+
+    assert pl.read_parquet(target)["id"].to_list() == [1]
+    assert [p.name for p in tmp_path.iterdir()] == ["steps.parquet"]
+
+
+def test_pruning_removes_an_old_builds_parquet_folders(tmp_path):
+    for number in range(3):
+        with builds.parquet_parts(tmp_path / f"x-{number}.steps.parquet") as written:
+            written.write(pl.DataFrame({"id": [number]}))
+        builds.write_json({}, tmp_path / f"x-{number}.json")
+        os.utime(tmp_path / f"x-{number}.json", (number, number))
+    builds.prune(tmp_path, "x", keep=2)
+
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "x-1.json", "x-1.steps.parquet", "x-2.json", "x-2.steps.parquet",
+    ]  # fmt: skip
+
+
+def test_the_gateway_writes_a_folder_per_value_of_a_partition_column(built):
+    (built.root / "_scratch").mkdir()
+    target = built.root / "_scratch" / "orders"
+    QueryGateway(built).write_parquet(
+        "SELECT order_id, CAST(amount > $cut AS INTEGER) AS big FROM orders",
+        target,
+        params={"cut": 60},
+        partition_by="big",
+    )
+    small = pl.read_parquet(target / "big=0" / "*.parquet", hive_partitioning=False)
+    big = pl.read_parquet(target / "big=1" / "*.parquet", hive_partitioning=False)
+    everyone = QueryGateway(built).query("SELECT order_id, amount FROM orders")
+
+    assert small.columns == ["order_id"]
+    assert sorted(big["order_id"]) == sorted(everyone.filter(pl.col("amount") > 60)["order_id"])
+    assert sorted(small["order_id"]) == sorted(everyone.filter(pl.col("amount") <= 60)["order_id"])

@@ -9,9 +9,11 @@ full build of the same data in a scratch warehouse.
 
 from __future__ import annotations
 
+import itertools
 import random
 from datetime import datetime, timedelta
 from pathlib import Path
+from unittest.mock import patch
 
 import numpy as np
 import polars as pl
@@ -20,10 +22,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from analytics import journeys
+from analytics import builds, journeys
 from analytics.contract import DATASETS
-from analytics.journeys import store, update
-from analytics.warehouse import Warehouse
+from analytics.journeys import steps, store, update
+from analytics.warehouse import QueryGateway, Warehouse
 from tests.scratch_warehouse import built_in_full
 
 FIRST = datetime(2024, 1, 1)
@@ -215,24 +217,25 @@ def test_a_replace_or_a_rollback_is_built_in_full(started, tmp_path, load):
     assert assert_same_as_full(warehouse, tmp_path / "full")["updated_from"] is None
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(
     kept=st.lists(st.integers(0, 30), max_size=60),
     fresh=st.lists(st.integers(0, 40), max_size=15),
-    group_rows=st.integers(1, 9),
+    cuts=st.lists(st.integers(0, 31), max_size=4),
     moved=st.booleans(),
 )
-def test_steps_are_merged_as_a_sort_would_order_them(
-    tmp_path_factory, kept, fresh, group_rows, moved
-):
-    """Whatever the row groups, keys moved or not: the earlier steps but the touched
-    customers', and theirs, in customer order, each customer's steps in their order."""
+def test_steps_are_merged_as_a_sort_would_order_them(tmp_path_factory, kept, fresh, cuts, moved):
+    """Whatever the parts (whole customers each, some with none), keys moved or not: the
+    earlier steps but the touched customers', and theirs, in customer order, each customer's
+    steps in their order; a part no touched customer falls in is linked, not written."""
     tmp = tmp_path_factory.mktemp("merge")
     source = pl.DataFrame(
         {"customer_id": sorted(kept), "at": range(len(kept)), "touchpoint": ["a"] * len(kept)},
         schema={"customer_id": pl.UInt32, "at": pl.Int64, "touchpoint": pl.String},
     )
-    source.write_parquet(tmp / "steps.parquet", row_group_size=group_rows)
+    with builds.parquet_parts(tmp / "steps") as written:
+        for low, high in itertools.pairwise([0, *sorted(cuts), 32]):  # customers low to high-1
+            written.write(source.filter(pl.col("customer_id").is_between(low, high - 1)))
     shift = np.arange(31, dtype=np.uint32) * 2 if moved else None  # new customers between
     keys_now = source["customer_id"].to_numpy() if shift is None else shift[source["customer_id"]]
     touched = np.unique(np.array(fresh, dtype=np.uint32))
@@ -244,11 +247,59 @@ def test_steps_are_merged_as_a_sort_would_order_them(
         },
         schema=source.schema,
     )
-    update._write_merged(tmp / "steps.parquet", shift, touched, new, tmp / "merged.parquet")
+    update._write_merged(tmp / "steps", shift, touched, new, tmp / "merged")
 
     expected = (
         pl.concat([source.with_columns(customer_id=pl.Series(keys_now, dtype=pl.UInt32)), new])
         .filter(~pl.col("customer_id").is_in(touched) | (pl.col("touchpoint") == "b"))
         .sort("customer_id", maintain_order=True)
     )
-    assert_frame_equal(pl.read_parquet(tmp / "merged.parquet"), expected)
+    assert_frame_equal(pl.read_parquet(tmp / "merged"), expected)
+    before, after = builds.parts_of(tmp / "steps"), builds.parts_of(tmp / "merged")
+    assert len(after) == len(before)
+    below = -1  # a touched customer goes in the first part whose last key is theirs or past it
+    for number, (old, new_part) in enumerate(zip(before, after, strict=True)):
+        keys = pl.read_parquet(old)["customer_id"]
+        top = keys.max() if keys.len() else below
+        holds_one = any(below < t <= top for t in touched)
+        untouched = shift is None and number < len(before) - 1 and not holds_one
+        assert (old.stat().st_ino == new_part.stat().st_ino) == untouched, number
+        below = top
+
+
+# ----- a full build a batch of customers at a time ---------------------------------------------
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(seed=st.integers(0, 10_000), rows=st.integers(1, 90), loads=LOADS)
+def test_a_full_build_in_batches_equals_one_in_one_batch(tmp_path_factory, seed, rows, loads):
+    """Whatever the batches (down to a customer each), the steps and every part are those of
+    the build that merges every customer at once."""
+    tmp = tmp_path_factory.mktemp("journeys-batches")
+    warehouse, company = _start(tmp, seed)
+    for what, name in loads:
+        _load(warehouse, company, what, name)
+    merged: list[int] = []
+    merge = steps.merge_steps
+
+    def counting(events, orders, surveys, tickets, settings):
+        merged.append(1)
+        return merge(events, orders, surveys, tickets, settings)
+
+    with (
+        patch.object(steps, "BATCH_ROWS", rows),
+        patch.object(steps, "merge_steps", counting),
+    ):
+        built = built_in_full(warehouse, tmp / "batches", journeys.refresh)
+    gateway = QueryGateway(warehouse)
+    source_rows = sum(gateway.query(f"SELECT count(*) FROM {n}").item() for n in SOURCES)
+    customers = pl.read_parquet(journeys.current(built).path("customers")).height
+    batches = -(-source_rows // rows)
+    if batches > 1 and customers > 1:  # whole customers, as many in each but the last
+        batches = -(-customers // -(-customers // batches))
+    assert len(merged) == (batches if customers > 1 else 1)
+    assert_same_as_full(built, tmp / "one")
