@@ -115,11 +115,25 @@ def in_groups(frame: pl.DataFrame, groups: pl.DataFrame) -> pl.DataFrame:
     a join of millions of rows light."""
     names = groups["group"].unique()
     if names.len() == 1:
-        chosen = frame.join(groups.select("customer_id"), on="customer_id", how="semi")
+        chosen = (
+            frame
+            if _every_key(groups["customer_id"], frame["customer_id"])
+            else frame.join(groups.select("customer_id"), on="customer_id", how="semi")
+        )
         return chosen.with_columns(group=pl.lit(names[0], dtype=pl.String))
     return frame.join(
         groups.select("customer_id", pl.col("group").cast(pl.Categorical)), on="customer_id"
     )
+
+
+def _every_key(keys: pl.Series, customers: pl.Series) -> bool:
+    """Whether `keys` are 0, 1, ... n - 1 (every customer of a build: `totals.everyone`) and
+    `customers` among them: then a frame of theirs needs no join to be narrowed to them."""
+    if not (keys.dtype.is_integer() and customers.dtype.is_integer()) or keys.is_empty():
+        return False
+    if customers.null_count() or not customers.is_between(0, keys.len() - 1).all():
+        return False
+    return bool(keys[0] == 0 and (keys.diff().drop_nulls() == 1).all())
 
 
 def _share(part: pl.Expr, whole: pl.Expr) -> pl.Expr:

@@ -11,11 +11,14 @@ from typing import Any
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from analytics import journeys
 from analytics.filters import Filters
 from analytics.journeys import ALL, funnel, measures, reached, read_steps, totals, views
+from analytics.journeys.funnel import in_groups
 from analytics.journeys.steps import within
 from analytics.periods import period_end, period_label, periods_between
 from analytics.review import movers
@@ -147,3 +150,24 @@ def test_what_the_build_does_not_hold_is_computed(company, by, filters, access, 
     monkeypatch.setattr(totals, "pick", refuse)
     for view in VIEWS.values():
         assert not view(gateway, stored, filters, by).is_empty()
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    keys=st.one_of(
+        st.integers(1, 12).map(lambda n: list(range(n))),  # every key of a build
+        st.lists(st.integers(0, 12), min_size=1, unique=True).map(sorted),
+    ),
+    data=st.data(),
+)
+def test_one_group_keeps_the_rows_of_its_customers_with_or_without_a_join(keys, data):
+    # Customers mostly below the number of keys: where a gap in the keys matters.
+    customers = data.draw(st.lists(st.integers(0, len(keys)), max_size=30))
+    frame = pl.DataFrame({"customer_id": customers, "row": range(len(customers))},
+                         schema={"customer_id": pl.UInt32, "row": pl.Int64})  # fmt: skip
+    groups = pl.DataFrame({"customer_id": keys, "group": "All"},
+                          schema={"customer_id": pl.UInt32, "group": pl.String})  # fmt: skip
+    chosen = in_groups(frame, groups)
+
+    expected = frame.filter(pl.col("customer_id").is_in(keys)).with_columns(group=pl.lit("All"))
+    assert_frame_equal(chosen.sort("row"), expected)
