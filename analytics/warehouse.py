@@ -779,20 +779,14 @@ class QueryGateway:
         Parquet file `target`, which must lie inside the warehouse (derived tables); with
         `partition_by` (a column of `sql`), to a folder `target` holding a folder per value
         (`<column>=<value>/`, files without the column)."""
-        target = Path(target).resolve()
-        if not target.is_relative_to(self.warehouse.root):
-            raise WarehouseError(f"{target} is outside the warehouse {self.warehouse.root}.")
         names = _datasets_named(sql)
-        partitioned = "" if partition_by is None else f", PARTITION_BY ({partition_by})"
         with self._lock:
             cursor = self._root.cursor()
         try:
             for name in names:
                 cursor.execute(self._view_sql(name))
-            cursor.execute(
-                f"COPY ({sql}) TO {_sql_string(str(target))} "
-                f"(FORMAT parquet, ROW_GROUP_SIZE {int(row_group_size)}{partitioned})",
-                dict(params or {}),
+            _copy_to_parquet(
+                cursor, self.warehouse.root, sql, target, params, row_group_size, partition_by
             )
         finally:
             cursor.close()
@@ -1025,14 +1019,31 @@ class Workspace:
         row_group_size: int = 32_768,
     ) -> None:
         """Write the rows of `sql` to `target`, a derived file inside the warehouse."""
-        target = Path(target).resolve()
-        if not target.is_relative_to(self._gateway.warehouse.root):
-            raise WarehouseError(f"{target} is outside the warehouse.")
-        self._cursor.execute(
-            f"COPY ({sql}) TO {_sql_string(str(target))} "
-            f"(FORMAT parquet, ROW_GROUP_SIZE {int(row_group_size)})",
-            dict(params or {}),
-        )
+        root = self._gateway.warehouse.root
+        _copy_to_parquet(self._cursor, root, sql, target, params, row_group_size)
+
+
+def _copy_to_parquet(
+    cursor: duckdb.DuckDBPyConnection,
+    root: Path,
+    sql: str,
+    target: Path,
+    params: Mapping[str, object] | None,
+    row_group_size: int,
+    partition_by: str | None = None,
+) -> None:
+    """Write the rows of `sql` with `cursor` to the Parquet file `target` (with
+    `partition_by`, a column of `sql`: a folder of a folder per value), which must lie
+    inside the warehouse at `root` (derived tables)."""
+    target = Path(target).resolve()
+    if not target.is_relative_to(root):
+        raise WarehouseError(f"{target} is outside the warehouse {root}.")
+    partitioned = "" if partition_by is None else f", PARTITION_BY ({partition_by})"
+    cursor.execute(
+        f"COPY ({sql}) TO {_sql_string(str(target))} "
+        f"(FORMAT parquet, ROW_GROUP_SIZE {int(row_group_size)}{partitioned})",
+        dict(params or {}),
+    )
 
 
 def _datasets_named(sql: str) -> list[str]:
