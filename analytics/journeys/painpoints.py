@@ -20,6 +20,7 @@ point says why it ranks where it does, largest part first.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import polars as pl
 
@@ -114,8 +115,15 @@ def measures(
 ) -> pl.DataFrame:
     """Counts per group, stage and touchpoint (`MEASURES_SCHEMA`; touchpoint null for the
     stage as a whole) of the funnel's customers (`reach` from `funnel.reached`)."""
+    return measures_of(counts(steps, reach, groups, stages), stages)
+
+
+def counts(
+    steps: pl.DataFrame, reach: pl.DataFrame, groups: pl.DataFrame, stages: Sequence[str]
+) -> Counts:
+    """`measures`' `Counts`."""
     touched, reactions = places(steps)
-    return measures_from(touched, reactions, reach, groups, stages)
+    return counts_from(touched, reactions, reach, groups, stages)
 
 
 def measures_from(
@@ -126,9 +134,20 @@ def measures_from(
     stages: Sequence[str],
 ) -> pl.DataFrame:
     """`measures` from the steps' `places`."""
+    return measures_of(counts_from(touched, reactions, reach, groups, stages), stages)
+
+
+def counts_from(
+    touched: pl.DataFrame,
+    reactions: pl.DataFrame,
+    reach: pl.DataFrame,
+    groups: pl.DataFrame,
+    stages: Sequence[str],
+) -> Counts:
+    """`measures_from`'s `Counts`."""
     reach = with_continued(reach, stages)
     touched, reactions = placed(touched, reactions, reach)
-    return measures_placed(reach, touched, reactions, groups, stages)
+    return counts_placed(reach, touched, reactions, groups)
 
 
 def with_continued(reach: pl.DataFrame, stages: Sequence[str]) -> pl.DataFrame:
@@ -152,6 +171,57 @@ def placed(
     )
 
 
+@dataclass(frozen=True)
+class Counts:
+    """What the measures count, before a place's reactions are put beside its customers: per
+    stage (group, stage) and per touchpoint (group, stage, touchpoint), the customers there
+    and how many continued (`stages`, `touchpoints`), and their reactions' sums
+    (`stage_reactions`, `touchpoint_reactions`). Every column is a sum over customers: the
+    counts of customers no two share add up (`added`). A reaction at a touchpoint nobody
+    counted touched stays here, and is left out of the measures (`measures_of`), so added
+    counts give what counting everyone at once gives."""
+
+    stages: pl.DataFrame
+    stage_reactions: pl.DataFrame
+    touchpoints: pl.DataFrame
+    touchpoint_reactions: pl.DataFrame
+
+    def frames(self) -> tuple[pl.DataFrame, ...]:
+        return (self.stages, self.stage_reactions, self.touchpoints, self.touchpoint_reactions)
+
+    def clear(self) -> Counts:
+        """The counts of nobody, with these columns."""
+        return Counts(*(frame.clear() for frame in self.frames()))
+
+
+_STAGE, _TOUCHPOINT = ["group", "stage"], ["group", "stage", "touchpoint"]
+_KEYS = (_STAGE, _STAGE, _TOUCHPOINT, _TOUCHPOINT)  # of each of `Counts.frames`
+_REACTIONS = ("answers", "detractors", "nps_sum", "csat_answers", "csat_sum", "comments",
+              "sentiment_sum", "tickets")  # fmt: skip
+
+
+def counts_placed(
+    reach: pl.DataFrame,
+    touched: pl.DataFrame,
+    reactions: pl.DataFrame,
+    groups: pl.DataFrame,
+) -> Counts:
+    """The `Counts` of `with_continued`'s reach and `placed`'s touchpoints and reactions:
+    one join on the customer per frame."""
+    people = in_groups(reach, groups)
+    touched = in_groups(touched, groups)
+    reactions = in_groups(reactions, groups)
+    named = pl.col("group").cast(pl.String)
+
+    def place(keys: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
+        who = people if "touchpoint" not in keys else touched
+        base = who.group_by(keys).agg(customers=pl.len(), continued=pl.col("continued").sum())
+        said = reactions.group_by(keys).agg(pl.col(c).sum() for c in _REACTIONS)
+        return base.with_columns(named), said.with_columns(named)
+
+    return Counts(*place(_STAGE), *place(_TOUCHPOINT))
+
+
 def measures_placed(
     reach: pl.DataFrame,
     touched: pl.DataFrame,
@@ -159,27 +229,32 @@ def measures_placed(
     groups: pl.DataFrame,
     stages: Sequence[str],
 ) -> pl.DataFrame:
-    """`measures` from `with_continued`'s reach and `placed`'s touchpoints and reactions:
-    one join on the customer per frame."""
+    """`measures` from `with_continued`'s reach and `placed`'s touchpoints and reactions."""
+    return measures_of(counts_placed(reach, touched, reactions, groups), stages)
+
+
+def added(many: Sequence[Counts]) -> Counts:
+    """The `Counts` of several sets of customers (no two sharing one), added up: the counts
+    of all of them at once."""
+    if len(many) == 1:
+        return many[0]
+    summed = []
+    for keys, frames in zip(_KEYS, zip(*(c.frames() for c in many), strict=True), strict=True):
+        both = pl.concat(frames)
+        sums = [c for c in both.columns if c not in keys]
+        summed.append(both.group_by(keys).agg(pl.col(sums).sum()))
+    return Counts(*summed)
+
+
+def measures_of(counted: Counts, stages: Sequence[str]) -> pl.DataFrame:
+    """The measures (`MEASURES_SCHEMA`) of `counted`: every place with customers, its
+    reactions beside them, in order (by group, then the funnel's stages, the stage as a
+    whole before its touchpoints, and those by name)."""
+    whole = counted.stages.join(counted.stage_reactions, on=_STAGE, how="left")
+    parts = counted.touchpoints.join(counted.touchpoint_reactions, on=_TOUCHPOINT, how="left")
     order = {s: i for i, s in enumerate(stages, start=1)}
-    people = in_groups(reach, groups)
-    touched = in_groups(touched, groups)
-    reactions = in_groups(reactions, groups)
-    reaction_sums = [pl.col(c).sum() for c in ("answers", "detractors", "nps_sum",
-                                               "csat_answers", "csat_sum", "comments",
-                                               "sentiment_sum", "tickets")]  # fmt: skip
-
-    def place(keys: list[str]) -> pl.DataFrame:
-        who = people if "touchpoint" not in keys else touched
-        named = pl.col("group").cast(pl.String)
-        base = who.group_by(keys).agg(customers=pl.len(), continued=pl.col("continued").sum())
-        said = reactions.group_by(keys).agg(reaction_sums).with_columns(named)
-        return base.with_columns(named).join(said, on=keys, how="left")
-
-    whole = place(["group", "stage"]).with_columns(touchpoint=pl.lit(None, pl.String))
-    parts = place(["group", "stage", "touchpoint"])
     return (
-        pl.concat([whole, parts], how="diagonal")
+        pl.concat([whole.with_columns(touchpoint=pl.lit(None, pl.String)), parts], how="diagonal")
         .with_columns(pl.col(_COUNTS).fill_null(0))
         .with_columns(_order=pl.col("stage").replace_strict(order, default=0))
         .sort("group", "_order", pl.col("touchpoint").is_not_null(), "touchpoint")

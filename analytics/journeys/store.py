@@ -9,7 +9,8 @@ holds a few million steps at once. With them it makes what the views of all date
 them (`PARTS`, made a batch at a time: `parts.customer_parts`; when each
 customer reached each stage, their touchpoints per stage, answers and tickets where they
 were, the positions of their paths from each anchor), the views of everyone for all dates
-and each quarter (`totals`: the funnel and the map's measures) and the touchpoints' counts
+and each quarter (`totals`: the funnel and the map's measures, tallied a batch at a time
+and put together) and the touchpoints' counts
 (`steps.touchpoint_counts`), with `journeys-<key>.json` (written last) holding the
 versions, the stage settings, the date ranges held and how long the build took. Another
 date range reads the steps.
@@ -189,31 +190,30 @@ def _built(
 ) -> tuple[update.Summary, dict[str, pl.DataFrame]]:
     """Write every customer's steps to the Parquet folder `target` a batch of customers at a
     time, a part per batch (`steps_in_batches`: a few million steps in memory at once,
-    whatever the size of the data), each batch's per-customer parts made as it comes; what
-    the steps hold and every part (but the touchpoints' counts). The quarters' views of
-    everyone read the written steps, or the one batch's as they are."""
+    whatever the size of the data), each batch's per-customer parts and its tally of the
+    views of everyone (`totals.tally`, for the ranges its steps hold) made as it comes; what
+    the steps hold and every part (but the touchpoints' counts). No step is read twice."""
     scratch = target.with_name(f".{target.stem}.{os.getpid()}.batches")
     batches = steps_in_batches(pinned, warehouse, settings, keys, scratch)
+    everyone = totals.everyone(pl.read_parquet(keys))
     pieces: dict[str, list[pl.DataFrame]] = {part: [] for part in PER_CUSTOMER}
     held: list[update.Summary] = []
-    only: pl.DataFrame | None = None
+    tallies: list[totals.Tally] = []
     with builds.parquet_parts(target) as written:
         for steps in batches.frames:
             written.write(steps)
             held.append(update.summary(steps.lazy()))
-            for part, frame in customer_parts(steps, settings).items():
+            made = customer_parts(steps, settings)
+            for part, frame in made.items():
                 pieces[part].append(frame)
-            only = steps if batches.count == 1 else None
-            del steps
+            placed = made["reach"], made["touched"], made["reactions"]
+            ranges = held[-1].ranges()  # this batch's: a quarter it misses holds none of its steps
+            tallies.append(totals.tally(steps, *placed, everyone, settings.stages, ranges))
+            del steps, made
     parts = {p: pl.concat(frames) for p, frames in pieces.items() if p != "positions"}
     parts["positions"] = joined_positions(pieces.pop("positions"))
     summary = update.Summary.of_all(held)
-    everyone = totals.everyone(pl.read_parquet(keys))
-    reach, touched, reactions = parts["reach"], parts["touched"], parts["reactions"]
-    tables = totals.build_tables(
-        pl.scan_parquet(target) if only is None else only,
-        reach, touched, reactions, everyone, settings.stages, summary.ranges(),
-    )  # fmt: skip
+    tables = totals.tables(tallies, everyone, settings.stages, summary.ranges())
     return summary, parts | tables
 
 

@@ -9,11 +9,16 @@ group `ALL` of every customer, from the same parts, so they give the same number
 use them only where they answer the question asked (no group compared, no filter, no row
 limit, a date range held: `holds`), and protect small groups from viewers afterwards as
 they do any table.
+
+A build counts them a batch of customers at a time (`tally`) and puts the tallies together
+(`tables`): the funnel from every customer's reach (its medians need them all), the
+measures by adding up their counts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 
 import polars as pl
@@ -43,6 +48,67 @@ def everyone(keys: pl.DataFrame) -> pl.DataFrame:
     return keys.select(customer_id=pl.col("key"), group=pl.lit(ALL))
 
 
+@dataclass(frozen=True)
+class Tally:
+    """What the views of everyone count of some customers, for each range held: when each
+    reached each stage (customer_id, step, days: what the funnel reads) and the map's
+    measures' counts (`painpoints.Counts`, which add up over customers). The tallies of customers no
+    two share are put together by `tables`, so a build counts a batch of customers at a
+    time."""
+
+    reach: dict[Range, pl.DataFrame]
+    counts: dict[Range, pains.Counts]
+
+
+def tally(
+    steps: pl.DataFrame | pl.LazyFrame,
+    reach: pl.DataFrame,
+    touched: pl.DataFrame,
+    reactions: pl.DataFrame,
+    groups: pl.DataFrame,
+    stages: Sequence[str],
+    ranges: Sequence[Range],
+) -> Tally:
+    """The `Tally` of the customers of `steps` (all their steps) for each of `ranges`: all
+    dates from their stored parts (`reach` with `continued`, `touched` and `reactions`:
+    what the views read), a date range from their steps within it (as the views compute
+    it)."""
+    reaches, counted = {}, {}
+    for start, end in ranges:
+        if start is None and end is None:
+            there = reach
+            measured = pains.counts_placed(reach, touched, reactions, groups)
+        else:
+            chosen = within(steps.lazy(), start, end).collect()  # a lazy scan reads the range
+            there = reached(chosen, stages)
+            measured = pains.counts(chosen, there, groups, stages)
+        reaches[(start, end)] = there.select("customer_id", "step", "days")
+        counted[(start, end)] = measured
+    return Tally(reaches, counted)
+
+
+def tables(
+    tallies: Sequence[Tally],
+    groups: pl.DataFrame,
+    stages: Sequence[str],
+    ranges: Sequence[Range],
+) -> dict[str, pl.DataFrame]:
+    """The funnel and the measures of `groups` for each of `ranges`, with its start and
+    end, from the tallies of customers no two share (at least one, each of all dates): what
+    `tally` of all of them at once gives. A tally without a range holds no step in it."""
+    funnels, measures = [], []
+    nobody = tallies[0].reach[(None, None)].clear()
+    uncounted = tallies[0].counts[(None, None)].clear()
+    for start, end in ranges:
+        held = [t for t in tallies if (start, end) in t.reach]
+        there = pl.concat([t.reach[(start, end)] for t in held] or [nobody])
+        summed = pains.added([t.counts[(start, end)] for t in held] or [uncounted])
+        counted = pains.measures_of(summed, stages)
+        funnels.append(_ranged(funnel(there, groups, stages), start, end))
+        measures.append(_ranged(counted, start, end))
+    return {"funnels": pl.concat(funnels), "measures": pl.concat(measures)}
+
+
 def build_tables(
     steps: pl.DataFrame | pl.LazyFrame,
     reach: pl.DataFrame,
@@ -52,23 +118,10 @@ def build_tables(
     stages: Sequence[str],
     ranges: Sequence[Range],
 ) -> dict[str, pl.DataFrame]:
-    """The funnel and the measures of `groups` for each of `ranges`, with its start and
-    end: all dates from the stored parts (`reach` with `continued`, `touched` and
-    `reactions`: what the views read), a date range from the steps within it (as the
-    views compute it)."""
-    funnels, measures = [], []
-    for start, end in ranges:
-        if start is None and end is None:
-            table = funnel(reach, groups, stages)
-            counted = pains.measures_placed(reach, touched, reactions, groups, stages)
-        else:
-            chosen = within(steps.lazy(), start, end).collect()  # a lazy scan reads the range
-            there = reached(chosen, stages)
-            table = funnel(there, groups, stages)
-            counted = pains.measures(chosen, there, groups, stages)
-        funnels.append(_ranged(table, start, end))
-        measures.append(_ranged(counted, start, end))
-    return {"funnels": pl.concat(funnels), "measures": pl.concat(measures)}
+    """The funnel and the measures of `groups` for each of `ranges`, counted in one `tally`
+    of every customer."""
+    counted = tally(steps, reach, touched, reactions, groups, stages, ranges)
+    return tables([counted], groups, stages, ranges)
 
 
 def holds(ranges: Sequence[Sequence[str | None]], start: date | None, end: date | None) -> bool:

@@ -5,13 +5,14 @@ row limit, and then answer exactly as they do computing."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
 import polars as pl
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
@@ -171,3 +172,80 @@ def test_one_group_keeps_the_rows_of_its_customers_with_or_without_a_join(keys, 
 
     expected = frame.filter(pl.col("customer_id").is_in(keys)).with_columns(group=pl.lit("All"))
     assert_frame_equal(chosen.sort("row"), expected)
+
+
+@settings(
+    max_examples=6,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(cuts=st.lists(st.floats(0, 1), max_size=12))
+def test_tallies_of_customers_apart_put_together_equal_one_of_everyone(company, cuts):
+    """Split at random into sets of whole customers (some sets empty, down to a customer or
+    two each), tallied apart and put together: every table is the one counted of everyone
+    at once, a reaction at a touchpoint only other customers touched included."""
+    stored = built(company)
+    stages, ranges = stored.settings.stages, held(stored)
+    every_step = pl.read_parquet(stored.steps_path)
+    reach, touched, reactions = (
+        pl.read_parquet(stored.path(p)) for p in ("reach", "touched", "reactions")
+    )
+    everyone = totals.everyone(pl.read_parquet(stored.path("customers")))
+    customers = everyone.height
+    bounds = sorted({0, customers, *(int(c * customers) for c in cuts)})
+    tallies = []
+    for low, high in itertools.pairwise(bounds):
+
+        def mine(frame: pl.DataFrame, low: int = low, high: int = high) -> pl.DataFrame:
+            return frame.filter(pl.col("customer_id").is_between(low, high - 1))
+
+        steps = mine(every_step)
+        kept = tuple(mine(frame) for frame in (reach, touched, reactions))
+        first, last = steps["at"].min(), steps["at"].max()
+        own = totals.held_ranges(first and first.date(), last and last.date())
+        tallies.append(totals.tally(steps, *kept, everyone, stages, own))
+
+    put_together = totals.tables(tallies, everyone, stages, ranges)
+    at_once = totals.build_tables(every_step, reach, touched, reactions, everyone, stages, ranges)
+
+    for part in totals.TABLES:
+        assert_frame_equal(put_together[part], at_once[part])
+        assert_frame_equal(at_once[part], pl.read_parquet(stored.path(part)))
+
+
+def test_an_answer_at_a_touchpoint_only_another_customer_touched_counts_when_tallied_apart():
+    """Customer 0 touched x at stage a; customer 1 answered right after x there but touched
+    nothing counted at a (x was off their path). Apart, customer 1's tally has no place
+    (a, x); together, the place holds customer 0 and customer 1's answer."""
+    stages = ["a", "b"]
+    ids = {"customer_id": pl.UInt32}
+    reach = pl.DataFrame(
+        {"customer_id": [0, 1], "step": [1, 1], "stage": ["a", "a"],
+         "at": [datetime(2025, 1, 1)] * 2, "days": [None, None], "continued": [0, 0]},
+        schema_overrides=ids | {"days": pl.Float64, "continued": pl.Int32},
+    )  # fmt: skip
+    touched = pl.DataFrame(
+        {"customer_id": [0], "stage": ["a"], "touchpoint": ["x"], "continued": [0]},
+        schema_overrides=ids | {"continued": pl.Int32},
+    )
+    reactions = pl.DataFrame(
+        {"customer_id": [1], "stage": ["a"], "touchpoint": ["x"], "answers": [1],
+         "detractors": [1], "nps_sum": [3], "csat_answers": [0], "csat_sum": [0],
+         "comments": [0], "sentiment_sum": [0], "tickets": [0]},
+        schema_overrides=ids,
+    )  # fmt: skip
+    everyone = pl.DataFrame({"customer_id": [0, 1], "group": ALL}, schema_overrides=ids)
+    every_date = [(None, None)]
+
+    def tallied(who: int) -> totals.Tally:
+        parts = (f.filter(pl.col("customer_id") == who) for f in (reach, touched, reactions))
+        return totals.tally(reach.clear(), *parts, everyone, stages, every_date)
+
+    apart = totals.tables([tallied(0), tallied(1)], everyone, stages, every_date)["measures"]
+
+    place = apart.filter(pl.col("touchpoint") == "x").select(
+        "customers", "continued", "answers", "detractors", "nps_sum"
+    )
+    assert place.rows() == [(1, 0, 1, 1, 3)]
+    at_once = totals.build_tables(reach, reach, touched, reactions, everyone, stages, every_date)
+    assert_frame_equal(apart, at_once["measures"])
