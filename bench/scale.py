@@ -141,7 +141,8 @@ def generate(
     spec: ScaleSpec, *, chunk_rows: int = CHUNK_ROWS
 ) -> Iterator[tuple[str, pl.DataFrame]]:
     """Yield (dataset, canonical frame) in load order, one at a time to bound memory; orders,
-    surveys and tickets of more than `chunk_rows` rows come as several frames, in row order.
+    surveys, tickets and events of more than `chunk_rows` rows come as several frames, in row
+    order.
 
     Each dataset draws from its own child of `default_rng(seed)`: the customers do not depend
     on the other sizes, and each later dataset only through the rows it refers to. Only each
@@ -163,7 +164,7 @@ def generate(
     yield from _surveys(rng_surveys, spec.surveys, people, order_customer, order_day, chunk_rows)
     yield from _tickets(rng_tickets, spec.tickets, people, order_customer, order_day, chunk_rows)
     if spec.events:
-        yield "events", _events(rng_events, spec.events, people, order_customer, order_day)
+        yield from _events(rng_events, spec.events, people, order_customer, order_day, chunk_rows)
 
 
 def build_warehouse(root: Path, spec: ScaleSpec, *, force: bool = False) -> dict[str, object]:
@@ -532,11 +533,14 @@ def _events(
     people: _People,
     order_customer: np.ndarray,
     order_day: np.ndarray,
-) -> pl.DataFrame:
+    chunk_rows: int,
+) -> Iterator[tuple[str, pl.DataFrame]]:
     """`n` touchpoint events: every customer's awareness touch up to 30 days before they
     start and a consideration touch after it, a checkout per order, a welcome email after a
     buyer's first order, and browsing and service events at random days after the start for
-    the rest (dropped first when `n` is smaller than the fixed ones)."""
+    the rest (dropped first when `n` is smaller than the fixed ones). Every event is drawn
+    first (as numbers); then `chunk_rows` at a time, in time order, are made frames: the
+    same events at any chunk size."""
     c = people.ids.len()
     start = people.active_from.astype(np.float64)
     aware = np.maximum(start - rng.random(c) * 30.0, 0.0)
@@ -572,25 +576,32 @@ def _events(
     customers.append(who)
     days.append(start[who] + rng.random(rest) * (DAYS - start[who]))
     names.append(10 + rng.integers(0, len(BROWSING), rest))
-    customer = np.concatenate(customers)
+    # Narrow types once drawn (the same values): 200M events hold 13 bytes each here.
+    customer = np.concatenate(customers).astype(np.int32)
+    del customers
     day = np.minimum(np.concatenate(days), DAYS - 1e-6)
-    name = np.concatenate(names)
+    del days
+    name = np.concatenate(names).astype(np.int8)
+    del names
     if customer.size > n:  # fewer events than the fixed ones: keep a random n
         keep = np.sort(rng.choice(customer.size, n, replace=False))
         customer, day, name = customer[keep], day[keep], name[keep]
     order = np.argsort(day, kind="stable")
     customer, day, name = customer[order], day[order], name[order]
-    frame = pl.DataFrame(
-        {
-            "customer_id": people.ids.gather(customer),
-            "occurred_at": _datetimes(day),
-            "touchpoint": _lookup(touchpoints, name),
-            "stage": _lookup(stage_of, name),
-            "channel": _lookup(("Web", "App"), rng.integers(0, 2, customer.size)),
-            "event_id": _ids("E", customer.size),
-        }
-    )
-    return _canonical("events", frame)
+    del order
+    channel = rng.integers(0, 2, customer.size).astype(np.int8)
+    for rows in _chunks(customer.size, chunk_rows):  # the text columns a chunk at a time
+        frame = pl.DataFrame(
+            {
+                "customer_id": people.ids.gather(customer[rows]),
+                "occurred_at": _datetimes(day[rows]),
+                "touchpoint": _lookup(touchpoints, name[rows]),
+                "stage": _lookup(stage_of, name[rows]),
+                "channel": _lookup(("Web", "App"), channel[rows]),
+                "event_id": _ids("E", customer.size, rows),
+            }
+        )
+        yield "events", _canonical("events", frame)
 
 
 # ----- helpers --------------------------------------------------------------------------------

@@ -219,6 +219,21 @@ def test_events_follow_each_customers_journey():
     assert scale.ScaleSpec().folder_name == "kpis_1000000_1"
 
 
+def test_events_in_chunks_are_the_events_drawn_at_once():
+    spec = scale.ScaleSpec(customers=300, orders=1_000, surveys=100, tickets=50, seed=2,
+                           events=4_000)  # fmt: skip
+    at_once = list(scale.generate(spec))
+    chunked = list(scale.generate(spec, chunk_rows=700))
+
+    pieces = [frame for name, frame in chunked if name == "events"]
+    assert [frame.height for frame in pieces] == [700] * 5 + [500]
+    whole = [frame for name, frame in at_once if name == "events"]
+    assert len(whole) == 1
+    assert_frame_equal(pl.concat(pieces), whole[0])
+    assert whole[0]["event_id"][0] == "E0001"  # one width, no gaps across chunks
+    assert pieces[-1]["event_id"][-1] == "E4000"
+
+
 def test_one_chunk_draws_what_the_unchunked_generator_drew(company):
     # Companies cached under bench/out (GENERATOR_VERSION 2) stay valid only if a dataset
     # within one chunk is drawn exactly as before chunking: values pinned from that generator.
