@@ -131,9 +131,11 @@ def _every_key(keys: pl.Series, customers: pl.Series) -> bool:
     `customers` among them: then a frame of theirs needs no join to be narrowed to them."""
     if not (keys.dtype.is_integer() and customers.dtype.is_integer()) or keys.is_empty():
         return False
+    if keys[0] != 0 or keys[-1] != keys.len() - 1:  # at a glance, before reading them all
+        return False
     if customers.null_count() or not customers.is_between(0, keys.len() - 1).all():
         return False
-    return bool(keys[0] == 0 and (keys.diff().drop_nulls() == 1).all())
+    return bool((keys.diff().drop_nulls() == 1).all())
 
 
 def _share(part: pl.Expr, whole: pl.Expr) -> pl.Expr:

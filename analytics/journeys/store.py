@@ -208,13 +208,27 @@ def _built(
                 pieces[part].append(frame)
             placed = made["reach"], made["touched"], made["reactions"]
             ranges = held[-1].ranges()  # this batch's: a quarter it misses holds none of its steps
-            tallies.append(totals.tally(steps, *placed, everyone, settings.stages, ranges))
+            tallies.append(
+                totals.tally(steps, *placed, _theirs(everyone, steps), settings.stages, ranges)
+            )
             del steps, made
     parts = {p: pl.concat(frames) for p, frames in pieces.items() if p != "positions"}
     parts["positions"] = joined_positions(pieces.pop("positions"))
     summary = update.Summary.of_all(held)
     tables = totals.tables(tallies, everyone, settings.stages, summary.ranges())
     return summary, parts | tables
+
+
+def _theirs(everyone: pl.DataFrame, steps: pl.DataFrame) -> pl.DataFrame:
+    """The rows of `everyone` (the group of every customer) of the customers of `steps` and
+    those between them: what a batch's tally narrows to, instead of checking every
+    customer's key again for each count."""
+    low, high = steps.select(low=pl.col("customer_id").min(), high=pl.col("customer_id").max()).row(
+        0
+    )
+    if low is None:
+        return everyone.clear()
+    return everyone.filter(pl.col("customer_id").is_between(low, high))
 
 
 def _touchpoints(
