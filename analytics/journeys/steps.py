@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
@@ -294,14 +293,6 @@ def read_steps(
 BATCH_ROWS = 6_000_000  # source rows a full build merges at once, at most: bounds its memory
 
 
-@dataclass(frozen=True)
-class Batches:
-    """Every customer's steps, a batch of customers at a time (`steps_in_batches`)."""
-
-    count: int
-    frames: Iterator[pl.DataFrame]
-
-
 def steps_in_batches(
     gateway: QueryGateway,
     warehouse: Warehouse,
@@ -309,7 +300,7 @@ def steps_in_batches(
     keys: Path,
     scratch: Path,
     rows: int | None = None,
-) -> Batches:
+) -> Iterator[pl.DataFrame]:
     """The steps `read_steps(..., keys=keys)` makes, in batches of whole customers in key
     order (each batch's steps sorted as `merge_steps` sorts them): one batch per `rows`
     (default `BATCH_ROWS`) rows of the sources, each of as many customers as the next.
@@ -324,7 +315,7 @@ def steps_in_batches(
     wanted = max(1, -(-int(counted.to_series().sum()) // (rows or BATCH_ROWS)))
     customers = pl.scan_parquet(keys).select(pl.len()).collect().item()
     if wanted == 1 or customers <= 1:  # one batch: merged from the rows as read
-        return Batches(1, iter([read_steps(gateway, warehouse, settings, keys=keys)]))
+        return iter([read_steps(gateway, warehouse, settings, keys=keys)])
     size = -(-customers // wanted)  # customers per batch
     count = -(-customers // size)
 
@@ -348,7 +339,7 @@ def steps_in_batches(
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
 
-    return Batches(count, frames())
+    return frames()
 
 
 def _sources(warehouse: Warehouse, keys: Path | None) -> dict[str, tuple[str, pl.Schema]]:

@@ -200,7 +200,7 @@ def _built(
     held: list[update.Summary] = []
     tallies: list[totals.Tally] = []
     with builds.parquet_parts(target) as written:
-        for steps in batches.frames:
+        for steps in batches:
             written.write(steps)
             held.append(update.summary(steps.lazy()))
             made = customer_parts(steps, settings)
@@ -223,9 +223,8 @@ def _theirs(everyone: pl.DataFrame, steps: pl.DataFrame) -> pl.DataFrame:
     """The rows of `everyone` (the group of every customer) of the customers of `steps` and
     those between them: what a batch's tally narrows to, instead of checking every
     customer's key again for each count."""
-    low, high = steps.select(low=pl.col("customer_id").min(), high=pl.col("customer_id").max()).row(
-        0
-    )
+    keys = steps.get_column("customer_id")
+    low, high = keys.min(), keys.max()
     if low is None:
         return everyone.clear()
     return everyone.filter(pl.col("customer_id").is_between(low, high))

@@ -109,21 +109,6 @@ def tables(
     return {"funnels": pl.concat(funnels), "measures": pl.concat(measures)}
 
 
-def build_tables(
-    steps: pl.DataFrame | pl.LazyFrame,
-    reach: pl.DataFrame,
-    touched: pl.DataFrame,
-    reactions: pl.DataFrame,
-    groups: pl.DataFrame,
-    stages: Sequence[str],
-    ranges: Sequence[Range],
-) -> dict[str, pl.DataFrame]:
-    """The funnel and the measures of `groups` for each of `ranges`, counted in one `tally`
-    of every customer."""
-    counted = tally(steps, reach, touched, reactions, groups, stages, ranges)
-    return tables([counted], groups, stages, ranges)
-
-
 def holds(ranges: Sequence[Sequence[str | None]], start: date | None, end: date | None) -> bool:
     """Whether a build whose metadata lists `ranges` (as `as_json` writes them) holds the
     range from `start` to `end`."""

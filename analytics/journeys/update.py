@@ -332,15 +332,10 @@ def _totals(
         for start, end in ranges
         if end is not None and (first is None or end < first) and totals.holds(held, start, end)
     ]
-    counted = totals.build_tables(
-        steps,
-        parts["reach"],
-        parts["touched"],
-        parts["reactions"],
-        everyone,
-        settings.stages,
-        [r for r in ranges if r not in kept],
-    )
+    counting = [r for r in ranges if r not in kept]
+    placed = parts["reach"], parts["touched"], parts["reactions"]
+    tally = totals.tally(steps, *placed, everyone, settings.stages, counting)
+    counted = totals.tables([tally], everyone, settings.stages, counting)
     out = {}
     for part in totals.TABLES:
         old = [

@@ -187,13 +187,13 @@ def test_an_append_at_the_end_keeps_the_earlier_quarters_and_every_other_custome
     rows = company.rows("orders", 5, FIRST + timedelta(days=420), 10)
     warehouse.commit("orders", rows, mode="append", metadata={})
     counted: list[object] = []
-    build_tables = store.totals.build_tables
+    tally = store.totals.tally
 
     def spy(steps, reach, touched, reactions, groups, stages, ranges):
         counted.extend(ranges)
-        return build_tables(steps, reach, touched, reactions, groups, stages, ranges)
+        return tally(steps, reach, touched, reactions, groups, stages, ranges)
 
-    monkeypatch.setattr(store.totals, "build_tables", spy)
+    monkeypatch.setattr(store.totals, "tally", spy)
     journeys.refresh(warehouse)
     monkeypatch.undo()
     meta = assert_same_as_full(warehouse, tmp_path / "full")

@@ -206,7 +206,8 @@ def test_tallies_of_customers_apart_put_together_equal_one_of_everyone(company, 
         tallies.append(totals.tally(steps, *kept, everyone, stages, own))
 
     put_together = totals.tables(tallies, everyone, stages, ranges)
-    at_once = totals.build_tables(every_step, reach, touched, reactions, everyone, stages, ranges)
+    everything = totals.tally(every_step, reach, touched, reactions, everyone, stages, ranges)
+    at_once = totals.tables([everything], everyone, stages, ranges)
 
     for part in totals.TABLES:
         assert_frame_equal(put_together[part], at_once[part])
@@ -247,5 +248,6 @@ def test_an_answer_at_a_touchpoint_only_another_customer_touched_counts_when_tal
         "customers", "continued", "answers", "detractors", "nps_sum"
     )
     assert place.rows() == [(1, 0, 1, 1, 3)]
-    at_once = totals.build_tables(reach, reach, touched, reactions, everyone, stages, every_date)
+    together = totals.tally(reach, reach, touched, reactions, everyone, stages, every_date)
+    at_once = totals.tables([together], everyone, stages, every_date)
     assert_frame_equal(apart, at_once["measures"])
