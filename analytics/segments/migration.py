@@ -9,7 +9,7 @@ matrix between two quarter ends, with counts and shares of the segment customers
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import polars as pl
@@ -71,6 +71,17 @@ QUARTER_SCHEMA = pl.Schema(
     }
 )
 
+# A customer's completed orders, revenue and last order up to a quarter's end (`q`: its start).
+_SUMS_SCHEMA = pl.Schema(
+    {
+        "customer_id": pl.String(),
+        "q": pl.Date(),
+        "orders": pl.Int64(),
+        "revenue": pl.Float64(),
+        "last_order": pl.Date(),
+    }
+)
+
 MIGRATION_SCHEMA = pl.Schema(
     {
         "from_segment": pl.String(),
@@ -82,20 +93,53 @@ MIGRATION_SCHEMA = pl.Schema(
 
 
 def quarter_segments(
-    gateway: QueryGateway, first: date, as_of: date, *, since: date | None = None
+    gateway: QueryGateway,
+    first: date,
+    as_of: date,
+    *,
+    since: date | None = None,
+    latest: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Every buyer's RFM segment at the end of each quarter from `first`'s to `as_of`'s (the
     last one ends at `as_of`); `QUARTER_SCHEMA`. Customers appear from the quarter of their
     first completed order on. With `since`, only the quarters from `since`'s on (each is
-    scored among its own buyers, so they are the rows the whole table has for them)."""
+    scored among its own buyers, so they are the rows the whole table has for them).
+
+    With `latest`, the customers' RFM table as of `as_of` (`rfm_table`: its `frequency`,
+    `revenue` and `recency_days` are the sums of the last quarter end), the orders are read
+    up to the end of the quarter before only: an append after the last whole quarter reads
+    no order here.
+    """
     first_q, last_q = period_start(first, "quarter"), period_start(as_of, "quarter")
-    if since is None:
-        sql, params = _QUARTERS_SQL, {"first_q": first_q}
-    else:
-        sql, params = _LATER_QUARTERS_SQL, {"from_q": period_start(since, "quarter")}
-    rows = gateway.query(
-        sql.format(**rules.sql_rules()), {"as_of": as_of, "last_q": last_q} | params
-    )
+    from_q = first_q if since is None else period_start(since, "quarter")
+    read_q, read_to = last_q, as_of
+    if latest is not None:
+        read_to = last_q - timedelta(days=1)
+        read_q = period_start(read_to, "quarter")
+    parts: list[pl.DataFrame] = []
+    if from_q <= read_q and first <= read_to:
+        if since is None:
+            sql, params = _QUARTERS_SQL, {"first_q": first_q}
+        else:
+            sql, params = _LATER_QUARTERS_SQL, {"from_q": from_q}
+        parts.append(
+            gateway.query(
+                sql.format(**rules.sql_rules()), {"as_of": read_to, "last_q": read_q} | params
+            ).cast(_SUMS_SCHEMA)
+        )
+    if latest is not None:
+        parts.append(
+            latest.filter(pl.col("frequency") > 0)
+            .select(
+                "customer_id",
+                q=pl.lit(last_q, dtype=pl.Date),
+                orders="frequency",
+                revenue="revenue",
+                last_order=pl.lit(as_of, dtype=pl.Date) - pl.duration(days=pl.col("recency_days")),
+            )
+            .cast(_SUMS_SCHEMA)
+        )
+    rows = pl.concat(parts) if parts else pl.DataFrame(schema=_SUMS_SCHEMA)
     if rows.is_empty():
         return pl.DataFrame(schema=QUARTER_SCHEMA)
     ends = {q: min(period_end(q, "quarter"), as_of) for q in rows["q"].unique().to_list()}
@@ -214,8 +258,9 @@ def every_migration(quarters: pl.DataFrame, *, after_from: str | None = None) ->
             {n: i for i, n in enumerate(names)}, return_dtype=pl.Int64
         ),
     )
-    codes = np.full((quarters["customer_id"].n_unique(), len(labels)), absent, dtype=np.int64)
-    codes[coded["row"].to_numpy(), coded["column"].to_numpy()] = coded["code"].to_numpy()
+    rows = coded["row"].to_numpy()
+    codes = np.full((int(rows.max()) + 1, len(labels)), absent, dtype=np.int64)
+    codes[rows, coded["column"].to_numpy()] = coded["code"].to_numpy()
     width = absent + 1
     named = [*names, PROSPECTS]
     flows: list[tuple[str, str, str, str, int]] = []

@@ -204,7 +204,7 @@ def _build(
     table, meta = segment_frame(gateway, as_of, value=value, previous=previous)
     meta |= {"versions": versions, "key": key, "first": first.isoformat()}
     builds.write_parquet(table, folder / f"{PREFIX}-{key}.customers.parquet")
-    quarters, flows = _quarters(gateway, folder, first, as_of, versions, previous)
+    quarters, flows = _quarters(gateway, folder, first, as_of, versions, previous, table)
     builds.write_parquet(quarters, folder / f"{PREFIX}-{key}.quarters.parquet")
     builds.write_parquet(flows, folder / f"{PREFIX}-{key}.migration.parquet")
     _write_everyone(gateway, Segmentation(folder, key, meta))
@@ -219,20 +219,21 @@ def _quarters(
     as_of: date,
     versions: dict[str, int | None],
     previous: dict[str, Any] | None,
+    latest: pl.DataFrame,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The segments at every quarter end and the flows between them. The quarters the
     previous segmentation scored that no order since reaches (orders only appended after
-    them: `Warehouse.appended`) are kept with their flows; the others are scored again."""
+    them: `Warehouse.appended`) are kept with their flows; the others are scored again.
+    The last quarter's sums are `latest`'s (the customers' table as of `as_of`)."""
     kept = _kept_quarters(gateway, folder, first, versions, previous)
     if kept is None:
-        quarters = quarter_segments(gateway, first, as_of)
+        quarters = quarter_segments(gateway, first, as_of, latest=latest)
         return quarters, every_migration(quarters)
     rows, flows, since = kept
     if since > as_of:  # the same orders: every quarter as it was
         return rows, flows
-    quarters = pl.concat([rows, quarter_segments(gateway, first, as_of, since=since)]).sort(
-        "quarter_end", "customer_id"
-    )
+    scored = quarter_segments(gateway, first, as_of, since=since, latest=latest)
+    quarters = pl.concat([rows, scored]).sort("quarter_end", "customer_id")
     after = period_label(since, "quarter")
     flows = pl.concat(
         [flows.filter(pl.col("after") < after), every_migration(quarters, after_from=after)]

@@ -23,6 +23,7 @@ from analytics.segments.visible import (
     UNCLUSTERED,
     check_method,
     sees_everyone,
+    segment_column,
     segment_customers,
 )
 from analytics.warehouse import QueryGateway
@@ -90,11 +91,13 @@ def stored_cells(segmentation: Segmentation, method: str) -> pl.DataFrame:
 
 def everyone_cells(gateway: QueryGateway, segmentation: Segmentation) -> pl.DataFrame:
     """Every method's cells for a user who sees every customer (`gateway` unrestricted),
-    with `method`: what the build stores."""
+    with `method`: what the build stores. The customers and their answers are read once."""
+    people = segment_customers(gateway, segmentation, EVERYONE)
+    answers = _answers(gateway, segmentation)
     return pl.concat(
-        summary_cells(gateway, segmentation, EVERYONE, m).select(
-            pl.lit(m).alias("method"), pl.all()
-        )
+        _cells(
+            people.with_columns(segment=segment_column(m, people.columns)), answers, segmentation
+        ).select(pl.lit(m).alias("method"), pl.all())
         for m in METHODS
     )
 
@@ -105,11 +108,21 @@ def summary_cells(
     """Per segment of the customers this user may see within `filters`, every value of the
     segment table, before small groups are hidden."""
     people = segment_customers(gateway, segmentation, filters, method)
+    return _cells(people, _answers(gateway, segmentation), segmentation)
+
+
+def _answers(gateway: QueryGateway, segmentation: Segmentation) -> pl.DataFrame:
+    """Per customer, their NPS answers, promoters and detractors of the `NPS_DAYS` to the
+    segmentation's reference date."""
     as_of = segmentation.as_of
-    answers = gateway.query(
+    return gateway.query(
         _NPS_SQL.format(**rules.sql_rules()),
         {"since": as_of.replace(year=as_of.year - 1), "as_of": as_of},
     )
+
+
+def _cells(people: pl.DataFrame, answers: pl.DataFrame, segmentation: Segmentation) -> pl.DataFrame:
+    """The segment table's values per `segment` of `people` (stored customers)."""
     people = people.join(answers, on="customer_id", how="left")
     has_value = "clv" in people.columns
     value = pl.col("clv") if has_value else pl.lit(None, dtype=pl.Float64)

@@ -4,7 +4,7 @@ the flows of `migration` over the same customers, to the customer."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import polars as pl
 import pytest
@@ -12,7 +12,10 @@ from polars.testing import assert_frame_equal
 
 from analytics import segments
 from analytics.errors import ConfigError
-from analytics.segments.migration import every_migration, migration
+from analytics.periods import period_label, period_start
+from analytics.segments.features import customer_facts
+from analytics.segments.migration import every_migration, migration, quarter_segments
+from analytics.segments.rfm import rfm_table
 from analytics.warehouse import Access, QueryGateway
 
 GERMANY = Access(limits=(("country", ("Germany",)),), mask_pii=True, min_group=5)
@@ -104,3 +107,38 @@ def test_a_quarter_outside_the_data_is_named(built):
         segments.segment_migration(gateway, seg, "2031-Q1", "2025-Q2")
     with pytest.raises(ConfigError, match="There is no quarter '2031-Q1' in the data"):
         segments.segment_migration(gateway.scoped(GERMANY), seg, "2025-Q1", "2031-Q1")
+
+
+class _NoReads:
+    """A gateway that fails any question: what `quarter_segments` must not read."""
+
+    def query(self, *args: object, **kwargs: object) -> pl.DataFrame:
+        raise AssertionError("the orders were read")
+
+
+@pytest.mark.parametrize("days_before_end", [0, 45, 92, 400])
+def test_the_last_quarter_from_the_customers_table_is_the_one_read_from_the_orders(
+    small_company, days_before_end
+):
+    gateway = QueryGateway(small_company)
+    first, end = gateway.query(
+        "SELECT CAST(min(order_date) AS DATE), CAST(max(order_date) AS DATE) FROM orders"
+    ).row(0)
+    as_of = end - timedelta(days=days_before_end)
+    latest = rfm_table(customer_facts(gateway, as_of), as_of)
+    read = quarter_segments(gateway, first, as_of)
+    assert_frame_equal(quarter_segments(gateway, first, as_of, latest=latest), read)
+    last = period_start(as_of, "quarter")
+    label = period_label(last, "quarter")
+    at_end = read.filter(pl.col("quarter") == label)
+    assert at_end["quarter_end"].unique().to_list() == [as_of]
+    # The last quarter end's segments are the customers' table's, buyer by buyer.
+    buyers = latest.filter(pl.col("frequency") > 0).select("customer_id", "rfm_segment")
+    assert_frame_equal(at_end.select("customer_id", "rfm_segment"), buyers)
+    # Scoring again from the last quarter on reads no order at all.
+    again = quarter_segments(_NoReads(), first, as_of, since=last, latest=latest)  # type: ignore[arg-type]
+    assert_frame_equal(again, at_end)
+    # From the quarter before on, only that quarter is read.
+    before = period_start(last - timedelta(days=1), "quarter")
+    two = quarter_segments(gateway, first, as_of, since=before, latest=latest)
+    assert_frame_equal(two, read.filter(pl.col("quarter_end") >= before))
