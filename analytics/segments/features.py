@@ -306,8 +306,13 @@ def clustering_features(
         log_rate=(pl.col("orders") / (tenure_days.clip(lower_bound=MIN_RATE_DAYS) / 365.25)).log(),
         log_spend=pl.col("expected_spend").fill_null(mean_order).clip(lower_bound=0.01).log(),
         log_tenure=(tenure_days + 1).log(),
-        discount_share=(pl.col("discount") + population_share * mean_order)
-        / (pl.col("revenue") + mean_order),
+        # Without any spend (orders without an amount) there is nothing to weigh: the
+        # population's share.
+        discount_share=pl.when(pl.col("revenue") > 0)
+        .then(
+            (pl.col("discount") + population_share * mean_order) / (pl.col("revenue") + mean_order)
+        )
+        .otherwise(population_share),
         p_alive=pl.col("p_alive").fill_null(1.0),
         orders="orders",
         revenue="revenue",

@@ -277,3 +277,36 @@ def test_the_same_orders_keep_every_quarter(small_company, tmp_path, monkeypatch
     after = _stored_quarters(copy)
     assert after[0].equals(before[0]) and after[1].equals(before[1])
     assert segments.current(copy).meta["versions"]["customers"] == 1
+
+
+def test_a_buyer_whose_orders_are_free_is_segmented(small_company, tmp_path):
+    copy = _copy_with_segments(small_company, tmp_path / "copy")
+    orders = pl.DataFrame(
+        {
+            "order_id": ["NOAMOUNT1", "NOAMOUNT2"],
+            "customer_id": ["ZERO1", "ZERO1"],
+            "order_date": [date(2025, 11, 2), date(2025, 12, 1)],
+            "amount": [0.0, 0.0],  # free samples
+            "status": ["completed", "completed"],
+        }
+    )
+    result = ingest(
+        orders.write_csv().encode(), dataset_name="orders", warehouse=copy,
+        file_name="samples.csv", mode="append",
+    )  # fmt: skip
+    assert result.loaded, result.message
+    segments.refresh(copy)  # before: the discount share was 0/0, and clustering refused NaN
+    found = segments.current(copy)
+    assert found is not None and "models_skipped" not in found.meta
+    table = pl.read_parquet(found.path("customers"))
+    zero = table.filter(pl.col("customer_id") == "ZERO1").row(0, named=True)
+    assert (zero["frequency"], zero["revenue"]) == (2, 0.0)
+    assert zero["cluster"] is not None
+    # Nothing spent: the share is the population's, every buyer's discount over their spend.
+    buyers = table.filter(pl.col("frequency") > 0)
+    discounts = QueryGateway(copy).query(
+        "SELECT sum(coalesce(discount, 0)) AS d FROM orders "
+        "WHERE status = 'completed' AND customer_id IS NOT NULL"
+    )["d"][0]
+    assert zero["feature_discount_share"] == pytest.approx(discounts / buyers["revenue"].sum())
+    assert table["feature_discount_share"].is_nan().sum() == 0
