@@ -51,7 +51,7 @@ WITH ends AS (
     SELECT CAST(unnest(generate_series($from_q, $last_q, INTERVAL 3 MONTH)) AS DATE) AS q
 ), cq AS (
     SELECT customer_id, CAST(date_trunc('quarter', order_date) AS DATE) AS q,
-           count(*) AS n, sum(amount) AS revenue, max(order_date) AS last_order
+           count(*) AS n, coalesce(sum(amount), 0) AS revenue, max(order_date) AS last_order
     FROM orders
     WHERE {completed} AND order_date <= $as_of AND customer_id IS NOT NULL
     GROUP BY ALL

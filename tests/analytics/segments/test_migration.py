@@ -16,7 +16,8 @@ from analytics.periods import period_label, period_start
 from analytics.segments.features import customer_facts
 from analytics.segments.migration import every_migration, migration, quarter_segments
 from analytics.segments.rfm import rfm_table
-from analytics.warehouse import Access, QueryGateway
+from analytics.warehouse import Access, QueryGateway, Warehouse
+from tests.analytics.rollups.test_update import frame
 
 GERMANY = Access(limits=(("country", ("Germany",)),), mask_pii=True, min_group=5)
 
@@ -142,3 +143,29 @@ def test_the_last_quarter_from_the_customers_table_is_the_one_read_from_the_orde
     before = period_start(last - timedelta(days=1), "quarter")
     two = quarter_segments(gateway, first, as_of, since=before, latest=latest)
     assert_frame_equal(two, read.filter(pl.col("quarter_end") >= before))
+
+
+def test_orders_without_an_amount_score_alike_from_the_start_or_a_later_quarter(tmp_path):
+    warehouse = Warehouse(tmp_path / "w")
+    days = [date(2025, 2, 3), date(2025, 5, 6), date(2025, 5, 20), date(2025, 8, 1)]
+    warehouse.commit(
+        "orders",
+        frame(
+            "orders",
+            order_id=["o1", "o2", "o3", "o4", "o5", "o6"],
+            customer_id=["A", "A", "B", "C", "C", "B"],
+            order_date=[days[0], days[1], days[1], days[2], days[3], days[3]],
+            amount=[None, None, 40.0, None, 12.5, 8.0],  # A never had an amount
+            status=["completed"] * 6,
+        ),
+        mode="replace",
+        metadata={},
+    )
+    gateway = QueryGateway(warehouse)
+    every = quarter_segments(gateway, days[0], days[3])
+    later = quarter_segments(gateway, days[0], days[3], since=date(2025, 4, 1))
+    assert_frame_equal(later, every.filter(pl.col("quarter") >= "2025-Q2"))
+    assert every["rfm_segment"].null_count() == 0
+    assert every.group_by("quarter").len().sort("quarter").rows() == [
+        ("2025-Q1", 1), ("2025-Q2", 3), ("2025-Q3", 3),
+    ]  # fmt: skip
