@@ -30,6 +30,11 @@ rollup is the earlier one's files plus a delta file per part (`update`): sums ad
 customer's rows in the per-customer parts are merged when read. An append of 10k orders to
 10M takes under a second instead of a full build (bench/append.py).
 
+The months per segment (`<family>.months_segments_<segmentation>`, and the orders' customer
+counts per month, quarter and year) follow each new segmentation: they are carried over from
+the earlier segmentation's, again only for the customers who moved to another segment or
+cluster or have appended rows (`segmented`).
+
 A rollup is named by the versions of the datasets it was built from (and `LAYOUT`) and is used
 only while they are the current ones, so a load or rollback never shows stale numbers: until
 its rollup is built, the KPIs read the rows as before. `family_stats` answers only what the

@@ -42,6 +42,7 @@ from analytics.rollups.layout import (
     versions_key,
     write_meta,
 )
+from analytics.rollups.segmented import carried, part_sql
 from analytics.rollups.sql import (
     cohorts_sql,
     counts_sql,
@@ -82,18 +83,12 @@ def later_parts(rollups: dict[Family, Rollup | None], segments: Path | None = No
         if rollup is None:
             continue
         if segments is not None:
-            by_segment: list[tuple[str, Callable[[], str]]] = [
-                (segments_part(segments), partial(sums_sql, family, "m", str(segments)))
-            ]
-            if family == "orders":
-                by_segment += [
-                    (
-                        segments_part(segments, f"counts_{g}"),
-                        partial(counts_sql, None, g, str(segments)),
-                    )
-                    for g in SEGMENTED_GRAINS
-                ]
-            groups.append(Later(f"{family} by segment", rollup, tuple(by_segment)))
+            kinds = ["months", *(f"counts_{g}" for g in SEGMENTED_GRAINS if family == "orders")]
+            by_segment = tuple(
+                (segments_part(segments, kind), partial(part_sql, family, kind, segments))
+                for kind in kinds
+            )
+            groups.append(Later(f"{family} by segment", rollup, by_segment))
         parts: list[tuple[str, Callable[[], str]]] = [("days", partial(sums_sql, family, "day"))]
         if family == "orders":
             parts += [(f"counts_{g}", partial(counts_sql, None, g)) for g in COUNTED_GRAINS]
@@ -162,10 +157,16 @@ def refresh(
         for group in later_parts({f: current(warehouse, f) for f in FAMILIES}, segments):
             if not group.missing():
                 continue
-            if any(SEGMENTS_PART in part for part, _ in group.parts):
-                _prune_segments(group)
             started = time.perf_counter()
             pinned = base.at_versions(dict(group.rollup.versions))  # even if a load came
+            if any(SEGMENTS_PART in part for part, _ in group.parts):
+                assert segments is not None
+                names = [part for part, _ in group.parts]
+                if carried(pinned, group.rollup, names, segments):
+                    built[f"{group.label} (carried)"] = time.perf_counter() - started
+                    _prune_segments(group)
+                    continue
+                _prune_segments(group)
             for part, sql in group.parts:
                 if not group.rollup.has(part):  # an update may have brought some up to date
                     _write(pinned, group.rollup.path(part), sql())

@@ -29,7 +29,7 @@ SELECT {unit} AS {unit_name}, {attributes}{records},
        count(*) FILTER (WHERE {completed}) AS n_done,
        coalesce(sum(d.amount) FILTER (WHERE {completed}), 0) AS rev,
        coalesce(sum(d.amount * d.amount) FILTER (WHERE {completed}), 0) AS sq,
-       count(*) FILTER (WHERE {returned}) AS n_ret
+       count(*) FILTER (WHERE {returned}) AS n_ret{rows}
 FROM orders d LEFT JOIN customers c ON c.customer_id = d.customer_id{joins}
 WHERE d.order_date IS NOT NULL
 GROUP BY ALL ORDER BY ALL
@@ -45,7 +45,7 @@ SELECT {unit} AS {unit_name}, {attributes}{records},
        count(*) FILTER (WHERE {satisfied}) AS csat_ok,
        count(d.ces) AS ces_n,
        coalesce(sum(d.ces), 0) AS ces_sum,
-       coalesce(sum(d.ces * d.ces), 0) AS ces_sumsq
+       coalesce(sum(d.ces * d.ces), 0) AS ces_sumsq{rows}
 FROM surveys d LEFT JOIN customers c ON c.customer_id = d.customer_id{joins}
 WHERE d.responded_at IS NOT NULL
 GROUP BY ALL ORDER BY ALL
@@ -55,7 +55,7 @@ _TICKETS_SUMS_SQL = """
 SELECT {unit} AS {unit_name}, {attributes}{records},
        count(*) AS tickets,
        count(d.csat) AS tcsat_n,
-       count(*) FILTER (WHERE {satisfied}) AS tcsat_ok
+       count(*) FILTER (WHERE {satisfied}) AS tcsat_ok{rows}
 FROM tickets d LEFT JOIN customers c ON c.customer_id = d.customer_id{joins}
 WHERE d.opened_at IS NOT NULL
 GROUP BY ALL ORDER BY ALL
@@ -204,7 +204,8 @@ def _records(family: Family) -> str:
 
 def sums_sql(family: Family, unit: str, segments: str | None = None) -> str:
     """A family's sums per month (`unit` "m") or per day (`unit` "day"); with `segments`, the
-    path of a segmentation's customers table, per RFM segment and cluster too."""
+    path of a segmentation's customers table, per RFM segment and cluster too, and with the
+    rows summed (`rows`: a carried part's empty groups are told by it, `segmented`)."""
     column = f"d.{DATASETS[family].time_column}"
     unit_sql = MONTH.format(c=column) if unit == "m" else f"CAST({column} AS DATE)"
     attributes, joins = _segmented(segments, "d")
@@ -214,6 +215,7 @@ def sums_sql(family: Family, unit: str, segments: str | None = None) -> str:
         attributes=attributes,
         joins=joins,
         records=_records(family),
+        rows="" if segments is None else ",\n       count(*) AS rows",
         **RULES,
     )
 

@@ -85,7 +85,7 @@ def update(
     version = versions[family]
     assert version is not None
     files = set(warehouse.files(family, version))
-    for old in _earlier(warehouse, folder, family, versions):
+    for old in kept_rollups(warehouse, folder, family, versions):
         old_version = dict(old.versions)[family]
         assert old_version is not None
         if set(warehouse.files(family, old_version)) == files:
@@ -102,7 +102,7 @@ def update(
     return None
 
 
-def _earlier(
+def kept_rollups(
     warehouse: Warehouse, folder: Path, family: Family, versions: dict[str, int | None]
 ) -> list[Rollup]:
     """The kept rollups of the family over the same customers, newest first, whose hashes
