@@ -99,11 +99,16 @@ def segment_customers(
     RFM segment or the cluster name (`method`). Sorted by customer id."""
     chosen = check_method(method)
     condition, params = visible_condition(gateway, filters, segmentation.as_of, "s")
-    params["path"] = str(segmentation.path("customers"))
-    frame = gateway.query(
-        f"SELECT s.* FROM read_parquet($path) s {where(condition)} ORDER BY s.customer_id",
-        params,
-    )
+    path = segmentation.path("customers")
+    if condition is None:  # every stored customer: the file as it is, written sorted
+        frame = pl.read_parquet(path)
+        if not frame.get_column("customer_id").is_sorted():
+            frame = frame.sort("customer_id")
+    else:
+        frame = gateway.query(
+            f"SELECT s.* FROM read_parquet($path) s {where(condition)} ORDER BY s.customer_id",
+            params | {"path": str(path)},
+        )
     return frame.with_columns(segment=segment_column(chosen, frame.columns))
 
 
