@@ -47,6 +47,13 @@ class CustomerClusterer(ClusterMixin, BaseEstimator):
     fit_size : int, default 100_000
         Customers the final model is fitted on (seeded sample); all are then assigned.
     random_state : int, default 0
+    init_centres : array of shape (n_previous, n_features) or None, default None
+        The previous load's centres, in the features' own units. When k comes out as
+        their number, the final model starts from them (one run) instead of from seeded
+        random starts, so that a load that changes a few customers leaves the clusters
+        where they were; and k stays their number while its silhouette is within
+        `k_tolerance` of the best k's.
+    k_tolerance : float, default 0.01
 
     Attributes
     ----------
@@ -58,6 +65,8 @@ class CustomerClusterer(ClusterMixin, BaseEstimator):
     cluster_centers_ : ndarray of shape (n_clusters_, n_features)
         Centres in standardised units (z-scores against the fitted customers).
     labels_ : ndarray of shape (n_samples,)
+    started_from_previous_ : bool
+        Whether the final model started from `init_centres`.
     """
 
     def __init__(
@@ -68,6 +77,8 @@ class CustomerClusterer(ClusterMixin, BaseEstimator):
         sample_size: int = 5_000,
         fit_size: int = 100_000,
         random_state: int = 0,
+        init_centres: np.ndarray | None = None,
+        k_tolerance: float = 0.01,
     ) -> None:
         self.method = method
         self.n_clusters = n_clusters
@@ -75,6 +86,8 @@ class CustomerClusterer(ClusterMixin, BaseEstimator):
         self.sample_size = sample_size
         self.fit_size = fit_size
         self.random_state = random_state
+        self.init_centres = init_centres
+        self.k_tolerance = k_tolerance
 
     def fit(self, X: Any, y: Any = None) -> CustomerClusterer:
         # Fits of this size (at most `fit_size` customers, a few features) run about twice as
@@ -110,11 +123,20 @@ class CustomerClusterer(ClusterMixin, BaseEstimator):
                 scores = dict(zip(tried, pool.map(silhouette, tried), strict=True))
             self.silhouette_ = {k: v for k, v in scores.items() if v is not None}
             k = max(self.silhouette_, key=lambda j: (self.silhouette_[j], -j), default=1)
+            before = None if self.init_centres is None else len(self.init_centres)
+            if before in self.silhouette_ and (
+                self.silhouette_[before] >= self.silhouette_[k] - self.k_tolerance
+            ):
+                k = before  # not clearly worse: the clusters stay as many as they were
         else:
             if self.n_clusters > n:
                 raise ConfigError(f"n_samples={n} should be >= n_clusters={self.n_clusters}.")
             k = self.n_clusters
-        self.model_ = self._model(k).fit(_sample(scaled, self.fit_size, rng))
+        start = None
+        if self.init_centres is not None and len(self.init_centres) == k:
+            start = self.scaler_.transform(np.asarray(self.init_centres, dtype=np.float64))
+        self.started_from_previous_ = start is not None
+        self.model_ = self._model(k, start).fit(_sample(scaled, self.fit_size, rng))
         self.n_clusters_ = k
         self.labels_ = self.model_.predict(scaled)
         self.cluster_centers_ = _centres(self.model_)
@@ -125,11 +147,19 @@ class CustomerClusterer(ClusterMixin, BaseEstimator):
         data = validate_data(self, X, dtype=np.float64, reset=False)
         return np.asarray(self.model_.predict(self.scaler_.transform(data)))
 
-    def _model(self, k: int) -> KMeans | GaussianMixture:
+    def _model(self, k: int, start: np.ndarray | None = None) -> KMeans | GaussianMixture:
+        """A model of k clusters: from seeded random starts, or from the centres `start`
+        (scaled) in one run."""
         if self.method == "gmm":
+            if start is not None:
+                return GaussianMixture(
+                    k, covariance_type="full", means_init=start, random_state=self.random_state
+                )
             return GaussianMixture(
                 k, covariance_type="full", n_init=2, random_state=self.random_state
             )
+        if start is not None:
+            return KMeans(k, init=start, n_init=1, random_state=self.random_state)
         return KMeans(k, n_init=4, random_state=self.random_state)
 
     def _check_params(self) -> None:

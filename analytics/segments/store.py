@@ -347,7 +347,9 @@ def _with_models(
     # Imported when building: reading the segmentation (every page) needs no scikit-learn.
     from analytics.segments.clustering import CustomerClusterer
 
-    clusterer = CustomerClusterer(method=method, n_clusters=k).fit(feats.feature_matrix(features))
+    clusterer = CustomerClusterer(
+        method=method, n_clusters=k, init_centres=_previous_centres(previous, method)
+    ).fit(feats.feature_matrix(features))
     clusters, cluster_meta = _clusters(clusterer, features, previous)
     joined = (
         table.join(values, on="customer_id", how="left")
@@ -368,6 +370,19 @@ def _with_models(
         "clusters": cluster_meta,
     }
     return joined, meta
+
+
+def _previous_centres(previous: dict[str, Any] | None, method: str) -> np.ndarray | None:
+    """The previous segmentation's cluster centres (features' units), when it clustered
+    by the same method on the same features: where this one's clustering starts from."""
+    clusters = (previous or {}).get("clusters", {})
+    names = [f.name for f in feats.FEATURES]
+    if clusters.get("method") != method or clusters.get("features") != names:
+        return None
+    table = clusters.get("table", [])
+    if not table:
+        return None
+    return np.array([[c["centre"][n] for n in names] for c in table], dtype=float)
 
 
 def fit_models(summary: pl.DataFrame) -> tuple[clv.Fit, clv.Fit]:
@@ -557,6 +572,8 @@ def _clusters(
     )
     meta = {
         "method": clusterer.method,
+        "started_from_previous": clusterer.started_from_previous_,
+        "k_tolerance": clusterer.k_tolerance,
         "k": clusterer.n_clusters_,
         "silhouette": {str(k): v for k, v in clusterer.silhouette_.items()},
         "features": names,

@@ -175,13 +175,30 @@ def profiles(
     left, right = st.columns([3, 2])
     left.markdown("**What each cluster is like** · z-scores against all buyers")
     draw.show(charts.profile_heatmap(clusters), key="profile_heatmap", where=left)
-    right.markdown(f"**How many clusters** · k = {meta['k']} has the best silhouette")
+    right.markdown(f"**How many clusters** · {_k_choice(meta)}")
     draw.show(charts.silhouette_chart(meta["silhouette"], meta["k"]), key="silhouette", where=right)
     buyers = sum(c["customers"] or 0 for c in clusters)
     drawn = f" ({fmt.count(points.height)} drawn at random)" if buyers > points.height else ""
     st.markdown(f"**Customers by behaviour** · the features' first two principal components{drawn}")
     if points.height:
         draw.show(charts.projection_scatter(points, colours), key="projection")
+
+
+def _k_choice(meta: dict[str, Any]) -> str:
+    """Why the clusters are as many as they are: the best silhouette, or the previous load's
+    k kept (within the tolerance of the best), and whether they started from its centres."""
+    k = meta["k"]
+    scores = {int(j): float(v) for j, v in (meta.get("silhouette") or {}).items()}
+    best = max(scores, key=lambda j: (scores[j], -j), default=k)
+    said = f"k = {k} has the best silhouette"
+    if best != k:
+        said = (
+            f"k = {k} as at the last load: its silhouette is within "
+            f"{meta.get('k_tolerance', 0.01):g} of the best (k = {best})"
+        )
+    if meta.get("started_from_previous"):
+        said += "; the clusters start from the last load's, so they stay put"
+    return said
 
 
 def migration_view(

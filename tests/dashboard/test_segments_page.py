@@ -170,3 +170,15 @@ def test_after_an_append_the_page_shows_the_earlier_segments_and_says_so(
 
     assert not any("before the latest load" in i.value for i in at.info)
     assert at.dataframe[0].value["segment"].to_list() == ["Loyal", "Hibernating", "Lost"]
+
+
+def test_the_profiles_say_why_k_is_what_it_is():
+    from dashboard.components.segments import _k_choice
+
+    scores = {"4": 0.361, "5": 0.366, "6": 0.2}
+    assert _k_choice({"k": 5, "silhouette": scores}) == "k = 5 has the best silhouette"
+    kept = {"k": 4, "silhouette": scores, "k_tolerance": 0.01, "started_from_previous": True}
+    assert _k_choice(kept) == (
+        "k = 4 as at the last load: its silhouette is within 0.01 of the best (k = 5); "
+        "the clusters start from the last load's, so they stay put"
+    )

@@ -81,6 +81,46 @@ def test_a_given_k_is_used_and_the_silhouette_is_not_computed():
     assert (model.n_clusters_, model.silhouette_, model.cluster_centers_.shape) == (4, {}, (4, 2))
 
 
+def _ambiguous(seed: int) -> np.ndarray:
+    """One broad cloud of 600 points: every k is about as good, and seeded starts from
+    nearly the same data settle on different partitions."""
+    return np.random.default_rng(seed).normal(size=(600, 3))
+
+
+@pytest.mark.parametrize(("method", "floor"), [("kmeans", 0.99), ("gmm", 0.9)])
+def test_a_fit_from_the_previous_centres_keeps_the_clusters_of_nearly_the_same_data(method, floor):
+    X = _ambiguous(9)
+    first = CustomerClusterer(method=method, n_clusters=4).fit(X)
+    nudged = X + np.random.default_rng(10).normal(scale=0.02, size=X.shape)  # a load later
+    centres = first.scaler_.inverse_transform(first.cluster_centers_)
+
+    kept = CustomerClusterer(method=method, n_clusters=4, init_centres=centres).fit(nudged)
+    afresh = CustomerClusterer(method=method, n_clusters=4, random_state=1).fit(nudged)
+
+    # The same cluster keeps its customers and its place: no relabelling, no reshuffle,
+    # where seeded starts afresh settle on another partition of the same cloud.
+    assert (kept.labels_ == first.labels_).mean() >= floor
+    assert np.abs(kept.cluster_centers_ - first.cluster_centers_).max() < 0.15
+    assert adjusted_rand_score(first.labels_, kept.labels_) > 0.85
+    assert adjusted_rand_score(first.labels_, afresh.labels_) < 0.45
+
+
+def test_k_stays_the_previous_number_unless_another_is_clearly_better():
+    X, truth = blobs()
+    four = CustomerClusterer(n_clusters=4).fit(X)
+    centres = four.scaler_.inverse_transform(four.cluster_centers_)
+
+    # Three far-apart groups: four clusters are clearly worse, so k is 3 again.
+    clear = CustomerClusterer(init_centres=centres).fit(X)
+    assert clear.n_clusters_ == 3
+    assert clear.silhouette_[4] < clear.silhouette_[3] - 0.01
+    assert adjusted_rand_score(truth, clear.labels_) == 1.0
+    # Within the tolerance, the previous k stays, fitted from the previous centres.
+    lenient = CustomerClusterer(init_centres=centres, k_tolerance=1.0).fit(X)
+    assert lenient.n_clusters_ == 4
+    np.testing.assert_array_equal(lenient.labels_, four.labels_)
+
+
 @pytest.mark.parametrize(
     ("params", "message"),
     [

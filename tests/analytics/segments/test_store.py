@@ -310,3 +310,38 @@ def test_a_buyer_whose_orders_are_free_is_segmented(small_company, tmp_path):
     )["d"][0]
     assert zero["feature_discount_share"] == pytest.approx(discounts / buyers["revenue"].sum())
     assert table["feature_discount_share"].is_nan().sum() == 0
+
+
+def test_a_small_load_leaves_the_clusters_where_they_were(small_company, tmp_path):
+    segments.refresh(small_company)
+    before = segments.current(small_company)
+    assert before is not None and before.meta["clusters"]["started_from_previous"] is False
+    copy = _copy_with_segments(small_company, tmp_path / "copy")
+    extra = pl.DataFrame(
+        {
+            "order_id": [f"S{i}" for i in range(30)],
+            "customer_id": [f"C{i:05d}" for i in range(1, 61, 2)],
+            "order_date": [date(2026, 1, 5)] * 30,
+            "amount": [40.0 + i for i in range(30)],
+            "status": ["completed"] * 30,
+        }
+    )
+    result = ingest(
+        extra.write_csv().encode(), dataset_name="orders", warehouse=copy,
+        file_name="week.csv", mode="append",
+    )  # fmt: skip
+    assert result.loaded, result.message
+    segments.refresh(copy)
+    after = segments.current(copy)
+    assert after is not None and after.key != before.key
+    assert after.meta["clusters"]["started_from_previous"] is True
+    assert [(c["id"], c["name"]) for c in after.clusters] == [
+        (c["id"], c["name"]) for c in before.clusters
+    ]
+    columns = ["customer_id", "cluster", "cluster_name"]
+    then = pl.read_parquet(before.path("customers"), columns=columns)
+    now = pl.read_parquet(after.path("customers"), columns=columns)
+    kept = now.join(then, on="customer_id", suffix="_before").filter(
+        pl.col("cluster").is_not_null()
+    )
+    assert (kept["cluster"] == kept["cluster_before"]).mean() >= 0.97
