@@ -85,6 +85,15 @@ def plain_text(value: str) -> str:
     return "".join("\\" + ch if ch in special else ch for ch in value)
 
 
+def in_sentence(label: str) -> str:
+    """A label as a sentence goes on: "Region" -> "region", but "RFM segment" keeps its
+    acronym."""
+    first = label.split(" ", 1)[0]
+    if len(first) > 1 and first.isupper():
+        return label
+    return label[:1].lower() + label[1:]
+
+
 def kpi_value(value: float | None, unit: str) -> str:
     """A KPI value as its unit reads: currency whole, counts with separators, one decimal
     for percentages, scores and hours."""

@@ -107,6 +107,9 @@ def trend_figure(
     return Chart(option, drill=drill, canvas=len(periods) * len(groups) > CANVAS_MARKS)
 
 
+BARS_FLAT = 6  # more bars than this: their labels slant
+
+
 def breakdown_figure(
     table: pl.DataFrame, item: Kpi, dimension_label: str, *, selected: str | None = None
 ) -> Chart:
@@ -158,8 +161,15 @@ def breakdown_figure(
                 if reason
             ],
         }
+    # Every bar keeps its label (ECharts would drop every other one when they crowd):
+    # slanted when there are many, with room below for them and the axis title.
+    many = len(labels) > BARS_FLAT
+    label = {"interval": 0, "rotate": 30 if many else 0}
+    axis = base.category_axis(labels, dimension_label, axisLabel=label)
+    if many:
+        axis["nameGap"] = 96
     option = base.option(
-        xAxis=base.category_axis(labels, dimension_label),
+        xAxis=axis,
         yAxis=_value_axis(item, table.select("value", "ci_low", "ci_high"), bars=True),
         series=[
             {
@@ -172,7 +182,7 @@ def breakdown_figure(
             }
         ],
     )
-    option["grid"] = {**option["grid"], "bottom": 36}
+    option["grid"] = {**option["grid"], "bottom": 112 if many else 36}
     payloads: list[list[str] | None] = [[str(row["period"]), str(row["group"])] for row in rows]
     return Chart(option, drill={0: payloads})
 

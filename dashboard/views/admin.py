@@ -76,7 +76,7 @@ if accounts:
         limits = dict(account.limits)
         picked = {
             key: st.multiselect(
-                f"Only these {dimension.label.lower()} values (empty: all)",
+                f"Only these {fmt.in_sentence(dimension.label)} values (empty: all)",
                 sorted(set(known.get(key, [])) | set(limits.get(key, ()))),
                 default=list(limits.get(key, ())),
                 key=f"limit_{key}",

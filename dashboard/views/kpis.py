@@ -85,7 +85,7 @@ if point and point[0] != at:
 
 if by and not at and table.height:
     latest = table["period"].max()
-    st.subheader(f"{item.label} in {latest} by {DIMENSIONS[by].label.lower()}")
+    st.subheader(f"{item.label} in {latest} by {fmt.in_sentence(DIMENSIONS[by].label)}")
     st.caption("Click a bar (or a point above) to see the customers behind it.")
     picked = draw.clicks(
         charts.breakdown_figure(

@@ -95,3 +95,12 @@ def test_rows_pluralises(value, what, expected):
 
 def test_plain_text_escapes_markdown():
     assert fmt.plain_text("[x](http://e) *a_b*.csv") == r"\[x\]\(http\://e\) \*a\_b\*\.csv"
+
+
+@pytest.mark.parametrize(
+    ("label", "expected"),
+    [("Region", "region"), ("Acquisition channel", "acquisition channel"),
+     ("RFM segment", "RFM segment"), ("A", "a"), ("", "")],
+)  # fmt: skip
+def test_a_label_in_a_sentence_keeps_its_acronym(label, expected):
+    assert fmt.in_sentence(label) == expected

@@ -181,3 +181,28 @@ def test_a_long_trend_is_drawn_on_a_canvas_a_short_one_as_svg():
 
     assert trend_figure(table(1000), revenue, grouped=False).canvas is False
     assert trend_figure(table(1001), revenue, grouped=False).canvas is True
+
+
+def test_every_bar_keeps_its_label_and_many_labels_slant():
+    def bars(n: int) -> pl.DataFrame:
+        return pl.DataFrame(
+            {
+                "period": ["2025-12"] * n,
+                "group": [f"Segment {i}" for i in range(n)],
+                "value": [float(100 - i) for i in range(n)],
+                "ci_low": [None] * n,
+                "ci_high": [None] * n,
+                "n": [10] * n,
+                "hidden": [None] * n,
+            },
+            schema_overrides={"ci_low": pl.Float64, "ci_high": pl.Float64, "hidden": pl.String},
+        )
+
+    few = breakdown_figure(bars(6), KPI_BY_KEY["revenue"], "Region").option
+    many = breakdown_figure(bars(12), KPI_BY_KEY["revenue"], "RFM segment").option
+
+    assert few["xAxis"]["axisLabel"] == {"interval": 0, "rotate": 0}
+    assert (few["xAxis"]["nameGap"], few["grid"]["bottom"]) == (28, 36)
+    assert many["xAxis"]["axisLabel"] == {"interval": 0, "rotate": 30}
+    assert (many["xAxis"]["nameGap"], many["grid"]["bottom"]) == (96, 112)
+    assert many["xAxis"]["data"] == [f"Segment {i}" for i in range(12)]
