@@ -10,9 +10,8 @@ segmentation in a scratch warehouse.
 from __future__ import annotations
 
 import os
-import random
 import shutil
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import polars as pl
@@ -25,20 +24,21 @@ from analytics import rollups, segments
 from analytics.rollups import segmented
 from analytics.rollups.layout import SEGMENTS_PART
 from analytics.warehouse import SEGMENTS_FOLDER, Warehouse
-from tests.analytics.rollups.test_update import FIRST_DAY, LOADS, Company, _last_day, _load, _normal
+from tests.analytics.rollups.test_update import (
+    FIRST_DAY,
+    LOADS,
+    Company,
+    _last_day,
+    _load,
+    _normal,
+    start_company,
+)
 from tests.scratch_warehouse import built_in_full
 
 
 def _start(tmp: Path, seed: int) -> tuple[Warehouse, Company]:
-    warehouse = Warehouse(tmp / "w")
-    company = Company(random.Random(seed))
-    warehouse.commit("customers", company.people(150), mode="replace", metadata={})
-    span = (FIRST_DAY, date(2024, 8, 31))
-    warehouse.commit("orders", company.orders(900, span), mode="replace", metadata={})
-    warehouse.commit("surveys", company.surveys(120, span), mode="replace", metadata={})
-    warehouse.commit("tickets", company.tickets(80, span), mode="replace", metadata={})
-    _refresh(warehouse)
-    return warehouse, company
+    """Enough customers for clusters, segmented as a load does."""
+    return start_company(tmp, seed, (150, 900, 120, 80), _refresh)
 
 
 def _refresh(warehouse: Warehouse) -> dict[str, float]:

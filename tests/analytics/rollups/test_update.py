@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import random
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -135,15 +136,23 @@ def _last_day(warehouse: Warehouse, name: str) -> date:
     return found.item() or FIRST_DAY
 
 
-def _start(tmp: Path, seed: int) -> tuple[Warehouse, Company]:
+def start_company(
+    tmp: Path,
+    seed: int,
+    sizes: tuple[int, int, int, int] = (25, 120, 40, 30),
+    refresh: Callable[[Warehouse], object] = rollups.refresh,
+) -> tuple[Warehouse, Company]:
+    """A random company of `sizes` customers, orders, surveys and tickets over eight months
+    of 2024, its derived tables made by `refresh`."""
     warehouse = Warehouse(tmp / "w")
     company = Company(random.Random(seed))
-    warehouse.commit("customers", company.people(25), mode="replace", metadata={})
+    customers, orders, surveys, tickets = sizes
+    warehouse.commit("customers", company.people(customers), mode="replace", metadata={})
     span = (FIRST_DAY, date(2024, 8, 31))
-    warehouse.commit("orders", company.orders(120, span), mode="replace", metadata={})
-    warehouse.commit("surveys", company.surveys(40, span), mode="replace", metadata={})
-    warehouse.commit("tickets", company.tickets(30, span), mode="replace", metadata={})
-    rollups.refresh(warehouse)
+    warehouse.commit("orders", company.orders(orders, span), mode="replace", metadata={})
+    warehouse.commit("surveys", company.surveys(surveys, span), mode="replace", metadata={})
+    warehouse.commit("tickets", company.tickets(tickets, span), mode="replace", metadata={})
+    refresh(warehouse)
     return warehouse, company
 
 
@@ -276,7 +285,7 @@ def _load(warehouse: Warehouse, company: Company, what: str) -> None:
 @given(seed=st.integers(0, 10_000), loads=LOADS)
 def test_updated_rollups_equal_full_builds(tmp_path_factory, seed, loads):
     tmp = tmp_path_factory.mktemp("update")
-    warehouse, company = _start(tmp, seed)
+    warehouse, company = start_company(tmp, seed)
     for what in loads:
         _load(warehouse, company, what)
         rollups.refresh(warehouse)
@@ -288,7 +297,7 @@ def test_updated_rollups_equal_full_builds(tmp_path_factory, seed, loads):
 
 @pytest.fixture
 def started(tmp_path) -> tuple[Warehouse, Company]:
-    return _start(tmp_path, 7)
+    return start_company(tmp_path, 7)
 
 
 def _append_at_end(warehouse: Warehouse, company: Company, n: int = 20, days: int = 20) -> None:
