@@ -11,15 +11,17 @@ behavioural features clustering uses; `FEATURES` documents each one.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Protocol
 
 import numpy as np
 import polars as pl
 
 from analytics import clv
 from analytics import definitions as rules
+from analytics.contract import DATASETS
 from analytics.warehouse import QueryGateway
 
 # Days a customer needs before their purchase rate is read as a yearly rate: a customer of a
@@ -102,6 +104,12 @@ GROUP BY 1 ORDER BY n DESC, channel LIMIT $top
 PURCHASE_DAY_COLUMNS = ("first_order", "last_order", "purchase_days", "repeat_amount")
 
 
+class Queries(Protocol):
+    """Where facts are counted: a gateway, or a workspace holding some customers' rows."""
+
+    def query(self, sql: str, params: Mapping[str, object] | None = None) -> pl.DataFrame: ...
+
+
 def customer_facts(
     gateway: QueryGateway, as_of: date, cutoffs: Sequence[date] = ()
 ) -> pl.DataFrame:
@@ -120,12 +128,28 @@ def customer_facts(
         `PURCHASE_DAY_COLUMNS` up to that date too, read with `facts_at`; all from one pass
         over the orders.
     """
+    top = top_channels(gateway, as_of)
+    return finished_facts(counted_facts(gateway, as_of, cutoffs, top), cutoffs, top)
+
+
+def top_channels(gateway: QueryGateway, as_of: date) -> list[str]:
+    """The `CHANNEL_SHARES` sales channels with the most completed orders up to `as_of`."""
+    sql = _TOP_CHANNELS_SQL.format(**rules.sql_rules())
+    top: list[str] = gateway.query(sql, {"as_of": as_of, "top": CHANNEL_SHARES})[
+        "channel"
+    ].to_list()
+    return top
+
+
+def counted_facts(
+    source: Queries, as_of: date, cutoffs: Sequence[date], top: Sequence[str]
+) -> pl.DataFrame:
+    """The counts `customer_facts` are made of (`finished_facts`), by customer: one query
+    over the `orders`, `customers`, `surveys` and `tickets` that `source` reads, with the
+    channels `top` named (`n_channel_<i>`), the first purchase day's amount and the amounts
+    up to each cut-off."""
     if any(cutoff > as_of for cutoff in cutoffs):
         raise ValueError(f"Cut-offs must not be after {as_of}: got {list(cutoffs)}.")
-    sql_rules = rules.sql_rules()
-    top = gateway.query(
-        _TOP_CHANNELS_SQL.format(**sql_rules), {"as_of": as_of, "top": CHANNEL_SHARES}
-    )["channel"].to_list()
     until = datetime.combine(as_of + timedelta(days=1), time.min)
     params: dict[str, object] = {"as_of": as_of, "until": until}
     params |= {f"channel_{i}": channel for i, channel in enumerate(top)}
@@ -139,37 +163,50 @@ def customer_facts(
             for i in range(len(top))
         ),
         cutoffs="".join(
-            _CUTOFF_SQL.format(at=f"$cutoff_{i}", suffix=_suffix(cutoff))
+            _CUTOFF_SQL.format(at=f"$cutoff_{i}", suffix=suffix(cutoff))
             for i, cutoff in enumerate(cutoffs)
         ),
-        **sql_rules,
+        **rules.sql_rules(),
     )
-    facts = gateway.query(sql, params)
+    return source.query(sql, params)
+
+
+def columns_counted(name: str) -> tuple[str, ...]:
+    """The columns of dataset `name` that `counted_facts` reads."""
+    sql = _FACTS_SQL.format(**rules.sql_rules(), channel_index="channel", channels="", cutoffs="")
+    words = set(re.findall(r"\w+", sql))
+    return tuple(c for c in DATASETS[name].column_names if c in words)
+
+
+def finished_facts(
+    counted: pl.DataFrame, cutoffs: Sequence[date], top: Sequence[str]
+) -> pl.DataFrame:
+    """`customer_facts` from their counts (`counted_facts` with these `cutoffs` and `top`)."""
     first = pl.col("first_order")
-    facts = (
-        facts.with_columns(
+    return (
+        counted.with_columns(
             pl.col("^purchase_days.*$").fill_null(0),
             repeat_amount=pl.when(pl.col("purchase_days") > 0)
             .then(pl.col("revenue") - pl.col("first_amount"))
             .otherwise(0.0),
-            **{f"first_order{_suffix(c)}": pl.when(first <= c).then(first) for c in cutoffs},
+            **{f"first_order{suffix(c)}": pl.when(first <= c).then(first) for c in cutoffs},
             **{
-                f"repeat_amount{_suffix(c)}": pl.when(pl.col(f"purchase_days{_suffix(c)}") > 0)
-                .then(pl.col(f"purchase_amount{_suffix(c)}") - pl.col("first_amount"))
+                f"repeat_amount{suffix(c)}": pl.when(pl.col(f"purchase_days{suffix(c)}") > 0)
+                .then(pl.col(f"purchase_amount{suffix(c)}") - pl.col("first_amount"))
                 .otherwise(0.0)
                 for c in cutoffs
             },
         )
-        .with_columns(_channel_shares(top))
+        .with_columns(_channel_shares(list(top)))
         .drop(
             "first_amount",
-            *(c for c in facts.columns if c.startswith(("purchase_amount", "n_channel_"))),
+            *(c for c in counted.columns if c.startswith(("purchase_amount", "n_channel_"))),
         )
     )
-    return facts
 
 
-def _suffix(cutoff: date) -> str:
+def suffix(cutoff: date) -> str:
+    """The suffix of the columns counted up to `cutoff`."""
     return f"@{cutoff.isoformat()}"
 
 
@@ -196,7 +233,7 @@ def facts_at(facts: pl.DataFrame, cutoff: date) -> pl.DataFrame:
     """The `PURCHASE_DAY_COLUMNS` up to `cutoff` (one of `customer_facts`' cut-offs) under
     their usual names, by `customer_id`: what `purchase_summary` reads."""
     return facts.select(
-        "customer_id", *(pl.col(f"{c}{_suffix(cutoff)}").alias(c) for c in PURCHASE_DAY_COLUMNS)
+        "customer_id", *(pl.col(f"{c}{suffix(cutoff)}").alias(c) for c in PURCHASE_DAY_COLUMNS)
     )
 
 

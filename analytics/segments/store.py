@@ -8,6 +8,9 @@ warehouse's `_segments/` folder:
   RFM measures, scores and segment; cluster (a stable id) and its name; the clustering
   features; lifetime value (P(alive) now and 30 days earlier, expected purchases over 90,
   180 and 365 days, CLV over the horizon, value at risk).
+- `segments-<key>.facts.parquet`: the counts the customers' facts are made of, from which
+  the next segmentation of data that only appends to this one's counts again only the
+  customers the new rows can change (`recount`).
 - `segments-<key>.quarters.parquet`: every buyer's RFM segment at each quarter end, and
   `.migration.parquet`: the flows between every quarter end and every later one.
 - `segments-<key>.summary.parquet`, `.projection.parquet` and `.fading.parquet`: the
@@ -43,6 +46,7 @@ from analytics import definitions as rules
 from analytics.errors import ConfigError
 from analytics.periods import period_end, period_label, period_start
 from analytics.segments import features as feats
+from analytics.segments import recount
 from analytics.segments.migration import every_migration, quarter_segments
 from analytics.segments.rfm import rfm_table
 from analytics.warehouse import (
@@ -58,7 +62,7 @@ if TYPE_CHECKING:
 FOLDER = SEGMENTS_FOLDER
 PREFIX = "segments"
 KEEP = 3
-LAYOUT = 4  # raise with any change to what a segmentation holds
+LAYOUT = 5  # raise with any change to what a segmentation holds
 DATASETS_USED = ("customers", "orders", "surveys", "tickets")
 HORIZONS = (90, 180, 365)
 FADING_DAYS = 30  # P(alive) is compared with its value this many days earlier
@@ -201,8 +205,18 @@ def _build(
         "SELECT CAST(min(order_date) AS DATE) AS lo, CAST(max(order_date) AS DATE) AS hi "
         "FROM orders"
     ).row(0)
-    table, meta = segment_frame(gateway, as_of, value=value, previous=previous)
-    meta |= {"versions": versions, "key": key, "first": first.isoformat()}
+    cutoffs = model_cutoffs(gateway, as_of)
+    top = feats.top_channels(gateway, as_of)
+    counts, recounted = _counts(gateway, folder, previous, versions, as_of, cutoffs, top)
+    facts = feats.finished_facts(counts, cutoffs, top)
+    table, meta = segment_frame(gateway, as_of, value=value, previous=previous, facts=facts)
+    meta |= {
+        "versions": versions,
+        "key": key,
+        "first": first.isoformat(),
+        "facts": recount.basis(as_of, cutoffs, top) | {"recounted": recounted},
+    }
+    builds.write_parquet(counts, folder / f"{PREFIX}-{key}.{recount.PART}.parquet")
     builds.write_parquet(table, folder / f"{PREFIX}-{key}.customers.parquet")
     quarters, flows = _quarters(gateway, folder, first, as_of, versions, previous, table)
     builds.write_parquet(quarters, folder / f"{PREFIX}-{key}.quarters.parquet")
@@ -210,6 +224,29 @@ def _build(
     _write_everyone(gateway, Segmentation(folder, key, meta))
     meta["seconds"] = round(time.perf_counter() - started, 2)
     builds.write_json(meta, folder / f"{PREFIX}-{key}.json")
+
+
+def _counts(
+    gateway: QueryGateway,
+    folder: Path,
+    previous: dict[str, Any] | None,
+    versions: dict[str, int | None],
+    as_of: date,
+    cutoffs: tuple[date, ...],
+    top: list[str],
+) -> tuple[pl.DataFrame, int | None]:
+    """The counts the customer facts are made of (`features.counted_facts`), and how many
+    customers were counted again: from the previous segmentation's counts when the data
+    only appends to its data (`recount`), else every customer's (None)."""
+    if previous is not None and str(previous.get("key", "")).endswith(f"-s{LAYOUT}"):
+        stored = Segmentation(folder, previous["key"], previous).path(recount.PART)
+        if stored.exists():
+            found = recount.recounted_facts(
+                gateway, pl.read_parquet(stored), previous, versions, as_of, cutoffs, top
+            )
+            if found is not None:
+                return found
+    return feats.counted_facts(gateway, as_of, cutoffs, top), None
 
 
 def _quarters(
@@ -305,10 +342,12 @@ def segment_frame(
     method: str = "kmeans",
     k: int | None = None,
     previous: dict[str, Any] | None = None,
+    facts: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, dict[str, Any]]:
     """Every known customer's RFM segment, cluster and lifetime value as of `as_of` (the
     stored table's columns), and what the models learned. Read through `gateway` as it is:
-    pass an unrestricted one, since segments mean the same for every user."""
+    pass an unrestricted one, since segments mean the same for every user. `facts`, when
+    given, are `features.customer_facts` as of `as_of` with the `model_cutoffs`."""
     meta: dict[str, Any] = {
         "as_of": as_of.isoformat(),
         "value": {
@@ -317,7 +356,8 @@ def segment_frame(
             "horizon_days": value.horizon_days,
         },
     }
-    facts = feats.customer_facts(gateway, as_of, model_cutoffs(gateway, as_of))
+    if facts is None:
+        facts = feats.customer_facts(gateway, as_of, model_cutoffs(gateway, as_of))
     table = rfm_table(facts, as_of)
     try:
         table, model_meta = _with_models(gateway, facts, table, as_of, value, previous, method, k)
