@@ -27,11 +27,13 @@ over random sequences of loads that the carried parts equal a full build's.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import polars as pl
 
+from analytics.contract import DATASETS
 from analytics.periods import Grain
 from analytics.rollups.layout import (
     CUSTOMER_ATTRIBUTES,
@@ -153,17 +155,24 @@ def _carry(
         columns=("customer_id", *CUSTOMER_ATTRIBUTES),
         where="customer_id IN (SELECT customer_id FROM moved)",
     )
-    # Their rows then: the earlier data's files, under the dataset's name for the parts' SQL.
+    # Their rows then: the earlier data's files, under the dataset's name for the parts' SQL
+    # (only the columns it names).
     old_version = dict(old.versions)[family]
     assert old_version is not None
+    named = set(re.findall(r"\w+", " ".join(part_sql(family, kind, earlier) for kind in kinds)))
+    columns = tuple(c for c in DATASETS[family].column_names if c in named)
     workspace.load(
-        family, family, files=tuple(gateway.warehouse.files(family, old_version)), where=theirs
+        family,
+        family,
+        files=tuple(gateway.warehouse.files(family, old_version)),
+        columns=columns,
+        where=theirs,
     )
     for i, kind in enumerate(kinds):
         workspace.execute(f"CREATE TEMP TABLE minus_{i} AS {part_sql(family, kind, earlier)}")
     # Their rows now: those and the appended ones.
     if added:
-        workspace.load("appended", family, files=added, where=theirs)
+        workspace.load("appended", family, files=added, columns=columns, where=theirs)
         workspace.execute(f"INSERT INTO {family} BY NAME SELECT * FROM appended")
     for i, kind in enumerate(kinds):
         workspace.execute(f"CREATE TEMP TABLE plus_{i} AS {part_sql(family, kind, segments)}")
