@@ -58,7 +58,9 @@ Journeys page's tabs), with the overview beside them as the baseline.
 With `--events 0` (the company of bench/kpis.py, without touchpoint events: 100M orders in
 bench/SCALE_100M.md) only the rollups and the filter values are built, untimed, and only the
 sides that read nothing else can run (`ROLLUP_SIDES`: `--only overview kpis retention kpi
-cohort`); the drill lists then find no segmentation, so their segment column is empty.
+cohort`); the drill lists then find no segmentation, so their segment column is empty. The
+Segments page's sides (`SEGMENT_SIDES`: `--only segment`) can run there too: the segmentation
+and the months per segment are then built as well, untimed.
 """
 
 from __future__ import annotations
@@ -117,10 +119,13 @@ SIDES = (*PAGES, *DRILLS)
 GROUPS = {"pages": (PAGES, 0.5), "drill lists": (DRILLS, 1.0)}  # sides, target seconds
 TARGETS = {side: target for sides, target in GROUPS.values() for side in sides}
 BASELINE = "overview"
-STEPS = ("load", "derived", "rollups", "plan")  # untimed preparation, each in a worker too
+STEPS = ("load", "derived", "rollups", "segmented", "plan")  # untimed, each in a worker too
 # Sides that read only the rollups and the rows (no segmentation, journeys or comments).
 ROLLUP_SIDES = ("overview", "kpis week", "kpis month by region", "retention", "kpi customers",
                 "cohort customers")  # fmt: skip
+# Sides that read the rollups and the segmentation (no journeys or comments).
+SEGMENT_SIDES = ("segments", "segments: migration", "segments: rfm grid", "segments: who to call",
+                 "segment members")  # fmt: skip
 KPI_WEEKS_DAYS = 365  # the KPIs at week grain cover the last year of data
 DRILL_KPI = "revenue"  # the KPIs page's default KPI
 SIDEBAR_DATASETS = ["orders", "surveys", "tickets"]  # the sidebar's date range spans them
@@ -152,6 +157,8 @@ def worker(side: str, root: Path, spec: ScaleSpec, plan: dict[str, Any]) -> dict
         result = build_derived(root)
     elif side == "rollups":
         result = _rollups(root)
+    elif side == "segmented":
+        result = _rollups(root, segmented=True)
     elif side == "plan":
         result = plan_for(root)
     else:
@@ -170,14 +177,19 @@ def _load(root: Path, spec: ScaleSpec) -> dict[str, Any]:
     }
 
 
-def _rollups(root: Path) -> dict[str, Any]:
-    """Only the rollups and the filter menus' values (all that `ROLLUP_SIDES` read),
-    reported as `build_derived` does."""
-    from analytics import filter_values, rollups
+def _rollups(root: Path, segmented: bool = False) -> dict[str, Any]:
+    """Only the rollups and the filter menus' values (all that `ROLLUP_SIDES` read), and
+    when `segmented` the segmentation and the months per segment (what `SEGMENT_SIDES` read
+    too), reported as `build_derived` does."""
+    from analytics import filter_values, rollups, segments
     from analytics.warehouse import Warehouse
 
     started = time.perf_counter()
     parts = rollups.refresh(Warehouse(root)) | filter_values.refresh(Warehouse(root))
+    if segmented:
+        took = segments.refresh(Warehouse(root))
+        parts |= {} if took is None else {"segments": took}
+        parts |= rollups.refresh(Warehouse(root))
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "parts": {k: round(v, 2) for k, v in parts.items()}}
 
@@ -578,17 +590,19 @@ def main(argv: list[str] | None = None) -> None:
     sides = chosen_sides(args.only)
     if args.only and not any(s.startswith(w) for s in SIDES for w in args.only):
         parser.error(f"--only matches no side. Got {' '.join(args.only)} instead.")
-    if spec.events < 1 and not set(sides) <= set(ROLLUP_SIDES):
+    if spec.events < 1 and not set(sides) <= {*ROLLUP_SIDES, *SEGMENT_SIDES}:
         parser.error(
             f"--events must be at least 1 (the Journeys page) unless --only names sides that "
-            f"read only the rollups ({', '.join(ROLLUP_SIDES)}). Got {spec.events} instead."
+            f"read only the rollups ({', '.join(ROLLUP_SIDES)}) or the segmentation too "
+            f"({', '.join(SEGMENT_SIDES)}). Got {spec.events} instead."
         )
     root = args.work / spec.folder_name
     load = run_worker("load", root, spec, {})
     rows = ", ".join(f"{v:,} {k}" for k, v in load["rows"].items())
     print(f"scale company: {rows} ({'reused' if load['reused'] else 'generated'}"
           f" in {load['seconds']:.1f} s: {root})", flush=True)  # fmt: skip
-    built = run_worker("derived" if spec.events else "rollups", root, spec, {})
+    step = "segmented" if set(sides) & set(SEGMENT_SIDES) else "rollups"
+    built = run_worker("derived" if spec.events else step, root, spec, {})
     print(f"derived tables (untimed, once): {_parts(built)}", flush=True)
     plan = run_worker("plan", root, spec, {})
     plan = {k: v for k, v in plan.items() if k != "peak_mb"}
