@@ -185,7 +185,9 @@ def _rollups(root: Path, segmented: bool = False) -> dict[str, Any]:
     from analytics.warehouse import Warehouse
 
     started = time.perf_counter()
-    parts = rollups.refresh(Warehouse(root)) | filter_values.refresh(Warehouse(root))
+    # The months per segment once, of the segmentation built here (not of an earlier one).
+    parts = rollups.refresh(Warehouse(root), by_segment=not segmented)
+    parts |= filter_values.refresh(Warehouse(root))
     if segmented:
         took = segments.refresh(Warehouse(root))
         parts |= {} if took is None else {"segments": took}
