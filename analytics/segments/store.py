@@ -225,13 +225,10 @@ def _build(
     }
     builds.write_parquet(counts, folder / f"{PREFIX}-{key}.{recount.PART}.parquet")
     builds.write_parquet(table, folder / f"{PREFIX}-{key}.customers.parquet")
-    # Everyone's tables read the customers' table alone: made beside the quarters.
-    with ThreadPoolExecutor(1) as pool:
-        everyone = pool.submit(_write_everyone, gateway, Segmentation(folder, key, meta))
-        quarters, flows = _quarters(gateway, folder, first, as_of, versions, previous, table)
-        builds.write_parquet(quarters, folder / f"{PREFIX}-{key}.quarters.parquet")
-        builds.write_parquet(flows, folder / f"{PREFIX}-{key}.migration.parquet")
-        everyone.result()
+    quarters, flows = _quarters(gateway, folder, first, as_of, versions, previous, table)
+    builds.write_parquet(quarters, folder / f"{PREFIX}-{key}.quarters.parquet")
+    builds.write_parquet(flows, folder / f"{PREFIX}-{key}.migration.parquet")
+    _write_everyone(gateway, Segmentation(folder, key, meta))
     meta["seconds"] = round(time.perf_counter() - started, 2)
     builds.write_json(meta, folder / f"{PREFIX}-{key}.json")
 
