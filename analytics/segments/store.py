@@ -31,9 +31,6 @@ latest `KEEP` segmentations stay. Readers narrow rows to the gateway's access.
 
 from __future__ import annotations
 
-import contextlib
-import importlib
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -204,10 +201,6 @@ def _build(
     previous: dict[str, Any] | None,
 ) -> None:
     started = time.perf_counter()
-    # The models' libraries are imported while DuckDB counts the facts (it lets go of the
-    # interpreter's lock): a new process, as a load from the command line is, spends over a
-    # second importing scikit-learn.
-    threading.Thread(target=_import_models, daemon=True).start()
     first, as_of = gateway.query(
         "SELECT CAST(min(order_date) AS DATE) AS lo, CAST(max(order_date) AS DATE) AS hi "
         "FROM orders"
@@ -231,14 +224,6 @@ def _build(
     _write_everyone(gateway, Segmentation(folder, key, meta))
     meta["seconds"] = round(time.perf_counter() - started, 2)
     builds.write_json(meta, folder / f"{PREFIX}-{key}.json")
-
-
-def _import_models() -> None:
-    """Import what fitting the models needs (`_with_models`); an error is raised again
-    where it is imported for use."""
-    with contextlib.suppress(ImportError):
-        importlib.import_module("analytics.segments.clustering")
-        importlib.import_module("scipy.optimize")
 
 
 def _counts(
