@@ -60,7 +60,8 @@ bench/SCALE_100M.md) only the rollups and the filter values are built, untimed, 
 sides that read nothing else can run (`ROLLUP_SIDES`: `--only overview kpis retention kpi
 cohort`); the drill lists then find no segmentation, so their segment column is empty. The
 Segments page's sides (`SEGMENT_SIDES`: `--only segment`) can run there too: the segmentation
-and the months per segment are then built as well, untimed.
+is then built as well, untimed (and the rollups' later parts only when another side reads
+them).
 """
 
 from __future__ import annotations
@@ -158,7 +159,7 @@ def worker(side: str, root: Path, spec: ScaleSpec, plan: dict[str, Any]) -> dict
     elif side == "rollups":
         result = _rollups(root)
     elif side == "segmented":
-        result = _rollups(root, segmented=True)
+        result = _segmented(root)
     elif side == "plan":
         result = plan_for(root)
     else:
@@ -177,23 +178,41 @@ def _load(root: Path, spec: ScaleSpec) -> dict[str, Any]:
     }
 
 
-def _rollups(root: Path, segmented: bool = False) -> dict[str, Any]:
-    """Only the rollups and the filter menus' values (all that `ROLLUP_SIDES` read), and
-    when `segmented` the segmentation and the months per segment (what `SEGMENT_SIDES` read
-    too), reported as `build_derived` does."""
+def _rollups(root: Path) -> dict[str, Any]:
+    """Only the rollups and the filter menus' values (all that `ROLLUP_SIDES` read),
+    reported as `build_derived` does."""
+    from analytics import filter_values, rollups
+    from analytics.warehouse import Warehouse
+
+    started = time.perf_counter()
+    parts = rollups.refresh(Warehouse(root)) | filter_values.refresh(Warehouse(root))
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "parts": {k: round(v, 2) for k, v in parts.items()}}
+
+
+def _segmented(root: Path) -> dict[str, Any]:
+    """What `SEGMENT_SIDES` and the baseline read: the segmentation, the rollups' base parts
+    (not the later ones: the Segments page reads the segmentation alone) and the filter
+    menus' values, reported as `build_derived` does."""
     from analytics import filter_values, rollups, segments
     from analytics.warehouse import Warehouse
 
     started = time.perf_counter()
-    # The months per segment once, of the segmentation built here (not of an earlier one).
-    parts = rollups.refresh(Warehouse(root), by_segment=not segmented)
+    parts = rollups.refresh(Warehouse(root), records=False)
     parts |= filter_values.refresh(Warehouse(root))
-    if segmented:
-        took = segments.refresh(Warehouse(root))
-        parts |= {} if took is None else {"segments": took}
-        parts |= rollups.refresh(Warehouse(root))
+    took = segments.refresh(Warehouse(root))
+    parts |= {} if took is None else {"segments": took}
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "parts": {k: round(v, 2) for k, v in parts.items()}}
+
+
+def _together(builds: list[dict[str, Any]]) -> dict[str, Any]:
+    """The reports of several build steps as one."""
+    return {
+        "seconds": sum(b["seconds"] for b in builds),
+        "parts": {k: v for b in builds for k, v in b["parts"].items()},
+        "peak_mb": max(b["peak_mb"] for b in builds),
+    }
 
 
 def plan_for(root: Path) -> dict[str, Any]:
@@ -603,8 +622,14 @@ def main(argv: list[str] | None = None) -> None:
     rows = ", ".join(f"{v:,} {k}" for k, v in load["rows"].items())
     print(f"scale company: {rows} ({'reused' if load['reused'] else 'generated'}"
           f" in {load['seconds']:.1f} s: {root})", flush=True)  # fmt: skip
-    step = "segmented" if set(sides) & set(SEGMENT_SIDES) else "rollups"
-    built = run_worker("derived" if spec.events else step, root, spec, {})
+    # Without events: the segmentation if a Segments side is asked for, then every rollup
+    # part unless only those and the baseline are (the months per segment then of it).
+    steps = ["derived"]
+    if not spec.events:
+        segmented = bool(set(sides) & set(SEGMENT_SIDES))
+        rolled = not segmented or bool(set(sides) - {*SEGMENT_SIDES, BASELINE})
+        steps = ["segmented"] * segmented + ["rollups"] * rolled
+    built = _together([run_worker(step, root, spec, {}) for step in steps])
     print(f"derived tables (untimed, once): {_parts(built)}", flush=True)
     plan = run_worker("plan", root, spec, {})
     plan = {k: v for k, v in plan.items() if k != "peak_mb"}

@@ -1,5 +1,6 @@
 """The pages benchmark (bench/pages.py) on a company without touchpoint events: the Segments
-page's sides build the segmentation they read; the Journeys page is refused."""
+page's sides build the segmentation they read, and the rollups' later parts only when another
+side reads them; the Journeys page is refused."""
 
 from __future__ import annotations
 
@@ -27,10 +28,21 @@ def test_the_segments_sides_run_without_events_after_building_the_segmentation(t
         "overview", "segments", "segments: migration", "segments: rfm grid",
         "segments: who to call", "segment members",
     }  # fmt: skip
-    assert {"segments", "orders by segment", "surveys by segment"} <= set(
+    # The segmentation and the rollups' base parts; not the later ones, which no side reads.
+    assert {"segments", "orders", "surveys", "tickets", "filter values"} == set(
         report["derived"]["parts"]
     )
     assert report["plan"]["segment"]
+
+
+def test_a_kpis_side_beside_them_builds_every_rollup_part_after_the_segmentation(tmp_path):
+    done = _run(tmp_path, "segments: rfm", "kpis week")
+    assert done.returncode == 0, done.stderr
+    report = json.loads((tmp_path / "pages.json").read_text())
+
+    assert set(report["sides"]) == {"overview", "segments: rfm grid", "kpis week"}
+    parts = list(report["derived"]["parts"])
+    assert parts.index("segments") < parts.index("orders by segment")
 
 
 def test_the_journeys_sides_are_refused_without_events(tmp_path):
