@@ -303,16 +303,20 @@ def _listed(
         if c == "segment" or c in stored
     )
     condition, params = visible_condition(gateway, filters, segmentation.as_of, "s")
-    found = gateway.query(
-        f"SELECT {shown}, count(*) OVER () AS _members FROM read_parquet($path) s "
-        f"{where(condition, chosen)} "
+    params |= chosen_params | {"path": str(path)}
+    # Counted apart: a count over the rows beside them kept every row of the largest segment
+    # before the limit (1.1 s against 0.55 s for both at 10M customers).
+    members = gateway.query(
+        f"SELECT count(*) FROM read_parquet($path) s {where(condition, chosen)}", params
+    ).item()
+    if 0 < members < gateway.access.min_group:
+        return _nobody(stored)
+    people = gateway.query(
+        f"SELECT {shown} FROM read_parquet($path) s {where(condition, chosen)} "
         f"ORDER BY s.{value} DESC NULLS LAST, s.revenue DESC NULLS LAST, s.customer_id "
         "LIMIT $limit",
-        params | chosen_params | {"path": str(path), "limit": limit},
+        params | {"limit": limit},
     )
-    if found.height > 0 and found["_members"][0] < gateway.access.min_group:
-        return _nobody(stored)
-    people = found.drop("_members")
     names = customer_names(gateway, people["customer_id"].to_list(), plan=True)
     joined = people.join(names, on="customer_id", how="left", maintain_order="left")
     front = ["customer_id", "name", "country", "plan"]
