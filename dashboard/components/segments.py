@@ -244,6 +244,41 @@ def model_check(segmentation: segments.Segmentation, *, limited: bool) -> None:
         + " (weeks) · Gamma-Gamma "
         + ", ".join(f"{k} = {params[k]:.3g}" for k in ("p", "q", "gamma"))
     )
+    for note in fit_notes(meta):
+        st.caption(note)
+
+
+# Beyond this, a gamma's shape says its spread between customers is next to none: the fit
+# went to the model's limit, where only a ratio of its parameters counts.
+LIMIT_SHAPE = 1_000.0
+
+
+def fit_notes(meta: dict[str, Any]) -> list[str]:
+    """What a reader should know of the fits in a segmentation's `meta` that their numbers
+    do not say: a fit at the model's limit (customers alike), or one that did not converge."""
+    notes = []
+    purchases, spend = meta["purchases"], meta["spend"]
+    r, alpha = purchases["params"]["r"], purchases["params"]["alpha"]
+    if r > LIMIT_SHAPE:
+        notes.append(
+            "Customers buy at nearly the same rate: r and alpha went to the model's limit, "
+            f"where only their ratio counts ({r / alpha:.3g} purchases a week)."
+        )
+    a, b = purchases["params"]["a"], purchases["params"]["b"]
+    if min(a, b) > LIMIT_SHAPE:
+        notes.append(
+            "Customers stop buying with nearly the same chance after each purchase: a and b "
+            f"went to the model's limit, where only their ratio counts ({a / (a + b):.3g})."
+        )
+    if spend["params"]["q"] > LIMIT_SHAPE:
+        notes.append(
+            "Customers spend nearly the same per purchase: q and gamma went to the model's "
+            "limit, where only their ratio counts."
+        )
+    for name, fit in (("purchase", purchases), ("spend", spend)):
+        if not fit.get("converged", True):
+            notes.append(f"The {name} model's fit did not converge: read its numbers with care.")
+    return notes
 
 
 def _date(text: str) -> date:

@@ -182,3 +182,33 @@ def test_the_profiles_say_why_k_is_what_it_is():
         "k = 4 as at the last load: its silhouette is within 0.01 of the best (k = 5); "
         "the clusters start from the last load's, so they stay put"
     )
+
+
+def test_the_model_check_says_when_a_fit_went_to_the_models_limit_or_did_not_converge():
+    from dashboard.components.segments import fit_notes
+
+    def meta(r, alpha, q, gamma, converged=(True, True), a=1.0, b=2.0):
+        return {
+            "purchases": {
+                "params": {"r": r, "alpha": alpha, "a": a, "b": b},
+                "converged": converged[0],
+            },
+            "spend": {"params": {"p": 3.0, "q": q, "gamma": gamma}, "converged": converged[1]},
+        }
+
+    assert fit_notes(meta(0.84, 21.2, 1.6, 25.1)) == []
+    assert fit_notes(meta(4.2e6, 2.1e7, 5_000.0, 1.0e5, (True, False))) == [
+        "Customers buy at nearly the same rate: r and alpha went to the model's limit, "
+        "where only their ratio counts (0.2 purchases a week).",
+        "Customers spend nearly the same per purchase: q and gamma went to the model's "
+        "limit, where only their ratio counts.",
+        "The spend model's fit did not converge: read its numbers with care.",
+    ]
+    assert fit_notes(meta(1_000.0, 21.2, 1_000.0, 25.1, (False, True))) == [
+        "The purchase model's fit did not converge: read its numbers with care."
+    ]
+    assert fit_notes(meta(0.84, 21.2, 1.6, 25.1, a=7_988.2, b=256_614.3)) == [
+        "Customers stop buying with nearly the same chance after each purchase: a and b "
+        "went to the model's limit, where only their ratio counts (0.0302)."
+    ]
+    assert fit_notes(meta(0.84, 21.2, 1.6, 25.1, a=1_500.0, b=0.002)) == []
