@@ -133,39 +133,27 @@ def _recount(
 ) -> None:
     """The temporary table `recount`: the customers whose facts can have changed."""
     sources = []
+
+    def named(table: str, name: str, where: str = "", files: tuple[str, ...] | None = None) -> None:
+        """Keep the customer ids of dataset `name`'s rows (`where`, of `files`) as `table`."""
+        work.load(table, name, files=files, columns=("customer_id",), where=where)
+        sources.append(f"SELECT customer_id FROM {table}")
+
     for name, files in appended.items():
-        work.load(f"appended_{name}", name, files=files, columns=("customer_id",))
-        sources.append(f"SELECT customer_id FROM appended_{name}")
+        named(f"appended_{name}", name, files=files)
     moved = [(old, new) for old, new in cutoffs if new > old]
     if moved:
         windows = " OR ".join(
             f"(order_date > {_day(old)} AND order_date <= {_day(new)})" for old, new in moved
         )
-        work.load(
-            "window_orders",
-            "orders",
-            columns=("customer_id",),
-            where=f"{rules.sql_rules()['completed']} AND ({windows})",
-        )
-        sources.append("SELECT customer_id FROM window_orders")
+        named("window_orders", "orders", f"{rules.sql_rules()['completed']} AND ({windows})")
     if as_of > then:
         since, until = (_moment(then + timedelta(days=1)), _moment(as_of + timedelta(days=1)))
         for name in ("surveys", "tickets"):
             at = DATASETS[name].time_column
-            work.load(
-                f"window_{name}",
-                name,
-                columns=("customer_id",),
-                where=f"{at} >= {since} AND {at} < {until}",
-            )
-            sources.append(f"SELECT customer_id FROM window_{name}")
-        work.load(
-            "window_customers",
-            "customers",
-            columns=("customer_id",),
-            where=f"signup_date > {_day(then)} AND signup_date <= {_day(as_of)}",
-        )
-        sources.append("SELECT customer_id FROM window_customers")
+            named(f"window_{name}", name, f"{at} >= {since} AND {at} < {until}")
+        signed = f"signup_date > {_day(then)} AND signup_date <= {_day(as_of)}"
+        named("window_customers", "customers", signed)
     union = " UNION ".join(sources) or "SELECT CAST(NULL AS VARCHAR) AS customer_id WHERE false"
     work.execute(
         f"CREATE OR REPLACE TEMP TABLE recount AS SELECT DISTINCT customer_id FROM ({union}) "

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
@@ -18,6 +18,7 @@ from analytics import by_customer
 from analytics.contract import DATASETS
 from analytics.warehouse import QueryGateway, Warehouse
 from tests.scratch_warehouse import built_in_full
+from tests.slow_properties import slow_examples
 
 FIRST = datetime(2024, 1, 1)
 
@@ -101,11 +102,7 @@ def assert_same_as_full(warehouse: Warehouse, scratch: Path) -> None:
         assert_frame_equal(from_copies, _per_customer(mine, name))  # the version's order
 
 
-@settings(
-    max_examples=12,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@slow_examples(12)
 @given(
     seed=st.integers(0, 10_000),
     loads=st.lists(

@@ -7,7 +7,7 @@ from datetime import date
 
 import polars as pl
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from analytics import derived, filter_values, rollups
@@ -15,6 +15,7 @@ from analytics.contract import DATASETS
 from analytics.filters import dimension_values
 from analytics.ingest.pipeline import ingest
 from analytics.warehouse import Access, QueryGateway, Warehouse
+from tests.slow_properties import slow_examples
 
 EMEA = Access(limits=(("region", ("EMEA",)),), mask_pii=True, min_group=5)
 
@@ -129,11 +130,7 @@ def _rows(name: str, values: list[str | None], made: int) -> pl.DataFrame:
     )
 
 
-@settings(
-    max_examples=10,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@slow_examples(10)
 @given(loads=LOADS)
 def test_tables_after_appends_equal_the_values_read_from_the_rows(
     tmp_path_factory, monkeypatch, loads

@@ -18,7 +18,7 @@ from unittest.mock import patch
 import numpy as np
 import polars as pl
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
@@ -27,6 +27,7 @@ from analytics.contract import DATASETS
 from analytics.journeys import steps, store, update
 from analytics.warehouse import QueryGateway, Warehouse
 from tests.scratch_warehouse import built_in_full
+from tests.slow_properties import slow_examples
 
 FIRST = datetime(2024, 1, 1)
 TOUCHPOINTS = [
@@ -155,11 +156,7 @@ def assert_same_as_full(warehouse: Warehouse, scratch: Path) -> dict[str, object
     return mine.meta
 
 
-@settings(
-    max_examples=12,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@slow_examples(12)
 @given(seed=st.integers(0, 10_000), loads=LOADS)
 def test_journeys_made_from_an_earlier_build_equal_full_builds(tmp_path_factory, seed, loads):
     tmp = tmp_path_factory.mktemp("journeys-update")
@@ -270,11 +267,7 @@ def test_steps_are_merged_as_a_sort_would_order_them(tmp_path_factory, kept, fre
 # ----- a full build a batch of customers at a time ---------------------------------------------
 
 
-@settings(
-    max_examples=15,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@slow_examples(15)
 @given(seed=st.integers(0, 10_000), rows=st.integers(1, 90), loads=LOADS)
 def test_a_full_build_in_batches_equals_one_in_one_batch(tmp_path_factory, seed, rows, loads):
     """Whatever the batches (down to a customer each), the steps and every part are those of

@@ -12,7 +12,7 @@ from typing import Any
 
 import polars as pl
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
@@ -24,6 +24,7 @@ from analytics.journeys.steps import within
 from analytics.periods import period_end, period_label, periods_between
 from analytics.review import movers
 from analytics.warehouse import FULL_ACCESS, Access, QueryGateway, Warehouse
+from tests.slow_properties import slow_examples
 
 VIEWS: dict[str, Callable[..., Any]] = {
     "funnel": views.funnel_table,
@@ -174,11 +175,7 @@ def test_one_group_keeps_the_rows_of_its_customers_with_or_without_a_join(keys, 
     assert_frame_equal(chosen.sort("row"), expected)
 
 
-@settings(
-    max_examples=6,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@slow_examples(6)
 @given(cuts=st.lists(st.floats(0, 1), max_size=12))
 def test_tallies_of_customers_apart_put_together_equal_one_of_everyone(company, cuts):
     """Split at random into sets of whole customers (some sets empty, down to a customer or

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
@@ -34,6 +34,7 @@ from tests.analytics.rollups.test_update import (
     start_company,
 )
 from tests.scratch_warehouse import built_in_full
+from tests.slow_properties import slow_examples
 
 
 def _start(tmp: Path, seed: int) -> tuple[Warehouse, Company]:
@@ -83,11 +84,7 @@ def assert_segment_parts_same_as_full(warehouse: Warehouse, scratch: Path) -> No
             )
 
 
-@settings(
-    max_examples=6,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@slow_examples(6)
 @given(seed=st.integers(0, 10_000), loads=LOADS)
 def test_carried_parts_per_segment_equal_full_builds(tmp_path_factory, seed, loads):
     tmp = tmp_path_factory.mktemp("segmented")

@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
@@ -31,6 +31,7 @@ from analytics.kpis import KPIS, trend
 from analytics.rollups import update
 from analytics.warehouse import QueryGateway, Warehouse
 from tests.scratch_warehouse import built_in_full
+from tests.slow_properties import slow_examples
 
 STATUSES = ["completed", "completed", "completed", None, "returned", "cancelled"]
 CHANNELS = ["web", "app", "store", None]
@@ -277,11 +278,7 @@ def _load(warehouse: Warehouse, company: Company, what: str) -> None:
             warehouse.rollback("orders", rng.randrange(version), user="test")
 
 
-@settings(
-    max_examples=10,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@slow_examples(10)
 @given(seed=st.integers(0, 10_000), loads=LOADS)
 def test_updated_rollups_equal_full_builds(tmp_path_factory, seed, loads):
     tmp = tmp_path_factory.mktemp("update")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
@@ -25,6 +25,7 @@ from analytics.segments import recount
 from analytics.segments.store import Segmentation
 from analytics.warehouse import QueryGateway, Warehouse
 from tests.analytics.rollups.test_update import FIRST_DAY, LOADS, Company, _last_day, _load
+from tests.slow_properties import slow_examples
 
 LAST_DAY = date(2024, 8, 31)
 
@@ -78,11 +79,7 @@ def assert_counts_same_as_full(warehouse: Warehouse) -> int | None:
     return recounted
 
 
-@settings(
-    max_examples=8,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@slow_examples(8)
 @given(seed=st.integers(0, 10_000), loads=LOADS)
 def test_recounted_facts_equal_facts_counted_in_full(tmp_path_factory, seed, loads):
     warehouse, company = _start(tmp_path_factory.mktemp("recount"), seed)
